@@ -1,0 +1,341 @@
+"""The command line (CONTRACT §4): every command a thin edge over bot.services."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+
+from bot import services
+from bot.app import App, build_app
+from bot.commands import parse_update
+from bot.core.errors import KrbotError
+from bot.i18n import error_message, translate
+from bot.render import render_digest, render_reply
+
+cli = typer.Typer(
+    name="krbot",
+    help="krbot: OKR check-ins and a conclusion-first boss digest, on Slack, Feishu and the command line.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="SQLAlchemy URL (default: KRBOT_DATABASE_URL or sqlite:///./krbot.db).")
+]
+WorkspaceOption = Annotated[
+    str | None, typer.Option("--workspace", help="Workspace name, when the database holds more than one.")
+]
+AtOption = Annotated[
+    str | None, typer.Option("--at", help="ISO date-time of the check-in (default: now; no zone = workspace zone).")
+]
+
+
+class Lang(StrEnum):
+    """Report languages."""
+
+    zh = "zh"
+    en = "en"
+
+
+class DigestFormat(StrEnum):
+    """Digest surfaces."""
+
+    text = "text"
+    markdown = "markdown"
+    slack = "slack"
+    feishu = "feishu"
+    html = "html"
+
+
+class ExportFormat(StrEnum):
+    """Export formats."""
+
+    json = "json"
+    yaml = "yaml"
+    csv = "csv"
+
+
+def _fail(message: str, *, code: int = 2) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _app(db: str | None) -> App:
+    try:
+        return build_app(database_url=db)
+    except Exception as error:  # noqa: BLE001 - the operator needs the cause, not a traceback
+        _fail(translate("cli.db_failed", lang="en", url=db or "KRBOT_DATABASE_URL", detail=str(error)), code=1)
+
+
+def _read(path: Path, lang: str = "en") -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(translate("okrfile.unreadable", lang=lang, path=str(path), detail=error.__class__.__name__))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _moment(app: App, text: str | None, workspace: str | None) -> datetime:
+    if text is None:
+        return _now()
+    zone = services.workspace_timezone(uow=app.uow, workspace=workspace)
+    try:
+        return services.parse_moment(text=text, timezone=zone)
+    except KrbotError as error:
+        _fail(error_message(error, lang=services.workspace_language(uow=app.uow, workspace=workspace)))
+
+
+def _lang(app: App, workspace: str | None) -> str:
+    return services.workspace_language(uow=app.uow, workspace=workspace)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Apply the migrations (alembic upgrade head)."""
+    _app(db)
+    typer.echo(translate("cli.db_upgraded", lang="en"))
+
+
+@cli.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="The OKR file (YAML).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Create or update the workspace, people, cycle, objectives, paths, KRs, measures and tasks by their codes."""
+    text = _read(file)
+    app = _app(db)
+    try:
+        outcome = services.import_okrs(uow=app.uow, text=text, filename=str(file), at=_now(), dry_run=dry_run)
+    except KrbotError as error:
+        _fail(error_message(error, lang=_file_lang(text)))
+    lang = outcome.language
+    typer.echo(
+        translate(
+            "cli.imported",
+            lang=lang,
+            workspace=outcome.workspace,
+            created=outcome.created,
+            updated=outcome.updated,
+            archived=outcome.archived,
+            dry_run=dry_run,
+        )
+    )
+    for change in outcome.changes:
+        typer.echo(
+            "  "
+            + translate(
+                "digest.change",
+                lang=lang,
+                code=change.code,
+                measure=change.measure or "",
+                field=translate(f"field.{change.field}", lang=lang),
+                old=change.old or "—",
+                new=change.new or "—",
+                person="",
+                reason="",
+            )
+        )
+    _print_findings(lang=lang, workspace=outcome.workspace, findings=outcome.findings)
+
+
+def _file_lang(text: str) -> str:
+    try:
+        data = yaml.safe_load(text)
+        lang = data["workspace"]["language"]
+        return lang if lang in ("zh", "en") else "en"
+    except Exception:  # noqa: BLE001 - any unreadable file falls back to English
+        return "en"
+
+
+def _print_findings(*, lang: str, workspace: str, findings: list[Any]) -> bool:
+    failures = sum(1 for f in findings if f.severity == "fail")
+    warnings = len(findings) - failures
+    for finding in findings:
+        text = translate(finding.key, lang=lang, **finding.params)
+        typer.echo(
+            translate(
+                "lint.line",
+                lang=lang,
+                severity=translate(f"lint.{finding.severity}", lang=lang),
+                letter=finding.letter,
+                code=finding.code,
+                text=text,
+            )
+        )
+    if failures:
+        typer.echo(translate("lint.failed", lang=lang, failures=failures, warnings=warnings))
+    else:
+        typer.echo(translate("lint.ok", lang=lang, warnings=warnings))
+    return failures == 0
+
+
+@cli.command("lint")
+def lint(file: Annotated[Path, typer.Argument(help="The OKR file (YAML).")], db: DbOption = None) -> None:
+    """The SMART lint alone; exit 1 when a goal fails it."""
+    text = _read(file)
+    lang, findings = services.lint_file(text=text, filename=str(file))
+    if lang == "en":
+        lang = _file_lang(text)
+    if not _print_findings(lang=lang, workspace="", findings=findings):
+        raise typer.Exit(1)
+
+
+@cli.command("checkin")
+def checkin(
+    text: Annotated[list[str], typer.Argument(help="As in /kr update: KR2 1.8% note: … next: … ask: … risk: …")],
+    person: Annotated[str, typer.Option("--as", help="Person id from the OKR file.")],
+    at: AtOption = None,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+) -> None:
+    """One check-in, with exactly the grammar of /kr update."""
+    app = _app(db)
+    moment = _moment(app, at, workspace)
+    lang = _lang(app, workspace)
+    try:
+        update = parse_update(text=" ".join(text))
+        if update.code is None:
+            raise KrbotError("checkin.no_code", known="KR…")
+        reply = services.record_checkin(uow=app.uow, person=person, update=update, at=moment, workspace=workspace)
+    except KrbotError as error:
+        _fail(error_message(error, lang=lang))
+    typer.echo(render_reply(reply=reply))
+
+
+@cli.command("import-checkins")
+def import_checkins(
+    file: Annotated[Path, typer.Argument(help="CSV with columns code,measure,value,person,at[,note,next,ask,risk].")],
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+) -> None:
+    """History from a spreadsheet: all rows or none."""
+    text = _read(file)
+    app = _app(db)
+    lang = _lang(app, workspace)
+    try:
+        counts = services.import_checkins(uow=app.uow, text=text, filename=str(file), workspace=workspace, now=_now())
+    except KrbotError as error:
+        _fail(error_message(error, lang=lang))
+    typer.echo(translate("cli.checkins_imported", lang=lang, **counts))
+
+
+@cli.command("say")
+def say(
+    text: Annotated[str, typer.Argument(help="A chat command, e.g. \"/kr update KR2 1.8%\".")],
+    person: Annotated[str, typer.Option("--as", help="Person id from the OKR file.")],
+    at: AtOption = None,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+) -> None:
+    """Any chat command, through the same code path as Slack and Feishu; prints the reply."""
+    app = _app(db)
+    moment = _moment(app, at, workspace)
+    reply = services.run_command(uow=app.uow, person=person, text=text, at=moment, workspace=workspace, source="cli")
+    rendered = render_reply(reply=reply)
+    if not reply.ok:
+        _fail(rendered)
+    typer.echo(rendered)
+
+
+@cli.command("digest")
+def digest(
+    lang: Annotated[Lang | None, typer.Option("--lang", help="Language (default: the workspace's).")] = None,
+    fmt: Annotated[DigestFormat, typer.Option("--format", help="Surface to render.")] = DigestFormat.text,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date-time (default: now).")] = None,
+    post: Annotated[bool, typer.Option("--post", help="Post it to the boss channel.")] = False,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+) -> None:
+    """Compose the boss digest and print it (or post it)."""
+    app = _app(db)
+    moment = _moment(app, as_of, workspace)
+    language = lang.value if lang else _lang(app, workspace)
+    if fmt.value not in ("text", "markdown"):
+        _fail(translate("cli.format_later", lang=language, word=fmt.value, known="text, markdown"))
+    if post:
+        _fail(translate("cli.no_platform", lang=language))
+    try:
+        composed = services.compose(uow=app.uow, as_of=moment, workspace=workspace)
+    except KrbotError as error:
+        _fail(error_message(error, lang=language))
+    typer.echo(render_digest(digest=composed, fmt=fmt.value, lang=language), nl=False)
+
+
+@cli.command("export")
+def export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="json, yaml or csv.")] = ExportFormat.json,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+) -> None:
+    """Everything stored: the OKR tree with current values, check-ins, asks and goal changes."""
+    app = _app(db)
+    try:
+        data = services.export_all(uow=app.uow, at=_now(), workspace=workspace)
+    except KrbotError as error:
+        _fail(error_message(error, lang=_lang(app, workspace)))
+    if fmt is ExportFormat.json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif fmt is ExportFormat.yaml:
+        typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=["code", "measure", "value", "person", "at", "note", "next", "risk"])
+        writer.writeheader()
+        writer.writerows(data["checkins"])
+        typer.echo(buffer.getvalue(), nl=False)
+
+
+@cli.command("plan")
+def plan(
+    code: Annotated[str, typer.Argument(help="A KR code.")],
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+) -> None:
+    """The KR's tasks laid out backwards from its due date, with buffers and latest finishes."""
+    app = _app(db)
+    lang = _lang(app, workspace)
+    try:
+        reply = services.show_plan(uow=app.uow, code=code, at=_now(), workspace=workspace)
+    except KrbotError as error:
+        _fail(error_message(error, lang=lang))
+    typer.echo(render_reply(reply=reply))
+
+
+@cli.command("demo")
+def demo(
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the demo.")] = Lang.zh,
+    db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: a temporary SQLite file).")] = None,
+) -> None:
+    """A whole quarter of the example OKRs, simulated weekly check-ins, and the boss digest."""
+    from bot.demo import run_demo
+
+    run_demo(lang=lang.value, database_url=db, echo=typer.echo)
+
+
+def main() -> None:
+    """Run the CLI with CONTRACT §4's exit codes: 0 done, 2 bad input, 1 anything else."""
+    try:
+        cli()
+    except KrbotError as error:  # a refusal that escaped an edge: still the user's to read
+        typer.echo(error_message(error, lang="en"), err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,426 @@
+"""The chat commands: one parser turns `/kr …` text from the CLI, Slack or Feishu into a frozen command."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from bot.core.errors import KrbotError
+
+COMMAND_NAMES: tuple[str, ...] = (
+    "help",
+    "update",
+    "list",
+    "status",
+    "report",
+    "paths",
+    "matrix",
+    "plan",
+    "change",
+    "away",
+)
+
+FIELDS: tuple[str, ...] = ("target", "baseline", "at_most", "at_least", "due", "title")
+
+
+@dataclass(frozen=True)
+class Help:
+    """`/kr` or `/kr help`: list the commands."""
+
+
+@dataclass(frozen=True)
+class MeasureValue:
+    """One value as typed; `measure=None` means the first measure of the KR or objective."""
+
+    measure: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Update:
+    """`/kr update`: a check-in; `code=None` asks for the form."""
+
+    code: str | None
+    values: tuple[MeasureValue, ...] = ()
+    note: str | None = None
+    next_step: str | None = None
+    risk: str | None = None
+    asks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListKrs:
+    """`/kr list`: the sender's KRs with progress."""
+
+
+@dataclass(frozen=True)
+class StatusOf:
+    """`/kr status [CODE]`: progress, forecast and last notes of one goal, or of all."""
+
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """`/kr report`: a private preview of the next digest."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    """`/kr paths`: the path ranking."""
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """`/kr matrix`: the control × impact matrix."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """`/kr plan CODE`: the backward plan of one KR."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class GoalEdit:
+    """One goal edit: `field` is one of FIELDS; `measure=None` means the goal's first measure (or the goal itself)."""
+
+    measure: str | None
+    field: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """`/kr change CODE field=value … reason: …`: a logged goal change."""
+
+    code: str
+    changes: tuple[GoalEdit, ...]
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Away:
+    """`/kr away START..END`: no prompts on those days; both None means clear the absence."""
+
+    start: date | None
+    end: date | None
+
+
+Command = Help | Update | ListKrs | StatusOf | Report | Paths | Matrix | Plan | Change | Away
+
+_PREFIX = re.compile(r"[/／]?kr(?=\s|$)", re.IGNORECASE)
+_FIRST_WORD = re.compile(r"\s*(\S+)\s*(.*)", re.DOTALL)
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,31}")
+_EQUALS = re.compile(r"[=＝]")
+_ASK_SPLIT = re.compile(r"[;；\n]")
+_LOOKS_LIKE_VALUE = re.compile(r"[-+−]?[$€£¥￥]?[-+]?\d|(?:done|完成|已完成)$", re.IGNORECASE)
+_PURE_NUMBER = re.compile(r"[-+−]?[$€£¥￥]?[\d.,]*\d")
+_RANGE_SPLIT = re.compile(r"\s*(?:\.\.\.?|[~～至到–—]|\bto\b)\s*|\s+", re.IGNORECASE)
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+_CLEAR_WORDS = frozenset({"off", "clear", "cancel", "none", "取消", "清除", "关闭"})
+
+_ALIASES: dict[str, str] = {
+    **{name: name for name in COMMAND_NAMES},
+    "checkin": "update",
+    "path": "paths",
+    "帮助": "help",
+    "更新": "update",
+    "列表": "list",
+    "状态": "status",
+    "报告": "report",
+    "路径": "paths",
+    "矩阵": "matrix",
+    "计划": "plan",
+    "变更": "change",
+    "请假": "away",
+}
+_CJK_ALIASES = tuple(alias for alias in _ALIASES if not alias.isascii())
+
+_UPDATE_SECTIONS: dict[str, str] = {
+    "note": "note",
+    "notes": "note",
+    "cause": "note",
+    "reason": "note",
+    "备注": "note",
+    "原因": "note",
+    "next": "next",
+    "nextstep": "next",
+    "nextsteps": "next",
+    "下一步": "next",
+    "ask": "ask",
+    "asks": "ask",
+    "需求": "ask",
+    "risk": "risk",
+    "risks": "risk",
+    "风险": "risk",
+}
+_CHANGE_SECTIONS: dict[str, str] = {
+    "reason": "reason",
+    "cause": "reason",
+    "why": "reason",
+    "note": "reason",
+    "原因": "reason",
+    "理由": "reason",
+    "备注": "reason",
+}
+
+
+def _keyword_pattern(*, words: dict[str, str]) -> re.Pattern[str]:
+    """A section keyword at the start or after whitespace, then an ASCII or full-width colon."""
+    spelled = sorted((re.sub(r"(?<=next)(?=step)", r"[\\s_-]*", re.escape(word)) for word in words), key=len)
+    return re.compile(rf"(?:^|(?<=\s))(?P<kw>{'|'.join(reversed(spelled))})[^\S\n]*[:：]", re.IGNORECASE)
+
+
+_UPDATE_KEYWORDS = _keyword_pattern(words=_UPDATE_SECTIONS)
+_CHANGE_KEYWORDS = _keyword_pattern(words=_CHANGE_SECTIONS)
+
+_FIELD_ALIASES: dict[str, str] = {
+    **{name: name for name in FIELDS},
+    "目标": "target",
+    "目标值": "target",
+    "基线": "baseline",
+    "上限": "at_most",
+    "下限": "at_least",
+    "截止": "due",
+    "截止日期": "due",
+    "deadline": "due",
+    "标题": "title",
+}
+
+
+def parse_command(*, text: str) -> Command:
+    """Read one chat command; `/kr` is optional and an empty text asks for help."""
+    name, word, tail = _split_command(text=text)
+    if name is None:
+        raise KrbotError("command.unknown", word=word)
+    if name == "help":
+        return Help()
+    if name == "update":
+        return _update(body=tail)
+    if name == "status":
+        return StatusOf(code=_optional_code(body=tail, command=name))
+    if name == "plan":
+        return Plan(code=_required_code(body=tail, command=name))
+    if name == "change":
+        return _change(body=tail)
+    if name == "away":
+        return _away(body=tail)
+    _no_more_words(body=tail, command=name)
+    return {"list": ListKrs, "report": Report, "paths": Paths, "matrix": Matrix}[name]()
+
+
+def parse_update(*, text: str) -> Update:
+    """Read a check-in in the grammar of `/kr update`, with or without the leading `/kr update`."""
+    name, _word, tail = _split_command(text=text)
+    return _update(body=tail if name == "update" else _strip_prefix(text=text))
+
+
+def _strip_prefix(*, text: str) -> str:
+    """The text without surrounding space and without a leading `/kr` or `kr`."""
+    text = text.strip()
+    match = _PREFIX.match(text)
+    return text[match.end() :].strip() if match else text
+
+
+def _split_command(*, text: str) -> tuple[str | None, str, str]:
+    """The canonical subcommand (None when unknown), the word as typed, and the rest of the text."""
+    body = _strip_prefix(text=text)
+    if not body:
+        return "help", "", ""
+    word, tail = _first_word(text=body)
+    name = _ALIASES.get(word.casefold())
+    if name is not None:
+        return name, word, tail
+    for alias in _CJK_ALIASES:
+        if body.startswith(alias):
+            return _ALIASES[alias], alias, body[len(alias) :].strip()
+    return None, word, tail
+
+
+def _first_word(*, text: str) -> tuple[str, str]:
+    """The first whitespace-separated word and the stripped rest ("" and "" for blank text)."""
+    match = _FIRST_WORD.match(text)
+    if match is None:
+        return "", ""
+    return match[1], match[2].strip()
+
+
+def _code(*, word: str, command: str) -> str:
+    """The upper-cased goal code, or a refusal naming the word."""
+    if not _CODE.fullmatch(word):
+        raise KrbotError("command.bad_code", word=word, command=command)
+    return word.upper()
+
+
+def _optional_code(*, body: str, command: str) -> str | None:
+    """A single optional code as the whole argument."""
+    word, rest = _first_word(text=body)
+    _no_more_words(body=rest, command=command)
+    return _code(word=word, command=command) if word else None
+
+
+def _required_code(*, body: str, command: str) -> str:
+    """A single code as the whole argument."""
+    code = _optional_code(body=body, command=command)
+    if code is None:
+        raise KrbotError("command.code_missing", word=command)
+    return code
+
+
+def _no_more_words(*, body: str, command: str) -> None:
+    """Refuse words a command does not take."""
+    if body.strip():
+        raise KrbotError("command.extra_words", word=body.strip(), command=command)
+
+
+def _sections(
+    *, text: str, keywords: re.Pattern[str], kinds: dict[str, str]
+) -> tuple[str, dict[str, list[str]]]:
+    """The text before the first keyword, and each keyword's non-empty texts by section kind."""
+    matches = list(keywords.finditer(text))
+    head = text[: matches[0].start()] if matches else text
+    found: dict[str, list[str]] = {}
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        body = text[match.end() : end].strip()
+        if body:
+            kind = kinds[re.sub(r"[\s_-]+", "", match["kw"]).casefold()]
+            found.setdefault(kind, []).append(body)
+    return head.strip(), found
+
+
+def _joined(*, texts: list[str] | None) -> str | None:
+    """Several texts of one section as one, or None."""
+    return "\n".join(texts) if texts else None
+
+
+def _update(*, body: str) -> Update:
+    """The check-in after `/kr update`."""
+    if not body.strip():
+        return Update(code=None)
+    word, rest = _first_word(text=body)
+    code = _code(word=word, command="update")
+    head, found = _sections(text=rest, keywords=_UPDATE_KEYWORDS, kinds=_UPDATE_SECTIONS)
+    asks = tuple(
+        ask.strip() for section in found.get("ask", []) for ask in _ASK_SPLIT.split(section) if ask.strip()
+    )
+    return Update(
+        code=code,
+        values=tuple(
+            MeasureValue(measure=name, text=value) for name, value in _pairs(head=head, whole_last=False)
+        ),
+        note=_joined(texts=found.get("note")),
+        next_step=_joined(texts=found.get("next")),
+        risk=_joined(texts=found.get("risk")),
+        asks=asks,
+    )
+
+
+def _pairs(*, head: str, whole_last: bool) -> list[tuple[str | None, str]]:
+    """`name=value …` pairs (names may hold spaces), or one bare value; the last value may run to the end."""
+    parts = _EQUALS.split(head)
+    if len(parts) == 1:
+        return _bare(tokens=head.split())
+    name = " ".join(parts[0].split())
+    pairs: list[tuple[str | None, str]] = []
+    for index, middle in enumerate(parts[1:-1], start=1):
+        tokens = middle.split()
+        if not tokens:
+            raise KrbotError("command.value_missing", word=name or "=")
+        if not name:
+            raise KrbotError("command.measure_missing", word=tokens[0])
+        if len(tokens) == 1:
+            following = parts[index + 1].split()
+            raise KrbotError("command.measure_missing", word=following[0] if following else "=")
+        pairs.append((name, tokens[0]))
+        name = " ".join(tokens[1:])
+    last = parts[-1].split()
+    if not last:
+        raise KrbotError("command.value_missing", word=name or "=")
+    if not name:
+        raise KrbotError("command.measure_missing", word=last[0])
+    if whole_last:
+        pairs.append((name, parts[-1].strip()))
+        return pairs
+    if len(last) > 1:
+        _too_many(tokens=last)
+    pairs.append((name, last[0]))
+    return pairs
+
+
+def _bare(*, tokens: list[str]) -> list[tuple[str | None, str]]:
+    """A single value without a measure name (the first measure), or nothing."""
+    if not tokens:
+        return []
+    if len(tokens) > 1:
+        _too_many(tokens=tokens)
+    return [(None, tokens[0])]
+
+
+def _too_many(*, tokens: list[str]) -> None:
+    """Refuse several words where one value belongs, naming what to write instead."""
+    if len(tokens) == 2 and _PURE_NUMBER.fullmatch(tokens[0]) and not any(c.isdigit() for c in tokens[1]):
+        raise KrbotError("command.value_spaced", word=" ".join(tokens), fix="".join(tokens))
+    extra_values = [token for token in tokens[1:] if _LOOKS_LIKE_VALUE.match(token)]
+    if extra_values:
+        raise KrbotError("command.name_measures", word=extra_values[0], values=" ".join(tokens))
+    raise KrbotError("command.stray_words", word=" ".join(tokens[1:]))
+
+
+def _change(*, body: str) -> Change:
+    """The goal change after `/kr change`."""
+    word, rest = _first_word(text=body)
+    if not word:
+        raise KrbotError("command.code_missing", word="change")
+    code = _code(word=word, command="change")
+    head, found = _sections(text=rest, keywords=_CHANGE_KEYWORDS, kinds=_CHANGE_SECTIONS)
+    if not head:
+        raise KrbotError("command.no_edits", word=code)
+    if not _EQUALS.search(head):
+        raise KrbotError("command.edit_unnamed", word=head, fields=", ".join(FIELDS))
+    edits = tuple(_edit(name=name or "", text=value) for name, value in _pairs(head=head, whole_last=True))
+    return Change(code=code, changes=edits, reason=_joined(texts=found.get("reason")))
+
+
+def _edit(*, name: str, text: str) -> GoalEdit:
+    """One `field=value` or `measure.field=value` edit."""
+    measure, dot, field = name.rpartition(".")
+    measure = " ".join(measure.split())
+    if dot and not measure:
+        raise KrbotError("command.measure_missing", word=name)
+    key = re.sub(r"[\s-]+", "_", field.strip()).casefold()
+    canonical = _FIELD_ALIASES.get(key)
+    if canonical is None:
+        raise KrbotError("command.unknown_field", word=field.strip(), fields=", ".join(FIELDS))
+    return GoalEdit(measure=measure or None, field=canonical, text=text)
+
+
+def _away(*, body: str) -> Away:
+    """The absence after `/kr away`: one day, a range, or a clear word."""
+    body = body.strip()
+    if not body:
+        raise KrbotError("command.away_missing", word="away")
+    if body.casefold() in _CLEAR_WORDS:
+        return Away(start=None, end=None)
+    parts = [part for part in _RANGE_SPLIT.split(body) if part]
+    if len(parts) > 2:
+        raise KrbotError("command.bad_date", word=parts[2])
+    start = _date(word=parts[0])
+    end = _date(word=parts[-1])
+    if end < start:
+        raise KrbotError("command.date_order", word=body, start=start.isoformat(), end=end.isoformat())
+    return Away(start=start, end=end)
+
+
+def _date(*, word: str) -> date:
+    """A day written YYYY-MM-DD (also / . or 年月日), or a refusal naming the word."""
+    match = _DATE.fullmatch(word)
+    try:
+        if match is None:
+            raise ValueError(word)
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise KrbotError("command.bad_date", word=word) from None

@@ -1,0 +1,256 @@
+"""The plain domain of krbot: workspace, people, cycle, objectives, paths, KRs, measures, check-ins, asks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a person may do beyond their own KRs."""
+
+    BOSS = "boss"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class MeasureKind(StrEnum):
+    """How a measure is judged."""
+
+    TARGET = "target"  # baseline -> target, up or down
+    AT_MOST = "at_most"  # guardrail: value must stay <= limit
+    AT_LEAST = "at_least"  # guardrail: value must stay >= limit
+    MILESTONE = "milestone"  # done or not
+
+
+class AskKind(StrEnum):
+    """What an ask requests."""
+
+    MONEY = "money"
+    PEOPLE = "people"
+    PERMISSION = "permission"
+    OTHER = "other"
+
+
+class AskStatus(StrEnum):
+    """Where an ask stands."""
+
+    OPEN = "open"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class Status(StrEnum):
+    """A KR's or objective's state in the digest."""
+
+    DONE = "done"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OFF_TRACK = "off_track"
+    NO_DATA = "no_data"
+
+
+class Level(StrEnum):
+    """High or low, for control and impact (the priority matrix) and path scores."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone the bot knows: their id in the OKR file, chat ids and timezone."""
+
+    key: str
+    name: str
+    role: Role = Role.MEMBER
+    timezone: str | None = None
+    slack_id: str | None = None
+    feishu_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One number (or milestone) of an objective or KR; `limit` is the guardrail's bound."""
+
+    name: str
+    kind: MeasureKind
+    unit: str | None = None
+    baseline: float | None = None
+    target: float | None = None
+    limit: float | None = None
+    due: date | None = None
+
+    @property
+    def is_guardrail(self) -> bool:
+        """True for at_most / at_least measures, which never enter a completion mean."""
+        return self.kind in (MeasureKind.AT_MOST, MeasureKind.AT_LEAST)
+
+    @property
+    def goes_down(self) -> bool:
+        """True when the target is below the baseline (e.g. response hours)."""
+        return (
+            self.kind is MeasureKind.TARGET
+            and self.baseline is not None
+            and self.target is not None
+            and self.target < self.baseline
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A step of a KR with exactly one owner, planned backwards from a due date."""
+
+    title: str
+    owner: str
+    due: date
+    buffer_days: int = 0
+    critical: bool = False
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KeyResult:
+    """A KR: one owner, RACI, control and impact, measures and tasks."""
+
+    code: str
+    title: str
+    owner: str
+    measures: tuple[Measure, ...]
+    accountable: str | None = None
+    consulted: tuple[str, ...] = ()
+    informed: tuple[str, ...] = ()
+    delegates: tuple[str, ...] = ()
+    control: Level | None = None
+    impact: Level | None = None
+    tasks: tuple[Task, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StrategicPath:
+    """A route to an objective, ranked by priority (1 first)."""
+
+    code: str
+    title: str
+    priority: int | None
+    krs: tuple[KeyResult, ...]
+    scores: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Achievable:
+    """The A of SMART: the budget check's inputs (amounts in `unit`)."""
+
+    budget: float | None = None
+    cost_per_new_customer: float | None = None
+    order_value: float | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """A SMART objective: the first measure is its headline."""
+
+    code: str
+    title: str
+    owner: str
+    measures: tuple[Measure, ...]
+    paths: tuple[StrategicPath, ...]
+    strategy: str | None = None
+    deadline: date | None = None
+    achievable: Achievable | None = None
+
+    @property
+    def headline(self) -> Measure | None:
+        """The measure the conclusion speaks of."""
+        return self.measures[0] if self.measures else None
+
+    def krs(self) -> list[KeyResult]:
+        """All KRs, paths in the order given."""
+        return [kr for path in self.paths for kr in path.krs]
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """One OKR period, e.g. 2026-Q4."""
+
+    name: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A team: its language, timezone, boss channels and weekly times."""
+
+    name: str
+    language: str = "zh"
+    timezone: str = "UTC"
+    boss_channel: dict[str, str] = field(default_factory=dict)
+    reminder: str = "thu 10:00"
+    digest: str = "fri 17:00"
+
+
+@dataclass(frozen=True, slots=True)
+class Okrs:
+    """A workspace's current cycle with its objectives and people: what the digest reads."""
+
+    workspace: Workspace
+    people: dict[str, Person]
+    cycle: Cycle
+    objectives: tuple[Objective, ...]
+
+    def owner_of(self, *, code: str) -> KeyResult | Objective | None:
+        """The KR or objective with this code, if any."""
+        for objective in self.objectives:
+            if objective.code == code:
+                return objective
+            for kr in objective.krs():
+                if kr.code == code:
+                    return kr
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Checkin:
+    """One report of numbers for a KR or objective: values by measure name, and the owner's words."""
+
+    code: str
+    person: str
+    at: datetime
+    values: dict[str, float]
+    note: str | None = None
+    next_step: str | None = None
+    risk: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A request for resources raised in a check-in, decided by the boss or an admin."""
+
+    id: int | None
+    code: str
+    person: str
+    kind: AskKind
+    text: str
+    at: datetime
+    amount: float | None = None
+    unit: str | None = None
+    status: AskStatus = AskStatus.OPEN
+    decided_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoalChange:
+    """A logged change of a goal: which field of which measure, old and new, why, who, when."""
+
+    code: str
+    field: str
+    old: str | None
+    new: str | None
+    reason: str | None
+    person: str | None
+    at: datetime
+    measure: str | None = None

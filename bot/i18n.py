@@ -1,0 +1,61 @@
+"""The message catalog: every sentence a user sees, in zh and en, keyed and filled with Jinja."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import yaml
+from jinja2 import Environment, StrictUndefined, Template
+
+from bot.core.errors import KrbotError
+from bot.resources import resource_dir
+
+LANGUAGES = ("zh", "en")
+
+_ENV = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+@cache
+def catalog(*, lang: str) -> dict[str, str]:
+    """All message strings of one language, merged from templates/i18n/<lang>/*.yaml."""
+    if lang not in LANGUAGES:
+        raise KrbotError("language.unknown", word=lang, known=", ".join(LANGUAGES))
+    merged: dict[str, str] = {}
+    for path in sorted((resource_dir(name="templates") / "i18n" / lang).glob("*.yaml")):
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, text in entries.items():
+            if key in merged:
+                raise RuntimeError(f"message key {key!r} is defined twice ({path.name})")
+            merged[key] = str(text)
+    return merged
+
+
+@cache
+def _compiled(lang: str, key: str) -> Template:
+    return _ENV.from_string(catalog(lang=lang)[key])
+
+
+def translate(key: str, /, *, lang: str, **params: Any) -> str:
+    """The sentence `key` in `lang`, with `params` filled in as plain values (never as template code)."""
+
+    def nested(other: str) -> str:
+        return translate(other, lang=lang, **params)
+
+    def value(number: float | None, unit: str | None = None, digits: int | None = 3) -> str:
+        from bot.core.values import format_value
+
+        return "—" if number is None else format_value(number=number, unit=unit, lang=lang, digits=digits)
+
+    def percent(ratio: float | None) -> str:
+        from bot.core.values import format_percent
+
+        return "—" if ratio is None else format_percent(ratio=ratio)
+
+    context = {"t": nested, "value": value, "percent": percent, "lang": lang, **params}
+    return _compiled(lang, key).render(**context).strip()
+
+
+def error_message(error: KrbotError, /, *, lang: str) -> str:
+    """A refusal rendered for the user who caused it."""
+    return translate(error.key, lang=lang, **error.params)

@@ -1,0 +1,109 @@
+"""Turns a Digest or a reply into words: Jinja templates per surface, the catalog per language."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bot.core.digest import Digest
+from bot.core.values import format_percent, format_value
+from bot.i18n import translate
+from bot.resources import resource_dir
+
+FORMATS = ("text", "markdown")
+_MENTION = re.compile(r"@(channel|here|all|everyone)\b", re.IGNORECASE)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~])")
+MAX_USER_TEXT = 280
+
+
+def inline(text: object, /, limit: int = MAX_USER_TEXT) -> str:
+    """User text on one line: newlines folded, mass mentions made inert, long text shortened."""
+    folded = " ".join(str(text or "").split())
+    folded = _MENTION.sub(lambda m: "@\u200b" + m.group(1), folded)
+    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
+
+
+def markdown_text(text: object, /, limit: int = MAX_USER_TEXT) -> str:
+    """User text made safe for Markdown: one line, specials escaped, mentions inert."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", inline(text, limit))
+
+
+def _value(number: float | None, unit: str | None, lang: str, digits: int | None = 3) -> str:
+    if number is None:
+        return "—"
+    return format_value(number=number, unit=unit, lang=lang, digits=digits)
+
+
+def _percent(ratio: float | None) -> str:
+    return "—" if ratio is None else format_percent(ratio=ratio)
+
+
+def _day(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
+    if moment is None:
+        return "—"
+    if isinstance(moment, datetime):
+        if tz is not None:
+            moment = moment.astimezone(ZoneInfo(tz))
+        moment = moment.date()
+    return translate("format.day", lang=lang, month=moment.month, day=moment.day, year=moment.year)
+
+
+@cache
+def environment() -> Environment:
+    """The one Jinja environment over templates/ (no autoescape: each surface escapes user text itself)."""
+    env = Environment(
+        loader=FileSystemLoader(str(resource_dir(name="templates"))),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["inline"] = inline
+    env.filters["md"] = markdown_text
+    env.globals["percent"] = _percent
+    env.globals["inline"] = inline
+    env.globals["md"] = markdown_text
+    return env
+
+
+def _helpers(lang: str, tz: str | None) -> dict[str, Any]:
+    def t(key: str, /, **params: Any) -> str:
+        return translate(key, lang=lang, **params)
+
+    def value(number: float | None, unit: str | None, digits: int | None = 3) -> str:
+        return _value(number, unit, lang, digits)
+
+    def day(moment: date | datetime | None) -> str:
+        return _day(moment, lang, tz)
+
+    return {"t": t, "value": value, "day": day, "lang": lang}
+
+
+def render_digest(*, digest: Digest, fmt: str = "text", lang: str | None = None) -> str:
+    """The digest as `text` or `markdown`, in `lang` (default: the workspace language)."""
+    language = lang or digest.language
+    template = environment().get_template(f"digest.{fmt}.j2")
+    return template.render(d=digest, **_helpers(language, digest.timezone)).rstrip() + "\n"
+
+
+def render_template(*, name: str, lang: str, tz: str | None = None, **data: Any) -> str:
+    """Any template under templates/ with the language helpers."""
+    return environment().get_template(name).render(**_helpers(lang, tz), **data).rstrip()
+
+
+def render_reply(*, reply: Any, fmt: str = "text") -> str:
+    """A service's reply as text for the terminal or a chat message; digests follow their header."""
+    head = translate(reply.key, lang=reply.lang, **reply.params)
+    if reply.digest is None or reply.key == "reply.status_kr":
+        return head
+    if reply.key == "reply.report":
+        return head + "\n\n" + render_digest(digest=reply.digest, fmt=fmt, lang=reply.lang)
+    only = reply.params["o"].code if reply.key == "reply.status_objective" else None
+    body = render_template(name="status.text.j2", lang=reply.lang, tz=reply.digest.timezone, d=reply.digest, only=only)
+    return body if only else head + "\n" + body

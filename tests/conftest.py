@@ -1,0 +1,93 @@
+"""Shared fixtures: a real SQLite file and, where it answers, a real PostgreSQL schema per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from bot import services
+from bot.__main__ import cli
+from bot.app import App, build_app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
+EXAMPLE_EN = ROOT / "examples" / "q4-europe.en.yaml"
+POSTGRES_URL = os.environ.get("KRBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_answers() -> bool:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: no PostgreSQL here
+        return False
+
+
+POSTGRES = _postgres_answers()
+if not POSTGRES and os.environ.get("CI") == "true":
+    raise RuntimeError(f"CI needs PostgreSQL at {POSTGRES_URL}, and it does not answer")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'krbot.db'}"
+        return
+    if not POSTGRES:
+        pytest.skip(f"PostgreSQL does not answer at {POSTGRES_URL}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[App]:
+    """The wired app on a migrated database."""
+    wired = build_app(database_url=db_url)
+    yield wired
+    wired.uow.engine.dispose()
+
+
+IMPORTED_AT = datetime(2026, 9, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def example(app: App) -> App:
+    """The app with the shared example OKRs imported."""
+    services.import_okrs(
+        uow=app.uow, text=EXAMPLE_ZH.read_text(encoding="utf-8"), filename=str(EXAMPLE_ZH), at=IMPORTED_AT
+    )
+    return app
+
+
+@pytest.fixture
+def run_cli(db_url: str):
+    """Run `krbot …` in-process against the test database; returns (exit code, stdout, stderr)."""
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(cli, [*args, "--db", db_url])
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
