@@ -19,6 +19,7 @@ from bot.app import App, build_app
 from bot.commands import parse_update
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
+from bot.okrfile import file_language
 from bot.render import render_digest, render_reply
 
 cli = typer.Typer(
@@ -65,6 +66,9 @@ class ExportFormat(StrEnum):
     json = "json"
     yaml = "yaml"
     csv = "csv"
+
+
+KINDS = ("workspace", "people", "cycle", "objectives", "paths", "krs", "measures", "tasks")
 
 
 def _fail(message: str, *, code: int = 2) -> NoReturn:
@@ -123,16 +127,20 @@ def import_file(
     try:
         outcome = services.import_okrs(uow=app.uow, text=text, filename=str(file), at=_now(), dry_run=dry_run)
     except KrbotError as error:
-        _fail(error_message(error, lang=_file_lang(text)))
+        _fail(error_message(error, lang=file_language(text=text)))
     lang = outcome.language
+
+    def ordered(counts: dict[str, int]) -> dict[str, int]:
+        return {kind: counts[kind] for kind in KINDS if counts.get(kind)}
+
     typer.echo(
         translate(
             "cli.imported",
             lang=lang,
             workspace=outcome.workspace,
-            created=outcome.created,
-            updated=outcome.updated,
-            archived=outcome.archived,
+            created=ordered(outcome.created),
+            updated=ordered(outcome.updated),
+            archived=ordered(outcome.archived),
             dry_run=dry_run,
         )
     )
@@ -152,15 +160,6 @@ def import_file(
             )
         )
     _print_findings(lang=lang, workspace=outcome.workspace, findings=outcome.findings)
-
-
-def _file_lang(text: str) -> str:
-    try:
-        data = yaml.safe_load(text)
-        lang = data["workspace"]["language"]
-        return lang if lang in ("zh", "en") else "en"
-    except Exception:  # noqa: BLE001 - any unreadable file falls back to English
-        return "en"
 
 
 def _print_findings(*, lang: str, workspace: str, findings: list[Any]) -> bool:
@@ -191,7 +190,7 @@ def lint(file: Annotated[Path, typer.Argument(help="The OKR file (YAML).")], db:
     text = _read(file)
     lang, findings = services.lint_file(text=text, filename=str(file))
     if lang == "en":
-        lang = _file_lang(text)
+        lang = file_language(text=text)
     if not _print_findings(lang=lang, workspace="", findings=findings):
         raise typer.Exit(1)
 

@@ -268,6 +268,25 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, leaving dates as text so that pydantic reports a bad one with its line."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def file_language(*, text: str) -> str:
+    """The workspace language a file asks for, to word its own errors in ("en" when unreadable)."""
+    try:
+        language = yaml.load(text, Loader=_Loader)["workspace"]["language"]  # noqa: S506 - a SafeLoader
+    except Exception:  # noqa: BLE001 - an unreadable file is worded in English
+        return "en"
+    return language if language in ("zh", "en") else "en"
+
+
 def _file_error(*, filename: str, line: int | None, field: str, problem: str, **params: Any) -> KrbotError:
     """One located problem: `problem` names the sentence okrfile.problem.<problem> in the catalog."""
     where = f"{filename}:{line}" if line else filename
@@ -325,8 +344,8 @@ def _problem(key: str, /, **params: Any) -> PydanticCustomError:
 def parse_okr_file(*, text: str, filename: str = "okrs.yaml") -> tuple[OkrFile, yaml.Node | None]:
     """Read and validate an OKR file; raise KrbotError naming the line and field of the first problem."""
     try:
-        root = yaml.compose(text)
-        raw = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_Loader)
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -6,10 +6,11 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,12 +20,12 @@ from bot.core.asks import classify_ask, split_asks
 from bot.core.digest import Digest, compose_digest
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.lint import Finding, lint_okrs
-from bot.core.progress import KrProgress, kr_progress, measure_progress, okr_progress
+from bot.core.progress import KrProgress, kr_progress, measure_progress, okr_progress, ordered_paths
 from bot.core.values import format_value, read_value
 from bot.okrfile import parse_okr_file, to_domain
 from storage import repository
 from storage.db import UnitOfWork
-from storage.models import CheckinRow, CheckinValueRow, CycleRow, KrRow, ObjectiveRow, WorkspaceRow
+from storage.models import AskRow, CheckinRow, CheckinValueRow, CycleRow, KrRow, ObjectiveRow, WorkspaceRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +326,7 @@ def _event_stored(*, uow: UnitOfWork, workspace: str | None, event_key: str) -> 
 def _saved_reply(
     *, session: Session, scope: Scope, checkin: model.Checkin, asks: list[model.Ask], at: datetime
 ) -> Reply:
-    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=max(at, _now()))
+    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
     target = scope.okrs.owner_of(code=checkin.code)
     assert target is not None
     measures = {m.name: m for m in target.measures}
@@ -373,10 +374,6 @@ def _standing(progress: KrProgress) -> dict[str, Any]:
         "forecast": progress.forecast_completion,
         "status": progress.status.value,
     }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------- chat commands
@@ -748,8 +745,6 @@ def show_paths(*, uow: UnitOfWork, person: str, at: datetime, workspace: str | N
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=at)
         _person(scope, person)
-    from bot.core.progress import ordered_paths
-
     objectives = [
         {
             "code": o.code,
@@ -861,10 +856,6 @@ def import_checkins(
 
 
 def _bulk_insert(*, session: Session, scope: Scope, groups: dict[tuple[str, str, datetime], dict[str, Any]]) -> None:
-    from sqlalchemy import insert
-
-    from storage.models import AskRow
-
     if not groups:
         return
     keys = list(groups)
@@ -918,7 +909,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
     """Everything stored for the current cycle: check-ins, asks, goal changes, the OKR tree with values."""
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=at)
-        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=datetime.max.replace(tzinfo=UTC))
+        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id)
         asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
         changes = repository.load_changes(session=session, workspace_id=scope.workspace.id)
     okrs = scope.okrs
@@ -958,7 +949,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
             for p in okrs.people.values()
         ],
         "cycle": {"name": okrs.cycle.name, "start": okrs.cycle.start.isoformat(), "end": okrs.cycle.end.isoformat()},
-        "objectives": [_export_objective(p) for p in progresses],
+        "objectives": [_export_objective(p, okrs=okrs, checkins=checkins, at=at) for p in progresses],
         "checkins": checkin_items,
         "asks": [
             {"id": a.id, "code": a.code, "person": a.person, "kind": a.kind.value, "amount": a.amount, "unit": a.unit,
@@ -993,8 +984,14 @@ def _export_measure(progress: Any) -> dict[str, Any]:
     return item
 
 
-def _export_objective(progress: Any) -> dict[str, Any]:
+def _export_objective(progress: Any, *, okrs: model.Okrs, checkins: list[model.Checkin], at: datetime) -> dict[str, Any]:
     o = progress.objective
+    measures = [
+        measure_progress(
+            measure=m, checkins=checkins, code=o.code, cycle=okrs.cycle, objective_deadline=o.deadline, as_of=at
+        )
+        for m in o.measures
+    ]
     by_path: dict[str, list[Any]] = defaultdict(list)
     for kp in progress.krs:
         by_path[next(p.code for p in o.paths if kp.kr in p.krs)].append(kp)
@@ -1007,8 +1004,7 @@ def _export_objective(progress: Any) -> dict[str, Any]:
         "completion": progress.completion,
         "forecast_completion": progress.forecast_completion,
         "status": progress.status.value,
-        "measures": [_export_measure(m) for m in ([progress.headline] if progress.headline else [])]
-        + [{"name": m.name, "kind": m.kind.value, "unit": m.unit} for m in o.measures[1:]],
+        "measures": [_export_measure(m) for m in measures],
         "paths": [
             {
                 "code": p.code,

@@ -451,9 +451,9 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
     )
 
 
-def load_checkins(*, session: Session, cycle_id: int, until: datetime) -> list[model.Checkin]:
-    """Every check-in of the cycle at or before `until`, oldest first, in one query."""
-    rows = session.execute(
+def load_checkins(*, session: Session, cycle_id: int, until: datetime | None = None) -> list[model.Checkin]:
+    """Every check-in of the cycle (at or before `until` when given), oldest first, in one query."""
+    query = (
         select(
             CheckinRow.id,
             CheckinRow.code,
@@ -467,9 +467,12 @@ def load_checkins(*, session: Session, cycle_id: int, until: datetime) -> list[m
         )
         .outerjoin(CheckinValueRow, CheckinValueRow.checkin_id == CheckinRow.id)
         .outerjoin(MeasureRow, MeasureRow.id == CheckinValueRow.measure_id)
-        .where(CheckinRow.cycle_id == cycle_id, CheckinRow.at <= until)
+        .where(CheckinRow.cycle_id == cycle_id)
         .order_by(CheckinRow.at, CheckinRow.id)
     )
+    if until is not None:
+        query = query.where(CheckinRow.at <= until)
+    rows = session.execute(query)
     grouped: dict[int, model.Checkin] = {}
     for checkin_id, code, person, at, note, next_step, risk, measure, value in rows:
         checkin = grouped.get(checkin_id)

@@ -345,6 +345,7 @@ def compose_digest(
         )
         for objective in okrs.objectives
         for kr in objective.krs()
+        if kr.code not in done
         for task in kr.tasks
         if not task.done and task.due < day
     )

@@ -1,0 +1,70 @@
+"""`pip install .` gives a working krbot anywhere: templates, migrations and examples ship inside the wheel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project built as a wheel, the way `pip install .` builds it."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
+    return next(out.glob("krbot-*.whl"))
+
+
+def test_wheel_carries_templates_migrations_and_examples(wheel: Path) -> None:
+    """What the code loads at run time is inside the wheel, not only in the source tree."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (
+        "bot/_data/templates/digest.text.j2",
+        "bot/_data/templates/i18n/zh/digest.yaml",
+        "bot/_data/templates/i18n/en/digest.yaml",
+        "bot/_data/alembic/env.py",
+        "bot/_data/alembic/versions/0001_initial.py",
+        "bot/_data/examples/q4-europe.zh.yaml",
+        "storage/models.py",
+    ):
+        assert needed in names, needed
+
+
+def test_installed_wheel_migrates_and_digests_from_another_folder(wheel: Path, tmp_path: Path) -> None:
+    """Installed apart from the source tree, krbot finds its migrations and templates and does real work."""
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(target), "KRBOT_DATABASE_URL": f"sqlite:///{elsewhere / 'k.db'}"}
+
+    def krbot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    where = subprocess.run(
+        [sys.executable, "-c", "import bot; print(bot.__file__)"], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert where.stdout.startswith(str(target)), where.stdout + where.stderr
+    assert krbot("db", "upgrade").returncode == 0
+    example = ROOT / "examples" / "q4-europe.zh.yaml"
+    imported = krbot("import", str(example))
+    assert imported.returncode == 0, imported.stderr
+    digest = krbot("digest", "--as-of", "2026-11-20T17:00", "--lang", "en")
+    assert digest.returncode == 0, digest.stderr
+    assert digest.stdout.splitlines()[0].startswith("欧洲事业部 · weekly OKR report")
