@@ -875,6 +875,7 @@ def _bulk_insert(*, session: Session, scope: Scope, groups: dict[tuple[str, str,
             }
             for code, person, at in keys
         ],
+        execution_options={"render_nulls": True},  # one batch for every row, not one per pattern of NULLs
     ).all()
     values = []
     asks = []

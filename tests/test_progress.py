@@ -671,21 +671,21 @@ def test_objective_uses_headline_when_it_has_checkins() -> None:
 
 
 def test_objective_falls_back_to_kr_mean() -> None:
-    """No headline check-in: the mean over KRs, and the gap projected onto the headline's unit."""
+    """No headline check-in: the mean over KRs, and no amount claimed in the headline's unit."""
     result = objective_progress(objective=TWO_PATHS, checkins=KR_CHECKINS, cycle=CYCLE, as_of=day(50))
-    # completion (0.3 + 0.5)/2 = 0.4; forecast (0.6 + 1.0)/2 = 0.8 -> at risk;
-    # gap = 50 - (0 + 0.8 * (50 - 0)) = 10 (10k EUR).
-    assert_fields(result, dict(completion=0.4, forecast_completion=0.8, gap=10.0, status=Status.AT_RISK))
+    # completion (0.3 + 0.5)/2 = 0.4; forecast (0.6 + 1.0)/2 = 0.8 -> at risk; the headline has no
+    # check-in, so there is no forecast of it and no gap in EUR.
+    assert_fields(result, dict(completion=0.4, forecast_completion=0.8, gap=None, status=Status.AT_RISK))
     assert result.headline is not None and result.headline.points == 0
+    assert result.uses_headline is False
 
 
-def test_objective_kr_mean_gap_for_decreasing_headline() -> None:
-    """The projected gap of a decreasing headline is forecast − target."""
-    hours = target(name="hours", baseline=96.0, goal=48.0, unit="h")
-    obj = objective(*TWO_PATHS.paths, headline=hours)
-    result = objective_progress(objective=obj, checkins=KR_CHECKINS, cycle=CYCLE, as_of=day(50))
-    # forecast 0.8 -> projected 96 + 0.8 * (48 - 96) = 57.6; gap 57.6 - 48 = 9.6 h.
-    assert_fields(result, dict(forecast_completion=0.8, gap=9.6))
+def test_objective_headline_use_is_reported() -> None:
+    """The digest must know whether the numbers are the headline's, to name it or not."""
+    result = objective_progress(
+        objective=TWO_PATHS, checkins=[*KR_CHECKINS, ci("O1", 46, revenue=17.5)], cycle=CYCLE, as_of=day(50)
+    )
+    assert result.uses_headline is True
 
 
 def test_objective_done_by_headline() -> None:

@@ -119,6 +119,17 @@ class ChangeLine:
     reason: str | None
     person: str | None
     at: datetime
+    unit: str | None = None
+    old_number: float | None = None
+    new_number: float | None = None
+
+
+def _number(text: str | None) -> float | None:
+    """A goal change's stored value as a number, when it is one."""
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +300,7 @@ def compose_digest(
                 code=objective.code,
                 title=objective.title,
                 owner=_name(okrs, objective.owner),
-                headline=headline.name if headline else None,
+                headline=headline.name if headline and progress.uses_headline else None,
                 headline_unit=headline.unit if headline else None,
                 completion=progress.completion,
                 forecast_completion=progress.forecast_completion,
@@ -321,6 +332,12 @@ def compose_digest(
     away_names = tuple(_name(okrs, key) for key in owners if key in away_people and key not in reported)
 
     since = changes_since if changes_since is not None else period_start
+    units = {
+        (owner.code, measure.name): measure.unit
+        for objective in okrs.objectives
+        for owner in (objective, *objective.krs())
+        for measure in owner.measures
+    }
     change_lines = tuple(
         ChangeLine(
             code=c.code,
@@ -331,6 +348,9 @@ def compose_digest(
             reason=c.reason,
             person=_name(okrs, c.person) if c.person else None,
             at=c.at,
+            unit=units.get((c.code, c.measure)),
+            old_number=_number(c.old),
+            new_number=_number(c.new),
         )
         for c in changes
         if since < c.at <= as_of

@@ -76,6 +76,7 @@ class ObjectiveProgress:
     gap: float | None
     status: Status
     main_risk: KrProgress | None
+    uses_headline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +340,7 @@ def _objective(
     else:
         completion = _mean([k.completion for k in krs if k.completion is not None])
         forecast = _mean([k.forecast_completion for k in krs if k.forecast_completion is not None])
-        gap = _projected_gap(measure=headline_measure, forecast_completion=forecast)
+        gap = None  # the KRs' mean is a ratio: no amount in the headline's unit is claimed from it
         done = (
             completion is not None
             and completion >= 1.0 - EPSILON
@@ -353,23 +354,10 @@ def _objective(
         completion=completion,
         forecast_completion=forecast,
         gap=gap,
+        uses_headline=uses_headline,
         status=Status.DONE if done else _by_forecast(forecast),
         main_risk=_main_risk(krs),
     )
-
-
-def _projected_gap(*, measure: Measure | None, forecast_completion: float | None) -> float | None:
-    """The shortfall of baseline + forecast × (target − baseline) against the headline's target."""
-    if (
-        measure is None
-        or measure.kind is not MeasureKind.TARGET
-        or measure.baseline is None
-        or measure.target is None
-        or forecast_completion is None
-    ):
-        return None
-    projected = measure.baseline + forecast_completion * (measure.target - measure.baseline)
-    return _shortfall(measure, projected)
 
 
 def _main_risk(krs: Sequence[KrProgress]) -> KrProgress | None:
