@@ -316,6 +316,18 @@ def plan(
     typer.echo(render_reply(reply=reply))
 
 
+@cli.command("run")
+def run(
+    http: Annotated[bool, typer.Option("--http", help="Serve POST /slack/events, POST /feishu/events and GET /healthz.")] = False,
+    port: Annotated[int | None, typer.Option("--port", help="HTTP port (default: KRBOT_HTTP_PORT or 3000).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Serve every configured platform and the scheduler (the console when no platform is configured)."""
+    from bot.app import run as run_app
+
+    run_app(app=_app(db), http=http, port=port)
+
+
 @cli.command("demo")
 def demo(
     lang: Annotated[Lang, typer.Option("--lang", help="Language of the demo.")] = Lang.zh,

@@ -1,8 +1,10 @@
-"""The one wiring function: settings -> engine -> unit of work (platforms and scheduler join here later)."""
+"""The one wiring function: settings -> engine -> unit of work -> platforms -> scheduler -> HTTP server."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config import Settings
 from storage.db import UnitOfWork, make_engine, upgrade
@@ -16,11 +18,56 @@ class App:
     uow: UnitOfWork
 
 
-def build_app(*, database_url: str | None = None, migrate: bool = True) -> App:
+def build_app(*, database_url: str | None = None, migrate: bool = True, settings: Settings | None = None) -> App:
     """Connect to the database (migrating it to head unless told not to) and hand back the wired app."""
-    settings = Settings()
+    settings = settings or Settings()
     url = database_url or settings.database_url
     engine = make_engine(url=url)
     if migrate:
         upgrade(engine=engine)
     return App(settings=settings, uow=UnitOfWork(engine=engine))
+
+
+def configured_platforms(*, app: App, http: bool) -> list[Any]:
+    """Every platform whose credentials are set; the console when none is (CONTRACT §3)."""
+    settings = app.settings
+    platforms: list[Any] = []
+    if settings.slack_bot_token:
+        from bot.platforms import slack
+
+        platforms.append(slack.build(settings=settings, uow=app.uow, http=http))
+    if settings.feishu_app_id:
+        from bot.platforms import feishu
+
+        platforms.append(feishu.build(settings=settings, uow=app.uow, http=http))
+    if not platforms:
+        from bot.platforms import console
+
+        platforms.append(console.build(settings=settings, uow=app.uow, http=http))
+    return platforms
+
+
+def run(*, app: App, http: bool, port: int | None = None) -> None:
+    """Serve every configured platform and the scheduler until interrupted."""
+    from bot.http import build_http_app, serve_http
+
+    platforms = configured_platforms(app=app, http=http)
+    stop = threading.Event()
+    for platform in platforms:
+        platform.start()
+    try:
+        if http:
+            routes = [route for platform in platforms for route in platform.routes()]
+
+            def health() -> dict[str, Any]:
+                states = {platform.name: platform.healthy() for platform in platforms}
+                return {"ok": all(states.values()), "platforms": states}
+
+            serve_http(app=build_http_app(routes=routes, health=health), port=port or app.settings.http_port)
+        else:
+            stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for platform in platforms:
+            platform.stop()

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,17 @@ from bot.core.values import format_value, read_value
 from bot.okrfile import parse_okr_file, to_domain
 from storage import repository
 from storage.db import UnitOfWork
-from storage.models import AskRow, CheckinRow, CheckinValueRow, CycleRow, KrRow, ObjectiveRow, WorkspaceRow
+from storage.models import (
+    AskRow,
+    CheckinRow,
+    CheckinValueRow,
+    CycleRow,
+    KrRow,
+    ObjectiveRow,
+    PersonRow,
+    ProcessedEventRow,
+    WorkspaceRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1038,3 +1048,52 @@ def _export_objective(progress: Any, *, okrs: model.Okrs, checkins: list[model.C
             for p in o.paths
         ],
     }
+
+
+# ---------------------------------------------------------------- for the chat platforms
+
+EVENT_MEMORY = timedelta(hours=8)
+
+
+def find_person(*, uow: UnitOfWork, platform: str, user_id: str) -> tuple[str, str] | None:
+    """(workspace name, person key) of a Slack or Feishu user, or None for someone krbot does not know."""
+    column = {"slack": PersonRow.slack_id, "feishu": PersonRow.feishu_id}[platform]
+    with uow.begin() as session:
+        row = session.execute(
+            select(WorkspaceRow.name, PersonRow.key)
+            .join(PersonRow, PersonRow.workspace_id == WorkspaceRow.id)
+            .where(column == user_id)
+            .order_by(PersonRow.id)
+            .limit(1)
+        ).first()
+    return (row[0], row[1]) if row else None
+
+
+def claim_event(*, uow: UnitOfWork, platform: str, event_id: str, at: datetime) -> bool:
+    """True the first time a platform event is seen (across processes), False for a retry or re-delivery."""
+    try:
+        with uow.begin() as session:
+            session.execute(delete(ProcessedEventRow).where(ProcessedEventRow.received_at < at - EVENT_MEMORY))
+            session.add(ProcessedEventRow(platform=platform, event_id=event_id, received_at=at))
+    except IntegrityError:
+        return False
+    return True
+
+
+def validate_checkin(
+    *, uow: UnitOfWork, person: str, code: str, values: dict[str, str], at: datetime, workspace: str | None = None
+) -> dict[str, KrbotError]:
+    """Field-by-field problems of a check-in form (measure name -> the refusal to show on it); {} if valid."""
+    with uow.begin() as session:
+        scope = _scope(session=session, workspace=workspace, at=at)
+        sender = _person(scope, person)
+        target = _owner_of(scope, code, sender)
+    problems: dict[str, KrbotError] = {}
+    for name, text in values.items():
+        if not text.strip():
+            continue
+        try:
+            _read_measure(_find_measure(target, name), text)
+        except KrbotError as error:
+            problems[name] = error
+    return problems

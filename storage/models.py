@@ -261,3 +261,34 @@ class GoalChangeRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     person_key: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ProcessedEventRow(Base):
+    """A platform event already handled (Slack event_id, Feishu event_id, a form submission), kept 8 hours."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class DeliveryRow(Base):
+    """The send ledger: one row per (workspace, kind, target, period), claimed before sending, marked after."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "target", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | chaser | digest | escalation | notice
+    target: Mapped[str] = mapped_column(String(200))  # a person key, or a channel
+    period: Mapped[str] = mapped_column(String(64))  # the scheduled slot, in the target's timezone
+    status: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed | sent | failed | missed
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    platform: Mapped[str | None] = mapped_column(String(16))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)

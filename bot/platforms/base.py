@@ -1,0 +1,64 @@
+"""The neutral vocabulary every chat backend speaks (errbot-style): a platform sends, serves and reports health."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.core import model
+from bot.core.digest import Digest
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """What a reminder or chaser DM carries: the person's KRs with last value and target (list_krs rows)."""
+
+    workspace: str
+    lang: str
+    person: model.Person
+    rows: Sequence[dict[str, Any]]
+    chaser: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A message the platform accepted: its id (for updates and the delivery ledger)."""
+
+    platform: str
+    message_id: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Platform(Protocol):
+    """One chat backend (Slack, Feishu, console): the scheduler and services reach people only through this."""
+
+    name: str
+
+    def send_reminder(self, *, reminder: Reminder, idempotency_key: str) -> Sent:
+        """DM one reminder (or chaser) with a way to check in; raises on failure so the caller retries."""
+        ...
+
+    def post_digest(self, *, digest: Digest, channel: str, idempotency_key: str) -> Sent:
+        """Post the digest to the boss channel: conclusions first, the rest threaded or folded."""
+        ...
+
+    def notify(self, *, person: model.Person, text: str, idempotency_key: str) -> Sent:
+        """Tell one person something (an ask decided, a goal changed, a KR gone stale)."""
+        ...
+
+    def routes(self) -> list[Any]:
+        """Starlette routes this platform serves in HTTP mode (empty when it needs none)."""
+        ...
+
+    def start(self) -> None:
+        """Open long-lived connections (Socket Mode, Feishu long connection), if this platform uses them."""
+        ...
+
+    def stop(self) -> None:
+        """Close what start() opened."""
+        ...
+
+    def healthy(self) -> bool:
+        """True while the platform's connection is usable."""
+        ...
