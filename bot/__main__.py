@@ -188,7 +188,10 @@ def _print_findings(*, lang: str, workspace: str, findings: list[Any]) -> bool:
 def lint(file: Annotated[Path, typer.Argument(help="The OKR file (YAML).")], db: DbOption = None) -> None:
     """The SMART lint alone; exit 1 when a goal fails it."""
     text = _read(file)
-    lang, findings = services.lint_file(text=text, filename=str(file))
+    try:
+        lang, findings = services.lint_file(text=text, filename=str(file))
+    except KrbotError as error:
+        _fail(error_message(error, lang=file_language(text=text)))
     if lang == "en":
         lang = file_language(text=text)
     if not _print_findings(lang=lang, workspace="", findings=findings):

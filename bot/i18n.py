@@ -39,8 +39,8 @@ def _compiled(lang: str, key: str) -> Template:
 def translate(key: str, /, *, lang: str, **params: Any) -> str:
     """The sentence `key` in `lang`, with `params` filled in as plain values (never as template code)."""
 
-    def nested(other: str) -> str:
-        return translate(other, lang=lang, **params)
+    def nested(other: str, /, **extra: Any) -> str:
+        return translate(other, lang=lang, **{**params, **extra})
 
     def value(number: float | None, unit: str | None = None, digits: int | None = 3) -> str:
         from bot.core.values import format_value

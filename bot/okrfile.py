@@ -278,6 +278,17 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def load_yaml(*, text: str, filename: str) -> Any:
+    """The file's YAML as plain data (dates left as text); a syntax error is refused with its line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        detail = getattr(error, "problem", None) or str(error)
+        raise _file_error(filename=filename, line=line, field="", problem="yaml", detail=detail) from None
+
+
 def file_language(*, text: str) -> str:
     """The workspace language a file asks for, to word its own errors in ("en" when unreadable)."""
     try:
@@ -290,7 +301,9 @@ def file_language(*, text: str) -> str:
 def _file_error(*, filename: str, line: int | None, field: str, problem: str, **params: Any) -> KrbotError:
     """One located problem: `problem` names the sentence okrfile.problem.<problem> in the catalog."""
     where = f"{filename}:{line}" if line else filename
-    return KrbotError("okrfile.invalid", where=where, field=field, problem=f"okrfile.problem.{problem}", **params)
+    return KrbotError(
+        "okrfile.invalid", where=where, field=field, problem=f"okrfile.problem.{problem}", **params
+    )
 
 
 _PYDANTIC_PROBLEMS = {
@@ -325,6 +338,8 @@ def _pydantic_problem(error: Any) -> tuple[str, dict[str, Any]]:
     kind = str(error.get("type", ""))
     if kind.startswith("okr_"):
         return kind.removeprefix("okr_"), dict(error.get("ctx") or {})
+    if kind == "extra_forbidden":
+        return "unknown_field", {"known": ", ".join(_fields_at(tuple(error.get("loc", ()))[:-1]))}
     got = error.get("input")
     shown = "" if isinstance(got, dict | list) or got is None else str(got)
     ctx = dict(error.get("ctx") or {})
@@ -334,6 +349,24 @@ def _pydantic_problem(error: Any) -> tuple[str, dict[str, Any]]:
         "limit": str(ctx.get("ge", ctx.get("max_length", ""))),
         "detail": str(error.get("msg", "")),
     }
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The field names the file allows at `loc` (for an unknown field: what would work instead)."""
+    from typing import get_args, get_origin
+
+    current: Any = OkrFile
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = current.model_fields[part].annotation if part in getattr(current, "model_fields", {}) else None
+        while annotation is not None and get_origin(annotation) is not None:
+            inner = [arg for arg in get_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+            annotation = inner[0] if inner else None
+        if annotation is None or not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        current = annotation
+    return list(current.model_fields)
 
 
 def _problem(key: str, /, **params: Any) -> PydanticCustomError:
@@ -364,6 +397,43 @@ def parse_okr_file(*, text: str, filename: str = "okrs.yaml") -> tuple[OkrFile, 
         ) from None
     _check_references(spec=spec, root=root, filename=filename)
     return spec, root
+
+
+def refusals(*, text: str, filename: str) -> list[KrbotError]:
+    """Every reason import would refuse the file: all field errors at once, else the first broken reference."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+        raw = load_yaml(text=text, filename=filename)
+    except (KrbotError, yaml.YAMLError) as error:
+        return (
+            [error]
+            if isinstance(error, KrbotError)
+            else [_file_error(filename=filename, line=None, field="", problem="yaml", detail=str(error))]
+        )
+    if not isinstance(raw, dict):
+        return [_file_error(filename=filename, line=1, field="", problem="top")]
+    try:
+        spec = OkrFile.model_validate(raw)
+    except ValidationError as error:
+        found = []
+        for item in error.errors():
+            loc = tuple(item["loc"])
+            problem, params = _pydantic_problem(item)
+            found.append(
+                _file_error(
+                    filename=filename,
+                    line=_line_of(root, loc),
+                    field=_location(loc),
+                    problem=problem,
+                    **params,
+                )
+            )
+        return found
+    try:
+        _check_references(spec=spec, root=root, filename=filename)
+    except KrbotError as error:
+        return [error]
+    return []
 
 
 def _check_references(*, spec: OkrFile, root: yaml.Node | None, filename: str) -> None:
@@ -449,7 +519,12 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
     )
     people = {
         p.id: model.Person(
-            key=p.id, name=p.name, role=model.Role(p.role), timezone=p.timezone, slack_id=p.slack, feishu_id=p.feishu
+            key=p.id,
+            name=p.name,
+            role=model.Role(p.role),
+            timezone=p.timezone,
+            slack_id=p.slack,
+            feishu_id=p.feishu,
         )
         for p in spec.people
     }
@@ -461,7 +536,10 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
             cost, cost_unit = _amount(o.achievable.cost_per_new_customer)
             order, order_unit = _amount(o.achievable.order_value)
             achievable = model.Achievable(
-                budget=budget, cost_per_new_customer=cost, order_value=order, unit=unit or cost_unit or order_unit
+                budget=budget,
+                cost_per_new_customer=cost,
+                order_value=order,
+                unit=unit or cost_unit or order_unit,
             )
         paths = tuple(
             model.StrategicPath(

@@ -100,6 +100,9 @@ def render_template(*, name: str, lang: str, tz: str | None = None, **data: Any)
 def render_reply(*, reply: Any, fmt: str = "text") -> str:
     """A service's reply as text for the terminal or a chat message; digests follow their header."""
     head = translate(reply.key, lang=reply.lang, **reply.params)
+    if reply.notices:
+        names = ", ".join(dict.fromkeys(notice.name or notice.person for notice in reply.notices))
+        head += "\n" + translate("reply.told", lang=reply.lang, names=names)
     if reply.digest is None or reply.key == "reply.status_kr":
         return head
     if reply.key == "reply.report":

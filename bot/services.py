@@ -7,9 +7,11 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,10 +21,12 @@ from bot.core import model
 from bot.core.asks import classify_ask, split_asks
 from bot.core.digest import Digest, compose_digest
 from bot.core.errors import KrbotError, NotAllowed
-from bot.core.lint import Finding, lint_okrs
-from bot.core.progress import KrProgress, kr_progress, measure_progress, okr_progress, ordered_paths
+from bot.core.lint import Finding, lint_document
+from bot.core.method import CRITICAL_BUFFER_DAYS, backward_plan, quadrant, rank_paths
+from bot.core.progress import KrProgress, kr_progress, measure_progress, okr_progress
 from bot.core.values import format_value, read_value
-from bot.okrfile import parse_okr_file, to_domain
+from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, to_domain
+from bot.resources import resource_dir
 from storage import repository
 from storage.db import UnitOfWork
 from storage.models import (
@@ -39,14 +43,25 @@ from storage.models import (
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """Someone else to tell about what just happened: a person key, a catalog key and its words."""
+
+    person: str
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """What an edge shows the user: a catalog key and its data (or a digest), refused or not."""
+    """What an edge shows the user (a catalog key and its data, or a digest), and whom else to tell."""
 
     key: str
     lang: str
     params: dict[str, Any] = field(default_factory=dict)
     ok: bool = True
     digest: Digest | None = None
+    notices: tuple[Notice, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,21 +123,29 @@ def upgrade_schema(*, uow: UnitOfWork) -> None:
     upgrade(engine=uow.engine)
 
 
+@cache
+def _smart_terms() -> tuple[str, ...]:
+    """Market, channel and product words that make a title specific (templates/smart_terms.yaml)."""
+    data = yaml.safe_load((resource_dir(name="templates") / "smart_terms.yaml").read_text(encoding="utf-8"))
+    return tuple(str(term) for words in data.values() for term in words)
+
+
 def lint_file(*, text: str, filename: str) -> tuple[str, list[Finding]]:
-    """The SMART lint of an OKR file: its language and every finding (a file that can't be read is one finding)."""
-    try:
-        spec, _ = parse_okr_file(text=text, filename=filename)
-    except KrbotError as error:
-        return "en", [Finding(letter="M", code="", severity="fail", key=error.key, params=error.params)]
-    okrs = to_domain(spec=spec)
-    return okrs.workspace.language, lint_okrs(okrs=okrs)
+    """Every SMART finding of a file, even one import would refuse; a refusal the lint can't explain is added."""
+    lang = file_language(text=text)
+    data = load_yaml(text=text, filename=filename)  # unreadable YAML is bad input, not a finding
+    findings = lint_document(data=data, terms=_smart_terms())
+    for error in refusals(text=text, filename=filename):
+        if ".measures[" not in str(error.params.get("field", "")):  # those are the M findings above
+            findings.append(Finding(letter="F", code="", severity="fail", key=error.key, params=error.params))
+    return lang, findings
 
 
 def import_okrs(*, uow: UnitOfWork, text: str, filename: str, at: datetime, dry_run: bool = False) -> ImportOutcome:
     """Create or update the OKR tree from a file by its codes; on a dry run nothing is kept."""
     spec, _ = parse_okr_file(text=text, filename=filename)
     okrs = to_domain(spec=spec)
-    findings = lint_okrs(okrs=okrs)
+    findings = lint_document(data=load_yaml(text=text, filename=filename), terms=_smart_terms())
     with uow.begin() as session:
         report = repository.sync_okrs(session=session, okrs=okrs, at=at)
         if dry_run:
@@ -171,6 +194,12 @@ def workspace_timezone(*, uow: UnitOfWork, workspace: str | None) -> str:
     with uow.begin() as session:
         row = repository.find_workspace(session=session, name=workspace)
         return row.timezone if row else "UTC"
+
+
+def _name_of(scope: Scope, key: str) -> str:
+    """A person's display name (their key when unknown)."""
+    person = scope.okrs.people.get(key)
+    return person.name if person else key
 
 
 def _person(scope: Scope, key: str) -> model.Person:
@@ -345,12 +374,30 @@ def _saved_reply(
         for name, value in checkin.values.items()
     ]
     standing = None
+    notices: tuple[Notice, ...] = ()
     if isinstance(target, model.KeyResult):
         objective = next(o for o in scope.okrs.objectives if target in o.krs())
         progress = kr_progress(
             kr=target, checkins=checkins, cycle=scope.okrs.cycle, objective_deadline=objective.deadline, as_of=at
         )
         standing = _standing(progress)
+        earlier = checkins[:-1]  # the check-in just stored is the newest at or before `at`
+        before = kr_progress(
+            kr=target, checkins=earlier, cycle=scope.okrs.cycle, objective_deadline=objective.deadline, as_of=at
+        )
+        if _worse(before.status, progress.status):
+            words = {
+                "code": target.code,
+                "title": target.title,
+                "before": before.status.value,
+                "after": progress.status.value,
+                "owner": scope.okrs.people[target.owner].name if target.owner in scope.okrs.people else target.owner,
+                "note": checkin.risk or checkin.note,
+            }
+            notices = tuple(
+                Notice(person=key, key="notice.status_dropped", params=words, name=_name_of(scope, key))
+                for key in target.consulted
+            )
     else:
         headline = target.measures[0] if target.measures else None
         if headline is not None:
@@ -375,7 +422,23 @@ def _saved_reply(
             "asks": [{"kind": a.kind.value, "amount": a.amount, "unit": a.unit, "text": a.text} for a in asks],
             "standing": standing,
         },
+        notices=notices,
     )
+
+
+_STATUS_RANK = {
+    model.Status.DONE: 0,
+    model.Status.ON_TRACK: 1,
+    model.Status.AT_RISK: 2,
+    model.Status.OFF_TRACK: 3,
+}
+
+
+def _worse(before: model.Status, after: model.Status) -> bool:
+    """True when a KR's status dropped (no-data on either side never counts as a drop)."""
+    if before not in _STATUS_RANK or after not in _STATUS_RANK:
+        return False
+    return _STATUS_RANK[after] > _STATUS_RANK[before]
 
 
 def _standing(progress: KrProgress) -> dict[str, Any]:
@@ -560,18 +623,60 @@ def change_goal(
         assert new_target is not None
         after_scope = Scope(workspace=scope.workspace, cycle=scope.cycle, loaded=reloaded)
         after = _target_progress(after_scope, new_target, checkins, at)
+        edited = [entry["measure"] for entry in logged if entry["measure"]]
+        pace = _extra_pace(scope=after_scope, target=new_target, checkins=checkins, at=at, prefer=edited)
         lang = scope.lang
-    return Reply(
-        key="change.saved",
-        lang=lang,
-        params={
-            "code": target.code,
-            "changes": logged,
-            "reason": change.reason,
-            "before": before,
-            "after": after,
-        },
+    params = {
+        "code": target.code,
+        "title": target.title,
+        "changes": logged,
+        "reason": change.reason,
+        "before": before,
+        "after": after,
+        "pace": pace,
+        "by": sender.name,
+    }
+    involved = [target.owner]
+    if isinstance(target, model.KeyResult):
+        involved += [target.accountable or "", *target.informed]
+    notices = tuple(
+        Notice(person=key, key="notice.goal_changed", params=params, name=_name_of(scope, key))
+        for key in dict.fromkeys(involved)
+        if key and key != sender.key
     )
+    return Reply(key="change.saved", lang=lang, params=params, notices=notices)
+
+
+def _extra_pace(
+    *,
+    scope: Scope,
+    target: model.KeyResult | model.Objective,
+    checkins: list[model.Checkin],
+    at: datetime,
+    prefer: list[str],
+) -> dict[str, Any] | None:
+    """How much more per week the changed (else the first) target measure needs, beyond its trend, to reach its target."""
+    objective = target if isinstance(target, model.Objective) else next(
+        o for o in scope.okrs.objectives if target in o.krs()
+    )
+    ranked = sorted(target.measures, key=lambda m: m.name not in prefer)
+    for measure in ranked:
+        if measure.kind is not model.MeasureKind.TARGET:
+            continue
+        progress = measure_progress(
+            measure=measure,
+            checkins=checkins,
+            code=target.code,
+            cycle=scope.okrs.cycle,
+            objective_deadline=objective.deadline,
+            as_of=at,
+        )
+        end = datetime.combine(progress.deadline + timedelta(days=1), datetime.min.time(), tzinfo=at.tzinfo)
+        weeks = (end - at).total_seconds() / (7 * 86400)
+        if progress.gap is None or weeks <= 0:
+            return None
+        return {"measure": measure.name, "amount": progress.gap / weeks, "unit": measure.unit}
+    return None
 
 
 def _target_progress(
@@ -714,18 +819,21 @@ def decide_ask(
         row.decided_by = sender.key
         row.decided_at = at
         asker = scope.okrs.people.get(row.person_key)
-        return Reply(
-            key="ask.decided",
-            lang=scope.lang,
-            params={
-                "id": ask_id,
-                "status": row.status,
-                "text": row.text,
-                "by": sender.name,
-                "asker": row.person_key,
-                "asker_name": asker.name if asker else row.person_key,
-            },
+        params = {
+            "id": ask_id,
+            "code": row.code,
+            "status": row.status,
+            "text": row.text,
+            "by": sender.name,
+            "asker": row.person_key,
+            "asker_name": asker.name if asker else row.person_key,
+        }
+        notices = (
+            ()
+            if row.person_key == sender.key
+            else (Notice(person=row.person_key, key="notice.ask_decided", params=params, name=params["asker_name"]),)
         )
+        return Reply(key="ask.decided", lang=scope.lang, params=params, notices=notices)
 
 
 # ---------------------------------------------------------------- digest
@@ -751,7 +859,7 @@ def compose(*, uow: UnitOfWork, as_of: datetime, workspace: str | None = None) -
 
 
 def show_paths(*, uow: UnitOfWork, person: str, at: datetime, workspace: str | None = None) -> Reply:
-    """Each objective's paths in priority order, with their scores."""
+    """Each objective's paths in rank, with why: the priority set in the file, or the score of ROI, resources, risk."""
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=at)
         _person(scope, person)
@@ -760,8 +868,17 @@ def show_paths(*, uow: UnitOfWork, person: str, at: datetime, workspace: str | N
             "code": o.code,
             "title": o.title,
             "paths": [
-                {"code": p.code, "title": p.title, "priority": p.priority, "scores": p.scores, "krs": [k.code for k in p.krs]}
-                for p in ordered_paths(objective=o)
+                {
+                    "rank": ranked.rank,
+                    "code": ranked.path.code,
+                    "title": ranked.path.title,
+                    "priority": ranked.path.priority,
+                    "by_priority": ranked.by_priority,
+                    "score": ranked.score,
+                    "scores": ranked.path.scores,
+                    "krs": [k.code for k in ranked.path.krs],
+                }
+                for ranked in rank_paths(objective=o)
             ],
         }
         for o in scope.okrs.objectives
@@ -770,21 +887,19 @@ def show_paths(*, uow: UnitOfWork, person: str, at: datetime, workspace: str | N
 
 
 def show_matrix(*, uow: UnitOfWork, person: str, at: datetime, workspace: str | None = None) -> Reply:
-    """KRs placed by control × impact in four quadrants (medium counts as low)."""
+    """KRs placed by control × impact in four quadrants (medium counts as low), high-control high-impact first."""
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=at)
         _person(scope, person)
-    quadrants: dict[str, list[str]] = {"hh": [], "lh": [], "hl": [], "ll": []}
+    quadrants: dict[str, list[dict[str, str]]] = {"hh": [], "lh": [], "hl": [], "ll": []}
     for objective in scope.okrs.objectives:
         for kr in objective.krs():
-            control = "h" if kr.control is model.Level.HIGH else "l"
-            impact = "h" if kr.impact is model.Level.HIGH else "l"
-            quadrants[control + impact].append(f"{kr.code} {kr.title}")
+            quadrants[quadrant(kr=kr)].append({"code": kr.code, "title": kr.title})
     return Reply(key="reply.matrix", lang=scope.lang, params={"quadrants": quadrants})
 
 
 def show_plan(*, uow: UnitOfWork, code: str, at: datetime, workspace: str | None = None) -> Reply:
-    """A KR's tasks laid out backwards from its due date: buffers and latest starts."""
+    """A KR's tasks laid out backwards from its due date: buffers, latest finish and latest start, shortfalls."""
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=at)
     target = scope.okrs.owner_of(code=code.upper())
@@ -795,23 +910,30 @@ def show_plan(*, uow: UnitOfWork, code: str, at: datetime, workspace: str | None
     dues = [m.due for m in target.measures if m.due] or [objective.deadline or scope.okrs.cycle.end]
     kr_due = max(dues)
     today = at.astimezone(ZoneInfo(scope.workspace.timezone)).date()
-    tasks = []
-    for task in sorted(target.tasks, key=lambda t: t.due, reverse=True):
-        latest = task.due - timedelta(days=task.buffer_days)
-        tasks.append(
-            {
-                "title": task.title,
-                "owner": scope.okrs.people[task.owner].name if task.owner in scope.okrs.people else task.owner,
-                "due": task.due,
-                "buffer_days": task.buffer_days,
-                "latest_finish": latest,
-                "critical": task.critical,
-                "done": task.done,
-                "overdue": not task.done and task.due < today,
-                "short_buffer": task.critical and task.buffer_days < 14,
-            }
-        )
-    return Reply(key="reply.plan", lang=scope.lang, params={"code": target.code, "title": target.title, "due": kr_due, "tasks": tasks})
+    people = scope.okrs.people
+    tasks = [
+        {
+            "title": planned.task.title,
+            "owner": people[planned.task.owner].name if planned.task.owner in people else planned.task.owner,
+            "due": planned.task.due,
+            "buffer_days": planned.task.buffer_days,
+            "duration_days": planned.task.duration_days,
+            "latest_finish": planned.latest_finish,
+            "latest_start": planned.latest_start,
+            "slack_days": planned.slack_days,
+            "buffer_after": planned.buffer_after,
+            "critical": planned.task.critical,
+            "done": planned.task.done,
+            "overdue": not planned.task.done and planned.task.due < today,
+            "short_buffer": planned.short_buffer,
+        }
+        for planned in reversed(backward_plan(tasks=target.tasks, due=kr_due))
+    ]
+    return Reply(
+        key="reply.plan",
+        lang=scope.lang,
+        params={"code": target.code, "title": target.title, "due": kr_due, "tasks": tasks, "needed": CRITICAL_BUFFER_DAYS},
+    )
 
 
 # ---------------------------------------------------------------- history and export
@@ -1097,3 +1219,56 @@ def validate_checkin(
         except KrbotError as error:
             problems[name] = error
     return problems
+
+
+def release_event(*, uow: UnitOfWork, platform: str, event_id: str) -> None:
+    """Forget a claimed event whose handling failed, so that the platform's retry is handled."""
+    with uow.begin() as session:
+        session.execute(
+            delete(ProcessedEventRow).where(ProcessedEventRow.platform == platform, ProcessedEventRow.event_id == event_id)
+        )
+
+
+def person_of(*, uow: UnitOfWork, key: str, at: datetime, workspace: str | None = None) -> model.Person | None:
+    """One person of the workspace by their id in the OKR file (with their chat ids), or None."""
+    with uow.begin() as session:
+        scope = _scope(session=session, workspace=workspace, at=at)
+    return scope.okrs.people.get(key)
+
+
+def compose_as_posted(
+    *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None
+) -> tuple[Digest, dict[int, tuple[str, str]]]:
+    """The digest as composed at `as_of`, and the asks on it decided since (id -> status, decider's name)."""
+    with uow.begin() as session:
+        scope = _scope(session=session, workspace=workspace, at=as_of)
+        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=as_of)
+        asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
+        changes = repository.load_changes(
+            session=session, workspace_id=scope.workspace.id, since=as_of - timedelta(days=7)
+        )
+        away = repository.away_days(session=session, workspace_id=scope.workspace.id)
+        decided_rows = session.execute(
+            select(AskRow.id, AskRow.status, AskRow.decided_by).where(
+                AskRow.workspace_id == scope.workspace.id, AskRow.decided_at > as_of
+            )
+        ).all()
+    decided = {row[0]: (row[1], row[2]) for row in decided_rows}
+    reopened = [
+        model.Ask(
+            id=a.id, code=a.code, person=a.person, kind=a.kind, text=a.text, at=a.at, amount=a.amount, unit=a.unit
+        )
+        if a.id in decided
+        else a
+        for a in asks
+    ]
+    local = as_of.astimezone(ZoneInfo(scope.workspace.timezone))
+    digest = compose_digest(
+        okrs=scope.okrs, checkins=checkins, asks=reopened, changes=changes, as_of=local, away=away
+    )
+    people = scope.okrs.people
+    names = {
+        ask_id: (status, people[by].name if by in people else (by or ""))
+        for ask_id, (status, by) in decided.items()
+    }
+    return digest, names

@@ -109,6 +109,7 @@ class Task:
     buffer_days: int = 0
     critical: bool = False
     done: bool = False
+    duration_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from bot.core.method import impact_first, rank_paths
 from bot.core.model import (
     Checkin,
     Cycle,
@@ -329,7 +330,7 @@ def _objective(
     krs = tuple(
         _kr(kr=kr, history=grouped.get(kr.code, []), window=window, objective_deadline=objective.deadline)
         for path in ordered_paths(objective=objective)
-        for kr in path.krs
+        for kr in impact_first(krs=path.krs)
     )
     uses_headline = headline is not None and not headline.measure.is_guardrail and headline.points >= 1
     if headline is not None and uses_headline:
@@ -372,8 +373,8 @@ def _main_risk(krs: Sequence[KrProgress]) -> KrProgress | None:
 
 
 def ordered_paths(*, objective: Objective) -> list[StrategicPath]:
-    """An objective's paths by priority ascending, paths without priority last, ties in file order."""
-    return sorted(objective.paths, key=lambda path: (path.priority is None, path.priority or 0))
+    """An objective's paths in rank: by priority ascending, then unprioritised ones by score, ties in file order."""
+    return [ranked.path for ranked in rank_paths(objective=objective)]
 
 
 def measure_progress(
