@@ -96,6 +96,10 @@ class Scope:
         """The workspace language."""
         return self.workspace.language
 
+    def local(self, moment: datetime) -> datetime:
+        """A moment on the workspace's clock, the time axis every forecast is read on."""
+        return moment.astimezone(ZoneInfo(self.workspace.timezone))
+
 
 def local_zone(*, name: str) -> ZoneInfo:
     """A timezone by IANA name."""
@@ -378,12 +382,12 @@ def _saved_reply(
     if isinstance(target, model.KeyResult):
         objective = next(o for o in scope.okrs.objectives if target in o.krs())
         progress = kr_progress(
-            kr=target, checkins=checkins, cycle=scope.okrs.cycle, objective_deadline=objective.deadline, as_of=at
+            kr=target, checkins=checkins, cycle=scope.okrs.cycle, objective_deadline=objective.deadline, as_of=scope.local(at)
         )
         standing = _standing(progress)
         earlier = checkins[:-1]  # the check-in just stored is the newest at or before `at`
         before = kr_progress(
-            kr=target, checkins=earlier, cycle=scope.okrs.cycle, objective_deadline=objective.deadline, as_of=at
+            kr=target, checkins=earlier, cycle=scope.okrs.cycle, objective_deadline=objective.deadline, as_of=scope.local(at)
         )
         if _worse(before.status, progress.status):
             words = {
@@ -407,7 +411,7 @@ def _saved_reply(
                 code=target.code,
                 cycle=scope.okrs.cycle,
                 objective_deadline=target.deadline,
-                as_of=at,
+                as_of=scope.local(at),
             )
             standing = {"completion": mp.completion, "forecast": mp.forecast_completion, "status": None}
     return Reply(
@@ -511,7 +515,7 @@ def list_krs(
         scope = _scope(session=session, workspace=workspace, at=at)
         sender = _person(scope, person)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
-    progresses = okr_progress(okrs=scope.okrs, checkins=checkins, as_of=at)
+    progresses = okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at))
     rows = []
     for progress in progresses:
         objective = progress.objective
@@ -669,9 +673,10 @@ def _extra_pace(
             code=target.code,
             cycle=scope.okrs.cycle,
             objective_deadline=objective.deadline,
-            as_of=at,
+            as_of=scope.local(at),
         )
-        end = datetime.combine(progress.deadline + timedelta(days=1), datetime.min.time(), tzinfo=at.tzinfo)
+        zone = ZoneInfo(scope.workspace.timezone)
+        end = datetime.combine(progress.deadline + timedelta(days=1), datetime.min.time(), tzinfo=zone)
         weeks = (end - at).total_seconds() / (7 * 86400)
         if progress.gap is None or weeks <= 0:
             return None
@@ -682,7 +687,7 @@ def _extra_pace(
 def _target_progress(
     scope: Scope, target: model.KeyResult | model.Objective, checkins: list[model.Checkin], at: datetime
 ) -> dict[str, Any]:
-    progresses = okr_progress(okrs=scope.okrs, checkins=checkins, as_of=at)
+    progresses = okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at))
     for progress in progresses:
         if progress.objective.code == target.code:
             return {"status": progress.status.value, "forecast": progress.forecast_completion}
@@ -1066,7 +1071,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                 {"code": c.code, "measure": None, "value": None, "person": c.person, "at": c.at.isoformat(),
                  "note": c.note, "next": c.next_step, "risk": c.risk}
             )
-    progresses = okr_progress(okrs=okrs, checkins=checkins, as_of=at)
+    progresses = okr_progress(okrs=okrs, checkins=checkins, as_of=scope.local(at))
     return {
         "workspace": {
             "name": okrs.workspace.name,
@@ -1082,7 +1087,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
             for p in okrs.people.values()
         ],
         "cycle": {"name": okrs.cycle.name, "start": okrs.cycle.start.isoformat(), "end": okrs.cycle.end.isoformat()},
-        "objectives": [_export_objective(p, okrs=okrs, checkins=checkins, at=at) for p in progresses],
+        "objectives": [_export_objective(p, okrs=okrs, checkins=checkins, at=scope.local(at)) for p in progresses],
         "checkins": checkin_items,
         "asks": [
             {"id": a.id, "code": a.code, "person": a.person, "kind": a.kind.value, "amount": a.amount, "unit": a.unit,
@@ -1272,3 +1277,284 @@ def compose_as_posted(
         for ask_id, (status, by) in decided.items()
     }
     return digest, names
+
+
+def record_form(
+    *,
+    uow: UnitOfWork,
+    person: str,
+    code: str,
+    values: dict[str, str],
+    note: str | None,
+    next_step: str | None,
+    risk: str | None,
+    ask_text: str | None,
+    ask_kind: str | None,
+    ask_amount: str | None,
+    at: datetime,
+    workspace: str | None = None,
+    source: str = "form",
+    event_key: str | None = None,
+) -> tuple[Reply | None, dict[str, KrbotError]]:
+    """Store a check-in form (values by measure name, an ask of a chosen kind) once per event key, or {field: refusal}."""
+    try:
+        return _record_form(
+            uow=uow, person=person, code=code, values=values, note=note, next_step=next_step, risk=risk,
+            ask_text=ask_text, ask_kind=ask_kind, ask_amount=ask_amount, at=at, workspace=workspace, source=source,
+            event_key=event_key,
+        )
+    except _Duplicate as duplicate:
+        return Reply(key="checkin.duplicate", lang=str(duplicate), params={"code": code}), {}
+
+
+def _record_form(
+    *, uow: UnitOfWork, person: str, code: str, values: dict[str, str], note: str | None, next_step: str | None,
+    risk: str | None, ask_text: str | None, ask_kind: str | None, ask_amount: str | None, at: datetime,
+    workspace: str | None, source: str, event_key: str | None,
+) -> tuple[Reply | None, dict[str, KrbotError]]:
+    with uow.begin() as session:
+        scope = _scope(session=session, workspace=workspace, at=at)
+        sender = _person(scope, person)
+        if event_key is not None and repository.checkin_with_event(
+            session=session, workspace_id=scope.workspace.id, event_key=event_key
+        ):
+            return Reply(key="checkin.duplicate", lang=scope.lang, params={"code": code}), {}
+        target = _owner_of(scope, code, sender)
+        problems: dict[str, KrbotError] = {}
+        for name, text in values.items():
+            if text.strip():
+                try:
+                    _read_measure(_find_measure(target, name), text)
+                except KrbotError as error:
+                    problems[name] = error
+        ask = _form_ask(text=ask_text, kind=ask_kind, amount=ask_amount, problems=problems)
+        if problems:
+            return None, problems
+        update = commands.Update(
+            code=target.code,
+            values=tuple(commands.MeasureValue(measure=n, text=t) for n, t in values.items() if t.strip()),
+            note=(note or "").strip() or None,
+            next_step=(next_step or "").strip() or None,
+            risk=(risk or "").strip() or None,
+            asks=(ask.text,) if ask else (),
+        )
+        checkin, _ = _build_checkin(scope=scope, person=sender, update=update, at=at)
+        asks = [] if ask is None else [
+            model.Ask(id=None, code=target.code, person=sender.key, kind=ask.kind, text=ask.text, at=at,
+                      amount=ask.amount, unit=ask.unit)
+        ]
+        try:
+            repository.add_checkin(
+                session=session, loaded=scope.loaded, checkin=checkin, asks=asks, source=source, event_key=event_key
+            )
+        except IntegrityError as error:  # a concurrent delivery of the same submission stored it first
+            raise _Duplicate(scope.lang) from error
+        return _saved_reply(session=session, scope=scope, checkin=checkin, asks=asks, at=at), {}
+
+
+class _Duplicate(Exception):
+    """A form submission another delivery already stored (carries the workspace language)."""
+
+
+def _form_ask(*, text: str | None, kind: str | None, amount: str | None, problems: dict[str, KrbotError]) -> Any:
+    """The ask of a form: typed words, the kind chosen (else classified by the words) and an amount read for that kind."""
+    words = (text or "").strip()
+    typed_amount = (amount or "").strip()
+    if not words:
+        if kind or typed_amount:
+            problems["ask_text"] = KrbotError("form.ask_text_missing")
+        return None
+    classified = classify_ask(text=words)
+    chosen = model.AskKind(kind) if kind else classified.kind
+    number, unit = (classified.amount, classified.unit) if chosen is classified.kind else (None, None)
+    if typed_amount:
+        read = classify_ask(text=typed_amount)
+        if chosen is model.AskKind.MONEY:
+            if read.kind is not model.AskKind.MONEY:
+                problems["ask_amount"] = KrbotError("form.ask_amount_money", word=typed_amount)
+            number, unit = read.amount, read.unit
+        else:
+            try:
+                number, unit = read_value(text=typed_amount, unit=None), ("people" if chosen is model.AskKind.PEOPLE else None)
+            except KrbotError:
+                problems["ask_amount"] = KrbotError("form.ask_amount_number", word=typed_amount)
+    return model.Ask(id=None, code="", person="", kind=chosen, text=words, at=datetime.min, amount=number, unit=unit)
+
+
+# ---------------------------------------------------------------- for the scheduler
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleView:
+    """What the scheduler reads of one workspace at a moment: its times, its owners, who is away, who checked in."""
+
+    workspace_id: int
+    workspace: str
+    lang: str
+    timezone: str
+    reminder: str
+    digest: str
+    boss_channel: dict[str, str]
+    cycle_start: date
+    cycle_end: date
+    owners: tuple[model.Person, ...]
+    away: dict[str, list[tuple[date, date]]]
+    last_checkin: dict[str, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """A stale KR and the accountable person to tell about it."""
+
+    code: str
+    title: str
+    owner: str
+    person: model.Person
+    last_at: datetime | None
+    days: int
+
+
+def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
+    """Every workspace with a current cycle at `at`, with its KR owners (and objective owners with a headline)."""
+    from sqlalchemy import func
+
+    from storage.models import MeasureRow
+
+    views = []
+    with uow.begin() as session:
+        for row in session.scalars(select(WorkspaceRow).order_by(WorkspaceRow.id)).all():
+            day = at.astimezone(ZoneInfo(row.timezone)).date()
+            cycle = repository.current_cycle(session=session, workspace_id=row.id, day=day)
+            if cycle is None:
+                continue
+            people = {
+                p.key: model.Person(
+                    key=p.key, name=p.name, role=model.Role(p.role), timezone=p.timezone,
+                    slack_id=p.slack_id, feishu_id=p.feishu_id,
+                )
+                for p in session.scalars(select(PersonRow).where(PersonRow.workspace_id == row.id))
+            }
+            kr_owners = session.scalars(
+                select(KrRow.owner_key).where(KrRow.cycle_id == cycle.id, KrRow.archived.is_(False)).distinct()
+            ).all()
+            headline_owners = session.scalars(
+                select(ObjectiveRow.owner_key)
+                .join(MeasureRow, (MeasureRow.cycle_id == ObjectiveRow.cycle_id) & (MeasureRow.code == ObjectiveRow.code))
+                .where(ObjectiveRow.cycle_id == cycle.id, ObjectiveRow.archived.is_(False), MeasureRow.archived.is_(False))
+                .distinct()
+            ).all()
+            keys = sorted(set(kr_owners) | set(headline_owners))
+            last = session.execute(
+                select(CheckinRow.person_key, func.max(CheckinRow.at))
+                .where(CheckinRow.cycle_id == cycle.id, CheckinRow.at <= at)
+                .group_by(CheckinRow.person_key)
+            ).all()
+            views.append(
+                ScheduleView(
+                    workspace_id=row.id,
+                    workspace=row.name,
+                    lang=row.language,
+                    timezone=row.timezone,
+                    reminder=row.reminder,
+                    digest=row.digest,
+                    boss_channel=dict(row.boss_channel or {}),
+                    cycle_start=cycle.start,
+                    cycle_end=cycle.end,
+                    owners=tuple(people[key] for key in keys if key in people),
+                    away=dict(repository.away_days(session=session, workspace_id=row.id)),
+                    last_checkin={key: moment.replace(tzinfo=ZoneInfo("UTC")) for key, moment in last},
+                )
+            )
+    return views
+
+
+def _krs_rows(progresses: Any, key: str) -> list[dict[str, Any]]:
+    """One person's KRs (and objectives with a headline) as rows: progress, last value and target per measure."""
+    rows = []
+    for progress in progresses:
+        objective = progress.objective
+        if objective.owner == key and progress.headline is not None:
+            rows.append(
+                {
+                    "code": objective.code,
+                    "title": objective.title,
+                    "status": progress.status.value,
+                    "completion": progress.completion,
+                    "forecast": progress.forecast_completion,
+                    "measures": [_measure_row(progress.headline)],
+                }
+            )
+        for kp in progress.krs:
+            if kp.kr.owner == key or key in kp.kr.delegates:
+                rows.append(
+                    {
+                        "code": kp.kr.code,
+                        "title": kp.kr.title,
+                        "status": kp.status.value,
+                        "completion": kp.completion,
+                        "forecast": kp.forecast_completion,
+                        "measures": [_measure_row(m) for m in kp.measures],
+                    }
+                )
+    return rows
+
+
+def reminder_rows(
+    *, uow: UnitOfWork, people: list[str], at: datetime, workspace: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Each named person's KR rows (as /kr list shows them), computed once for many people."""
+    with uow.begin() as session:
+        scope = _scope(session=session, workspace=workspace, at=at)
+        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
+    progresses = okr_progress(okrs=scope.okrs, checkins=checkins, as_of=at)
+    return {key: _krs_rows(progresses, key) for key in people}
+
+
+def boss_digest(
+    *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None
+) -> tuple[Digest, tuple[Escalation, ...]]:
+    """The digest to post, with the week's failed deliveries, and the stale KRs whose accountable person to tell."""
+    from dataclasses import replace
+
+    from bot.core.digest import FailedDelivery
+    from storage.models import DeliveryRow
+
+    digest = compose(uow=uow, as_of=as_of, workspace=workspace)
+    with uow.begin() as session:
+        scope = _scope(session=session, workspace=workspace, at=as_of)
+        rows = session.scalars(
+            select(DeliveryRow)
+            .where(
+                DeliveryRow.workspace_id == scope.workspace.id,
+                DeliveryRow.status == "failed",
+                DeliveryRow.claimed_at > as_of - timedelta(days=7),
+                DeliveryRow.claimed_at <= as_of,
+            )
+            .order_by(DeliveryRow.claimed_at, DeliveryRow.id)
+        ).all()
+    people = scope.okrs.people
+    failed = tuple(
+        FailedDelivery(
+            kind=row.kind,
+            target=people[row.target].name if row.target in people else row.target,
+            period=row.period,
+            attempts=row.attempts,
+            error=row.error,
+            at=row.claimed_at,
+        )
+        for row in rows
+    )
+    krs = {kr.code: kr for objective in scope.okrs.objectives for kr in objective.krs()}
+    escalations = tuple(
+        Escalation(
+            code=stale.code,
+            title=stale.title,
+            owner=stale.owner,
+            person=people[krs[stale.code].accountable or ""],
+            last_at=stale.last_at,
+            days=stale.days,
+        )
+        for stale in digest.stale
+        if stale.code in krs and (krs[stale.code].accountable or "") in people
+    )
+    return replace(digest, failed=failed), escalations
