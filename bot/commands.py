@@ -18,6 +18,7 @@ COMMAND_NAMES: tuple[str, ...] = (
     "matrix",
     "plan",
     "change",
+    "done",
     "away",
 )
 
@@ -84,6 +85,14 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class TaskDone:
+    """`/kr done CODE TASK`: mark a KR's task done (by its title, the start of it, or its number in the plan)."""
+
+    code: str
+    task: str
+
+
+@dataclass(frozen=True)
 class GoalEdit:
     """One goal edit: `field` is one of FIELDS; `measure=None` means the goal's first measure (or the goal itself)."""
 
@@ -109,7 +118,7 @@ class Away:
     end: date | None
 
 
-Command = Help | Update | ListKrs | StatusOf | Report | Paths | Matrix | Plan | Change | Away
+Command = Help | Update | ListKrs | StatusOf | Report | Paths | Matrix | Plan | Change | TaskDone | Away
 
 _PREFIX = re.compile(r"[/／]?kr(?=\s|$)", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"\s*(\S+)\s*(.*)", re.DOTALL)
@@ -135,6 +144,7 @@ _ALIASES: dict[str, str] = {
     "矩阵": "matrix",
     "计划": "plan",
     "变更": "change",
+    "完成任务": "done",
     "请假": "away",
 }
 _CJK_ALIASES = tuple(alias for alias in _ALIASES if not alias.isascii())
@@ -208,6 +218,12 @@ def parse_command(*, text: str) -> Command:
         return _change(body=tail)
     if name == "away":
         return _away(body=tail)
+    if name == "done":
+        code = _required_code(body=tail.split(maxsplit=1)[0] if tail.strip() else "", command=name)
+        task = tail.split(maxsplit=1)[1].strip() if len(tail.split(maxsplit=1)) > 1 else ""
+        if not task:
+            raise KrbotError("command.task_missing", code=code)
+        return TaskDone(code=code, task=task)
     _no_more_words(body=tail, command=name)
     return {"list": ListKrs, "report": Report, "paths": Paths, "matrix": Matrix}[name]()
 

@@ -502,6 +502,8 @@ def run_command(
             return show_matrix(uow=uow, person=person, at=at, workspace=workspace)
         if isinstance(command, commands.Plan):
             return show_plan(uow=uow, code=command.code, at=at, workspace=workspace)
+        if isinstance(command, commands.TaskDone):
+            return complete_task(uow=uow, person=person, code=command.code, task=command.task, at=at, workspace=workspace)
         raise KrbotError("command.unknown", word=text)
     except KrbotError as error:
         return Reply(key=error.key, lang=lang, params=error.params, ok=False)
@@ -939,6 +941,33 @@ def show_plan(*, uow: UnitOfWork, code: str, at: datetime, workspace: str | None
         lang=scope.lang,
         params={"code": target.code, "title": target.title, "due": kr_due, "tasks": tasks, "needed": CRITICAL_BUFFER_DAYS},
     )
+
+
+def complete_task(
+    *, uow: UnitOfWork, person: str, code: str, task: str, at: datetime, workspace: str | None = None
+) -> Reply:
+    """Mark a KR's task done (its owner, the KR's owner or a delegate), by title, start of title or plan number."""
+    with uow.begin() as session:
+        scope = _scope(session=session, workspace=workspace, at=at)
+        sender = _person(scope, person)
+        target = _owner_of(scope, code, sender)
+        if not isinstance(target, model.KeyResult) or not target.tasks:
+            raise KrbotError("task.none", code=target.code)
+        ordered = [planned.task for planned in reversed(backward_plan(tasks=target.tasks, due=scope.okrs.cycle.end))]
+        wanted = task.strip()
+        chosen = [t for t in ordered if t.title == wanted] or [
+            t for t in ordered if t.title.casefold().startswith(wanted.casefold())
+        ]
+        if wanted.isdigit() and 1 <= int(wanted) <= len(ordered):
+            chosen = [ordered[int(wanted) - 1]]
+        if len(chosen) != 1:
+            known = "; ".join(f"{i}. {t.title}" for i, t in enumerate(ordered, 1))
+            raise KrbotError("task.unknown", code=target.code, word=task, known=known)
+        done = chosen[0]
+        if sender.key not in (done.owner, target.owner, *target.delegates):
+            raise NotAllowed("task.not_owner", code=target.code, task=done.title, owner=_name_of(scope, done.owner))
+        repository.mark_task_done(session=session, cycle_id=scope.cycle.id, code=target.code, title=done.title)
+    return Reply(key="task.done", lang=scope.lang, params={"code": target.code, "task": done.title})
 
 
 # ---------------------------------------------------------------- history and export

@@ -264,6 +264,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
                         "archived": False,
                     }
                     t_row = tasks.get((k_row.id, task.title))
+                    t_values["done"] = task.done or bool(t_row is not None and t_row.done)  # chat's "done" stays done
                     if t_row is None:
                         session.add(TaskRow(kr_id=k_row.id, title=task.title, **t_values))
                         report.created["tasks"] += 1
@@ -646,3 +647,14 @@ def set_away(*, session: Session, workspace_id: int, person_key: str, start: dat
     if start is not None and end is not None:
         session.add(AwayRow(person_id=person.id, start=start, end=end))
     session.flush()
+
+
+def mark_task_done(*, session: Session, cycle_id: int, code: str, title: str) -> None:
+    """Set one task of a KR done."""
+    row = session.scalar(
+        select(TaskRow)
+        .join(KrRow, TaskRow.kr_id == KrRow.id)
+        .where(KrRow.cycle_id == cycle_id, KrRow.code == code, TaskRow.title == title)
+    )
+    if row is not None:
+        row.done = True

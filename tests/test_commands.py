@@ -26,6 +26,7 @@ from bot.commands import (
     Plan,
     Report,
     StatusOf,
+    TaskDone,
     Update,
     parse_command,
     parse_update,
@@ -245,6 +246,8 @@ ERRORS: list[tuple[str, str, str]] = [
     ("/kr status O1 KR2", "command.extra_words", "KR2"),
     ("/kr plan KR2 KR3", "command.extra_words", "KR3"),
     ("/kr plan", "command.code_missing", "plan"),
+    ("/kr done", "command.code_missing", "done"),
+    ("/kr done KR3", "command.task_missing", "KR3"),
     ("/kr change", "command.code_missing", "change"),
     ("/kr plan 2", "command.bad_code", "2"),
     ("/kr status 新客", "command.bad_code", "新客"),
@@ -335,7 +338,7 @@ def test_translate_reaches_these_messages() -> None:
 
 def test_command_names_cover_every_command() -> None:
     """Each canonical name parses (with a code where one is needed) and none is refused as unknown."""
-    arguments = {"change": " KR2 target=1", "plan": " KR2", "away": " off"}
+    arguments = {"change": " KR2 target=1", "plan": " KR2", "away": " off", "done": " KR3 1"}
     for name in COMMAND_NAMES:
         parse_command(text=f"/kr {name}{arguments.get(name, '')}")
 
@@ -349,6 +352,19 @@ def test_parse_update_takes_the_check_in_grammar_with_or_without_the_command() -
     with pytest.raises(KrbotError) as caught:
         parse_update(text="KR2 1.8% 2%")
     assert caught.value.key == "command.name_measures"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/kr done KR3 工厂排产完成", TaskDone(code="KR3", task="工厂排产完成")),
+        ("/kr done kr3 2", TaskDone(code="KR3", task="2")),
+        ("/kr 完成任务 KR3 海运 到港", TaskDone(code="KR3", task="海运 到港")),
+    ],
+)
+def test_task_done(text: str, expected: TaskDone) -> None:
+    """`/kr done CODE TASK` keeps the task words as typed for the service to match."""
+    assert parse_command(text=text) == expected
 
 
 def test_commands_are_frozen() -> None:

@@ -276,3 +276,17 @@ def test_lint_on_raw_data_is_pure() -> None:
     """The core lint reads plain data: a document with no objectives is one M failure, not an exception."""
     assert [f.key for f in lint_document(data={"cycle": {}}, terms=TERMS)] == ["lint.m.no_objectives"]
     assert [f.key for f in lint_document(data=yaml.safe_load("- not a mapping"), terms=TERMS)] == ["lint.m.no_objectives"]
+
+
+def test_a_task_marked_done_leaves_the_overdue_list_and_survives_reimport(example: App) -> None:
+    """`/kr done KR3 1` by the task's owner clears it from the digest's overdue tasks, even after a re-import."""
+    at = datetime(2026, 11, 20, 16, tzinfo=UTC)
+    assert len(services.compose(uow=example.uow, as_of=at).overdue) == 2
+    refused = services.run_command(uow=example.uow, person="chen", text="/kr done KR3 1", at=at)
+    assert refused.key == "task.not_owner"
+    done = services.run_command(uow=example.uow, person="sun", text="/kr done KR3 工厂", at=at)
+    assert done.key == "task.done" and done.params["task"] == "工厂排产完成"
+    services.import_okrs(uow=example.uow, text=EXAMPLE, filename="again.yaml", at=at)
+    assert [task.title for task in services.compose(uow=example.uow, as_of=at).overdue] == ["海运到港并清关"]
+    unknown = services.run_command(uow=example.uow, person="sun", text="/kr done KR3 装船", at=at)
+    assert unknown.key == "task.unknown" and "1. 海运到港并清关" in unknown.params["known"]
