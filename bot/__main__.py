@@ -261,6 +261,9 @@ def digest(
     fmt: Annotated[DigestFormat, typer.Option("--format", help="Surface to render.")] = DigestFormat.text,
     as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date-time (default: now).")] = None,
     post: Annotated[bool, typer.Option("--post", help="Post it to the boss channel.")] = False,
+    department: Annotated[
+        str | None, typer.Option("--department", help="One department's view: its KRs and the shared ones it contributes to.")
+    ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
@@ -273,7 +276,7 @@ def digest(
     if post:
         _fail(translate("cli.no_platform", lang=language))
     try:
-        composed = services.compose(uow=app.uow, as_of=moment, workspace=workspace)
+        composed = services.compose(uow=app.uow, as_of=moment, workspace=workspace, department=department)
     except KrbotError as error:
         _fail(error_message(error, lang=language))
     typer.echo(render_digest(digest=composed, fmt=fmt.value, lang=language), nl=False)

@@ -54,6 +54,7 @@ class PersonSpec(_Strict):
     slack: str | None = None
     feishu: str | None = None
     timezone: str | None = None
+    department: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -138,6 +139,7 @@ class TaskSpec(_Strict):
     owner: str
     due: date
     buffer_days: int = Field(default=0, ge=0)
+    duration_days: int = Field(default=0, ge=0)
     critical: bool = False
     done: bool = False
 
@@ -152,6 +154,7 @@ class KrSpec(_Strict):
     consulted: list[str] = Field(default_factory=list)
     informed: list[str] = Field(default_factory=list)
     delegates: list[str] = Field(default_factory=list)
+    contributors: dict[str, str] = Field(default_factory=dict)
     control: Literal["high", "medium", "low"] | None = None
     impact: Literal["high", "medium", "low"] | None = None
     measures: list[MeasureSpec] = Field(min_length=1)
@@ -478,6 +481,8 @@ def _check_references(*, spec: OkrFile, root: yaml.Node | None, filename: str) -
                 for field in ("consulted", "informed", "delegates"):
                     for i, key in enumerate(getattr(kr, field)):
                         person((*k_loc, field, i), key)
+                for department, key in kr.contributors.items():
+                    person((*k_loc, "contributors", department), key)
                 _unique_measures(kr.measures, (*k_loc, "measures"), fail)
                 titles: set[str] = set()
                 for t_index, task in enumerate(kr.tasks):
@@ -525,6 +530,7 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
             timezone=p.timezone,
             slack_id=p.slack,
             feishu_id=p.feishu,
+            department=p.department,
         )
         for p in spec.people
     }
@@ -557,6 +563,7 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
                         consulted=tuple(k.consulted),
                         informed=tuple(k.informed),
                         delegates=tuple(k.delegates),
+                        contributors=dict(k.contributors),
                         control=model.Level(k.control) if k.control else None,
                         impact=model.Level(k.impact) if k.impact else None,
                         tasks=tuple(
@@ -565,6 +572,7 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
                                 owner=t.owner,
                                 due=t.due,
                                 buffer_days=t.buffer_days,
+                                duration_days=t.duration_days,
                                 critical=t.critical,
                                 done=t.done,
                             )

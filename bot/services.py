@@ -22,7 +22,14 @@ from bot.core.asks import classify_ask, split_asks
 from bot.core.digest import Digest, compose_digest
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.lint import Finding, lint_document
-from bot.core.method import CRITICAL_BUFFER_DAYS, backward_plan, quadrant, rank_paths
+from bot.core.method import (
+    CRITICAL_BUFFER_DAYS,
+    backward_plan,
+    department_view,
+    departments,
+    quadrant,
+    rank_paths,
+)
 from bot.core.progress import KrProgress, kr_progress, measure_progress, okr_progress
 from bot.core.values import format_value, read_value
 from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, to_domain
@@ -533,9 +540,11 @@ def list_krs(
                 }
             )
         for kp in progress.krs:
-            if kp.kr.owner == sender.key or sender.key in kp.kr.delegates:
+            contributing = sender.key in kp.kr.contributors.values()
+            if kp.kr.owner == sender.key or sender.key in kp.kr.delegates or contributing:
                 rows.append(
                     {
+                        "contributing": contributing and kp.kr.owner != sender.key,
                         "code": kp.kr.code,
                         "title": kp.kr.title,
                         "status": kp.status.value,
@@ -846,8 +855,10 @@ def decide_ask(
 # ---------------------------------------------------------------- digest
 
 
-def compose(*, uow: UnitOfWork, as_of: datetime, workspace: str | None = None) -> Digest:
-    """The weekly digest at `as_of`, read in a fixed number of queries."""
+def compose(
+    *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None, department: str | None = None
+) -> Digest:
+    """The weekly digest at `as_of` (of one department's view when named), read in a fixed number of queries."""
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=as_of)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=as_of)
@@ -857,9 +868,13 @@ def compose(*, uow: UnitOfWork, as_of: datetime, workspace: str | None = None) -
         )
         away = repository.away_days(session=session, workspace_id=scope.workspace.id)
     local = as_of.astimezone(ZoneInfo(scope.workspace.timezone))
-    return compose_digest(
-        okrs=scope.okrs, checkins=checkins, asks=asks, changes=changes, as_of=local, away=away
-    )
+    okrs = scope.okrs
+    if department is not None:
+        known = departments(okrs=okrs)
+        if department not in known:
+            raise KrbotError("department.unknown", word=department, known=", ".join(known) or "—")
+        okrs = department_view(okrs=okrs, department=department)
+    return compose_digest(okrs=okrs, checkins=checkins, asks=asks, changes=changes, as_of=local, away=away)
 
 
 # ---------------------------------------------------------------- paths, matrix, plan
@@ -1456,23 +1471,18 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
             cycle = repository.current_cycle(session=session, workspace_id=row.id, day=day)
             if cycle is None:
                 continue
-            people = {
-                p.key: model.Person(
-                    key=p.key, name=p.name, role=model.Role(p.role), timezone=p.timezone,
-                    slack_id=p.slack_id, feishu_id=p.feishu_id,
-                )
-                for p in session.scalars(select(PersonRow).where(PersonRow.workspace_id == row.id))
-            }
-            kr_owners = session.scalars(
-                select(KrRow.owner_key).where(KrRow.cycle_id == cycle.id, KrRow.archived.is_(False)).distinct()
-            ).all()
-            headline_owners = session.scalars(
+            kr_owners = select(KrRow.owner_key).where(KrRow.cycle_id == cycle.id, KrRow.archived.is_(False))
+            headline_owners = (
                 select(ObjectiveRow.owner_key)
                 .join(MeasureRow, (MeasureRow.cycle_id == ObjectiveRow.cycle_id) & (MeasureRow.code == ObjectiveRow.code))
                 .where(ObjectiveRow.cycle_id == cycle.id, ObjectiveRow.archived.is_(False), MeasureRow.archived.is_(False))
-                .distinct()
+            )
+            owners = session.execute(
+                select(PersonRow.key, PersonRow.name, PersonRow.role, PersonRow.timezone, PersonRow.slack_id,
+                       PersonRow.feishu_id)
+                .where(PersonRow.workspace_id == row.id, PersonRow.key.in_(kr_owners.union(headline_owners)))
+                .order_by(PersonRow.key)
             ).all()
-            keys = sorted(set(kr_owners) | set(headline_owners))
             last = session.execute(
                 select(CheckinRow.person_key, func.max(CheckinRow.at))
                 .where(CheckinRow.cycle_id == cycle.id, CheckinRow.at <= at)
@@ -1489,7 +1499,11 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
                     boss_channel=dict(row.boss_channel or {}),
                     cycle_start=cycle.start,
                     cycle_end=cycle.end,
-                    owners=tuple(people[key] for key in keys if key in people),
+                    owners=tuple(
+                        model.Person(key=key, name=name, role=model.Role(role), timezone=zone, slack_id=slack,
+                                     feishu_id=feishu)
+                        for key, name, role, zone, slack, feishu in owners
+                    ),
                     away=dict(repository.away_days(session=session, workspace_id=row.id)),
                     last_checkin={key: moment.replace(tzinfo=ZoneInfo("UTC")) for key, moment in last},
                 )

@@ -82,6 +82,7 @@ class PersonRow(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     slack_id: Mapped[str | None] = mapped_column(String(64), index=True)
     feishu_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    department: Mapped[str | None] = mapped_column(String(100))
 
 
 class AwayRow(Base):
@@ -153,6 +154,7 @@ class KrRow(Base):
     consulted: Mapped[list[str]] = mapped_column(JSON, default=list)
     informed: Mapped[list[str]] = mapped_column(JSON, default=list)
     delegates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contributors: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     control: Mapped[str | None] = mapped_column(String(16))
     impact: Mapped[str | None] = mapped_column(String(16))
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -189,6 +191,7 @@ class TaskRow(Base):
     owner_key: Mapped[str] = mapped_column(String(100))
     due: Mapped[date] = mapped_column(Date)
     buffer_days: Mapped[int] = mapped_column(Integer, default=0)
+    duration_days: Mapped[int] = mapped_column(Integer, default=0)
     critical: Mapped[bool] = mapped_column(Boolean, default=False)
     done: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)

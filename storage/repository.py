@@ -107,6 +107,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             "timezone": person.timezone,
             "slack_id": person.slack_id,
             "feishu_id": person.feishu_id,
+            "department": person.department,
         }
         row = people.get(person.key)
         if row is None:
@@ -238,6 +239,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
                     "consulted": list(kr.consulted),
                     "informed": list(kr.informed),
                     "delegates": list(kr.delegates),
+                    "contributors": dict(kr.contributors),
                     "control": kr.control.value if kr.control else None,
                     "impact": kr.impact.value if kr.impact else None,
                     "position": k_position,
@@ -258,6 +260,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
                         "owner_key": task.owner,
                         "due": task.due,
                         "buffer_days": task.buffer_days,
+                        "duration_days": task.duration_days,
                         "critical": task.critical,
                         "done": task.done,
                         "position": t_position,
@@ -335,6 +338,7 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
             timezone=row.timezone,
             slack_id=row.slack_id,
             feishu_id=row.feishu_id,
+            department=row.department,
         )
         for row in session.scalars(select(PersonRow).where(PersonRow.workspace_id == workspace.id))
     }
@@ -386,6 +390,7 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
                 buffer_days=row.buffer_days,
                 critical=row.critical,
                 done=row.done,
+                duration_days=row.duration_days,
             )
         )
     krs_by_path: dict[int, list[model.KeyResult]] = defaultdict(list)
@@ -400,6 +405,7 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
                 consulted=tuple(row.consulted or ()),
                 informed=tuple(row.informed or ()),
                 delegates=tuple(row.delegates or ()),
+                contributors=dict(row.contributors or {}),
                 control=model.Level(row.control) if row.control else None,
                 impact=model.Level(row.impact) if row.impact else None,
                 tasks=tuple(tasks_by_kr[row.id]),

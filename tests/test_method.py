@@ -290,3 +290,39 @@ def test_a_task_marked_done_leaves_the_overdue_list_and_survives_reimport(exampl
     assert [task.title for task in services.compose(uow=example.uow, as_of=at).overdue] == ["海运到港并清关"]
     unknown = services.run_command(uow=example.uow, person="sun", text="/kr done KR3 装船", at=at)
     assert unknown.key == "task.unknown" and "1. 海运到港并清关" in unknown.params["known"]
+
+
+SHARED = EXAMPLE.replace(
+    "    slack: U0ZHAO0001\n", "    slack: U0ZHAO0001\n    department: 新渠道部\n", 1
+).replace(
+    "    slack: U0SUN00001\n", "    slack: U0SUN00001\n    department: 供应链部\n", 1
+).replace(
+    "            owner: chen\n            consulted: [sun]\n",
+    "            owner: chen\n            consulted: [sun]\n            contributors: {供应链部: sun}\n",
+    1,
+)
+
+
+def test_shared_krs_show_up_in_each_departments_view(app: App) -> None:
+    """KR4 (chen's) names a contributor from 供应链部: that department's view shows KR3 (its own) and KR4 (shared)."""
+    services.import_okrs(uow=app.uow, text=SHARED, filename="shared.yaml", at=IMPORTED_AT)
+    at = datetime(2026, 11, 20, 16, tzinfo=UTC)
+    supply = services.compose(uow=app.uow, as_of=at, department="供应链部")
+    assert [k.code for k in supply.objectives[0].krs] == ["KR3", "KR4"]
+    channel = services.compose(uow=app.uow, as_of=at, department="新渠道部")
+    assert [k.code for k in channel.objectives[0].krs] == ["KR1"]
+    mine = services.run_command(uow=app.uow, person="sun", text="/kr list", at=at)
+    assert [(r["code"], r.get("contributing")) for r in mine.params["rows"]] == [("KR3", False), ("KR4", True)]
+    with pytest.raises(KrbotError) as unknown:
+        services.compose(uow=app.uow, as_of=at, department="财务部")
+    assert unknown.value.params["known"] == "新渠道部, 供应链部"
+    # contributing is seeing, not reporting: the owner alone updates
+    assert services.run_command(uow=app.uow, person="sun", text="/kr update KR4 80%", at=at).key == "checkin.not_owner"
+
+
+def test_a_contributor_must_be_a_known_person(app: App) -> None:
+    with pytest.raises(KrbotError) as refused:
+        services.import_okrs(
+            uow=app.uow, text=SHARED.replace("{供应链部: sun}", "{供应链部: nobody}"), filename="s.yaml", at=IMPORTED_AT
+        )
+    assert refused.value.params["field"].endswith("contributors.供应链部")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from bot.core.model import KeyResult, Level, Objective, StrategicPath, Task
+from bot.core.model import KeyResult, Level, Objective, Okrs, Person, StrategicPath, Task
 
 CRITICAL_BUFFER_DAYS = 14
 _HIGH_IS_GOOD = {Level.HIGH.value: 3, Level.MEDIUM.value: 2, Level.LOW.value: 1}
@@ -106,3 +106,30 @@ def weekly_pace(*, value: float, target: float, days_left: float) -> float | Non
     if days_left <= 0:
         return None
     return (target - value) / (days_left / 7.0)
+
+
+def in_department(*, kr: KeyResult, department: str, people: Mapping[str, Person]) -> bool:
+    """A KR belongs to a department's view when its owner works there or it names a contributor from there."""
+    owner = people.get(kr.owner)
+    return (owner is not None and owner.department == department) or department in kr.contributors
+
+
+def department_view(*, okrs: Okrs, department: str) -> Okrs:
+    """The OKR tree as one department sees it: its own KRs and the shared ones it contributes to."""
+    objectives = []
+    for objective in okrs.objectives:
+        paths = tuple(
+            replace(path, krs=tuple(kr for kr in path.krs if in_department(kr=kr, department=department, people=okrs.people)))
+            for path in objective.paths
+        )
+        owner = okrs.people.get(objective.owner)
+        if any(path.krs for path in paths) or (owner is not None and owner.department == department):
+            objectives.append(replace(objective, paths=tuple(path for path in paths if path.krs)))
+    return replace(okrs, objectives=tuple(objectives))
+
+
+def departments(*, okrs: Okrs) -> list[str]:
+    """Every department named by a person or a shared KR, in first-seen order."""
+    names = [p.department for p in okrs.people.values() if p.department]
+    names += [name for objective in okrs.objectives for kr in objective.krs() for name in kr.contributors]
+    return list(dict.fromkeys(names))

@@ -69,6 +69,7 @@ class Person:
     timezone: str | None = None
     slack_id: str | None = None
     feishu_id: str | None = None
+    department: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,7 @@ class KeyResult:
     consulted: tuple[str, ...] = ()
     informed: tuple[str, ...] = ()
     delegates: tuple[str, ...] = ()
+    contributors: dict[str, str] = field(default_factory=dict)  # department -> the person contributing from it
     control: Level | None = None
     impact: Level | None = None
     tasks: tuple[Task, ...] = ()
