@@ -20,7 +20,7 @@ from bot.commands import parse_update
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
 from bot.okrfile import file_language
-from bot.render import render_digest, render_reply
+from bot.render import render_digest, render_reply, render_report
 
 cli = typer.Typer(
     name="krbot",
@@ -271,11 +271,17 @@ def digest(
     app = _app(db)
     moment = _moment(app, as_of, workspace)
     language = lang.value if lang else _lang(app, workspace)
-    if fmt.value not in ("text", "markdown"):
-        _fail(translate("cli.format_later", lang=language, word=fmt.value, known="text, markdown"))
+    if fmt.value not in ("text", "markdown", "html"):
+        _fail(translate("cli.format_later", lang=language, word=fmt.value, known="text, markdown, html"))
     if post:
         _fail(translate("cli.no_platform", lang=language))
     try:
+        if fmt is DigestFormat.html:
+            composed, charts = services.compose_report(
+                uow=app.uow, as_of=moment, workspace=workspace, department=department
+            )
+            typer.echo(render_report(digest=composed, charts=charts, lang=language))
+            return
         composed = services.compose(uow=app.uow, as_of=moment, workspace=workspace, department=department)
     except KrbotError as error:
         _fail(error_message(error, lang=language))

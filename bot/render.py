@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -10,12 +11,14 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from bot.charts import burnup_svg
+from bot.core.burnup import Burnup
 from bot.core.digest import Digest
 from bot.core.values import format_percent, format_value
 from bot.i18n import translate
 from bot.resources import resource_dir
 
-FORMATS = ("text", "markdown")
+FORMATS = ("text", "markdown", "html")
 _MENTION = re.compile(r"@(channel|here|all|everyone)\b", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~])")
 MAX_USER_TEXT = 280
@@ -59,7 +62,7 @@ def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(resource_dir(name="templates"))),
         undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -90,6 +93,18 @@ def render_digest(*, digest: Digest, fmt: str = "text", lang: str | None = None)
     language = lang or digest.language
     template = environment().get_template(f"digest.{fmt}.j2")
     return template.render(d=digest, **_helpers(language, digest.timezone)).rstrip() + "\n"
+
+
+def render_report(*, digest: Digest, charts: Sequence[Burnup] = (), lang: str | None = None) -> str:
+    """The one-page HTML report: title and conclusions first, the rest and the burn-up charts as an appendix."""
+    language = lang or digest.language
+
+    def chart_svg(chart: Burnup) -> str:
+        return burnup_svg(chart=chart, lang=language)
+
+    template = environment().get_template("digest.html.j2")
+    helpers = _helpers(language, digest.timezone)
+    return template.render(d=digest, charts=list(charts), chart_svg=chart_svg, **helpers)
 
 
 def render_template(*, name: str, lang: str, tz: str | None = None, **data: Any) -> str:

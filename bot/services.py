@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot import commands
 from bot.core import model
 from bot.core.asks import classify_ask, split_asks
+from bot.core.burnup import Burnup, burnups
 from bot.core.digest import Digest, compose_digest
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.lint import Finding, lint_document
@@ -875,6 +876,17 @@ def compose(
             raise KrbotError("department.unknown", word=department, known=", ".join(known) or "—")
         okrs = department_view(okrs=okrs, department=department)
     return compose_digest(okrs=okrs, checkins=checkins, asks=asks, changes=changes, as_of=local, away=away)
+
+
+def compose_report(
+    *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None, department: str | None = None
+) -> tuple[Digest, tuple[Burnup, ...]]:
+    """The digest and the burn-up of each headline, for the one-page HTML report."""
+    digest = compose(uow=uow, as_of=as_of, workspace=workspace, department=department)
+    with uow.begin() as session:
+        scope = _scope(session=session, workspace=workspace, at=as_of)
+        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=as_of)
+    return digest, burnups(okrs=scope.okrs, checkins=checkins, as_of=scope.local(as_of))
 
 
 # ---------------------------------------------------------------- paths, matrix, plan

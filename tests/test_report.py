@@ -1,0 +1,133 @@
+"""The one-page HTML report: conclusion first, self-contained, user text inert, and it renders in Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot import services
+from bot.app import App
+from bot.render import render_report
+from tests.conftest import ROOT
+
+AS_OF = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def _quarter(app: App) -> None:
+    csv_text = (ROOT / "examples" / "q4-europe.checkins.zh.csv").read_text(encoding="utf-8")
+    services.import_checkins(uow=app.uow, text=csv_text, filename="q4.csv", now=AS_OF)
+
+
+class _Text(HTMLParser):
+    """The visible text in document order, and every URL the page would load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.urls: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script"):
+            self._skip += 1
+        self.urls += [value or "" for name, value in attrs if name in ("src", "href")]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.text.append(data.strip())
+
+
+def _report(app: App, lang: str = "zh") -> str:
+    digest, charts = services.compose_report(uow=app.uow, as_of=AS_OF)
+    return render_report(digest=digest, charts=charts, lang=lang)
+
+
+def test_report_leads_with_the_conclusion_and_keeps_the_appendix_below(example: App) -> None:
+    """Title, then the conclusion sentence with its numbers; data, next steps and asks come after, with a chart."""
+    _quarter(example)
+    html = _report(example)
+    parser = _Text()
+    parser.feed(html)
+    text = "\n".join(parser.text)
+    conclusion = text.index("截至11月20日，O1")
+    headings = [text.index(f"\n{label}\n") for label in ("关键数据", "下一步", "待决策需求")]
+    assert text.index("欧洲事业部 · OKR周报") < conclusion < headings[0] < headings[1] < headings[2]
+    assert re.search(r"完成度\d+%，按当前趋势预计12月31日可完成\d+%，缺口", text[conclusion:])
+    assert html.count("<svg") == 1 and "class=\"forecast\"" in html and "class=\"target\"" in html
+
+
+def test_report_is_self_contained_and_prints_on_a4(example: App) -> None:
+    """Nothing loaded from elsewhere; an A4 page rule for printing."""
+    _quarter(example)
+    html = _report(example, lang="en")
+    parser = _Text()
+    parser.feed(html)
+    assert [url for url in parser.urls if url.startswith(("http", "//"))] == []
+    assert "@page { size: A4" in html and "<script" not in html
+    assert "Key data" in "\n".join(parser.text)
+
+
+def test_user_text_cannot_inject_markup(example: App) -> None:
+    """A note with tags and a template is shown as text: escaped, never run, never evaluated."""
+    services.run_command(
+        uow=example.uow,
+        person="chen",
+        text='/kr update KR2 1.7% 备注：<script>alert(1)</script> <img src=x onerror=alert(2)> {{ 7*7 }} @channel',
+        at=AS_OF,
+    )
+    html = _report(example)
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "{{ 7*7 }}" in html and "@channel" not in html
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed here (.ci/run installs Debian's chromium)")
+def test_report_renders_in_chromium_with_the_conclusion_above_the_fold(example: App, tmp_path: Path) -> None:
+    """Headless Chromium lays the page out, writes a screenshot, and the conclusion ends inside a laptop screen."""
+    _quarter(example)
+    html = _report(example)
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,800",
+    ]
+    shot = tmp_path / "report.png"
+    subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Measure where the conclusion ends, with a probe added to a copy of the page (the report itself has no script).
+    probe = tmp_path / "probe.html"
+    probe.write_text(
+        html.replace(
+            "</body>",
+            "<script>const r = document.getElementById('conclusion-O1').getBoundingClientRect();"
+            "document.title = 'bottom=' + Math.round(r.bottom) + ' height=' + innerHeight;</script></body>",
+        ),
+        encoding="utf-8",
+    )
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    found = re.search(r"<title>bottom=(\d+) height=(\d+)</title>", dom)
+    assert found, dom[:500]
+    bottom, height = int(found.group(1)), int(found.group(2))
+    assert 0 < bottom < height
