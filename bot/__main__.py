@@ -306,9 +306,10 @@ def export(
         typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
     else:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=["code", "measure", "value", "person", "at", "note", "next", "risk"])
+        columns = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk"]
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(data["checkins"])
+        writer.writerows(sorted(data["checkins"], key=lambda c: (c["period"], c["person"], c["code"], c["at"])))
         typer.echo(buffer.getvalue(), nl=False)
 
 

@@ -28,6 +28,18 @@ def build_app(*, database_url: str | None = None, migrate: bool = True, settings
     return App(settings=settings, uow=UnitOfWork(engine=engine))
 
 
+def database_answers(*, app: App) -> bool:
+    """True when the database answers a trivial query."""
+    from sqlalchemy import text
+
+    try:
+        with app.uow.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means: not healthy
+        return False
+    return True
+
+
 def configured_platforms(*, app: App, http: bool) -> list[Any]:
     """Every platform whose credentials are set; the console when none is (CONTRACT §3)."""
     settings = app.settings
@@ -50,6 +62,9 @@ def configured_platforms(*, app: App, http: bool) -> list[Any]:
 def run(*, app: App, http: bool, port: int | None = None) -> None:
     """Serve every configured platform and the scheduler until interrupted."""
     from bot.http import build_http_app, serve_http
+    from bot.logs import configure_logging
+
+    configure_logging(fmt=app.settings.log_format, level=app.settings.log_level, secrets=app.settings.secrets())
 
     platforms = configured_platforms(app=app, http=http)
     stop = threading.Event()
@@ -61,7 +76,8 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
 
             def health() -> dict[str, Any]:
                 states = {platform.name: platform.healthy() for platform in platforms}
-                return {"ok": all(states.values()), "platforms": states}
+                database = database_answers(app=app)
+                return {"ok": database and all(states.values()), "database": database, "platforms": states}
 
             serve_http(app=build_http_app(routes=routes, health=health), port=port or app.settings.http_port)
         else:

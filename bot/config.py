@@ -13,6 +13,20 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default="sqlite:///./krbot.db", alias="KRBOT_DATABASE_URL")
     http_port: int = Field(default=3000, alias="KRBOT_HTTP_PORT")
+    log_format: str = Field(default="text", alias="KRBOT_LOG_FORMAT")
+    log_level: str = Field(default="INFO", alias="KRBOT_LOG_LEVEL")
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential krbot holds, so that logs can blank them out."""
+        values = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.feishu_app_secret,
+            self.feishu_verification_token,
+            self.feishu_encrypt_key,
+        )
+        return tuple(value for value in values if value)
     slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")

@@ -1,28 +1,50 @@
-"""The one HTTP server of `krbot run --http`: Slack's and Feishu's callback routes and /healthz, on uvicorn."""
+"""The one HTTP server of `krbot run --http`: the platforms' callback routes, /healthz and /metrics, on uvicorn."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from bot.metrics import REQUEST_LATENCY, exposition
+
+
+class _Timing(BaseHTTPMiddleware):
+    """Observe each request's latency under its route path."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        REQUEST_LATENCY.labels(route=request.url.path).observe(time.perf_counter() - started)
+        return response
 
 
 def build_http_app(*, routes: Sequence[Any], health: Callable[[], dict[str, Any]]) -> Starlette:
-    """An ASGI app with the platforms' routes and a /healthz that answers 503 when anything is down."""
+    """An ASGI app with the platforms' routes, a /healthz that answers 503 when anything is down, and /metrics."""
 
     async def healthz(_request: Request) -> JSONResponse:
         report = health()
         return JSONResponse(report, status_code=200 if report.get("ok") else 503)
 
-    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
+    async def metrics(_request: Request) -> Response:
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
+    return Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"]), *routes],
+        middleware=[Middleware(_Timing)],
+    )
 
 
 def serve_http(*, app: Starlette, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server listens
     """Serve until interrupted, with uvicorn (a production ASGI server)."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=None)

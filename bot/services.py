@@ -33,6 +33,7 @@ from bot.core.method import (
 )
 from bot.core.progress import KrProgress, kr_progress, measure_progress, okr_progress
 from bot.core.values import format_value, read_value
+from bot.metrics import CHECKINS, COMMANDS
 from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, to_domain
 from bot.resources import resource_dir
 from storage import repository
@@ -357,7 +358,9 @@ def record_checkin(
             repository.add_checkin(
                 session=session, loaded=scope.loaded, checkin=checkin, asks=asks, source=source, event_key=event_key
             )
-            return _saved_reply(session=session, scope=scope, checkin=checkin, asks=asks, at=at)
+            reply = _saved_reply(session=session, scope=scope, checkin=checkin, asks=asks, at=at)
+        CHECKINS.labels(source=source).inc()  # counted once committed
+        return reply
     except IntegrityError:
         if event_key is None or not _event_stored(uow=uow, workspace=workspace, event_key=event_key):
             raise
@@ -476,45 +479,63 @@ def run_command(
 ) -> Reply:
     """Any `/kr …` command from any edge: parsed, authorised, done, answered; refusals come back as replies."""
     lang = "en"
+    name = "unknown"
     try:
         lang = workspace_language(uow=uow, workspace=workspace)
         command = commands.parse_command(text=text)
-        if isinstance(command, commands.Update):
-            if command.code is None:
-                return list_krs(uow=uow, person=person, at=at, workspace=workspace, form_hint=True)
-            return record_checkin(
-                uow=uow,
-                person=person,
-                update=command,
-                at=at,
-                workspace=workspace,
-                source=source,
-                event_key=event_key,
-            )
-        if isinstance(command, commands.Help):
-            return Reply(key="reply.help", lang=lang, params={"names": list(commands.COMMAND_NAMES)})
-        if isinstance(command, commands.ListKrs):
-            return list_krs(uow=uow, person=person, at=at, workspace=workspace)
-        if isinstance(command, commands.StatusOf):
-            return status_of(uow=uow, person=person, code=command.code, at=at, workspace=workspace)
-        if isinstance(command, commands.Report):
-            digest = compose(uow=uow, as_of=at, workspace=workspace)
-            return Reply(key="reply.report", lang=lang, digest=digest)
-        if isinstance(command, commands.Change):
-            return change_goal(uow=uow, person=person, change=command, at=at, workspace=workspace)
-        if isinstance(command, commands.Away):
-            return set_away(uow=uow, person=person, start=command.start, end=command.end, at=at, workspace=workspace)
-        if isinstance(command, commands.Paths):
-            return show_paths(uow=uow, person=person, at=at, workspace=workspace)
-        if isinstance(command, commands.Matrix):
-            return show_matrix(uow=uow, person=person, at=at, workspace=workspace)
-        if isinstance(command, commands.Plan):
-            return show_plan(uow=uow, code=command.code, at=at, workspace=workspace)
-        if isinstance(command, commands.TaskDone):
-            return complete_task(uow=uow, person=person, code=command.code, task=command.task, at=at, workspace=workspace)
-        raise KrbotError("command.unknown", word=text)
+        name = type(command).__name__.lower()
+        reply = _dispatch(
+            uow=uow, command=command, person=person, text=text, at=at, workspace=workspace, source=source,
+            event_key=event_key, lang=lang,
+        )
     except KrbotError as error:
+        COMMANDS.labels(command=name, outcome="refused").inc()
         return Reply(key=error.key, lang=lang, params=error.params, ok=False)
+    COMMANDS.labels(command=name, outcome="ok" if reply.ok else "refused").inc()
+    return reply
+
+
+def _dispatch(
+    *,
+    uow: UnitOfWork,
+    command: commands.Command,
+    person: str,
+    text: str,
+    at: datetime,
+    workspace: str | None,
+    source: str,
+    event_key: str | None,
+    lang: str,
+) -> Reply:
+    """Run one parsed command through its service."""
+    match command:
+        case commands.Update(code=None):
+            return list_krs(uow=uow, person=person, at=at, workspace=workspace, form_hint=True)
+        case commands.Update():
+            return record_checkin(
+                uow=uow, person=person, update=command, at=at, workspace=workspace, source=source, event_key=event_key
+            )
+        case commands.Help():
+            return Reply(key="reply.help", lang=lang, params={"names": list(commands.COMMAND_NAMES)})
+        case commands.ListKrs():
+            return list_krs(uow=uow, person=person, at=at, workspace=workspace)
+        case commands.StatusOf(code=code):
+            return status_of(uow=uow, person=person, code=code, at=at, workspace=workspace)
+        case commands.Report():
+            return Reply(key="reply.report", lang=lang, digest=compose(uow=uow, as_of=at, workspace=workspace))
+        case commands.Change():
+            return change_goal(uow=uow, person=person, change=command, at=at, workspace=workspace)
+        case commands.Away(start=start, end=end):
+            return set_away(uow=uow, person=person, start=start, end=end, at=at, workspace=workspace)
+        case commands.Paths():
+            return show_paths(uow=uow, person=person, at=at, workspace=workspace)
+        case commands.Matrix():
+            return show_matrix(uow=uow, person=person, at=at, workspace=workspace)
+        case commands.Plan(code=code):
+            return show_plan(uow=uow, code=code, at=at, workspace=workspace)
+        case commands.TaskDone(code=code, task=task):
+            return complete_task(uow=uow, person=person, code=code, task=task, at=at, workspace=workspace)
+    raise KrbotError("command.unknown", word=text)
 
 
 def list_krs(
@@ -1001,6 +1022,7 @@ def complete_task(
 
 CSV_COLUMNS = ("code", "measure", "value", "person", "at")
 CSV_OPTIONAL = ("note", "next", "ask", "risk")
+CSV_IGNORED = ("period",)  # written by `krbot export --format csv`, so an export reads back in
 
 
 def import_checkins(
@@ -1012,7 +1034,7 @@ def import_checkins(
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         raise KrbotError("csv.columns", file=filename, missing=", ".join(missing), expected=",".join(CSV_COLUMNS))
-    unknown = [h for h in header if h not in CSV_COLUMNS + CSV_OPTIONAL]
+    unknown = [h for h in header if h not in CSV_COLUMNS + CSV_OPTIONAL + CSV_IGNORED]
     if unknown:
         raise KrbotError("csv.unknown_column", file=filename, word=unknown[0], expected=",".join(CSV_COLUMNS + CSV_OPTIONAL))
     with uow.begin() as session:
@@ -1115,17 +1137,23 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
             for m in kr.measures:
                 kinds[(kr.code, m.name)] = m.kind
     checkin_items = []
+    zone = ZoneInfo(scope.workspace.timezone)
+
+    def period(moment: datetime) -> str:
+        year, week, _ = moment.astimezone(zone).isocalendar()
+        return f"{year}-W{week:02d}"
+
     for c in checkins:
         for name, value in c.values.items():
             shown: Any = bool(value) if kinds.get((c.code, name)) is model.MeasureKind.MILESTONE else value
             checkin_items.append(
                 {"code": c.code, "measure": name, "value": shown, "person": c.person, "at": c.at.isoformat(),
-                 "note": c.note, "next": c.next_step, "risk": c.risk}
+                 "note": c.note, "next": c.next_step, "risk": c.risk, "period": period(c.at)}
             )
         if not c.values:
             checkin_items.append(
                 {"code": c.code, "measure": None, "value": None, "person": c.person, "at": c.at.isoformat(),
-                 "note": c.note, "next": c.next_step, "risk": c.risk}
+                 "note": c.note, "next": c.next_step, "risk": c.risk, "period": period(c.at)}
             )
     progresses = okr_progress(okrs=okrs, checkins=checkins, as_of=scope.local(at))
     return {

@@ -1,0 +1,73 @@
+"""Logging: one JSON object per line with KRBOT_LOG_FORMAT=json, readable lines otherwise; secrets never logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+CONTEXT = ("workspace", "person", "command", "platform", "job", "event_id")
+_SECRET = re.compile(
+    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?:t|u)-[A-Za-z0-9]{20,}|(?i:bearer)\s+[A-Za-z0-9._~+/=-]+)"
+)
+
+
+def redact(text: str) -> str:
+    """The text with anything that looks like a Slack or Feishu token or a bearer credential blanked out."""
+    return _SECRET.sub("[redacted]", text)
+
+
+class _Redacting(logging.Filter):
+    """Blank secrets in every record's message and arguments, whatever logger wrote it."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s and len(s) >= 6)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = redact(record.getMessage())
+        for secret in self.secrets:
+            message = message.replace(secret, "[redacted]")
+        record.msg, record.args = message, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, and the krbot context fields given in `extra`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({name: getattr(record, name) for name in CONTEXT if getattr(record, name, None) is not None})
+        if record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """A readable line: time level logger: message [workspace=… person=… command=…]."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        context = " ".join(f"{name}={getattr(record, name)}" for name in CONTEXT if getattr(record, name, None))
+        line = f"{self.formatTime(record, '%Y-%m-%d %H:%M:%S')} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if context:
+            line += f" [{context}]"
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+def configure_logging(*, fmt: str = "text", level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
+    """Route every logger to stderr in the chosen format, with secrets redacted."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(_Redacting(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
