@@ -67,3 +67,55 @@ def burnup_svg(*, chart: Burnup, lang: str) -> Markup:
         parts.append(f'<text x="{left + 30}" y="{HEIGHT - 6}" class="tick">{escape(translate(key, lang=lang))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
+)
+QUADRANTS = ("lh", "hh", "ll", "hl")  # reading order on the chart: top-left, top-right, bottom-left, bottom-right
+
+
+def chart_font_path() -> str | None:
+    """A font that draws both Chinese and Latin text, when this machine has one (Debian: fonts-wqy-microhei)."""
+    from pathlib import Path
+
+    return next((path for path in FONT_CANDIDATES if Path(path).exists()), None)
+
+
+def matrix_png(*, quadrants: dict[str, list[dict[str, str]]], lang: str, size: int = 640) -> tuple[bytes, dict[str, tuple[int, int, int, int]]] | None:
+    """The control × impact matrix as a PNG, and each KR code's box on it; None where no CJK-capable font exists."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_path = chart_font_path()
+    if font_path is None:
+        return None
+    margin, cell = 48, (size - 48 - 16) // 2
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    title = ImageFont.truetype(font_path, 15)
+    body = ImageFont.truetype(font_path, 14)
+    fills = {"hh": "#e6f4ea", "lh": "#fff4e5", "hl": "#e8f0fe", "ll": "#f1f3f4"}
+    boxes: dict[str, tuple[int, int, int, int]] = {}
+    for index, cell_key in enumerate(QUADRANTS):
+        left = margin + (index % 2) * cell
+        top = 16 + (index // 2) * cell
+        draw.rectangle((left, top, left + cell - 4, top + cell - 4), fill=fills[cell_key], outline="#c0c6cf")
+        draw.text((left + 10, top + 8), translate(f"matrix.{cell_key}", lang=lang), font=title, fill="#1d2430")
+        for row, kr in enumerate(quadrants.get(cell_key, [])[:9]):
+            y = top + 36 + row * 24
+            label = kr["code"] + " " + kr.get("title", "")
+            while label and draw.textlength(label, font=body) > cell - 32:
+                label = label[:-2] + "…"
+            draw.text((left + 14, y), label, font=body, fill="#1f5fbf")
+            boxes[kr["code"]] = (left, top, left + cell - 4, top + cell - 4)
+    draw.text((margin, size - 28), translate("matrix.x_axis", lang=lang), font=body, fill="#5b6573")
+    axis = Image.new("RGBA", (cell * 2, 24), (255, 255, 255, 0))
+    ImageDraw.Draw(axis).text((0, 0), translate("matrix.y_axis", lang=lang), font=body, fill="#5b6573")
+    image.paste(axis.rotate(90, expand=True), (8, 16), axis.rotate(90, expand=True))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue(), boxes
