@@ -31,6 +31,8 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+jobs_cli = typer.Typer(help="The scheduled jobs: reminders, chasers, digest.", no_args_is_help=True)
+cli.add_typer(jobs_cli, name="jobs")
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="SQLAlchemy URL (default: KRBOT_DATABASE_URL or sqlite:///./krbot.db).")
@@ -350,6 +352,62 @@ def demo(
     from bot.demo import run_demo
 
     run_demo(lang=lang.value, database_url=db, echo=typer.echo)
+
+
+class JobName(StrEnum):
+    """The scheduled jobs."""
+
+    reminders = "reminders"
+    chasers = "chasers"
+    digest = "digest"
+
+
+@jobs_cli.command("list")
+def jobs_list(db: DbOption = None) -> None:
+    """Each job with its next time, per workspace."""
+    from bot.scheduler import next_times
+
+    app = _app(db)
+    listing = next_times(uow=app.uow, now=_now())
+    if not listing:
+        typer.echo(translate("scheduler.jobs.none", lang=_lang(app, None)))
+    for item in listing:
+        lang, zone = item["lang"], item["timezone"]
+        typer.echo(translate("scheduler.jobs.workspace", lang=lang, workspace=item["workspace"], zone=zone))
+        for job, (when, params) in item["jobs"].items():
+            shown = when.astimezone(services.local_zone(name=zone)).strftime("%Y-%m-%d %a %H:%M")
+            about = translate(f"scheduler.job.{job}", lang=lang, **params)
+            typer.echo("  " + translate("scheduler.jobs.line", lang=lang, job=job, next=shown, about=about))
+
+
+@jobs_cli.command("run")
+def jobs_run(
+    name: Annotated[JobName, typer.Argument(help="reminders, chasers or digest.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date-time (default: now; no zone = workspace zone).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Send now what the current period owes, through the once-per-period ledger (never twice)."""
+    from bot.app import configured_platforms
+    from bot.scheduler import Runner
+
+    app = _app(db)
+    moment = _moment(app, as_of, None)
+    lang = _lang(app, None)
+    platforms = configured_platforms(app=app, http=False)
+    try:
+        outcome = Runner(uow=app.uow, platforms=platforms).run(job=name.value, now=moment, force=True)
+    finally:
+        for platform in platforms:
+            platform.stop()
+    counts = outcome.counts
+    typer.echo(
+        translate(
+            "scheduler.ran", lang=lang, job=name.value, sent=counts["sent"], already=counts["already"] + counts["busy"],
+            failed=counts["failed"], skipped=counts["skipped"], missed=counts["missed"],
+        )
+    )
+    if counts["failed"] or counts["error"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

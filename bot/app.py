@@ -59,6 +59,15 @@ def configured_platforms(*, app: App, http: bool) -> list[Any]:
     return platforms
 
 
+def start_scheduler(*, app: App, platforms: list[Any]) -> Any:
+    """Start the in-memory timer that ticks every minute and sends what the database says is due."""
+    from bot.scheduler import Scheduler
+
+    timer = Scheduler(uow=app.uow, platforms=platforms)
+    timer.start()
+    return timer
+
+
 def run(*, app: App, http: bool, port: int | None = None) -> None:
     """Serve every configured platform and the scheduler until interrupted."""
     from bot.http import build_http_app, serve_http
@@ -70,6 +79,7 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
     stop = threading.Event()
     for platform in platforms:
         platform.start()
+    timer = start_scheduler(app=app, platforms=platforms)
     try:
         if http:
             routes = [route for platform in platforms for route in platform.routes()]
@@ -85,5 +95,6 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        timer.stop()
         for platform in platforms:
             platform.stop()

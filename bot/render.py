@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -46,6 +46,11 @@ def _percent(ratio: float | None) -> str:
     return "—" if ratio is None else format_percent(ratio=ratio)
 
 
+def day_text(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
+    """A date in the language's short form (a moment is read on the `tz` clock); "—" for none."""
+    return _day(moment, lang, tz)
+
+
 def _day(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
     if moment is None:
         return "—"
@@ -86,6 +91,37 @@ def _helpers(lang: str, tz: str | None) -> dict[str, Any]:
         return _day(moment, lang, tz)
 
     return {"t": t, "value": value, "day": day, "lang": lang}
+
+
+_LINE_SOURCE = (
+    "{% import '_digest_lines.j2' as lines with context %}"
+    "{% if what == 'conclusion' %}{{ lines.conclusion(item, u) }}"
+    "{% elif what == 'kr' %}{{ lines.kr(item, u) }}"
+    "{% elif what == 'measure' %}{{ lines.measure(item, u) }}"
+    "{% elif what == 'ask' %}{{ lines.ask(item, u) }}"
+    "{% elif what == 'change' %}{{ lines.change(item, u) }}{% endif %}"
+)
+
+
+@cache
+def _line_template() -> Any:
+    return environment().from_string(_LINE_SOURCE)
+
+
+def surface_helpers(*, lang: str, tz: str, escape: Callable[[object], str]) -> dict[str, Any]:
+    """The digest helpers (t, value, percent, day) of one language, with a surface's own escape for user text."""
+    return {**_helpers(lang, tz), "percent": _percent, "u": escape}
+
+
+def line_renderer(*, digest: Digest, lang: str, escape: Callable[[object], str]) -> Callable[[str, Any], str]:
+    """One digest sentence at a time (conclusion, kr, measure, ask, change), as chat surfaces lay them out."""
+    helpers = surface_helpers(lang=lang, tz=digest.timezone, escape=escape)
+    template = _line_template()
+
+    def line(what: str, item: Any) -> str:
+        return template.render(d=digest, what=what, item=item, **helpers).strip()
+
+    return line
 
 
 def render_digest(*, digest: Digest, fmt: str = "text", lang: str | None = None) -> str:

@@ -1551,13 +1551,13 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
     return views
 
 
-def _krs_rows(progresses: Any, key: str) -> list[dict[str, Any]]:
-    """One person's KRs (and objectives with a headline) as rows: progress, last value and target per measure."""
-    rows = []
+def _rows_by_person(progresses: Any) -> dict[str, list[dict[str, Any]]]:
+    """Each person's KRs (and objectives with a headline) as rows: progress, last value and target per measure."""
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for progress in progresses:
         objective = progress.objective
-        if objective.owner == key and progress.headline is not None:
-            rows.append(
+        if progress.headline is not None:
+            rows[objective.owner].append(
                 {
                     "code": objective.code,
                     "title": objective.title,
@@ -1568,17 +1568,16 @@ def _krs_rows(progresses: Any, key: str) -> list[dict[str, Any]]:
                 }
             )
         for kp in progress.krs:
-            if kp.kr.owner == key or key in kp.kr.delegates:
-                rows.append(
-                    {
-                        "code": kp.kr.code,
-                        "title": kp.kr.title,
-                        "status": kp.status.value,
-                        "completion": kp.completion,
-                        "forecast": kp.forecast_completion,
-                        "measures": [_measure_row(m) for m in kp.measures],
-                    }
-                )
+            row = {
+                "code": kp.kr.code,
+                "title": kp.kr.title,
+                "status": kp.status.value,
+                "completion": kp.completion,
+                "forecast": kp.forecast_completion,
+                "measures": [_measure_row(m) for m in kp.measures],
+            }
+            for key in dict.fromkeys([kp.kr.owner, *kp.kr.delegates]):
+                rows[key].append(row)
     return rows
 
 
@@ -1589,8 +1588,8 @@ def reminder_rows(
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=at)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
-    progresses = okr_progress(okrs=scope.okrs, checkins=checkins, as_of=at)
-    return {key: _krs_rows(progresses, key) for key in people}
+    rows = _rows_by_person(okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at)))
+    return {key: rows.get(key, []) for key in people}
 
 
 def boss_digest(
@@ -1610,7 +1609,7 @@ def boss_digest(
             .where(
                 DeliveryRow.workspace_id == scope.workspace.id,
                 DeliveryRow.status == "failed",
-                DeliveryRow.claimed_at > as_of - timedelta(days=7),
+                DeliveryRow.claimed_at >= as_of - timedelta(days=7),
                 DeliveryRow.claimed_at <= as_of,
             )
             .order_by(DeliveryRow.claimed_at, DeliveryRow.id)
@@ -1641,3 +1640,14 @@ def boss_digest(
         if stale.code in krs and (krs[stale.code].accountable or "") in people
     )
     return replace(digest, failed=failed), escalations
+
+
+def claim_events(*, uow: UnitOfWork, platform: str, event_ids: list[str], at: datetime) -> bool:
+    """True the first time all ids of one delivery (event id, message id …) are seen, claimed together; else False."""
+    try:
+        with uow.begin() as session:
+            session.execute(delete(ProcessedEventRow).where(ProcessedEventRow.received_at < at - EVENT_MEMORY))
+            session.add_all([ProcessedEventRow(platform=platform, event_id=event_id, received_at=at) for event_id in event_ids])
+    except IntegrityError:
+        return False
+    return True

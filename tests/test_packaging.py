@@ -68,3 +68,67 @@ def test_installed_wheel_migrates_and_digests_from_another_folder(wheel: Path, t
     digest = krbot("digest", "--as-of", "2026-11-20T17:00", "--lang", "en")
     assert digest.returncode == 0, digest.stderr
     assert digest.stdout.splitlines()[0].startswith("欧洲事业部 · weekly OKR report")
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment with the wheel and its dependencies installed from the index, as the image does."""
+    venv = tmp_path_factory.mktemp("venv") / "krbot"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(wheel)],
+        check=True,
+        timeout=600,
+    )
+    return venv
+
+
+def test_fresh_install_migrates_and_serves_http_from_outside_the_tree(
+    fresh_venv: Path, db_url: str, tmp_path: Path
+) -> None:
+    """The image's commands outside Docker: migrate SQLite and PostgreSQL, start `krbot run --http`, /healthz says ok."""
+    import socket
+    import time
+    import urllib.request
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    krbot = str(fresh_venv / "bin" / "krbot")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "FEISHU_", "KRBOT_", "PYTHONPATH", "VIRTUAL_ENV"))
+    }
+    upgraded = subprocess.run([krbot, "db", "upgrade", "--db", db_url], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+    assert upgraded.returncode == 0, upgraded.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [krbot, "run", "--http", "--port", str(port), "--db", db_url],
+        cwd=elsewhere,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                    status = answer.status
+                    health = answer.read().decode()
+                break
+            except OSError:
+                time.sleep(0.25)
+        assert status == 200, server.stdout.read() if server.poll() is not None else "no answer"
+        assert '"database":true' in health.replace(" ", "")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            assert b"krbot_commands_total" in answer.read() or answer.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert not (elsewhere / "krbot.db").exists()

@@ -155,6 +155,18 @@ class StaleKr:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """A scheduled message that could not be delivered after its last try (from the delivery ledger)."""
+
+    kind: str
+    target: str
+    period: str
+    attempts: int
+    error: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """The whole weekly report, free of words: renderers turn it into text, Markdown, Slack or Feishu."""
 
@@ -171,6 +183,7 @@ class Digest:
     overdue: tuple[OverdueTask, ...]
     stale: tuple[StaleKr, ...]
     open_asks: int
+    failed: tuple[FailedDelivery, ...] = ()
 
 
 def _name(okrs: model.Okrs, key: str | None) -> str:

@@ -1,0 +1,457 @@
+"""The Slack edge: a slack-bolt app whose listeners ack at once and translate Slack payloads into service calls."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App, BoltContext
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot import services
+from bot.config import Settings
+from bot.core import model
+from bot.core.digest import Digest
+from bot.core.errors import KrbotError
+from bot.i18n import error_message, translate
+from bot.platforms import slack_blocks as blocks
+from bot.platforms.base import Reminder, Sent
+from bot.render import render_reply
+
+if TYPE_CHECKING:
+    from storage.db import UnitOfWork
+
+log = logging.getLogger(__name__)
+SLACK_API_URL = "https://slack.com/api/"
+PLATFORM = "slack"
+LAZY_WORKERS = 4
+LAZY_PATIENCE = 0.25  # seconds slow work waits for the acks in flight before it runs anyway
+
+
+class AcksFirst(Executor):
+    """Runs Bolt's lazy work on a few threads, each job first waiting (briefly) until no Slack request is being answered."""
+
+    def __init__(self, *, workers: int = LAZY_WORKERS, patience: float = LAZY_PATIENCE) -> None:
+        """A pool of `workers` threads; jobs wait at most `patience` seconds for quiet."""
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-lazy")
+        self._patience = patience
+        self._answering = 0
+        self._quiet = threading.Condition()
+
+    def entering(self) -> None:
+        """A Slack request began: its ack goes first."""
+        with self._quiet:
+            self._answering += 1
+
+    def leaving(self) -> None:
+        """A Slack request's answer was sent."""
+        with self._quiet:
+            self._answering -= 1
+            if self._answering == 0:
+                self._quiet.notify_all()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Queue one lazy job; it starts when no ack is pending (or after the patience runs out)."""
+
+        def job() -> Any:
+            with self._quiet:
+                self._quiet.wait_for(lambda: self._answering == 0, timeout=self._patience)
+            return fn(*args, **kwargs)
+
+        return self._pool.submit(job)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop the threads."""
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def make_client(*, token: str | None, base_url: str | None = None) -> WebClient:
+    """A WebClient that honours 429 Retry-After and retries dropped connections, against `base_url` (Slack's own by default)."""
+    url = (base_url or SLACK_API_URL).rstrip("/") + "/"
+    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=5)]
+    return WebClient(token=token, base_url=url, retry_handlers=handlers, timeout=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a Slack request, as krbot knows them: their workspace and person key."""
+
+    workspace: str
+    person: str
+
+
+class SlackPlatform:
+    """Slack for krbot: the Bolt app with its listeners, and the sends the scheduler and services ask for."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        uow: UnitOfWork,
+        http: bool,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Wire the Bolt app (listeners from the table) and the WebClient it and the sends share."""
+        self.uow = uow
+        self.http = http
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        self.lazy = AcksFirst()
+        self.app = App(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "",
+            process_before_response=True,  # lazy listeners do the slow work; the ack carries the fast answer
+            token_verification_enabled=False,  # nothing connects at build time
+            raise_error_for_unhandled_request=False,
+            listener_executor=self.lazy,
+        )
+        self._socket: Any = None
+        for kind, matcher, ack, lazy in self.listeners():
+            register = getattr(self.app, kind)
+            register(matcher)(ack=ack, lazy=lazy)
+
+    # ------------------------------------------------------------ the listeners table
+
+    def listeners(self) -> list[tuple[str, Any, Callable[..., Any], list[Callable[..., Any]]]]:
+        """(Bolt decorator, matcher, ack function, lazy functions) for everything krbot answers on Slack."""
+        return [
+            ("command", "/kr", self._ack_empty, [self._command]),
+            ("action", blocks.OPEN_FORM, self._ack_empty, [self._open_form]),
+            ("action", blocks.PICK_KR, self._ack_empty, [self._pick_kr]),
+            ("action", blocks.APPROVE, self._ack_empty, [self._approve]),
+            ("action", blocks.DECLINE, self._ack_empty, [self._decline]),
+            ("view", blocks.CHECKIN_VIEW, self._submit_form, [self._tell_notices]),
+            ("event", "app_home_opened", self._ack_empty, [self._publish_home]),
+            ("event", "message", self._direct_message, [self._answer_message]),
+        ]
+
+    # ------------------------------------------------------------ translating helpers
+
+    def _sender(self, *, user_id: str) -> Sender | None:
+        """The krbot person behind a Slack user id, or None."""
+        found = services.find_person(uow=self.uow, platform=PLATFORM, user_id=user_id)
+        if found is None:
+            return None
+        workspace, person = found
+        return Sender(workspace=workspace, person=person)
+
+    def _lang(self, *, sender: Sender) -> str:
+        """The sender's workspace language (only read when an answer has no reply to carry it)."""
+        return services.workspace_language(uow=self.uow, workspace=sender.workspace)
+
+    def _stranger_text(self, *, user_id: str) -> str:
+        """The answer to someone krbot does not know, in the (only) workspace's language."""
+        try:
+            lang = services.workspace_language(uow=self.uow, workspace=None)
+        except KrbotError:
+            lang = "en"
+        return blocks.esc_lines(translate("slack.unknown_user", lang=lang, user=user_id))
+
+    def _reply_text(self, *, reply: services.Reply) -> str:
+        """A service reply as escaped mrkdwn."""
+        return blocks.esc_lines(render_reply(reply=reply))
+
+    def _notices(self, *, reply: services.Reply, workspace: str) -> list[tuple[str, str]]:
+        """(Slack user id, escaped text) for everyone a reply says to tell who has a Slack id."""
+        told = []
+        for notice in reply.notices:
+            person = services.person_of(uow=self.uow, key=notice.person, at=self.clock(), workspace=workspace)
+            if person is not None and person.slack_id:
+                told.append((person.slack_id, blocks.esc_lines(translate(notice.key, lang=reply.lang, **notice.params))))
+        return told
+
+    def _dm(self, *, client: WebClient, user_id: str, message: dict[str, Any]) -> Sent:
+        """Open (or find) the DM with a user and post one message there."""
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        posted = client.chat_postMessage(channel=channel, **message)
+        return Sent(platform=PLATFORM, message_id=str(posted["ts"]), extra={"channel": channel})
+
+    def _tell(self, *, client: WebClient, told: list[tuple[str, str]]) -> None:
+        """DM each (user id, text) pair."""
+        for user_id, text in told:
+            for message in blocks.text_messages(text=text):
+                self._dm(client=client, user_id=user_id, message=message)
+
+    def _open_view(self, *, client: WebClient, sender: Sender, trigger_id: str, code: str | None) -> None:
+        """Open the check-in modal on one of the sender's KRs (the first when `code` is None)."""
+        reply = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
+        view = blocks.checkin_view(rows=reply.params["rows"], code=code, lang=reply.lang)
+        client.views_open(trigger_id=trigger_id, view=view)
+
+    # ------------------------------------------------------------ acks
+
+    @staticmethod
+    def _ack_empty(ack: Callable[..., None]) -> None:
+        """Ack at once; the lazy listener does the work."""
+        ack()
+
+    def _submit_form(self, ack: Callable[..., None], body: dict[str, Any], context: BoltContext) -> None:
+        """Validate and store a check-in modal inside the ack: field errors inline, else the saved answer in the modal."""
+        view = body["view"]
+        user_id = body["user"]["id"]
+        sender = self._sender(user_id=user_id)
+        if sender is None:
+            ack(response_action="update", view=blocks.result_view(text=self._stranger_text(user_id=user_id), lang="en"))
+            return
+        form = blocks.form_values(view=view)
+        lang = self._lang(sender=sender)
+        first_block = next(iter(form["blocks"].values()), "note")
+        note = form["note"]
+        if form["confidence"]:
+            note = translate("slack.form.confidence_note", lang=lang, n=form["confidence"], note=note.strip())
+        try:
+            reply, problems = services.record_form(
+                uow=self.uow,
+                person=sender.person,
+                code=form["code"],
+                values=form["values"],
+                note=note,
+                next_step=form["next"],
+                risk=form["risk"],
+                ask_text=form["ask_text"],
+                ask_kind=form["ask_kind"] or None,
+                ask_amount=form["ask_amount"],
+                at=self.clock(),
+                workspace=sender.workspace,
+                source=PLATFORM,
+                event_key=f"view:{view['id']}:{view.get('hash', '')}",
+            )
+        except KrbotError as error:  # not the owner, an unknown code: shown on the form, nothing stored
+            ack(response_action="errors", errors={first_block: error_message(error, lang=lang)[:300]})
+            return
+        if reply is None:
+            errors = {form["blocks"].get(field, field): error_message(error, lang=lang)[:300] for field, error in problems.items()}
+            ack(response_action="errors", errors=errors)
+            return
+        context["krbot_told"] = self._notices(reply=reply, workspace=sender.workspace)
+        ack(response_action="update", view=blocks.result_view(text=self._reply_text(reply=reply), lang=reply.lang))
+
+    def _direct_message(self, ack: Callable[..., None], body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """A command typed in the bot's DM: handled once per event id, stored before the ack so a failure is retried."""
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            ack()
+            return
+        event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
+        if not services.claim_event(uow=self.uow, platform=PLATFORM, event_id=event_id, at=self.clock()):
+            ack()  # a retry or re-delivery: answered already
+            return
+        try:
+            sender = self._sender(user_id=event["user"])
+            if sender is None:
+                context["krbot_answer"] = self._stranger_text(user_id=event["user"])
+            else:
+                reply = services.run_command(
+                    uow=self.uow, person=sender.person, text=event.get("text") or "", at=self.clock(),
+                    workspace=sender.workspace, source=PLATFORM, event_key=f"event:{event_id}",
+                )
+                context["krbot_answer"] = self._reply_text(reply=reply)
+                context["krbot_told"] = self._notices(reply=reply, workspace=sender.workspace)
+        except Exception:
+            services.release_event(uow=self.uow, platform=PLATFORM, event_id=event_id)
+            raise  # Bolt answers 500, and Slack retries the event
+        ack()
+
+    # ------------------------------------------------------------ lazy work
+
+    def _command(self, body: dict[str, Any], client: WebClient, respond: Callable[..., Any]) -> None:
+        """`/kr …`: run the command and answer privately; `/kr update` alone opens the check-in modal."""
+        user_id = body["user_id"]
+        sender = self._sender(user_id=user_id)
+        if sender is None:
+            respond(text=self._stranger_text(user_id=user_id), response_type="ephemeral")
+            return
+        try:
+            reply = services.run_command(
+                uow=self.uow, person=sender.person, text=body.get("text") or "", at=self.clock(),
+                workspace=sender.workspace, source=PLATFORM, event_key=f"command:{body.get('trigger_id', '')}",
+            )
+            if reply.key == "reply.list" and reply.params.get("form_hint"):
+                view = blocks.checkin_view(rows=reply.params["rows"], code=None, lang=reply.lang)
+                client.views_open(trigger_id=body["trigger_id"], view=view)
+                return
+            for message in blocks.text_messages(text=self._reply_text(reply=reply)):
+                respond(response_type="ephemeral", **message)
+            self._tell(client=client, told=self._notices(reply=reply, workspace=sender.workspace))
+        except Exception:
+            log.exception("slack command failed")
+            respond(text=blocks.esc_lines(translate("slack.failed", lang=self._lang(sender=sender))), response_type="ephemeral")
+
+    def _open_form(self, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Callable[..., Any]) -> None:
+        """The Update button (reminder DM, App Home): open the modal on that KR."""
+        sender = self._sender(user_id=body["user"]["id"])
+        if sender is None:
+            respond(text=self._stranger_text(user_id=body["user"]["id"]), response_type="ephemeral", replace_original=False)
+            return
+        self._open_view(client=client, sender=sender, trigger_id=body["trigger_id"], code=action.get("value") or None)
+
+    def _pick_kr(self, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """Another KR picked in the modal: the modal redrawn with that KR's measures."""
+        sender = self._sender(user_id=body["user"]["id"])
+        if sender is None:
+            return
+        reply = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
+        code = (action.get("selected_option") or {}).get("value")
+        view = blocks.checkin_view(rows=reply.params["rows"], code=code, lang=reply.lang)
+        client.views_update(view_id=body["view"]["id"], hash=body["view"].get("hash"), view=view)
+
+    def _approve(self, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Callable[..., Any]) -> None:
+        """Approve an ask from the digest thread."""
+        self._decide(body=body, action=action, client=client, respond=respond, approve=True)
+
+    def _decline(self, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Callable[..., Any]) -> None:
+        """Decline an ask from the digest thread."""
+        self._decide(body=body, action=action, client=client, respond=respond, approve=False)
+
+    def _decide(
+        self, *, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Callable[..., Any], approve: bool
+    ) -> None:
+        """Decide an ask (boss or admin only): the message shows the decision, the asker is told by DM, others refused privately."""
+        user_id = body["user"]["id"]
+        sender = self._sender(user_id=user_id)
+        if sender is None:
+            respond(text=self._stranger_text(user_id=user_id), response_type="ephemeral", replace_original=False)
+            return
+        ask_id = int(json.loads(action["value"])["id"])
+        try:
+            reply = services.decide_ask(
+                uow=self.uow, person=sender.person, ask_id=ask_id, approve=approve, at=self.clock(), workspace=sender.workspace
+            )
+        except KrbotError as error:
+            text = blocks.esc_lines(error_message(error, lang=self._lang(sender=sender)))
+            respond(text=text, response_type="ephemeral", replace_original=False)
+            return
+        if reply.key == "ask.decided":
+            by = reply.params["by"]
+        else:
+            decider = services.person_of(uow=self.uow, key=reply.params.get("by") or "", at=self.clock(), workspace=sender.workspace)
+            by = decider.name if decider else (reply.params.get("by") or "")
+            respond(text=self._reply_text(reply=reply), response_type="ephemeral", replace_original=False)
+        decision = blocks.esc(translate("slack.ask.decision", lang=reply.lang, id=ask_id, status=reply.params["status"], by=by))
+        message = body.get("message") or {}
+        if message.get("ts") and body.get("channel"):
+            updated = blocks.decided(blocks=message.get("blocks", []), ask_id=ask_id, text=decision)
+            client.chat_update(channel=body["channel"]["id"], ts=message["ts"], blocks=updated, text=blocks.fallback(blocks=updated))
+        self._tell(client=client, told=self._notices(reply=reply, workspace=sender.workspace))
+
+    def _tell_notices(self, client: WebClient, context: BoltContext) -> None:
+        """After a saved form: tell the people the reply names."""
+        self._tell(client=client, told=context.get("krbot_told") or [])
+
+    def _answer_message(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        """After a DM command was handled: post the answer in the DM, tell whom it names."""
+        answer = context.get("krbot_answer")
+        if answer is None:
+            return
+        for message in blocks.text_messages(text=answer):
+            client.chat_postMessage(channel=event["channel"], **message)
+        self._tell(client=client, told=context.get("krbot_told") or [])
+
+    def _publish_home(self, event: dict[str, Any], client: WebClient) -> None:
+        """The App Home tab: the person's KRs; for the boss and admins, the objectives' conclusions too."""
+        if event.get("tab", "home") != "home":
+            return
+        user_id = event["user"]
+        sender = self._sender(user_id=user_id)
+        if sender is None:
+            client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks.sections(text=self._stranger_text(user_id=user_id))})
+            return
+        at = self.clock()
+        reply = services.list_krs(uow=self.uow, person=sender.person, at=at, workspace=sender.workspace)
+        digest = services.compose(uow=self.uow, as_of=at, workspace=sender.workspace)
+        person = services.person_of(uow=self.uow, key=sender.person, at=at, workspace=sender.workspace)
+        last = {k.code: k.last_at for o in digest.objectives for k in o.krs}
+        boss = person is not None and person.role in (model.Role.BOSS, model.Role.ADMIN)
+        view = blocks.home_view(
+            rows=reply.params["rows"], lang=reply.lang, name=reply.params["name"], last=last, tz=digest.timezone,
+            digest=digest if boss else None,
+        )
+        client.views_publish(user_id=user_id, view=view)
+
+    # ------------------------------------------------------------ the Platform protocol
+
+    def send_reminder(self, *, reminder: Reminder, idempotency_key: str) -> Sent:
+        """DM one reminder (or chaser) with an Update button per KR; raises on failure so the caller retries."""
+        if not reminder.person.slack_id:
+            raise KrbotError("slack.no_user", person=reminder.person.key)
+        return self._dm(client=self.client, user_id=reminder.person.slack_id, message=blocks.reminder_message(reminder=reminder))
+
+    def post_digest(self, *, digest: Digest, channel: str, idempotency_key: str) -> Sent:
+        """Post the conclusions to the boss channel and the rest (with the ask buttons) in its thread."""
+        main, thread = blocks.digest_messages(digest=digest)
+        posted = self.client.chat_postMessage(channel=channel, **main)
+        ts = str(posted["ts"])
+        channel_id = str(posted.get("channel") or channel)
+        replies = [str(self.client.chat_postMessage(channel=channel_id, thread_ts=ts, **message)["ts"]) for message in thread]
+        return Sent(platform=PLATFORM, message_id=ts, extra={"channel": channel_id, "thread": replies})
+
+    def notify(self, *, person: model.Person, text: str, idempotency_key: str) -> Sent:
+        """DM one person a sentence (escaped: it may carry what others typed)."""
+        if not person.slack_id:
+            raise KrbotError("slack.no_user", person=person.key)
+        sent = [
+            self._dm(client=self.client, user_id=person.slack_id, message=message)
+            for message in blocks.text_messages(text=blocks.esc_lines(text))
+        ]
+        return sent[0]
+
+    def routes(self) -> list[Any]:
+        """POST /slack/events (commands, interactivity, events) in HTTP mode; none in Socket Mode."""
+        return [Route("/slack/events", self.endpoint, methods=["POST"])] if self.http else []
+
+    async def endpoint(self, request: Request) -> Response:
+        """Hand one Slack request to Bolt in a worker thread (signature checked there: 401 when forged or stale)."""
+        self.lazy.entering()
+        try:
+            body = await request.body()
+            answer = to_starlette_response(await run_in_threadpool(self.app.dispatch, to_bolt_request(request, body)))
+        except BaseException:
+            self.lazy.leaving()
+            raise
+        answer.background = BackgroundTask(self.lazy.leaving)  # runs once the answer is on the wire
+        return answer
+
+    def start(self) -> None:
+        """Open the Socket Mode connection when not serving HTTP."""
+        if self.http or self._socket is not None:
+            return
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        self._socket = SocketModeHandler(self.app, app_token=self.settings.slack_app_token, web_client=self.client)
+        self._socket.connect()
+
+    def stop(self) -> None:
+        """Close the Socket Mode connection, if open."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    def healthy(self) -> bool:
+        """HTTP mode is healthy while served; Socket Mode while its connection is up."""
+        if self._socket is None:
+            return self.http
+        return bool(self._socket.client.is_connected())
+
+
+def build(*, settings: Settings, uow: UnitOfWork, http: bool, clock: Callable[[], datetime] | None = None) -> SlackPlatform:
+    """The Slack platform from settings: HTTP mode needs the signing secret, Socket Mode the app token."""
+    if http and not settings.slack_signing_secret:
+        raise KrbotError("slack.no_signing_secret")
+    if not http and not settings.slack_app_token:
+        raise KrbotError("slack.no_app_token")
+    return SlackPlatform(settings=settings, uow=uow, http=http, clock=clock)
