@@ -273,11 +273,14 @@ def digest(
     app = _app(db)
     moment = _moment(app, as_of, workspace)
     language = lang.value if lang else _lang(app, workspace)
-    if fmt.value not in ("text", "markdown", "html"):
-        _fail(translate("cli.format_later", lang=language, word=fmt.value, known="text, markdown, html"))
-    if post:
-        _fail(translate("cli.no_platform", lang=language))
     try:
+        if post:
+            _post_digest(app=app, as_of=moment, workspace=workspace, lang=language)
+            return
+        if fmt in (DigestFormat.slack, DigestFormat.feishu):
+            composed = services.compose(uow=app.uow, as_of=moment, workspace=workspace, department=department)
+            typer.echo(json.dumps(_payloads(digest=composed, surface=fmt, lang=language), ensure_ascii=False, indent=2))
+            return
         if fmt is DigestFormat.html:
             composed, charts = services.compose_report(
                 uow=app.uow, as_of=moment, workspace=workspace, department=department
@@ -288,6 +291,36 @@ def digest(
     except KrbotError as error:
         _fail(error_message(error, lang=language))
     typer.echo(render_digest(digest=composed, fmt=fmt.value, lang=language), nl=False)
+
+
+def _payloads(*, digest: Any, surface: DigestFormat, lang: str) -> Any:
+    """The JSON the bot would post: Slack's channel message and thread replies, or Feishu's card(s)."""
+    if surface is DigestFormat.slack:
+        from bot.platforms.slack_blocks import digest_messages
+
+        channel_message, thread = digest_messages(digest=digest, lang=lang)
+        return {"channel_message": channel_message, "thread": thread}
+    from bot.platforms.feishu_cards import digest_cards
+
+    return {"cards": digest_cards(digest=digest, lang=lang)}
+
+
+def _post_digest(*, app: App, as_of: datetime, workspace: str | None, lang: str) -> None:
+    """Post the digest now to the boss channel of every configured chat platform (not the console)."""
+    from bot.app import configured_platforms
+
+    platforms = [p for p in configured_platforms(app=app, http=True) if p.name in ("slack", "feishu")]
+    if not platforms:
+        _fail(translate("cli.no_platform", lang=lang))
+    composed, _ = services.boss_digest(uow=app.uow, as_of=as_of, workspace=workspace)
+    channels = services.boss_channels(uow=app.uow, workspace=workspace)
+    for platform in platforms:
+        channel = channels.get(platform.name)
+        if not channel:
+            typer.echo(translate("cli.no_channel", lang=lang, platform=platform.name), err=True)
+            continue
+        sent = platform.post_digest(digest=composed, channel=channel, idempotency_key=f"digest:{as_of.isoformat()}")
+        typer.echo(translate("cli.posted", lang=lang, platform=platform.name, channel=channel, id=sent.message_id))
 
 
 @cli.command("export")
@@ -340,7 +373,11 @@ def run(
     """Serve every configured platform and the scheduler (the console when no platform is configured)."""
     from bot.app import run as run_app
 
-    run_app(app=_app(db), http=http, port=port)
+    app = _app(db)
+    try:
+        run_app(app=app, http=http, port=port)
+    except KrbotError as error:  # a platform refused to start (no encrypt key, no app token …)
+        _fail(error_message(error, lang=_lang(app, None)))
 
 
 @cli.command("demo")

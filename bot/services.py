@@ -1651,3 +1651,12 @@ def claim_events(*, uow: UnitOfWork, platform: str, event_ids: list[str], at: da
     except IntegrityError:
         return False
     return True
+
+
+def boss_channels(*, uow: UnitOfWork, workspace: str | None = None) -> dict[str, str]:
+    """The workspace's boss channel on each platform, as the OKR file names them."""
+    with uow.begin() as session:
+        row = repository.find_workspace(session=session, name=workspace)
+        if row is None:
+            raise KrbotError("workspace.none")
+        return dict(row.boss_channel or {})

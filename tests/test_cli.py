@@ -329,13 +329,26 @@ def test_digest_in_english_markdown(example: App, run_cli: Any) -> None:
         assert zh not in out, zh
 
 
-def test_digest_format_not_built_names_what_works(example: App, run_cli: Any) -> None:
+def test_digest_prints_the_slack_and_feishu_payloads(example: App, run_cli: Any) -> None:
+    """`--format slack` prints the channel message and its thread; `--format feishu` the card(s) the bot would post."""
+    assert run_cli("checkin", "--as", "chen", "--at", "2026-10-15T10:00", "KR2", "1.6%", "需求：追加5000欧预算")[0] == 0
     code, out, err = run_cli("digest", "--format", "slack", "--as-of", "2026-10-21T10:00")
-    if code == 0:  # the Slack payload has been built since: then it must be JSON
-        json.loads(out)
-        return
-    assert code == 2
-    assert "slack" in err and "text" in err and "markdown" in err
+    assert code == 0, err
+    slack = json.loads(out)
+    assert "截至10月21日" in slack["channel_message"]["text"]
+    assert any("approve" in json.dumps(message) for message in slack["thread"])
+    code, out, err = run_cli("digest", "--format", "feishu", "--as-of", "2026-10-21T10:00")
+    assert code == 0, err
+    cards = json.loads(out)["cards"]
+    assert cards and "截至10月21日" in json.dumps(cards, ensure_ascii=False)
+
+
+def test_post_without_a_platform_is_refused(example: App, run_cli: Any, monkeypatch: Any) -> None:
+    """`--post` needs Slack or Feishu credentials; without them it says which to set."""
+    for name in ("SLACK_BOT_TOKEN", "FEISHU_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, err = run_cli("digest", "--post")
+    assert code == 2 and "SLACK_BOT_TOKEN" in err and "FEISHU_APP_ID" in err
 
 
 def test_plan_lists_tasks_backwards_with_buffers(example: App, run_cli: Any) -> None:
@@ -383,3 +396,23 @@ def test_installed_entry_point(tmp_path: Path) -> None:
         cwd=work, env=env, capture_output=True, text=True, timeout=60,
     )
     assert bad.returncode == 2 and "nobody" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_post_sends_the_digest_to_the_slack_boss_channel(example: App, run_cli: Any, monkeypatch: Any) -> None:
+    """With Slack configured, `--post` puts the conclusions in the boss channel and the rest in its thread."""
+    from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+
+    fake = FakeSlack().start()
+    try:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+        monkeypatch.delenv("FEISHU_APP_ID", raising=False)
+        code, out, err = run_cli("digest", "--post", "--as-of", "2026-10-21T10:00")
+        assert code == 0, err
+        posts = fake.of("chat.postMessage")
+        assert posts[0].args["channel"] == "C0BOSSDIGEST" and "截至10月21日" in posts[0].args["text"]
+        assert all(p.args.get("thread_ts") for p in posts[1:]) and len(posts) >= 2
+        assert "C0BOSSDIGEST" in out
+    finally:
+        fake.stop()
