@@ -541,40 +541,12 @@ def _dispatch(
 def list_krs(
     *, uow: UnitOfWork, person: str, at: datetime, workspace: str | None = None, form_hint: bool = False
 ) -> Reply:
-    """The sender's KRs (and objectives with a headline) with their progress."""
+    """The sender's KRs (and objectives with a headline, and shared KRs they contribute to) with their progress."""
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=at)
         sender = _person(scope, person)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
-    progresses = okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at))
-    rows = []
-    for progress in progresses:
-        objective = progress.objective
-        if objective.owner == sender.key and progress.headline is not None:
-            rows.append(
-                {
-                    "code": objective.code,
-                    "title": objective.title,
-                    "status": progress.status.value,
-                    "completion": progress.completion,
-                    "forecast": progress.forecast_completion,
-                    "measures": [_measure_row(progress.headline)],
-                }
-            )
-        for kp in progress.krs:
-            contributing = sender.key in kp.kr.contributors.values()
-            if kp.kr.owner == sender.key or sender.key in kp.kr.delegates or contributing:
-                rows.append(
-                    {
-                        "contributing": contributing and kp.kr.owner != sender.key,
-                        "code": kp.kr.code,
-                        "title": kp.kr.title,
-                        "status": kp.status.value,
-                        "completion": kp.completion,
-                        "forecast": kp.forecast_completion,
-                        "measures": [_measure_row(m) for m in kp.measures],
-                    }
-                )
+    rows = _rows_by_person(okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at)))[sender.key]
     return Reply(
         key="reply.list", lang=scope.lang, params={"rows": rows, "name": sender.name, "form_hint": form_hint}
     )
@@ -1329,38 +1301,15 @@ def compose_as_posted(
     *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None
 ) -> tuple[Digest, dict[int, tuple[str, str]]]:
     """The digest as composed at `as_of`, and the asks on it decided since (id -> status, decider's name)."""
+    digest = compose(uow=uow, as_of=as_of, workspace=workspace)
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=as_of)
-        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=as_of)
         asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
-        changes = repository.load_changes(
-            session=session, workspace_id=scope.workspace.id, since=as_of - timedelta(days=7)
-        )
-        away = repository.away_days(session=session, workspace_id=scope.workspace.id)
-        decided_rows = session.execute(
-            select(AskRow.id, AskRow.status, AskRow.decided_by).where(
-                AskRow.workspace_id == scope.workspace.id, AskRow.decided_at > as_of
-            )
-        ).all()
-    decided = {row[0]: (row[1], row[2]) for row in decided_rows}
-    reopened = [
-        model.Ask(
-            id=a.id, code=a.code, person=a.person, kind=a.kind, text=a.text, at=a.at, amount=a.amount, unit=a.unit
-        )
-        if a.id in decided
-        else a
-        for a in asks
-    ]
-    local = as_of.astimezone(ZoneInfo(scope.workspace.timezone))
-    digest = compose_digest(
-        okrs=scope.okrs, checkins=checkins, asks=reopened, changes=changes, as_of=local, away=away
-    )
-    people = scope.okrs.people
-    names = {
-        ask_id: (status, people[by].name if by in people else (by or ""))
-        for ask_id, (status, by) in decided.items()
+    return digest, {
+        ask.id: (ask.status.value, _name_of(scope, ask.decided_by or ""))
+        for ask in asks
+        if ask.id is not None and ask.decided_at is not None and ask.decided_at > as_of
     }
-    return digest, names
 
 
 def record_form(
@@ -1552,7 +1501,7 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
 
 
 def _rows_by_person(progresses: Any) -> dict[str, list[dict[str, Any]]]:
-    """Each person's KRs (and objectives with a headline) as rows: progress, last value and target per measure."""
+    """Each person's KRs (and objectives with a headline, and the shared KRs they contribute to) as rows."""
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for progress in progresses:
         objective = progress.objective
@@ -1575,9 +1524,14 @@ def _rows_by_person(progresses: Any) -> dict[str, list[dict[str, Any]]]:
                 "completion": kp.completion,
                 "forecast": kp.forecast_completion,
                 "measures": [_measure_row(m) for m in kp.measures],
+                "contributing": False,
             }
-            for key in dict.fromkeys([kp.kr.owner, *kp.kr.delegates]):
+            reporters = list(dict.fromkeys([kp.kr.owner, *kp.kr.delegates]))
+            for key in reporters:
                 rows[key].append(row)
+            for key in dict.fromkeys(kp.kr.contributors.values()):
+                if key not in reporters:
+                    rows[key].append({**row, "contributing": True})
     return rows
 
 
@@ -1589,7 +1543,7 @@ def reminder_rows(
         scope = _scope(session=session, workspace=workspace, at=at)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
     rows = _rows_by_person(okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at)))
-    return {key: rows.get(key, []) for key in people}
+    return {key: [row for row in rows.get(key, []) if not row.get("contributing")] for key in people}
 
 
 def boss_digest(

@@ -560,6 +560,7 @@ def _ask(row: AskRow) -> model.Ask:
         unit=row.unit,
         status=model.AskStatus(row.status),
         decided_by=row.decided_by,
+        decided_at=row.decided_at,
     )
 
 

@@ -275,7 +275,7 @@ def compose_digest(
     )
     open_asks: dict[str, list[model.Ask]] = defaultdict(list)
     for ask in asks:
-        if ask.status is model.AskStatus.OPEN and ask.at <= as_of:
+        if ask.open_at(as_of):  # as the asks stood at the as-of time: a later decision is not yet known
             open_asks[ask.code].append(ask)
 
     sections = []

@@ -243,6 +243,12 @@ class Ask:
     unit: str | None = None
     status: AskStatus = AskStatus.OPEN
     decided_by: str | None = None
+    decided_at: datetime | None = None
+
+    def open_at(self, moment: datetime) -> bool:
+        """True when the ask had been raised and not yet decided at `moment`."""
+        undecided = self.status is AskStatus.OPEN or (self.decided_at is not None and self.decided_at > moment)
+        return undecided and self.at <= moment
 
 
 @dataclass(frozen=True, slots=True)
