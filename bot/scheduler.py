@@ -11,15 +11,12 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
@@ -29,7 +26,7 @@ from bot.core.errors import KrbotError
 from bot.i18n import translate
 from bot.platforms.base import Reminder, Sent
 from storage.db import UnitOfWork
-from storage.models import DeliveryRow
+from storage.ledger import LEASE, Key, attempt, claim, finish, key_of, record_missed, settled
 
 log = logging.getLogger("krbot.scheduler")
 
@@ -37,7 +34,6 @@ JOBS = ("reminders", "chasers", "digest")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GRACE = {"reminder": timedelta(hours=6), "chaser": timedelta(hours=4), "digest": timedelta(hours=24)}
 CHASER_LEAD = timedelta(hours=4)
-LEASE = timedelta(minutes=10)
 TICK_SECONDS = 60
 FINAL_MEMORY = 200_000
 
@@ -225,136 +221,6 @@ def owed_digests(
     return due, late, 0
 
 
-# ---------------------------------------------------------------- the ledger
-
-
-_SQLITE_WRITES = threading.Lock()
-
-
-def _insert(uow: UnitOfWork) -> Any:
-    return postgresql.insert if uow.engine.dialect.name == "postgresql" else sqlite.insert
-
-
-def _writing(uow: UnitOfWork) -> Any:
-    """Serialise this process's ledger writes on SQLite (one writer at a time anyway; saves its busy-wait sleeps)."""
-    return _SQLITE_WRITES if uow.engine.dialect.name == "sqlite" else nullcontext()
-
-
-def _key(item: Due) -> Any:
-    return (
-        (DeliveryRow.workspace_id == item.workspace_id)
-        & (DeliveryRow.kind == item.kind)
-        & (DeliveryRow.target == item.target)
-        & (DeliveryRow.period == item.period)
-    )
-
-
-def claim(*, uow: UnitOfWork, item: Due, worker: str, now: datetime, lease: timedelta = LEASE) -> int | None:
-    """The ledger row's id when this worker may send `item` (a new claim, or one whose lease ran out); else None.
-
-    The claim counts the first try; each later try is counted (and the lease renewed) by `_attempt`.
-    """
-    statement = (
-        _insert(uow)(DeliveryRow)
-        .values(
-            workspace_id=item.workspace_id, kind=item.kind, target=item.target, period=item.period,
-            status="claimed", claimed_by=worker, claimed_at=now, attempts=1,
-        )
-        .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
-        .returning(DeliveryRow.id)
-    )
-    with _writing(uow), uow.begin() as session:
-        claimed = session.execute(statement).scalar()
-        if claimed is not None:
-            return claimed
-        taken = session.execute(
-            update(DeliveryRow)
-            .where(_key(item), DeliveryRow.status == "claimed", DeliveryRow.claimed_at < now - lease)
-            .values(claimed_by=worker, claimed_at=now, attempts=DeliveryRow.attempts + 1)
-            .returning(DeliveryRow.id)
-        ).scalar()
-    if taken is not None:
-        log.warning("took over %s %s %s: its claim outlived the lease", item.kind, item.target, item.period)
-    return taken
-
-
-def record_missed(*, uow: UnitOfWork, item: Due, now: datetime) -> bool:
-    """Log a slot past its grace window as missed (once); True when this call logged it."""
-    statement = (
-        _insert(uow)(DeliveryRow)
-        .values(
-            workspace_id=item.workspace_id, kind=item.kind, target=item.target, period=item.period,
-            status="missed", claimed_at=now, attempts=0, error=f"slot {item.slot.isoformat()} past its grace window",
-        )
-        .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
-        .returning(DeliveryRow.id)
-    )
-    with _writing(uow), uow.begin() as session:
-        logged = session.execute(statement).scalar() is not None
-    if logged:
-        log.info("missed %s to %s for %s (slot %s)", item.kind, item.target, item.period, item.slot.isoformat())
-    return logged
-
-
-def _attempt(*, uow: UnitOfWork, row_id: int, worker: str, now: datetime) -> bool:
-    """Count one try and renew the lease; False when another worker has taken the claim over."""
-    with _writing(uow), uow.begin() as session:
-        result = session.execute(
-            update(DeliveryRow)
-            .where(DeliveryRow.id == row_id, DeliveryRow.claimed_by == worker, DeliveryRow.status == "claimed")
-            .values(attempts=DeliveryRow.attempts + 1, claimed_at=now)
-        )
-        return result.rowcount == 1
-
-
-def _finish(*, uow: UnitOfWork, row_id: int, worker: str, now: datetime, sent: Sent | None, error: str | None) -> None:
-    """Mark a claim sent (with the platform's message id) or failed (with the last error)."""
-    values: dict[str, Any] = (
-        {"status": "sent", "sent_at": now, "platform": sent.platform, "message_id": sent.message_id, "error": None}
-        if sent is not None
-        else {"status": "failed", "error": (error or "")[:2000]}
-    )
-    with _writing(uow), uow.begin() as session:
-        session.execute(
-            update(DeliveryRow).where(DeliveryRow.id == row_id, DeliveryRow.claimed_by == worker).values(**values)
-        )
-
-
-Key = tuple[int, str, str, str]
-
-
-def key_of(item: Due, /) -> Key:
-    """The ledger's unique key of an item."""
-    return (item.workspace_id, item.kind, item.target, item.period)
-
-
-def settled(
-    *, uow: UnitOfWork, items: Sequence[Due], now: datetime, lease: timedelta = LEASE
-) -> tuple[set[Key], set[Key]]:
-    """Keys of `items` the ledger holds: (final — sent, failed or missed —, claimed by a worker within its lease)."""
-    if not items:
-        return set(), set()
-    periods = {item.period for item in items}
-    kinds = {item.kind for item in items}
-    with uow.begin() as session:
-        rows = session.execute(
-            select(DeliveryRow.kind, DeliveryRow.target, DeliveryRow.period, DeliveryRow.status, DeliveryRow.claimed_at)
-            .where(
-                DeliveryRow.workspace_id == items[0].workspace_id,
-                DeliveryRow.kind.in_(kinds),
-                DeliveryRow.period.in_(periods),
-            )
-        ).all()
-    workspace_id = items[0].workspace_id
-    final = {(workspace_id, kind, target, period) for kind, target, period, status, _ in rows if status != "claimed"}
-    live = {
-        (workspace_id, kind, target, period)
-        for kind, target, period, status, claimed_at in rows
-        if status == "claimed" and claimed_at >= now - lease
-    }
-    return final, live
-
-
 # ---------------------------------------------------------------- sending, with retries
 
 
@@ -510,7 +376,7 @@ class Runner:
         def before_try() -> bool:
             nonlocal tries
             tries += 1
-            return tries == 1 or _attempt(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now))
+            return tries == 1 or attempt(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now))
 
         try:
             sent = deliver(
@@ -520,10 +386,13 @@ class Runner:
             return "busy"
         except Exception as error:  # noqa: BLE001 - recorded in the ledger, reported in the digest
             log.error("%s to %s for %s failed after the last try: %s", item.kind, item.target, item.period, error)
-            _finish(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=None, error=repr(error))
+            finish(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=None, error=repr(error))
             self.final.add(key_of(item))
             return "failed"
-        _finish(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=sent, error=None)
+        finish(
+            uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=(sent.platform, sent.message_id),
+            error=None,
+        )
         self.final.add(key_of(item))
         return "sent"
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from bot import commands
 from bot.core import model
 from bot.core.asks import classify_ask, split_asks
 from bot.core.burnup import Burnup, burnups
-from bot.core.digest import Digest, compose_digest
+from bot.core.digest import Digest, FailedDelivery, compose_digest
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.lint import Finding, lint_document
 from bot.core.method import (
@@ -36,14 +36,15 @@ from bot.core.values import format_value, read_value
 from bot.metrics import CHECKINS, COMMANDS
 from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, to_domain
 from bot.resources import resource_dir
-from storage import repository
-from storage.db import UnitOfWork
+from storage import ledger, repository
+from storage.db import UnitOfWork, upgrade
 from storage.models import (
     AskRow,
     CheckinRow,
     CheckinValueRow,
     CycleRow,
     KrRow,
+    MeasureRow,
     ObjectiveRow,
     PersonRow,
     ProcessedEventRow,
@@ -131,8 +132,6 @@ def parse_moment(*, text: str, timezone: str) -> datetime:
 
 def upgrade_schema(*, uow: UnitOfWork) -> None:
     """Apply the migrations."""
-    from storage.db import upgrade
-
     upgrade(engine=uow.engine)
 
 
@@ -1449,10 +1448,6 @@ class Escalation:
 
 def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
     """Every workspace with a current cycle at `at`, with its KR owners (and objective owners with a headline)."""
-    from sqlalchemy import func
-
-    from storage.models import MeasureRow
-
     views = []
     with uow.begin() as session:
         for row in session.scalars(select(WorkspaceRow).order_by(WorkspaceRow.id)).all():
@@ -1550,24 +1545,12 @@ def boss_digest(
     *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None
 ) -> tuple[Digest, tuple[Escalation, ...]]:
     """The digest to post, with the week's failed deliveries, and the stale KRs whose accountable person to tell."""
-    from dataclasses import replace
-
-    from bot.core.digest import FailedDelivery
-    from storage.models import DeliveryRow
-
     digest = compose(uow=uow, as_of=as_of, workspace=workspace)
     with uow.begin() as session:
         scope = _scope(session=session, workspace=workspace, at=as_of)
-        rows = session.scalars(
-            select(DeliveryRow)
-            .where(
-                DeliveryRow.workspace_id == scope.workspace.id,
-                DeliveryRow.status == "failed",
-                DeliveryRow.claimed_at >= as_of - timedelta(days=7),
-                DeliveryRow.claimed_at <= as_of,
-            )
-            .order_by(DeliveryRow.claimed_at, DeliveryRow.id)
-        ).all()
+        rows = ledger.failed_between(
+            session=session, workspace_id=scope.workspace.id, since=as_of - timedelta(days=7), until=as_of
+        )
     people = scope.okrs.people
     failed = tuple(
         FailedDelivery(

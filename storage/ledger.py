@@ -1,0 +1,182 @@
+"""The delivery ledger: a row per (workspace, kind, target, period), claimed before a send and marked after it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from contextlib import nullcontext
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage.db import UnitOfWork
+from storage.models import DeliveryRow
+
+log = logging.getLogger("krbot.ledger")
+
+LEASE = timedelta(minutes=10)
+
+
+class Slot(Protocol):
+    """What the ledger needs of a due send: its unique key and the scheduled slot."""
+
+    workspace_id: int
+    kind: str
+    target: str
+    period: str
+    slot: datetime
+
+_SQLITE_WRITES = threading.Lock()
+
+
+def _insert(uow: UnitOfWork) -> Any:
+    return postgresql.insert if uow.engine.dialect.name == "postgresql" else sqlite.insert
+
+
+def _writing(uow: UnitOfWork) -> Any:
+    """Serialise this process's ledger writes on SQLite (one writer at a time anyway; saves its busy-wait sleeps)."""
+    return _SQLITE_WRITES if uow.engine.dialect.name == "sqlite" else nullcontext()
+
+
+def _key(item: Slot) -> Any:
+    return (
+        (DeliveryRow.workspace_id == item.workspace_id)
+        & (DeliveryRow.kind == item.kind)
+        & (DeliveryRow.target == item.target)
+        & (DeliveryRow.period == item.period)
+    )
+
+
+def claim(*, uow: UnitOfWork, item: Slot, worker: str, now: datetime, lease: timedelta = LEASE) -> int | None:
+    """The ledger row's id when this worker may send `item` (a new claim, or one whose lease ran out); else None.
+
+    The claim counts the first try; each later try is counted (and the lease renewed) by `attempt`.
+    """
+    statement = (
+        _insert(uow)(DeliveryRow)
+        .values(
+            workspace_id=item.workspace_id, kind=item.kind, target=item.target, period=item.period,
+            status="claimed", claimed_by=worker, claimed_at=now, attempts=1,
+        )
+        .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
+        .returning(DeliveryRow.id)
+    )
+    with _writing(uow), uow.begin() as session:
+        claimed = session.execute(statement).scalar()
+        if claimed is not None:
+            return claimed
+        taken = session.execute(
+            update(DeliveryRow)
+            .where(_key(item), DeliveryRow.status == "claimed", DeliveryRow.claimed_at < now - lease)
+            .values(claimed_by=worker, claimed_at=now, attempts=DeliveryRow.attempts + 1)
+            .returning(DeliveryRow.id)
+        ).scalar()
+    if taken is not None:
+        log.warning("took over %s %s %s: its claim outlived the lease", item.kind, item.target, item.period)
+    return taken
+
+
+def record_missed(*, uow: UnitOfWork, item: Slot, now: datetime) -> bool:
+    """Log a slot past its grace window as missed (once); True when this call logged it."""
+    statement = (
+        _insert(uow)(DeliveryRow)
+        .values(
+            workspace_id=item.workspace_id, kind=item.kind, target=item.target, period=item.period,
+            status="missed", claimed_at=now, attempts=0, error=f"slot {item.slot.isoformat()} past its grace window",
+        )
+        .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
+        .returning(DeliveryRow.id)
+    )
+    with _writing(uow), uow.begin() as session:
+        logged = session.execute(statement).scalar() is not None
+    if logged:
+        log.info("missed %s to %s for %s (slot %s)", item.kind, item.target, item.period, item.slot.isoformat())
+    return logged
+
+
+def attempt(*, uow: UnitOfWork, row_id: int, worker: str, now: datetime) -> bool:
+    """Count one try and renew the lease; False when another worker has taken the claim over."""
+    with _writing(uow), uow.begin() as session:
+        result = session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == row_id, DeliveryRow.claimed_by == worker, DeliveryRow.status == "claimed")
+            .values(attempts=DeliveryRow.attempts + 1, claimed_at=now)
+        )
+        return result.rowcount == 1
+
+
+def finish(
+    *,
+    uow: UnitOfWork,
+    row_id: int,
+    worker: str,
+    now: datetime,
+    sent: tuple[str, str] | None,
+    error: str | None,
+) -> None:
+    """Mark a claim sent (with the platform and its message id) or failed (with the last error)."""
+    values: dict[str, Any] = (
+        {"status": "sent", "sent_at": now, "platform": sent[0], "message_id": sent[1], "error": None}
+        if sent is not None
+        else {"status": "failed", "error": (error or "")[:2000]}
+    )
+    with _writing(uow), uow.begin() as session:
+        session.execute(
+            update(DeliveryRow).where(DeliveryRow.id == row_id, DeliveryRow.claimed_by == worker).values(**values)
+        )
+
+
+Key = tuple[int, str, str, str]
+
+
+def key_of(item: Slot, /) -> Key:
+    """The ledger's unique key of an item."""
+    return (item.workspace_id, item.kind, item.target, item.period)
+
+
+def settled(
+    *, uow: UnitOfWork, items: Sequence[Slot], now: datetime, lease: timedelta = LEASE
+) -> tuple[set[Key], set[Key]]:
+    """Keys of `items` the ledger holds: (final — sent, failed or missed —, claimed by a worker within its lease)."""
+    if not items:
+        return set(), set()
+    periods = {item.period for item in items}
+    kinds = {item.kind for item in items}
+    with uow.begin() as session:
+        rows = session.execute(
+            select(DeliveryRow.kind, DeliveryRow.target, DeliveryRow.period, DeliveryRow.status, DeliveryRow.claimed_at)
+            .where(
+                DeliveryRow.workspace_id == items[0].workspace_id,
+                DeliveryRow.kind.in_(kinds),
+                DeliveryRow.period.in_(periods),
+            )
+        ).all()
+    workspace_id = items[0].workspace_id
+    final = {(workspace_id, kind, target, period) for kind, target, period, status, _ in rows if status != "claimed"}
+    live = {
+        (workspace_id, kind, target, period)
+        for kind, target, period, status, claimed_at in rows
+        if status == "claimed" and claimed_at >= now - lease
+    }
+    return final, live
+
+
+
+
+def failed_between(*, session: Any, workspace_id: int, since: datetime, until: datetime) -> list[DeliveryRow]:
+    """The workspace's sends recorded failed after their last try, claimed in (since, until], oldest first."""
+    return list(
+        session.scalars(
+            select(DeliveryRow)
+            .where(
+                DeliveryRow.workspace_id == workspace_id,
+                DeliveryRow.status == "failed",
+                DeliveryRow.claimed_at >= since,
+                DeliveryRow.claimed_at <= until,
+            )
+            .order_by(DeliveryRow.claimed_at, DeliveryRow.id)
+        )
+    )
