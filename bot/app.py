@@ -87,7 +87,13 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
             def health() -> dict[str, Any]:
                 states = {platform.name: platform.healthy() for platform in platforms}
                 database = database_answers(app=app)
-                return {"ok": database and all(states.values()), "database": database, "platforms": states}
+                ticking = timer.ticking()
+                return {
+                    "ok": database and ticking and all(states.values()),
+                    "database": database,
+                    "scheduler": ticking,
+                    "platforms": states,
+                }
 
             serve_http(app=build_http_app(routes=routes, health=health), port=port or app.settings.http_port)
         else:

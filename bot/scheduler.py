@@ -24,6 +24,7 @@ from bot import services
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.i18n import translate
+from bot.metrics import DELIVERIES, PLATFORM_ERRORS, PLATFORM_RETRIES
 from bot.platforms.base import Reminder, Sent
 from storage.db import UnitOfWork
 from storage.ledger import LEASE, Key, attempt, claim, finish, key_of, record_missed, settled
@@ -278,7 +279,7 @@ class Gate:
 
 
 def deliver(
-    *, send: Callable[[], Sent], policy: RetryPolicy, gate: Gate, before_try: Callable[[], bool]
+    *, send: Callable[[], Sent], policy: RetryPolicy, gate: Gate, before_try: Callable[[], bool], platform: str = ""
 ) -> Sent:
     """Call `send` until it succeeds: back off after failures, wait out rate limits; raise the last error when spent."""
     retry = policy.retry()
@@ -292,15 +293,18 @@ def deliver(
         except LostClaim:
             raise
         except Exception as error:  # noqa: BLE001 - every platform failure is retried, then recorded
+            PLATFORM_ERRORS.labels(platform=platform).inc()
             seconds = retry_after(error)
             if seconds is not None and waits < policy.rate_limited_waits:
                 waits += 1
                 gate.hold(seconds=seconds)
+                PLATFORM_RETRIES.labels(platform=platform).inc()
                 continue
             try:
                 retry = retry.increment(error=error)
             except MaxRetryError:
                 raise error from None
+            PLATFORM_RETRIES.labels(platform=platform).inc()
             log.info("send failed (%s); retrying in %.2fs", error, retry.get_backoff_time())
             time.sleep(retry.get_backoff_time())
 
@@ -380,7 +384,11 @@ class Runner:
 
         try:
             sent = deliver(
-                send=lambda: payload(platform, key), policy=self.policy, gate=self._gate(platform), before_try=before_try
+                send=lambda: payload(platform, key),
+                policy=self.policy,
+                gate=self._gate(platform),
+                before_try=before_try,
+                platform=platform.name,
             )
         except LostClaim:
             return "busy"
@@ -388,12 +396,14 @@ class Runner:
             log.error("%s to %s for %s failed after the last try: %s", item.kind, item.target, item.period, error)
             finish(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=None, error=repr(error))
             self.final.add(key_of(item))
+            DELIVERIES.labels(kind=item.kind, status="failed").inc()
             return "failed"
         finish(
             uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=(sent.platform, sent.message_id),
             error=None,
         )
         self.final.add(key_of(item))
+        DELIVERIES.labels(kind=item.kind, status="sent").inc()
         return "sent"
 
     def send_all(self, *, items: Sequence[Due], now: datetime, payload: Callable[[Due, Any, str], Sent]) -> Outcome:
@@ -568,9 +578,15 @@ class Scheduler:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.runner = Runner(uow=uow, platforms=platforms, policy=policy or RetryPolicy(), clock=self.clock)
         self._timer: Any = None
+        self.last_tick: datetime | None = None
+
+    def ticking(self) -> bool:
+        """True once the timer has ticked within the last three intervals."""
+        return self.last_tick is not None and datetime.now(UTC) - self.last_tick < timedelta(seconds=3 * TICK_SECONDS)
 
     def tick(self) -> Outcome:
         """Run everything due now; never raises (a failed tick is logged and the next one tries again)."""
+        self.last_tick = datetime.now(UTC)
         try:
             outcome = self.runner.tick(now=self.clock())
         except Exception:  # noqa: BLE001 - the timer must keep ticking

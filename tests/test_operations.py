@@ -150,3 +150,37 @@ def test_dockerfile_installs_the_wheel_as_a_non_root_user_and_checks_health() ->
     assert text.count("FROM python:3.11-slim") == 2
     assert "pip wheel" in text and "pip install --no-cache-dir /wheels/*.whl" in text
     assert "USER krbot" in text and "/healthz" in text and 'CMD ["krbot", "run", "--http"]' in text
+
+
+def test_delivery_metrics_count_sends_errors_and_retries() -> None:
+    """A send failing once then succeeding: one platform error, one retry; spent tries count errors, not retries."""
+    from prometheus_client import generate_latest
+
+    from bot.metrics import REGISTRY
+    from bot.platforms.base import Sent
+    from bot.scheduler import Gate, RetryPolicy, deliver
+
+    def value(name: str, **labels: str) -> float:
+        return _sample(generate_latest(REGISTRY).decode(), name, **labels)
+
+    errors, retries = value("krbot_platform_api_errors_total", platform="t"), value("krbot_platform_api_retries_total", platform="t")
+    answers = iter([RuntimeError("HTTP 500"), Sent(platform="t", message_id="m1")])
+
+    def send() -> Sent:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    policy = RetryPolicy(tries=3, backoff=0.01, backoff_max=0.01)
+    assert deliver(send=send, policy=policy, gate=Gate(), before_try=lambda: True, platform="t").message_id == "m1"
+    assert value("krbot_platform_api_errors_total", platform="t") - errors == 1
+    assert value("krbot_platform_api_retries_total", platform="t") - retries == 1
+
+    def always_down() -> Sent:
+        raise RuntimeError("HTTP 503")
+
+    with pytest.raises(RuntimeError):
+        deliver(send=always_down, policy=policy, gate=Gate(), before_try=lambda: True, platform="t")
+    assert value("krbot_platform_api_errors_total", platform="t") - errors == 4  # 1 + 3 tries
+    assert value("krbot_platform_api_retries_total", platform="t") - retries == 3  # 1 + the 2 tries after the first

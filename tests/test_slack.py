@@ -406,10 +406,14 @@ def test_app_home_shows_krs_with_bars_and_the_boss_sees_objectives(bot: Bot) -> 
 def test_429_retry_after_is_honoured_by_sends_and_inside_listeners(bot: Bot) -> None:
     person = services.person_of(uow=bot.app.uow, key="chen", at=NOW)
     assert person is not None
+    from bot.metrics import PLATFORM_RETRIES
+
+    retries = PLATFORM_RETRIES.labels(platform="slack")._value.get()
     bot.fake.throttle(method="chat.postMessage", times=1, retry_after=1)
     started = time.monotonic()
     bot.platform.notify(person=person, text="hello <!channel>", idempotency_key="n1")
     assert time.monotonic() - started >= 1
+    assert PLATFORM_RETRIES.labels(platform="slack")._value.get() - retries == 1  # counted for /metrics
     assert [c.status for c in bot.fake.calls if c.method == "chat.postMessage"] == [429, 200]
     assert "&lt;!channel&gt;" in bot.fake.of("chat.postMessage")[0].args["text"]
 
@@ -430,7 +434,9 @@ def test_build_needs_the_secret_for_http_and_the_app_token_for_socket_mode(examp
                            uow=example.uow, http=False)
     assert platform.routes() == [] and not platform.healthy()
     assert all(isinstance(h, object) for h in platform.client.retry_handlers)
-    assert any(type(h).__name__ == "RateLimitErrorRetryHandler" for h in platform.client.retry_handlers)
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    assert any(isinstance(h, RateLimitErrorRetryHandler) for h in platform.client.retry_handlers)
 
 
 def test_the_manifest_declares_what_the_listeners_need() -> None:

@@ -42,6 +42,7 @@ from bot.core import model
 from bot.core.digest import Digest
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
+from bot.metrics import PLATFORM_ERRORS, PLATFORM_RETRIES
 from bot.platforms import feishu_cards as cards
 from bot.platforms.base import Reminder, Sent
 from bot.render import render_reply
@@ -247,7 +248,9 @@ class FeishuPlatform:
             if response.success():
                 return response
             status = response.raw.status_code if response.raw is not None else None
+            PLATFORM_ERRORS.labels(platform=PLATFORM).inc()
             if (response.code == RATE_LIMITED or status == 429) and attempt < 5:
+                PLATFORM_RETRIES.labels(platform=PLATFORM).inc()
                 log.warning("feishu %s rate limited; retry in %.2fs", what, delay)
                 time.sleep(delay)
                 delay *= 2

@@ -27,6 +27,7 @@ from bot.core import model
 from bot.core.digest import Digest
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
+from bot.metrics import PLATFORM_ERRORS, PLATFORM_RETRIES
 from bot.platforms import slack_blocks as blocks
 from bot.platforms.base import Reminder, Sent
 from bot.render import render_reply
@@ -78,10 +79,22 @@ class AcksFirst(Executor):
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+class _CountedRateLimits(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, counting each rate-limited answer and each retry in the metrics."""
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        retry = super()._can_retry(state=state, request=request, response=response, error=error)
+        if response is not None and response.status_code == 429:
+            PLATFORM_ERRORS.labels(platform=PLATFORM).inc()
+            if retry:
+                PLATFORM_RETRIES.labels(platform=PLATFORM).inc()
+        return retry
+
+
 def make_client(*, token: str | None, base_url: str | None = None) -> WebClient:
     """A WebClient that honours 429 Retry-After and retries dropped connections, against `base_url` (Slack's own by default)."""
     url = (base_url or SLACK_API_URL).rstrip("/") + "/"
-    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=5)]
+    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), _CountedRateLimits(max_retry_count=5)]
     return WebClient(token=token, base_url=url, retry_handlers=handlers, timeout=10)
 
 
