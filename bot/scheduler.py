@@ -469,7 +469,8 @@ class Runner:
         return outcome
 
     def digest(self, *, view: services.ScheduleView, now: datetime, force: bool = False) -> Outcome:
-        """The digest owed to each boss channel, then a word to the accountable person of each stale KR."""
+        """The digest owed to each boss channel, then a word to the accountable person of each stale KR and to
+        the owner of each overdue task (once per task and due date)."""
         outcome = Outcome()
         due, late, _ = owed_digests(view=view, platforms=self.platforms, now=now, force=force)
         pending = self._pending(due=due, late=late, now=now, outcome=outcome)
@@ -494,6 +495,19 @@ class Runner:
                 ),
             )
             for stale in escalations
+        ]
+        today = now.astimezone(ZoneInfo(view.timezone)).date()
+        notices += [
+            Due(
+                kind="overdue", workspace_id=view.workspace_id, workspace=view.workspace, lang=view.lang,
+                target=f"{kr.code}>{task.title}>{person.key}"[:200], period="due " + task.due.isoformat(),
+                slot=pending[0].slot, person=person,
+                text=translate(
+                    "scheduler.overdue", lang=view.lang, code=kr.code, title=task.title, due=task.due.isoformat(),
+                    days=(today - task.due).days,
+                ),
+            )
+            for person, kr, task in services.overdue_tasks(uow=self.uow, as_of=now, workspace=view.workspace)
         ]
         told = self._settled(items=notices, now=now)
         todo = [item for item in notices if key_of(item) not in told]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -51,6 +52,7 @@ from storage.models import (
     WorkspaceRow,
 )
 
+log = logging.getLogger("krbot.services")
 
 @dataclass(frozen=True, slots=True)
 class Notice:
@@ -489,8 +491,11 @@ def run_command(
         )
     except KrbotError as error:
         COMMANDS.labels(command=name, outcome="refused").inc()
+        log.info("refused: %s", error.key, extra={"workspace": workspace, "person": person, "command": name})
         return Reply(key=error.key, lang=lang, params=error.params, ok=False)
-    COMMANDS.labels(command=name, outcome="ok" if reply.ok else "refused").inc()
+    outcome = "ok" if reply.ok else "refused"
+    COMMANDS.labels(command=name, outcome=outcome).inc()
+    log.info("%s: %s", outcome, reply.key, extra={"workspace": workspace, "person": person, "command": name})
     return reply
 
 
@@ -1597,3 +1602,20 @@ def boss_channels(*, uow: UnitOfWork, workspace: str | None = None) -> dict[str,
         if row is None:
             raise KrbotError("workspace.none")
         return dict(row.boss_channel or {})
+
+
+def overdue_tasks(
+    *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None
+) -> list[tuple[model.Person, model.KeyResult, model.Task]]:
+    """Each task past its due date and not done (of KRs not yet done), with the person who owns it."""
+    digest = compose(uow=uow, as_of=as_of, workspace=workspace)
+    late = {(task.code, task.title) for task in digest.overdue}
+    with uow.begin() as session:
+        scope = _scope(session=session, workspace=workspace, at=as_of)
+    return [
+        (scope.okrs.people[task.owner], kr, task)
+        for objective in scope.okrs.objectives
+        for kr in objective.krs()
+        for task in kr.tasks
+        if (kr.code, task.title) in late and task.owner in scope.okrs.people
+    ]

@@ -282,7 +282,13 @@ def test_jobs_list_and_run_by_hand_through_the_cli(example: App, run_cli) -> Non
     code, out, _ = run_cli("jobs", "run", "digest", "--as-of", "2026-10-09T18:00")
     assert code == 0 and "O1" in out
     statuses = Counter((row.kind, row.status, row.platform) for row in _rows(example))
-    assert statuses == Counter({("reminder", "sent", "console"): 4, ("digest", "sent", "console"): 1})
+    # KR3's factory task was due 2026-09-15 and is not done: its owner is told once, with the digest
+    assert statuses == Counter(
+        {("reminder", "sent", "console"): 4, ("digest", "sent", "console"): 1, ("overdue", "sent", "console"): 1}
+    )
+    assert "工厂排产完成" in out and "/kr done KR3" in out
+    code, again, _ = run_cli("jobs", "run", "digest", "--as-of", "2026-10-09T19:00")
+    assert code == 0 and "工厂排产完成" not in again
 
 
 def test_jobs_run_refuses_an_unknown_job(run_cli) -> None:  # type: ignore[no-untyped-def]
