@@ -196,6 +196,7 @@ class FakeFeishu:
 
     calls: list[dict[str, Any]] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: dict[str, bytes] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _by_uuid: dict[str, str] = field(default_factory=dict)
@@ -241,6 +242,7 @@ class FakeFeishu:
             routes=[
                 Route("/open-apis/auth/v3/tenant_access_token/internal", self._token, methods=["POST"]),
                 Route("/open-apis/im/v1/messages", self._create, methods=["POST"]),
+                Route("/open-apis/im/v1/images", self._image, methods=["POST"]),
                 Route("/open-apis/im/v1/messages/{message_id}/reply", self._reply, methods=["POST"]),
                 Route("/open-apis/im/v1/messages/{message_id}", self._patch, methods=["PATCH", "PUT"]),
             ]
@@ -293,6 +295,16 @@ class FakeFeishu:
                     **extra,
                 }
         return JSONResponse({"code": 0, "msg": "success", "data": {"message_id": message_id, "msg_type": body.get("msg_type")}})
+
+    async def _image(self, request: Request) -> JSONResponse:
+        """im/v1/images: keep an uploaded image (the multipart body as sent) and hand back its key."""
+        body = await request.body()
+        if b"image_type" not in body or b"\x89PNG" not in body:
+            return JSONResponse({"code": 234001, "msg": "invalid image"}, status_code=400)
+        with self.lock:
+            key = f"img_v2_{len(self.images) + 1:04d}"
+            self.images[key] = body
+        return JSONResponse({"code": 0, "msg": "success", "data": {"image_key": key}})
 
     async def _create(self, request: Request) -> JSONResponse:
         """im/v1/messages: send a message."""

@@ -80,6 +80,7 @@ class FakeSlack:
 
     calls: list[Call] = field(default_factory=list)
     throttled: dict[str, list[int]] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     served: Served | None = None
     sockets: list[WebSocket] = field(default_factory=list)
@@ -164,9 +165,20 @@ class FakeSlack:
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or self._next_ts()
             return JSONResponse({"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"ts": ts, "text": args.get("text")}})
+        if method == "files.getUploadURLExternal":
+            file_id = f"F0FAKE{len(self.uploads) + 1:04d}"
+            return JSONResponse({"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id})
+        if method == "files.completeUploadExternal":
+            return JSONResponse({"ok": True, "files": [{"id": f["id"]} for f in json.loads(args.get("files", "[]"))]})
         if method.startswith("views."):
             return JSONResponse({"ok": True, "view": {"id": args.get("view_id") or "V0FAKE0001", "hash": "h2"}})
         return JSONResponse({"ok": True})
+
+    async def _upload(self, request: Request) -> PlainTextResponse:
+        """The upload URL of files_upload_v2: keep the bytes under their file id."""
+        with self.lock:
+            self.uploads[request.path_params["file_id"]] = await request.body()
+        return PlainTextResponse("OK - uploaded")
 
     async def _respond(self, request: Request) -> PlainTextResponse:
         """A post to a response_url."""
@@ -211,6 +223,7 @@ class FakeSlack:
             routes=[
                 Route("/api/{method}", self._api, methods=["POST", "GET"]),
                 Route("/respond/{name}", self._respond, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
                 Route("/calls", self._counts, methods=["GET"]),
                 WebSocketRoute("/socket", self._socket),
             ]

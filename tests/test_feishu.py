@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from bot import services
 from bot.app import App
+from bot.charts import chart_font_path
 from bot.config import Settings
 from bot.core.errors import KrbotError
 from bot.http import build_http_app
@@ -732,3 +733,15 @@ def test_a_sent_card_can_be_updated(bot: Bot, fake: ff.FakeFeishu) -> None:
     assert [json.loads(u) for u in fake.messages[sent.message_id]["updates"]] == [card]
     with pytest.raises(feishu.FeishuError):
         bot.platform.update_card(message_id="om_nope", card=card)
+
+
+@pytest.mark.skipif(chart_font_path() is None, reason="no CJK-capable font here (.ci/run installs fonts-wqy-microhei)")
+def test_matrix_comes_with_its_png_chart(bot: Bot, fake: ff.FakeFeishu) -> None:
+    """`/kr matrix` answers with the four quadrants as text and, since Feishu shows images, the chart as a PNG."""
+    _, asked = bot.say(CHEN, "/kr matrix")
+    fake.wait_for(lambda: len(replies_to(fake, asked)) >= 2)
+    replies = replies_to(fake, asked)
+    assert [m["msg_type"] for m in replies] == ["text", "image"]
+    assert "KR3" in text_of(replies[0])
+    key = json.loads(replies[1]["content"])["image_key"]
+    assert b"\x89PNG" in fake.images[key]

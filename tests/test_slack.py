@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from bot import services
 from bot.app import App
+from bot.charts import chart_font_path
 from bot.config import Settings
 from bot.core.errors import KrbotError
 from bot.http import build_http_app
@@ -442,7 +443,7 @@ def test_build_needs_the_secret_for_http_and_the_app_token_for_socket_mode(examp
 def test_the_manifest_declares_what_the_listeners_need() -> None:
     manifest = yaml.safe_load((ROOT / "slack" / "manifest.yaml").read_text(encoding="utf-8"))
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/kr"]
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "im:write", "im:history"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "im:write", "im:history", "files:write"}
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im"}
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["features"]["app_home"]["home_tab_enabled"]
     kinds = {(kind, matcher) for kind, matcher, _ack, _lazy in slack.SlackPlatform.listeners(_Stub())}  # type: ignore[arg-type]
@@ -477,3 +478,14 @@ def test_socket_mode_answers_the_same_command_over_the_websocket(example: App) -
         platform.stop()
         fake.stop()
     assert not platform.healthy()
+
+
+@pytest.mark.skipif(chart_font_path() is None, reason="no CJK-capable font here (.ci/run installs fonts-wqy-microhei)")
+def test_matrix_chart_arrives_as_a_png_in_the_dm(bot: Bot) -> None:
+    """`/kr matrix` answers privately in text and uploads the chart to the asker's DM (files_upload_v2)."""
+    answer = bot.command(user=CHEN, text="matrix", trigger="t-matrix")
+    assert "KR3" in answer["text"]
+    completed = bot.fake.wait_for("files.completeUploadExternal")[0]
+    assert completed.args["channel_id"] == "D0CHEN0001"
+    (uploaded,) = bot.fake.uploads.values()
+    assert uploaded.startswith(b"\x89PNG")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import io
 import json
 import logging
 import re
@@ -37,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import commands, services
+from bot.charts import matrix_png
 from bot.config import Settings
 from bot.core import model
 from bot.core.digest import Digest
@@ -271,6 +273,14 @@ class FeishuPlatform:
         request = CreateMessageRequest.builder().receive_id_type(id_type).request_body(body).build()
         return self._call("create", lambda: self.client.im.v1.message.create(request)).data.message_id
 
+    def upload_image(self, *, png: bytes) -> str:
+        """Upload a PNG for messages; its image key."""
+        from lark_oapi.api.im.v1 import CreateImageRequest, CreateImageRequestBody
+
+        body = CreateImageRequestBody.builder().image_type("message").image(io.BytesIO(png)).build()
+        request = CreateImageRequest.builder().request_body(body).build()
+        return self._call("image", lambda: self.client.im.v1.image.create(request)).data.image_key
+
     def reply(self, *, message_id: str, msg_type: str, content: str, in_thread: bool, key: str) -> str:
         """Reply to a message (in its thread for groups); the uuid from `key` makes a retry a no-op."""
         body = (
@@ -465,6 +475,12 @@ class FeishuPlatform:
         if reply.ok and reply.key == "reply.list" and reply.params.get("form_hint"):
             built = cards.checkin_cards(rows=reply.params["rows"], lang=reply.lang)
             return [("interactive", cards.content_of(card)) for card in built]
+        if reply.ok and reply.key == "reply.matrix":
+            chart = matrix_png(quadrants=reply.params["quadrants"], lang=reply.lang)
+            text = ("text", _text_content(render_reply(reply=reply)))
+            if chart is None:  # no CJK-capable font on this machine: the text matrix says it all
+                return [text]
+            return [text, ("image", json.dumps({"image_key": self.upload_image(png=chart[0])}))]
         if reply.ok and reply.key == "reply.report" and reply.digest is not None:
             head = translate(reply.key, lang=reply.lang, **reply.params)
             built = cards.digest_cards(digest=reply.digest, lang=reply.lang)

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot import services
+from bot.charts import matrix_png
 from bot.config import Settings
 from bot.core import model
 from bot.core.digest import Digest
@@ -195,6 +196,16 @@ class SlackPlatform:
         posted = client.chat_postMessage(channel=channel, **message)
         return Sent(platform=PLATFORM, message_id=str(posted["ts"]), extra={"channel": channel})
 
+    def _send_matrix_chart(self, *, client: WebClient, user_id: str, reply: services.Reply) -> None:
+        """The matrix as a PNG in the asker's DM (an ephemeral answer cannot carry a file)."""
+        chart = matrix_png(quadrants=reply.params["quadrants"], lang=reply.lang)
+        if chart is None:  # no CJK-capable font here: the text answer says it all
+            return
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=channel, content=chart[0], filename="krbot-matrix.png", title=translate("matrix.title", lang=reply.lang)
+        )
+
     def _tell(self, *, client: WebClient, told: list[tuple[str, str]]) -> None:
         """DM each (user id, text) pair."""
         for user_id, text in told:
@@ -300,6 +311,8 @@ class SlackPlatform:
                 return
             for message in blocks.text_messages(text=self._reply_text(reply=reply)):
                 respond(response_type="ephemeral", **message)
+            if reply.ok and reply.key == "reply.matrix":
+                self._send_matrix_chart(client=client, user_id=user_id, reply=reply)
             self._tell(client=client, told=self._notices(reply=reply, workspace=sender.workspace))
         except Exception:
             log.exception("slack command failed")
