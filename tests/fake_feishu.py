@@ -6,20 +6,20 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.served import Served, free_port, serve  # noqa: F401 - re-exported for the tests
 
 APP_ID = "cli_fake0000000001"
 APP_SECRET = "fake-secret"
@@ -32,42 +32,6 @@ MAX_CARD_BYTES = 30 * 1024
 
 
 # ---------------------------------------------------------------- serving an ASGI app for real
-
-
-@dataclass
-class Served:
-    """An ASGI app served by uvicorn on a free local port, in a background thread."""
-
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        """Shut the server down and wait for its thread."""
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(*, app: Any, port: int | None = None) -> Served:
-    """Serve `app` with uvicorn on 127.0.0.1 until stop(); returns once it accepts connections."""
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.01)
-    return Served(url=f"http://127.0.0.1:{port}", server=server, thread=thread)
 
 
 # ---------------------------------------------------------------- what Feishu does to a push

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
-import uvicorn
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,48 +18,14 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tests.served import Served, free_port, serve  # noqa: F401 - re-exported for the tests
+
 SIGNING_SECRET = "fake-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-fake-bot-token"
 TEAM_ID = "T0KRBOT001"
 BOT_USER = "U0KRBOTBOT"
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
-
-
-@dataclass
-class Served:
-    """An ASGI app served by uvicorn on a free local port, in a background thread."""
-
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        """Shut the server down and wait for its thread."""
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(*, app: Any, port: int | None = None) -> Served:
-    """Serve `app` with uvicorn on 127.0.0.1 until stop(); returns once it accepts connections."""
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.01)
-    return Served(url=f"http://127.0.0.1:{port}", server=server, thread=thread)
 
 
 @dataclass

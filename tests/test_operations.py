@@ -7,30 +7,21 @@ import io
 import json
 import logging
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from bot import services
 from bot.app import App, build_app
 from bot.http import build_http_app
 from bot.logs import configure_logging
 from tests.conftest import EXAMPLE_ZH, IMPORTED_AT, ROOT
+from tests.served import serve
 
 AT = datetime(2026, 10, 15, 8, 0, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -38,17 +29,9 @@ def http_server(example: App) -> Iterator[str]:
     """The real HTTP app (no platform routes) under uvicorn on a free port, its health tied to the database."""
     from bot.app import database_answers
 
-    app = build_http_app(routes=[], health=lambda: {"ok": database_answers(app=example), "platforms": {}})
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    served = serve(app=build_http_app(routes=[], health=lambda: {"ok": database_answers(app=example), "platforms": {}}))
+    yield served.url
+    served.stop()
 
 
 def _sample(text: str, name: str, **labels: str) -> float:
