@@ -36,6 +36,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
 
 from bot import commands, services
 from bot.charts import matrix_png
@@ -243,22 +245,25 @@ class FeishuPlatform:
     # ------------------------------------------------------------ Open API (with retries on rate limits)
 
     def _call(self, what: str, request: Callable[[], Any]) -> Any:
-        """One Open API call, retried with exponential backoff while Feishu rate-limits."""
-        delay = self.backoff
-        for attempt in range(6):
+        """One Open API call, retried with exponential backoff (urllib3's Retry) while Feishu rate-limits."""
+        retry = Retry(total=5, backoff_factor=self.backoff, backoff_max=30.0)
+        while True:
             response = request()
             if response.success():
                 return response
             status = response.raw.status_code if response.raw is not None else None
             PLATFORM_ERRORS.labels(platform=PLATFORM).inc()
-            if (response.code == RATE_LIMITED or status == 429) and attempt < 5:
-                PLATFORM_RETRIES.labels(platform=PLATFORM).inc()
-                log.warning("feishu %s rate limited; retry in %.2fs", what, delay)
-                time.sleep(delay)
-                delay *= 2
-                continue
-            raise FeishuError(f"feishu {what} failed: code={response.code} status={status} msg={response.msg}")
-        raise AssertionError("unreachable")
+            failure = FeishuError(f"feishu {what} failed: code={response.code} status={status} msg={response.msg}")
+            if response.code != RATE_LIMITED and status != 429:
+                raise failure
+            try:
+                retry = retry.increment(error=failure)
+            except MaxRetryError:
+                raise failure from None
+            PLATFORM_RETRIES.labels(platform=PLATFORM).inc()
+            delay = retry.get_backoff_time() or self.backoff
+            log.warning("feishu %s rate limited; retry in %.2fs", what, delay)
+            time.sleep(delay)
 
     def create(self, *, receive_id: str, id_type: str, msg_type: str, content: str, key: str) -> str:
         """Send a message; the uuid from `key` makes a retry a no-op."""
