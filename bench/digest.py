@@ -22,7 +22,6 @@ import csv
 import io
 import pstats
 import random
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -37,11 +36,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import event, make_url
 
 from bot.app import build_app
 from bot.render import render_digest
 from bot.services import compose
+from tests.scratch import postgres_schema
 
 OBJECTIVES = 10
 PATHS = 4
@@ -365,17 +365,8 @@ def database(*, base: str | None, folder: Path, name: str) -> Iterator[str]:
     if base is None or make_url(base).get_backend_name() == "sqlite":
         yield f"sqlite:///{folder / (name + '.db')}"
         return
-    schema = f"bench_{name}_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    joiner = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(url=base, prefix=f"bench_{name}") as scratch:
+        yield scratch
 
 
 def verdict(value: float, target: float) -> str:

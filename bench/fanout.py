@@ -21,15 +21,15 @@ import contextlib
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
 from fake_platform import Behaviour, FakePlatformServer, HttpTestPlatform, owners_yaml  # noqa: E402
 
@@ -37,6 +37,7 @@ from bot import services  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.scheduler import RetryPolicy, Runner  # noqa: E402
 from storage.models import DeliveryRow  # noqa: E402
+from tests.scratch import postgres_schema  # noqa: E402
 
 MONDAY = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
 
@@ -48,17 +49,8 @@ def database(*, url: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{Path(folder) / 'fanout.db'}"
         return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(url=url, prefix="bench") as scratch:
+        yield scratch
 
 
 def main() -> int:

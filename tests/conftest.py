@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from bot import services
 from bot.__main__ import cli
 from bot.app import App, build_app
+from tests.scratch import postgres_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
@@ -46,17 +46,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not POSTGRES:
         pytest.skip(f"PostgreSQL does not answer at {POSTGRES_URL}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(url=POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture
