@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -77,15 +76,22 @@ def line(*, name: str, samples: list[float]) -> str:
     )
 
 
+def bench_now() -> datetime:
+    """The bench's fixed clock, inside the example's cycle (a module-level function, so the Slack worker can be handed it)."""
+    return NOW
+
+
 def serve_bot(*, port: int, database_url: str, api_url: str) -> None:
-    """The bot as `krbot run --http` serves it (uvicorn, one process), with a fixed clock inside the example's cycle."""
-    if os.environ.get("KRBOT_BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["KRBOT_BENCH_SWITCH"]))
+    """The bot as `krbot run --http` serves it (uvicorn and its Slack worker process), the clock fixed inside the cycle."""
     app = build_app(database_url=database_url, migrate=False)
     settings = Settings(_env_file=None, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api_url)
-    platform = slack.build(settings=settings, uow=app.uow, http=True, clock=lambda: NOW)
+    platform = slack.build(settings=settings, uow=app.uow, http=True, clock=bench_now, worker=True)
     http_app = build_http_app(routes=platform.routes(), health=lambda: {"ok": platform.healthy()})
-    uvicorn.run(http_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    platform.start()
+    try:
+        uvicorn.run(http_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    finally:
+        platform.stop()
 
 
 def serve_fake(*, port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,7 @@ def configured_platforms(*, app: App, http: bool) -> list[Any]:
     if settings.slack_bot_token:
         from bot.platforms import slack
 
-        platforms.append(slack.build(settings=settings, uow=app.uow, http=http))
+        platforms.append(slack.build(settings=settings, uow=app.uow, http=http, worker=http))  # HTTP: slow work in the worker process
     if settings.feishu_app_id:
         from bot.platforms import feishu
 
@@ -68,12 +69,19 @@ def start_scheduler(*, app: App, platforms: list[Any]) -> Any:
     return timer
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    """SIGTERM ends `krbot run` like Ctrl-C: uvicorn shuts down, then the platforms and the scheduler stop in order."""
+    raise SystemExit(0)
+
+
 def run(*, app: App, http: bool, port: int | None = None) -> None:
     """Serve every configured platform and the scheduler until interrupted."""
     from bot.http import build_http_app, serve_http
     from bot.logs import configure_logging
 
     configure_logging(fmt=app.settings.log_format, level=app.settings.log_level, secrets=app.settings.secrets())
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `docker stop`: finish in-flight work below, then exit 0
 
     platforms = configured_platforms(app=app, http=http)
     stop = threading.Event()

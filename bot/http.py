@@ -8,22 +8,29 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.metrics import REQUEST_LATENCY, exposition
 
 
-class _Timing(BaseHTTPMiddleware):
-    """Observe each request's latency under its route path."""
+class _Timing:
+    """Observe each HTTP request's latency under its path (plain ASGI: no extra task or stream per request)."""
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        REQUEST_LATENCY.labels(route=request.url.path).observe(time.perf_counter() - started)
-        return response
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            REQUEST_LATENCY.labels(route=scope["path"]).observe(time.perf_counter() - started)
 
 
 def build_http_app(*, routes: Sequence[Any], health: Callable[[], dict[str, Any]]) -> Starlette:

@@ -20,6 +20,34 @@ REQUEST_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
+COUNTERS = {
+    "checkins": CHECKINS, "commands": COMMANDS, "deliveries": DELIVERIES,
+    "platform_errors": PLATFORM_ERRORS, "platform_retries": PLATFORM_RETRIES,
+}
+Counts = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def counter_totals() -> Counts:
+    """Every counter's value in this process, by (counter, labels): what the Slack worker reports to the web process."""
+    totals: Counts = {}
+    for name, counter in COUNTERS.items():
+        for metric in counter.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    totals[(name, tuple(sorted(sample.labels.items())))] = sample.value
+    return totals
+
+
+def counted_since(*, before: Counts, after: Counts) -> Counts:
+    """What was counted between two totals (only what changed)."""
+    return {key: value - before.get(key, 0.0) for key, value in after.items() if value != before.get(key, 0.0)}
+
+
+def add_counts(*, counts: Counts) -> None:
+    """Add what another process counted to this process's counters, so one /metrics shows both."""
+    for (name, labels), value in counts.items():
+        COUNTERS[name].labels(**dict(labels)).inc(value)
+
 
 def exposition() -> tuple[bytes, str]:
     """The metrics in Prometheus' text format, and its content type."""

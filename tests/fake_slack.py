@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -26,6 +27,12 @@ TEAM_ID = "T0KRBOT001"
 BOT_USER = "U0KRBOTBOT"
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
+FROZEN_AT = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)
+
+
+def frozen_now() -> datetime:
+    """A fixed clock inside the example's cycle (module-level, so the Slack worker process can be handed it too)."""
+    return FROZEN_AT
 
 
 @dataclass

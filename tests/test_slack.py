@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,9 +26,19 @@ from bot.http import build_http_app
 from bot.platforms import slack, slack_blocks
 from bot.platforms.base import Reminder
 from tests.conftest import ROOT
-from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Served, SlackSender, command_body, serve
+from tests.fake_slack import (
+    BOT_TOKEN,
+    FROZEN_AT,
+    SIGNING_SECRET,
+    FakeSlack,
+    Served,
+    SlackSender,
+    command_body,
+    frozen_now,
+    serve,
+)
 
-NOW = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)
+NOW = FROZEN_AT
 BOSS, LIN, ZHAO, CHEN, SUN = "U0BOSS0001", "U0LIN00001", "U0ZHAO0001", "U0CHEN0001", "U0SUN00001"
 BOSS_CHANNEL = "C0BOSSDIGEST"
 
@@ -145,19 +155,29 @@ def settings_for(fake: FakeSlack) -> Settings:
     )
 
 
-@pytest.fixture
-def bot(example: App) -> Iterator[Bot]:
-    """krbot's HTTP server with the Slack routes, on the example OKRs, talking to a fake Slack."""
+@contextmanager
+def served_bot(*, example: App, worker: bool) -> Iterator[Bot]:
+    """krbot's HTTP server with the Slack routes, on the example OKRs, talking to a fake Slack; everything stopped after."""
     fake = FakeSlack().start()
-    platform = slack.build(settings=settings_for(fake), uow=example.uow, http=True, clock=lambda: NOW)
-    served = serve(app=build_http_app(routes=platform.routes(), health=lambda: {"ok": True}))
+    platform = slack.build(settings=settings_for(fake), uow=example.uow, http=True, clock=frozen_now, worker=worker)
+    platform.start()
+    served = serve(app=build_http_app(routes=platform.routes(), health=lambda: {"ok": platform.healthy()}))
     sender = SlackSender(url=served.url)
     try:
         yield Bot(app=example, platform=platform, fake=fake, served=served, slack=sender)
     finally:
         sender.client.close()
         served.stop()
+        platform.stop()
         fake.stop()
+
+
+@pytest.fixture(params=["threads", "worker"])
+def bot(example: App, request: pytest.FixtureRequest) -> Iterator[Bot]:
+    """The served bot, twice: the slow half of each request in threads of the web process, and in the Slack worker
+    process that `krbot run --http` uses."""
+    with served_bot(example=example, worker=request.param == "worker") as served:
+        yield served
 
 
 # ---------------------------------------------------------------- signatures

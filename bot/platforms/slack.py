@@ -6,16 +6,17 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.payload_utils import is_action, is_slash_command
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +32,7 @@ from bot.i18n import error_message, translate
 from bot.metrics import PLATFORM_ERRORS, PLATFORM_RETRIES
 from bot.platforms import slack_blocks as blocks
 from bot.platforms.base import Reminder, Sent
+from bot.platforms.slack_worker import WorkerRunner, WorkerSpec
 from bot.render import render_reply
 
 if TYPE_CHECKING:
@@ -39,45 +41,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SLACK_API_URL = "https://slack.com/api/"
 PLATFORM = "slack"
-LAZY_WORKERS = 4
-LAZY_PATIENCE = 0.25  # seconds slow work waits for the acks in flight before it runs anyway
+LAZY_THREADS = 4  # lazy listeners run at once in the process itself (Socket Mode, tests)
 
 
-class AcksFirst(Executor):
-    """Runs Bolt's lazy work on a few threads, each job first waiting (briefly) until no Slack request is being answered."""
+class _TokenGoesThroughAuthorize(logging.Filter):
+    """Drops Bolt's start-up warnings that SLACK_BOT_TOKEN (which Bolt reads from the environment itself) goes unused.
 
-    def __init__(self, *, workers: int = LAZY_WORKERS, patience: float = LAZY_PATIENCE) -> None:
-        """A pool of `workers` threads; jobs wait at most `patience` seconds for quiet."""
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-lazy")
-        self._patience = patience
-        self._answering = 0
-        self._quiet = threading.Condition()
+    krbot hands the token to Bolt through `authorize`, so the warning would only puzzle whoever reads the log.
+    """
 
-    def entering(self) -> None:
-        """A Slack request began: its ack goes first."""
-        with self._quiet:
-            self._answering += 1
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("`token`" in message and ("will be unused" in message or "will be ignored" in message))
 
-    def leaving(self) -> None:
-        """A Slack request's answer was sent."""
-        with self._quiet:
-            self._answering -= 1
-            if self._answering == 0:
-                self._quiet.notify_all()
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Queue one lazy job; it starts when no ack is pending (or after the patience runs out)."""
-
-        def job() -> Any:
-            with self._quiet:
-                self._quiet.wait_for(lambda: self._answering == 0, timeout=self._patience)
-            return fn(*args, **kwargs)
-
-        return self._pool.submit(job)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Stop the threads."""
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+logging.getLogger("slack_bolt.App").addFilter(_TokenGoesThroughAuthorize())
 
 
 class _CountedRateLimits(RateLimitErrorRetryHandler):
@@ -119,26 +97,49 @@ class SlackPlatform:
         uow: UnitOfWork,
         http: bool,
         clock: Callable[[], datetime] | None = None,
+        worker: bool = False,
+        verify: bool = True,
     ) -> None:
-        """Wire the Bolt app (listeners from the table) and the WebClient it and the sends share."""
+        """Wire the Bolt app (listeners from the table); with `worker`, lazy listeners run in the Slack worker process.
+
+        `verify=False` is for that worker only: its requests come from the web process, which checked them.
+        """
         self.uow = uow
         self.http = http
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-        self.lazy = AcksFirst()
+        self._identity: AuthorizeResult | None = None
+        self._identity_lock = threading.Lock()
+        self._lazy_threads = ThreadPoolExecutor(max_workers=LAZY_THREADS, thread_name_prefix="slack-lazy")
         self.app = App(
-            client=self.client,
+            client=make_client(token=None, base_url=settings.slack_api_url),  # each request's client gets the token from authorize
+            authorize=lambda: self._authorize(),  # Bolt passes arguments by name, and this needs none
             signing_secret=settings.slack_signing_secret or "",
+            request_verification_enabled=verify,
             process_before_response=True,  # lazy listeners do the slow work; the ack carries the fast answer
-            token_verification_enabled=False,  # nothing connects at build time
             raise_error_for_unhandled_request=False,
-            listener_executor=self.lazy,
+            listener_executor=self._lazy_threads,
         )
+        self.worker: WorkerRunner | None = None
+        if worker:
+            spec = WorkerSpec(settings=settings, database_url=uow.engine.url.render_as_string(hide_password=False), clock=clock)
+            self.worker = WorkerRunner(spec=spec, logger=self.app.logger)
+            self.app.listener_runner.lazy_listener_runner = self.worker  # as Bolt's AWS Lambda adapter does
         self._socket: Any = None
         for kind, matcher, ack, lazy in self.listeners():
             register = getattr(self.app, kind)
             register(matcher)(ack=ack, lazy=lazy)
+
+    def _authorize(self) -> AuthorizeResult:
+        """Who the bot is in its workspace: auth.test, asked once and kept (Bolt's authorize hook)."""
+        if self._identity is None:
+            with self._identity_lock:
+                if self._identity is None:
+                    self._identity = AuthorizeResult.from_auth_test_response(
+                        auth_test_response=self.client.auth_test(), bot_token=self.settings.slack_bot_token, user_token=None
+                    )
+        return self._identity
 
     # ------------------------------------------------------------ the listeners table
 
@@ -441,43 +442,59 @@ class SlackPlatform:
         return [Route("/slack/events", self.endpoint, methods=["POST"])] if self.http else []
 
     async def endpoint(self, request: Request) -> Response:
-        """Hand one Slack request to Bolt in a worker thread (signature checked there: 401 when forged or stale)."""
-        self.lazy.entering()
-        try:
-            body = await request.body()
-            answer = to_starlette_response(await run_in_threadpool(self.app.dispatch, to_bolt_request(request, body)))
-        except BaseException:
-            self.lazy.leaving()
-            raise
-        answer.background = BackgroundTask(self.lazy.leaving)  # runs once the answer is on the wire
-        return answer
+        """Hand one Slack request to Bolt (signature checked there: 401 when forged or stale) and answer with its ack."""
+        bolt_request = to_bolt_request(request, await request.body())
+        if self._acks_inline(request=bolt_request):
+            return to_starlette_response(self.app.dispatch(bolt_request))
+        return to_starlette_response(await run_in_threadpool(self.app.dispatch, bolt_request))
+
+    def _acks_inline(self, *, request: BoltRequest) -> bool:
+        """Whether Bolt may answer on the event loop: the ack does no I/O (a command or a button) and the bot knows who it is."""
+        return self._identity is not None and (is_slash_command(request.body) or is_action(request.body))
 
     def start(self) -> None:
-        """Open the Socket Mode connection when not serving HTTP."""
-        if self.http or self._socket is not None:
+        """HTTP mode: start the worker and learn who the bot is; Socket Mode: open the connection."""
+        if self.http:
+            if self.worker is not None:
+                self.worker.launch()
+            threading.Thread(target=self._learn_identity, name="slack-auth-test", daemon=True).start()
+            return
+        if self._socket is not None:
             return
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         self._socket = SocketModeHandler(self.app, app_token=self.settings.slack_app_token, web_client=self.client)
         self._socket.connect()
 
+    def _learn_identity(self) -> None:
+        """auth.test before the first request, so commands and buttons can be acked on the event loop from the start."""
+        try:
+            self._authorize()
+        except Exception:  # noqa: BLE001 - Slack unreachable now: the first request asks again
+            log.warning("slack auth.test failed; the first request will try again", exc_info=True)
+
     def stop(self) -> None:
-        """Close the Socket Mode connection, if open."""
+        """Close the Socket Mode connection, if open; let the worker (or the lazy threads) finish what they were handed."""
         if self._socket is not None:
             self._socket.close()
             self._socket = None
+        if self.worker is not None:
+            self.worker.shutdown()
+        self._lazy_threads.shutdown(wait=True)
 
     def healthy(self) -> bool:
-        """HTTP mode is healthy while served; Socket Mode while its connection is up."""
+        """HTTP mode is healthy while served (and its worker runs); Socket Mode while its connection is up."""
         if self._socket is None:
-            return self.http
+            return self.http and (self.worker is None or self.worker.alive())
         return bool(self._socket.client.is_connected())
 
 
-def build(*, settings: Settings, uow: UnitOfWork, http: bool, clock: Callable[[], datetime] | None = None) -> SlackPlatform:
+def build(
+    *, settings: Settings, uow: UnitOfWork, http: bool, clock: Callable[[], datetime] | None = None, worker: bool = False
+) -> SlackPlatform:
     """The Slack platform from settings: HTTP mode needs the signing secret, Socket Mode the app token."""
     if http and not settings.slack_signing_secret:
         raise KrbotError("slack.no_signing_secret")
     if not http and not settings.slack_app_token:
         raise KrbotError("slack.no_app_token")
-    return SlackPlatform(settings=settings, uow=uow, http=http, clock=clock)
+    return SlackPlatform(settings=settings, uow=uow, http=http, clock=clock, worker=worker and http)
