@@ -168,7 +168,8 @@ def main() -> None:
         for process in processes:
             process.terminate()
             process.wait(timeout=10)
-    print(f"krbot Slack ack bench — bot on uvicorn in its own process, SQLite; fake Slack in another; "
+    print(f"krbot Slack ack bench — bot on uvicorn in its own process (acks) with its Slack worker (the slow half), SQLite; "
+          f"fake Slack in another; "
           f"{SEQUENTIAL} sequential, then {THREADS} threads × {PER_THREAD}")
     print(line(name="/kr update KR2 1.8% (sequential)", samples=sequential_kr))
     print(line(name="/healthz (sequential, interleaved)", samples=loaded_health))

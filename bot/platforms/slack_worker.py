@@ -3,8 +3,12 @@
 In HTTP mode Bolt acks in the web process and hands every lazy listener (store the check-in, open the
 modal, answer on response_url) to this worker, the way Bolt's AWS Lambda adapter re-invokes itself for
 lazy work: the request as Slack sent it plus the lazy function's name. The worker runs the same Bolt app
-on the same database, so its answers are the ones the web process would have given; its counters are
-added to the web process's /metrics.
+on the same database, so its answers are the ones the web process would have given.
+
+Each job stays pending in the web process until the worker says it is done. When the worker dies, a new
+one starts at once and gets every pending job again (at most MAX_ATTEMPTS times; check-ins are keyed by
+their Slack ids, so a job run twice stores once). What the worker counts is added to the web process's
+/metrics. Pipes, not multiprocessing queues: a queue's lock stays taken when its reader is killed.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.connection import wait
+from itertools import count
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext, BoltRequest
@@ -32,8 +38,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WORKER_THREADS = 4  # lazy listeners the worker runs at once
-STOP_PATIENCE = 30.0  # seconds the worker may take to finish what it was handed when krbot stops
 WORKER_NICENESS = 10  # added to the worker's nice value: the slow half can wait a few milliseconds, the ack cannot
+MAX_ATTEMPTS = 3  # a job whose worker died this many times with it is given up (and logged)
+STOP_PATIENCE = 30.0  # seconds the worker may take to finish what it was handed when krbot stops
+PRELOAD = ["bot.app", "bot.platforms.slack"]  # what the forkserver imports before it forks workers
 LAZY_ONLY = "x-slack-bolt-lazy-only"
 LAZY_FUNCTION = "x-slack-bolt-lazy-function-name"
 
@@ -62,86 +70,168 @@ class WorkerSpec:
     clock: Callable[[], datetime] | None
 
 
+@dataclass
+class _Pending:
+    """A job the worker has not finished yet, and how many workers were handed it."""
+
+    job: Job
+    attempts: int = 0
+
+
+@dataclass
+class _Generation:
+    """One worker process, the pipe its jobs go down, the pipe its answers come up, and the thread that writes jobs."""
+
+    process: Any
+    jobs: Connection
+    results: Connection
+    outbox: queue.SimpleQueue[int | None] = field(default_factory=queue.SimpleQueue)
+    reader: threading.Thread | None = None
+
+
 class WorkerRunner(LazyListenerRunner):
-    """Bolt's lazy-listener runner in the web process: each lazy listener becomes a Job on the worker's queue."""
+    """Bolt's lazy-listener runner in the web process: each lazy listener becomes a job for the worker process."""
 
     def __init__(self, *, spec: WorkerSpec, logger: logging.Logger) -> None:
         """A runner for `spec`'s worker; the process starts with launch() or the first job."""
         self.logger = logger
         self._spec = spec
-        self._mp = multiprocessing.get_context("spawn")  # a clean interpreter: no threads or sockets inherited
-        self._jobs: Any = None
-        self._counts: Any = None
-        self._process: Any = None
-        self._relay: threading.Thread | None = None
+        self._mp = multiprocessing.get_context("forkserver")  # forked from a clean, single-threaded server process
+        self._mp.set_forkserver_preload(PRELOAD)  # ...which imported krbot once, so a new worker is up in milliseconds
         self._lock = threading.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._numbers = count(1)
+        self._current: _Generation | None = None
+        self._stopping = False
         self.restarts = 0
 
     def start(self, function: Callable[..., None], request: BoltRequest) -> None:
-        """Bolt's hook: queue one lazy listener for the worker (and bring the worker up if it is not)."""
-        self.launch()
+        """Bolt's hook: hand one lazy listener to the worker (starting it if it is not running)."""
         context = {key: value for key, value in request.context.items() if key not in BoltContext.standard_property_names}
         body = request.raw_body if isinstance(request.raw_body, str) else str(request.raw_body)
-        self._jobs.put(Job(body=body, headers=dict(request.headers), context=context, function=request.lazy_function_name or ""))
+        job = Job(body=body, headers=dict(request.headers), context=context, function=request.lazy_function_name or "")
+        with self._lock:
+            number = next(self._numbers)
+            self._pending[number] = _Pending(job=job)
+            generation = self._current or self._launch()
+            generation.outbox.put(number)
 
     def launch(self) -> None:
-        """Start the worker process, or start it again if it died (what it had taken is lost; what is queued is kept)."""
-        if self._process is not None and self._process.is_alive():
-            return
+        """Start the worker process now (before the first request), unless it runs already."""
         with self._lock:
-            if self._process is not None and self._process.is_alive():
-                return
-            if self._jobs is None:
-                self._jobs, self._counts = self._mp.Queue(), self._mp.Queue()
-            if self._process is not None:
-                self.restarts += 1
-                log.error("slack worker exited with %s; starting a new one", self._process.exitcode)
-            self._process = self._mp.Process(
-                target=work, kwargs={"spec": self._spec, "jobs": self._jobs, "counts": self._counts},
-                name="krbot-slack-worker", daemon=True,
-            )
-            self._process.start()
-            if self._relay is None:
-                self._relay = threading.Thread(target=self._add_counts, name="slack-worker-counts", daemon=True)
-                self._relay.start()
+            self._stopping = False
+            if self._current is None:
+                self._launch()
 
     def alive(self) -> bool:
-        """True while the worker process runs."""
-        return self._process is not None and self._process.is_alive()
+        """True while a worker process runs."""
+        current = self._current
+        return current is not None and current.process.is_alive()
 
     @property
     def pid(self) -> int | None:
-        """The worker's process id, once started."""
-        return None if self._process is None else int(self._process.pid)
+        """The current worker's process id, once started."""
+        current = self._current
+        return None if current is None else int(current.process.pid)
+
+    @property
+    def pending(self) -> int:
+        """Jobs handed over and not finished yet."""
+        with self._lock:
+            return len(self._pending)
 
     def shutdown(self, *, patience: float = STOP_PATIENCE) -> None:
-        """Let the worker finish what it was handed (up to `patience` seconds), then stop it and the counts relay."""
+        """Let the worker finish every job it was handed (up to `patience` seconds), then stop it."""
         with self._lock:
-            process, self._process = self._process, None
-        if process is not None:
-            self._jobs.put(None)
-            process.join(timeout=patience)
-            if process.is_alive():
-                log.error("slack worker still busy after %.0f s; stopping it", patience)
-                process.terminate()
-                process.join(timeout=5)
-        if self._relay is not None:
-            self._counts.put(None)
-            self._relay.join(timeout=5)
-            self._relay = None
-        for queue in (self._jobs, self._counts):
-            if queue is not None:
-                queue.close()
-                queue.join_thread()
-        self._jobs = self._counts = None  # their locks are released now, not left to the interpreter's exit
+            self._stopping = True
+            current, self._current = self._current, None
+        if current is None:
+            return
+        current.outbox.put(None)
+        current.process.join(timeout=patience)
+        if current.process.is_alive():
+            log.error("slack worker still busy after %.0f s; stopping it", patience)
+            current.process.terminate()
+            current.process.join(timeout=5)
+        if current.reader is not None:
+            current.reader.join(timeout=5)  # the last answers read before counting what is left
+        with self._lock:
+            if self._pending:
+                log.error("slack worker stopped with %d job(s) unfinished", len(self._pending))
+                self._pending.clear()
 
-    def _add_counts(self) -> None:
-        """Add what the worker counted (check-ins, commands, API errors) to this process's counters."""
-        for counts in iter(self._counts.get, None):
-            add_counts(counts=counts)
+    # ------------------------------------------------------------ inside the web process
+
+    def _launch(self) -> _Generation:
+        """Start a worker process with its two pipes and threads (the lock is held)."""
+        jobs_out, jobs_in = self._mp.Pipe(duplex=False)
+        results_out, results_in = self._mp.Pipe(duplex=False)
+        process = self._mp.Process(
+            target=work, kwargs={"spec": self._spec, "jobs": jobs_out, "results": results_in},
+            name="krbot-slack-worker", daemon=True,
+        )
+        process.start()
+        jobs_out.close()  # the worker's ends: closed here, so either side sees the other go
+        results_in.close()
+        generation = _Generation(process=process, jobs=jobs_in, results=results_out)
+        threading.Thread(target=self._write, args=(generation,), name="slack-worker-jobs", daemon=True).start()
+        generation.reader = threading.Thread(target=self._read, args=(generation,), name="slack-worker-results", daemon=True)
+        generation.reader.start()
+        self._current = generation
+        return generation
+
+    def _write(self, generation: _Generation) -> None:
+        """Send each job handed to this generation down its pipe; None sends the stop."""
+        while True:
+            number = generation.outbox.get()
+            with self._lock:
+                pending = self._pending.get(number) if number is not None else None
+                if pending is not None:
+                    pending.attempts += 1
+            if number is not None and pending is None:
+                continue
+            try:
+                generation.jobs.send(None if pending is None else (number, pending.job))
+            except (OSError, ValueError):
+                return  # the worker is gone: _read starts the next one, which gets every pending job
+            except Exception:  # noqa: BLE001 - a job that cannot be pickled is logged and dropped, not retried
+                log.exception("slack job %s could not be handed to the worker", number)
+                with self._lock:
+                    self._pending.pop(number, None)
+                continue
+            if pending is None:
+                generation.jobs.close()
+                return
+
+    def _read(self, generation: _Generation) -> None:
+        """Take the worker's answers (a job done, what it counted); when it dies, start the next and re-send."""
+        while True:
+            try:
+                number, counts = generation.results.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                self._pending.pop(number, None)
+            if counts:
+                add_counts(counts=counts)
+        generation.results.close()
+        generation.process.join(timeout=5)
+        generation.outbox.put(None)  # ends this generation's writer
+        with self._lock:
+            if self._stopping or self._current is not generation:
+                return
+            self.restarts += 1
+            log.error("slack worker exited with %s; starting a new one", generation.process.exitcode)
+            for number, pending in sorted(self._pending.items()):
+                if pending.attempts >= MAX_ATTEMPTS:
+                    log.error("slack job %s given up after %d workers died with it", number, pending.attempts)
+                    del self._pending[number]
+            successor = self._launch()
+            for number in sorted(self._pending):
+                successor.outbox.put(number)
 
 
-def work(*, spec: WorkerSpec, jobs: Any, counts: Any) -> None:
+def work(*, spec: WorkerSpec, jobs: Connection, results: Connection) -> None:
     """The worker process: the same Slack app on the same database, running each job handed over, until told to stop."""
     from bot.app import build_app
     from bot.logs import configure_logging
@@ -156,7 +246,7 @@ def work(*, spec: WorkerSpec, jobs: Any, counts: Any) -> None:
     reported = counter_totals()
     lock = threading.Lock()
 
-    def run(job: Job) -> None:
+    def run(number: int, job: Job) -> None:
         nonlocal reported
         try:
             platform.app.dispatch(job.request())  # Bolt logs a listener's failure itself
@@ -164,25 +254,15 @@ def work(*, spec: WorkerSpec, jobs: Any, counts: Any) -> None:
             with lock:
                 now = counter_totals()
                 counted, reported = counted_since(before=reported, after=now), now
-            if counted:
-                counts.put(counted)
+                results.send((number, counted))
 
-    _stop_with_parent(jobs=jobs)
     with ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="slack-worker") as pool:
-        for job in iter(jobs.get, None):
-            pool.submit(run, job)
-    counts.close()
-    counts.join_thread()
-
-
-def _stop_with_parent(*, jobs: Any) -> None:
-    """Finish and exit if the web process dies without saying stop (no orphaned worker)."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        wait([parent.sentinel])
-        jobs.put(None)
-
-    threading.Thread(target=watch, name="slack-worker-parent", daemon=True).start()
+        while True:
+            try:
+                message = jobs.recv()
+            except EOFError:
+                break  # the web process is gone: finish what was taken, then exit
+            if message is None:
+                break
+            pool.submit(run, *message)
+    results.close()
