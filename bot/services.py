@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ from bot.core.values import format_value, read_value
 from bot.metrics import CHECKINS, COMMANDS
 from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, to_domain
 from bot.resources import resource_dir
-from storage import ledger, repository
+from storage import events, ledger, repository
 from storage.db import UnitOfWork, upgrade
 from storage.models import (
     AskRow,
@@ -45,10 +45,7 @@ from storage.models import (
     CheckinValueRow,
     CycleRow,
     KrRow,
-    MeasureRow,
     ObjectiveRow,
-    PersonRow,
-    ProcessedEventRow,
     WorkspaceRow,
 )
 
@@ -1244,27 +1241,13 @@ EVENT_MEMORY = timedelta(hours=8)
 
 def find_person(*, uow: UnitOfWork, platform: str, user_id: str) -> tuple[str, str] | None:
     """(workspace name, person key) of a Slack or Feishu user, or None for someone krbot does not know."""
-    column = {"slack": PersonRow.slack_id, "feishu": PersonRow.feishu_id}[platform]
     with uow.begin() as session:
-        row = session.execute(
-            select(WorkspaceRow.name, PersonRow.key)
-            .join(PersonRow, PersonRow.workspace_id == WorkspaceRow.id)
-            .where(column == user_id)
-            .order_by(PersonRow.id)
-            .limit(1)
-        ).first()
-    return (row[0], row[1]) if row else None
+        return repository.person_by_chat_id(session=session, platform=platform, user_id=user_id)
 
 
 def claim_event(*, uow: UnitOfWork, platform: str, event_id: str, at: datetime) -> bool:
     """True the first time a platform event is seen (across processes), False for a retry or re-delivery."""
-    try:
-        with uow.begin() as session:
-            session.execute(delete(ProcessedEventRow).where(ProcessedEventRow.received_at < at - EVENT_MEMORY))
-            session.add(ProcessedEventRow(platform=platform, event_id=event_id, received_at=at))
-    except IntegrityError:
-        return False
-    return True
+    return claim_events(uow=uow, platform=platform, event_ids=[event_id], at=at)
 
 
 def validate_checkin(
@@ -1289,9 +1272,7 @@ def validate_checkin(
 def release_event(*, uow: UnitOfWork, platform: str, event_id: str) -> None:
     """Forget a claimed event whose handling failed, so that the platform's retry is handled."""
     with uow.begin() as session:
-        session.execute(
-            delete(ProcessedEventRow).where(ProcessedEventRow.platform == platform, ProcessedEventRow.event_id == event_id)
-        )
+        events.release(session=session, platform=platform, event_id=event_id)
 
 
 def person_of(*, uow: UnitOfWork, key: str, at: datetime, workspace: str | None = None) -> model.Person | None:
@@ -1455,28 +1436,13 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
     """Every workspace with a current cycle at `at`, with its KR owners (and objective owners with a headline)."""
     views = []
     with uow.begin() as session:
-        for row in session.scalars(select(WorkspaceRow).order_by(WorkspaceRow.id)).all():
+        for row in repository.workspaces(session=session):
             day = at.astimezone(ZoneInfo(row.timezone)).date()
             cycle = repository.current_cycle(session=session, workspace_id=row.id, day=day)
             if cycle is None:
                 continue
-            kr_owners = select(KrRow.owner_key).where(KrRow.cycle_id == cycle.id, KrRow.archived.is_(False))
-            headline_owners = (
-                select(ObjectiveRow.owner_key)
-                .join(MeasureRow, (MeasureRow.cycle_id == ObjectiveRow.cycle_id) & (MeasureRow.code == ObjectiveRow.code))
-                .where(ObjectiveRow.cycle_id == cycle.id, ObjectiveRow.archived.is_(False), MeasureRow.archived.is_(False))
-            )
-            owners = session.execute(
-                select(PersonRow.key, PersonRow.name, PersonRow.role, PersonRow.timezone, PersonRow.slack_id,
-                       PersonRow.feishu_id)
-                .where(PersonRow.workspace_id == row.id, PersonRow.key.in_(kr_owners.union(headline_owners)))
-                .order_by(PersonRow.key)
-            ).all()
-            last = session.execute(
-                select(CheckinRow.person_key, func.max(CheckinRow.at))
-                .where(CheckinRow.cycle_id == cycle.id, CheckinRow.at <= at)
-                .group_by(CheckinRow.person_key)
-            ).all()
+            owners = repository.schedule_owners(session=session, workspace_id=row.id, cycle_id=cycle.id)
+            last = repository.last_checkins(session=session, cycle_id=cycle.id, until=at)
             views.append(
                 ScheduleView(
                     workspace_id=row.id,
@@ -1488,13 +1454,9 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
                     boss_channel=dict(row.boss_channel or {}),
                     cycle_start=cycle.start,
                     cycle_end=cycle.end,
-                    owners=tuple(
-                        model.Person(key=key, name=name, role=model.Role(role), timezone=zone, slack_id=slack,
-                                     feishu_id=feishu)
-                        for key, name, role, zone, slack, feishu in owners
-                    ),
+                    owners=owners,
                     away=dict(repository.away_days(session=session, workspace_id=row.id)),
-                    last_checkin={key: moment.replace(tzinfo=ZoneInfo("UTC")) for key, moment in last},
+                    last_checkin=last,
                 )
             )
     return views
@@ -1588,8 +1550,7 @@ def claim_events(*, uow: UnitOfWork, platform: str, event_ids: list[str], at: da
     """True the first time all ids of one delivery (event id, message id …) are seen, claimed together; else False."""
     try:
         with uow.begin() as session:
-            session.execute(delete(ProcessedEventRow).where(ProcessedEventRow.received_at < at - EVENT_MEMORY))
-            session.add_all([ProcessedEventRow(platform=platform, event_id=event_id, received_at=at) for event_id in event_ids])
+            events.claim(session=session, platform=platform, event_ids=event_ids, at=at, memory=EVENT_MEMORY)
     except IntegrityError:
         return False
     return True

@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core import model
@@ -665,3 +666,50 @@ def mark_task_done(*, session: Session, cycle_id: int, code: str, title: str) ->
     )
     if row is not None:
         row.done = True
+
+
+def person_by_chat_id(*, session: Session, platform: str, user_id: str) -> tuple[str, str] | None:
+    """(workspace name, person key) of a Slack or Feishu user id, or None."""
+    column = {"slack": PersonRow.slack_id, "feishu": PersonRow.feishu_id}[platform]
+    row = session.execute(
+        select(WorkspaceRow.name, PersonRow.key)
+        .join(PersonRow, PersonRow.workspace_id == WorkspaceRow.id)
+        .where(column == user_id)
+        .order_by(PersonRow.id)
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def workspaces(*, session: Session) -> list[WorkspaceRow]:
+    """Every workspace, oldest first."""
+    return list(session.scalars(select(WorkspaceRow).order_by(WorkspaceRow.id)).all())
+
+
+def schedule_owners(*, session: Session, workspace_id: int, cycle_id: int) -> tuple[model.Person, ...]:
+    """The people a cycle's schedule reminds: KR owners, and objective owners whose objective has a headline measure."""
+    kr_owners = select(KrRow.owner_key).where(KrRow.cycle_id == cycle_id, KrRow.archived.is_(False))
+    headline_owners = (
+        select(ObjectiveRow.owner_key)
+        .join(MeasureRow, (MeasureRow.cycle_id == ObjectiveRow.cycle_id) & (MeasureRow.code == ObjectiveRow.code))
+        .where(ObjectiveRow.cycle_id == cycle_id, ObjectiveRow.archived.is_(False), MeasureRow.archived.is_(False))
+    )
+    rows = session.execute(
+        select(PersonRow.key, PersonRow.name, PersonRow.role, PersonRow.timezone, PersonRow.slack_id, PersonRow.feishu_id)
+        .where(PersonRow.workspace_id == workspace_id, PersonRow.key.in_(kr_owners.union(headline_owners)))
+        .order_by(PersonRow.key)
+    ).all()
+    return tuple(
+        model.Person(key=key, name=name, role=model.Role(role), timezone=zone, slack_id=slack, feishu_id=feishu)
+        for key, name, role, zone, slack, feishu in rows
+    )
+
+
+def last_checkins(*, session: Session, cycle_id: int, until: datetime) -> dict[str, datetime]:
+    """Each person's latest check-in in a cycle up to `until` (UTC)."""
+    rows = session.execute(
+        select(CheckinRow.person_key, func.max(CheckinRow.at))
+        .where(CheckinRow.cycle_id == cycle_id, CheckinRow.at <= until)
+        .group_by(CheckinRow.person_key)
+    ).all()
+    return {key: moment.replace(tzinfo=ZoneInfo("UTC")) for key, moment in rows}
