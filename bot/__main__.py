@@ -380,6 +380,14 @@ def run(
         _fail(error_message(error, lang=_lang(app, None)))
 
 
+@cli.command("secret-key")
+def secret_key() -> None:
+    """Print a new KRBOT_SECRET_KEY (the key that encrypts Slack tokens stored for multi-workspace installs)."""
+    from storage.slack_installs import new_secret_key
+
+    typer.echo(new_secret_key())
+
+
 @cli.command("demo")
 def demo(
     lang: Annotated[Lang, typer.Option("--lang", help="Language of the demo.")] = Lang.zh,

@@ -45,7 +45,7 @@ def configured_platforms(*, app: App, http: bool) -> list[Any]:
     """Every platform whose credentials are set; the console when none is (CONTRACT §3)."""
     settings = app.settings
     platforms: list[Any] = []
-    if settings.slack_bot_token:
+    if settings.slack_bot_token or settings.slack_client_id:
         from bot.platforms import slack
 
         platforms.append(slack.build(settings=settings, uow=app.uow, http=http, worker=http))  # HTTP: slow work in the worker process

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.slack_client_secret,
+            self.secret_key,
             self.feishu_app_secret,
             self.feishu_verification_token,
             self.feishu_encrypt_key,
@@ -31,6 +33,9 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")
     slack_api_url: str | None = Field(default=None, alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
+    secret_key: str | None = Field(default=None, alias="KRBOT_SECRET_KEY")
     feishu_app_id: str | None = Field(default=None, alias="FEISHU_APP_ID")
     feishu_app_secret: str | None = Field(default=None, alias="FEISHU_APP_SECRET")
     feishu_verification_token: str | None = Field(default=None, alias="FEISHU_VERIFICATION_TOKEN")

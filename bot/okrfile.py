@@ -16,6 +16,7 @@ from bot.core.values import canonical_unit, read_value
 
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 _TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):[0-5]\d$", re.IGNORECASE)
+_SLACK_TEAM = re.compile(r"^[TE][A-Z0-9]{2,}$")  # a Slack team (or Enterprise Grid org) id
 
 
 class _Strict(BaseModel):
@@ -31,11 +32,19 @@ class WorkspaceSpec(_Strict):
     boss_channel: dict[Literal["slack", "feishu"], str] = Field(default_factory=dict)
     reminder: str = "thu 10:00"
     digest: str = "fri 17:00"
+    slack_team: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return _check_zone(value)
+
+    @field_validator("slack_team")
+    @classmethod
+    def _team_id(cls, value: str | None) -> str | None:
+        if value is not None and not _SLACK_TEAM.match(value):
+            raise _problem("slack_team", word=value)
+        return value
 
     @field_validator("reminder", "digest")
     @classmethod
@@ -521,6 +530,7 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
         boss_channel=dict(ws.boss_channel),
         reminder=ws.reminder,
         digest=ws.digest,
+        slack_team=ws.slack_team,
     )
     people = {
         p.id: model.Person(

@@ -1556,6 +1556,15 @@ def claim_events(*, uow: UnitOfWork, platform: str, event_ids: list[str], at: da
     return True
 
 
+def slack_team_of(*, uow: UnitOfWork, workspace: str | None = None) -> str | None:
+    """The Slack team a workspace lives in, as its OKR file names it (multi-workspace installs), or None."""
+    with uow.begin() as session:
+        row = repository.find_workspace(session=session, name=workspace)
+        if row is None:
+            raise KrbotError("workspace.none")
+        return row.slack_team
+
+
 def boss_channels(*, uow: UnitOfWork, workspace: str | None = None) -> dict[str, str]:
     """The workspace's boss channel on each platform, as the OKR file names them."""
     with uow.begin() as session:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -67,6 +69,7 @@ class WorkspaceRow(Base):
     boss_channel: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     reminder: Mapped[str] = mapped_column(String(32), default="thu 10:00")
     digest: Mapped[str] = mapped_column(String(32), default="fri 17:00")
+    slack_team: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the Slack team (multi-workspace installs)
 
 
 class PersonRow(Base):
@@ -295,3 +298,16 @@ class DeliveryRow(Base):
     platform: Mapped[str | None] = mapped_column(String(16))
     message_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# Slack's multi-workspace installs: slack_sdk's own tables (its SQLAlchemy installation and OAuth state stores
+# read and write them), created by our migrations. Tokens are stored encrypted, and a Fernet token is about
+# 2.3× as long as the token it hides, so the token columns are wider than slack_sdk's.
+SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
+SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
+TOKEN_COLUMNS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+for _table in (SLACK_INSTALLATIONS, SLACK_BOTS):
+    for _name in TOKEN_COLUMNS:
+        if _name in _table.c:
+            _table.c[_name].type = String(1000)

@@ -91,6 +91,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
         "boss_channel": dict(ws.boss_channel),
         "reminder": ws.reminder,
         "digest": ws.digest,
+        "slack_team": ws.slack_team,
     }
     if workspace is None:
         workspace = WorkspaceRow(name=ws.name, **ws_values)
@@ -446,6 +447,7 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
             boss_channel=dict(workspace.boss_channel or {}),
             reminder=workspace.reminder,
             digest=workspace.digest,
+            slack_team=workspace.slack_team,
         ),
         people=people,
         cycle=model.Cycle(name=cycle.name, start=cycle.start, end=cycle.end),

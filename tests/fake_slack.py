@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
@@ -27,7 +28,14 @@ TEAM_ID = "T0KRBOT001"
 BOT_USER = "U0KRBOTBOT"
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "fake-client-secret"
 FROZEN_AT = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)
+
+
+def installed_token(*, team: str) -> str:
+    """The bot token the fake hands out when krbot is installed in `team`."""
+    return f"xoxb-{team}-installed-token"
 
 
 def frozen_now() -> datetime:
@@ -43,6 +51,7 @@ class Call:
     args: dict[str, Any]
     at: float
     status: int = 200
+    token: str = ""
 
 
 @dataclass
@@ -98,10 +107,10 @@ class FakeSlack:
             self._ts += 1
             return f"1790000000.{self._ts:06d}"
 
-    def _record(self, method: str, args: dict[str, Any], status: int = 200) -> None:
-        """Remember one call."""
+    def _record(self, method: str, args: dict[str, Any], status: int = 200, token: str = "") -> None:
+        """Remember one call (and the token it was made with)."""
         with self.lock:
-            self.calls.append(Call(method=method, args=args, at=time.monotonic(), status=status))
+            self.calls.append(Call(method=method, args=args, at=time.monotonic(), status=status, token=token))
 
     async def _api(self, request: Request) -> JSONResponse:
         """One Web API method, answered as Slack would."""
@@ -119,13 +128,16 @@ class FakeSlack:
             retry_after = waits.pop(0)
             self._record(method, args, status=429)
             return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429, headers={"Retry-After": str(retry_after)})
+        if method == "oauth.v2.access":
+            return self._oauth_access(args=args, authorization=request.headers.get("authorization", ""))
         if not request.headers.get("authorization", "").startswith("Bearer "):
             return JSONResponse({"ok": False, "error": "not_authed"})
+        token = request.headers["authorization"].removeprefix("Bearer ")
         problem = _block_problem(args)
         if problem:
-            self._record(method, args, status=400)
+            self._record(method, args, status=400, token=token)
             return JSONResponse({"ok": False, "error": problem})
-        self._record(method, args)
+        self._record(method, args, token=token)
         if method == "apps.connections.open":
             return JSONResponse({"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"})
         if method == "auth.test":
@@ -144,6 +156,21 @@ class FakeSlack:
         if method.startswith("views."):
             return JSONResponse({"ok": True, "view": {"id": args.get("view_id") or "V0FAKE0001", "hash": "h2"}})
         return JSONResponse({"ok": True})
+
+    def _oauth_access(self, *, args: dict[str, Any], authorization: str) -> JSONResponse:
+        """Slack's half of an install: the app's id and secret (HTTP Basic) and a code `code-TEAM` give TEAM's bot token."""
+        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        code = str(args.get("code", ""))
+        if authorization != expected or not code.startswith("code-"):
+            self._record("oauth.v2.access", args, status=400)
+            return JSONResponse({"ok": False, "error": "invalid_code" if authorization == expected else "invalid_client"})
+        self._record("oauth.v2.access", args)
+        team = code.removeprefix("code-")
+        return JSONResponse({
+            "ok": True, "app_id": "A0KRBOT001", "authed_user": {"id": "U0ADMIN001"}, "scope": "commands,chat:write",
+            "token_type": "bot", "access_token": installed_token(team=team), "bot_user_id": BOT_USER,
+            "team": {"id": team, "name": f"team {team}"}, "enterprise": None, "is_enterprise_install": False,
+        })
 
     async def _upload(self, request: Request) -> PlainTextResponse:
         """The upload URL of files_upload_v2: keep the bytes under their file id."""

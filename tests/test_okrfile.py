@@ -220,6 +220,11 @@ def _case_owner_list(text: str) -> tuple[str, int, list[str]]:
     return bad, _line(bad, "owner: [zhao, chen]"), ["objectives[0].paths[3].krs[0].owner", "consulted"]
 
 
+def _case_slack_team(text: str) -> tuple[str, int, list[str]]:
+    bad = _edit(text, "workspace:\n", "workspace:\n  slack_team: krbot-team\n")
+    return bad, _line(bad, "slack_team: krbot-team"), ["workspace.slack_team", "krbot-team", "T0123ABCD"]
+
+
 BAD_FILES = {
     "malformed_yaml": _case_indent,
     "unknown_owner": _case_unknown_owner,
@@ -231,6 +236,7 @@ BAD_FILES = {
     "impossible_date": _case_impossible_date,
     "unknown_timezone": _case_unknown_timezone,
     "list_of_owners": _case_owner_list,
+    "slack_team": _case_slack_team,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -156,10 +156,11 @@ def settings_for(fake: FakeSlack) -> Settings:
 
 
 @contextmanager
-def served_bot(*, example: App, worker: bool) -> Iterator[Bot]:
+def served_bot(*, example: App, worker: bool, settings: Callable[[FakeSlack], Settings] | None = None) -> Iterator[Bot]:
     """krbot's HTTP server with the Slack routes, on the example OKRs, talking to a fake Slack; everything stopped after."""
     fake = FakeSlack().start()
-    platform = slack.build(settings=settings_for(fake), uow=example.uow, http=True, clock=frozen_now, worker=worker)
+    platform = slack.build(settings=(settings or settings_for)(fake), uow=example.uow, http=True, clock=frozen_now,
+                           worker=worker)
     platform.start()
     served = serve(app=build_http_app(routes=platform.routes(), health=lambda: {"ok": platform.healthy()}))
     sender = SlackSender(url=served.url)
@@ -464,6 +465,7 @@ def test_the_manifest_declares_what_the_listeners_need() -> None:
     manifest = yaml.safe_load((ROOT / "slack" / "manifest.yaml").read_text(encoding="utf-8"))
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/kr"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "im:write", "im:history", "files:write"}
+    assert set(slack.BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])  # what an install asks for
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im"}
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["features"]["app_home"]["home_tab_enabled"]
     kinds = {(kind, matcher) for kind, matcher, _ack, _lazy in slack.SlackPlatform.listeners(_Stub())}  # type: ignore[arg-type]

@@ -194,6 +194,7 @@ class Workspace:
     boss_channel: dict[str, str] = field(default_factory=dict)
     reminder: str = "thu 10:00"
     digest: str = "fri 17:00"
+    slack_team: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import threading
@@ -11,10 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from cryptography.fernet import Fernet
 from slack_bolt import App, BoltContext, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request.payload_utils import is_action, is_slash_command
+from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +39,7 @@ from bot.platforms import slack_blocks as blocks
 from bot.platforms.base import Reminder, Sent
 from bot.platforms.slack_worker import WorkerRunner, WorkerSpec
 from bot.render import render_reply
+from storage.slack_installs import EncryptedInstallationStore, state_store
 
 if TYPE_CHECKING:
     from storage.db import UnitOfWork
@@ -41,6 +47,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SLACK_API_URL = "https://slack.com/api/"
 PLATFORM = "slack"
+BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "files:write")  # as slack/manifest.yaml asks
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
 LAZY_THREADS = 4  # lazy listeners run at once in the process itself (Socket Mode, tests)
 
 
@@ -112,11 +121,26 @@ class SlackPlatform:
         self._identity: AuthorizeResult | None = None
         self._identity_lock = threading.Lock()
         self._lazy_threads = ThreadPoolExecutor(max_workers=LAZY_THREADS, thread_name_prefix="slack-lazy")
+        self.installs: EncryptedInstallationStore | None = None
+        auth: dict[str, Any] = {"authorize": lambda: self._authorize()}  # Bolt passes arguments by name; this needs none
+        if settings.slack_client_id:  # installs into many workspaces: each team's token from the (encrypted) store
+            self.installs = EncryptedInstallationStore(
+                client_id=settings.slack_client_id, engine=uow.engine, secret_key=settings.secret_key or ""
+            )
+            auth = {"oauth_settings": OAuthSettings(
+                client_id=settings.slack_client_id, client_secret=settings.slack_client_secret, scopes=list(BOT_SCOPES),
+                installation_store=self.installs, state_store=state_store(engine=uow.engine),
+                install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH, install_page_rendering_enabled=False,
+                callback_options=CallbackOptions(success=_installed_page, failure=_install_failed_page),
+            )}
         self.app = App(
-            client=make_client(token=None, base_url=settings.slack_api_url),  # each request's client gets the token from authorize
-            authorize=lambda: self._authorize(),  # Bolt passes arguments by name, and this needs none
+            client=make_client(token=None, base_url=settings.slack_api_url),  # each request's client gets its token from auth
+            **auth,
             signing_secret=settings.slack_signing_secret or "",
             request_verification_enabled=verify,
+            user_facing_authorize_error_message="\n".join(  # a team krbot is not installed in: whose language is unknown
+                translate("slack.team_not_installed", lang=lang) for lang in ("zh", "en")
+            ),
             process_before_response=True,  # lazy listeners do the slow work; the ack carries the fast answer
             raise_error_for_unhandled_request=False,
             listener_executor=self._lazy_threads,
@@ -190,6 +214,28 @@ class SlackPlatform:
             if person is not None and person.slack_id:
                 told.append((person.slack_id, blocks.esc_lines(translate(notice.key, lang=reply.lang, **notice.params))))
         return told
+
+    def _client_for(self, *, workspace: str | None) -> WebClient:
+        """The client that sends into a workspace: the bot token's, or with installs that of the workspace's Slack team."""
+        if self.installs is None:
+            return self.client
+        team = services.slack_team_of(uow=self.uow, workspace=workspace)
+        if team is None:
+            teams = self.installs.teams()
+            if len(teams) > 1:
+                raise KrbotError("slack.which_team", teams=", ".join(teams), workspace=workspace or "")
+            team = teams[0] if teams else "—"
+        bot = self.installs.find_bot(enterprise_id=None, team_id=team)
+        if bot is None:
+            raise KrbotError("slack.not_installed", team=team)
+        return make_client(token=bot.bot_token, base_url=self.settings.slack_api_url)
+
+    def _client_of(self, *, person: model.Person) -> WebClient:
+        """The client that reaches one person (their workspace's, with installs)."""
+        if self.installs is None or not person.slack_id:
+            return self.client
+        found = services.find_person(uow=self.uow, platform=PLATFORM, user_id=person.slack_id)
+        return self._client_for(workspace=found[0] if found else None)
 
     def _dm(self, *, client: WebClient, user_id: str, message: dict[str, Any]) -> Sent:
         """Open (or find) the DM with a user and post one message there."""
@@ -416,30 +462,47 @@ class SlackPlatform:
         """DM one reminder (or chaser) with an Update button per KR; raises on failure so the caller retries."""
         if not reminder.person.slack_id:
             raise KrbotError("slack.no_user", person=reminder.person.key)
-        return self._dm(client=self.client, user_id=reminder.person.slack_id, message=blocks.reminder_message(reminder=reminder))
+        client = self._client_for(workspace=reminder.workspace)
+        return self._dm(client=client, user_id=reminder.person.slack_id, message=blocks.reminder_message(reminder=reminder))
 
     def post_digest(self, *, digest: Digest, channel: str, idempotency_key: str) -> Sent:
         """Post the conclusions to the boss channel and the rest (with the ask buttons) in its thread."""
         main, thread = blocks.digest_messages(digest=digest)
-        posted = self.client.chat_postMessage(channel=channel, **main)
+        client = self._client_for(workspace=digest.workspace)
+        posted = client.chat_postMessage(channel=channel, **main)
         ts = str(posted["ts"])
         channel_id = str(posted.get("channel") or channel)
-        replies = [str(self.client.chat_postMessage(channel=channel_id, thread_ts=ts, **message)["ts"]) for message in thread]
+        replies = [str(client.chat_postMessage(channel=channel_id, thread_ts=ts, **message)["ts"]) for message in thread]
         return Sent(platform=PLATFORM, message_id=ts, extra={"channel": channel_id, "thread": replies})
 
     def notify(self, *, person: model.Person, text: str, idempotency_key: str) -> Sent:
         """DM one person a sentence (escaped: it may carry what others typed)."""
         if not person.slack_id:
             raise KrbotError("slack.no_user", person=person.key)
+        client = self._client_of(person=person)
         sent = [
-            self._dm(client=self.client, user_id=person.slack_id, message=message)
+            self._dm(client=client, user_id=person.slack_id, message=message)
             for message in blocks.text_messages(text=blocks.esc_lines(text))
         ]
         return sent[0]
 
     def routes(self) -> list[Any]:
-        """POST /slack/events (commands, interactivity, events) in HTTP mode; none in Socket Mode."""
-        return [Route("/slack/events", self.endpoint, methods=["POST"])] if self.http else []
+        """POST /slack/events (commands, interactivity, events) in HTTP mode, and the install pages with installs."""
+        if not self.http:
+            return []
+        routes = [Route("/slack/events", self.endpoint, methods=["POST"])]
+        if self.installs is not None:
+            routes += [Route(INSTALL_PATH, self.install_endpoint, methods=["GET"]),
+                       Route(REDIRECT_PATH, self.install_endpoint, methods=["GET"])]
+        return routes
+
+    async def install_endpoint(self, request: Request) -> Response:
+        """"Add to Slack" (a one-time state, then off to Slack) and Slack's way back (the code traded for a token, stored)."""
+        flow = self.app.oauth_flow
+        assert flow is not None
+        bolt_request = to_bolt_request(request, await request.body())
+        handle = flow.handle_installation if request.url.path == flow.install_path else flow.handle_callback
+        return to_starlette_response(await run_in_threadpool(handle, bolt_request))
 
     async def endpoint(self, request: Request) -> Response:
         """Hand one Slack request to Bolt (signature checked there: 401 when forged or stale) and answer with its ack."""
@@ -457,7 +520,8 @@ class SlackPlatform:
         if self.http:
             if self.worker is not None:
                 self.worker.launch()
-            threading.Thread(target=self._learn_identity, name="slack-auth-test", daemon=True).start()
+            if self.installs is None:
+                threading.Thread(target=self._learn_identity, name="slack-auth-test", daemon=True).start()
             return
         if self._socket is not None:
             return
@@ -489,10 +553,40 @@ class SlackPlatform:
         return bool(self._socket.client.is_connected())
 
 
+def _page(*, status: int, key: str, **params: Any) -> BoltResponse:
+    """A small page in both languages (whoever installs, krbot does not know their language yet)."""
+    title = html.escape(translate("slack.install_page_title", lang="en"))
+    lines = "".join(f"<p>{html.escape(translate(key, lang=lang, **params))}</p>" for lang in ("zh", "en"))
+    body = f"<!doctype html><meta charset=utf-8><title>{title}</title><body style='font-family:sans-serif'>{lines}</body>"
+    return BoltResponse(status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def _installed_page(args: SuccessArgs) -> BoltResponse:
+    """After a successful install: where krbot now is, and what to do next."""
+    installation = args.installation
+    return _page(status=200, key="slack.installed", team=installation.team_name or installation.team_id or "")
+
+
+def _install_failed_page(args: FailureArgs) -> BoltResponse:
+    """After a failed install: why, and how to start again."""
+    return _page(status=args.suggested_status_code, key="slack.install_failed", reason=args.reason)
+
+
 def build(
     *, settings: Settings, uow: UnitOfWork, http: bool, clock: Callable[[], datetime] | None = None, worker: bool = False
 ) -> SlackPlatform:
-    """The Slack platform from settings: HTTP mode needs the signing secret, Socket Mode the app token."""
+    """The Slack platform from settings: HTTP mode needs the signing secret, Socket Mode the app token, installs a key."""
+    if settings.slack_client_id:
+        if not http:
+            raise KrbotError("slack.oauth_needs_http")
+        if not settings.slack_client_secret:
+            raise KrbotError("slack.oauth_needs_secret")
+        if not settings.secret_key:
+            raise KrbotError("slack.oauth_needs_key")
+        try:
+            Fernet(settings.secret_key.encode())
+        except ValueError as error:
+            raise KrbotError("slack.oauth_bad_key") from error
     if http and not settings.slack_signing_secret:
         raise KrbotError("slack.no_signing_secret")
     if not http and not settings.slack_app_token:
