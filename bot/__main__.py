@@ -309,7 +309,7 @@ def _post_digest(*, app: App, as_of: datetime, workspace: str | None, lang: str)
     """Post the digest now to the boss channel of every configured chat platform (not the console)."""
     from bot.app import configured_platforms
 
-    platforms = [p for p in configured_platforms(app=app, http=True) if p.name in ("slack", "feishu")]
+    platforms = [p for p in configured_platforms(app=app, http=None) if p.name in ("slack", "feishu")]
     if not platforms:
         _fail(translate("cli.no_platform", lang=lang))
     composed, _ = services.boss_digest(uow=app.uow, as_of=as_of, workspace=workspace)
@@ -438,7 +438,7 @@ def jobs_run(
     app = _app(db)
     moment = _moment(app, as_of, None)
     lang = _lang(app, None)
-    platforms = configured_platforms(app=app, http=False)
+    platforms = configured_platforms(app=app, http=None)
     try:
         outcome = Runner(uow=app.uow, platforms=platforms).run(job=name.value, now=moment, force=True)
     finally:

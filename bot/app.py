@@ -41,22 +41,28 @@ def database_answers(*, app: App) -> bool:
     return True
 
 
-def configured_platforms(*, app: App, http: bool) -> list[Any]:
-    """Every platform whose credentials are set; the console when none is (CONTRACT §3)."""
+def configured_platforms(*, app: App, http: bool | None) -> list[Any]:
+    """Every platform whose credentials are set; the console when none is (CONTRACT §3).
+
+    `http=None` is for sending only (`jobs run`, `digest --post`): each platform in a mode its credentials allow.
+    """
     settings = app.settings
     platforms: list[Any] = []
     if settings.slack_bot_token or settings.slack_client_id:
         from bot.platforms import slack
 
-        platforms.append(slack.build(settings=settings, uow=app.uow, http=http, worker=http))  # HTTP: slow work in the worker process
+        slack_http = http if http is not None else bool(settings.slack_client_id or not settings.slack_app_token)
+        platforms.append(  # served over HTTP: the slow half in the Slack worker process
+            slack.build(settings=settings, uow=app.uow, http=slack_http, worker=bool(http))
+        )
     if settings.feishu_app_id:
         from bot.platforms import feishu
 
-        platforms.append(feishu.build(settings=settings, uow=app.uow, http=http))
+        platforms.append(feishu.build(settings=settings, uow=app.uow, http=bool(http)))
     if not platforms:
         from bot.platforms import console
 
-        platforms.append(console.build(settings=settings, uow=app.uow, http=http))
+        platforms.append(console.build(settings=settings, uow=app.uow, http=bool(http)))
     return platforms
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 import yaml
 from sqlalchemy import func, select, table
@@ -414,5 +415,32 @@ def test_post_sends_the_digest_to_the_slack_boss_channel(example: App, run_cli: 
         assert posts[0].args["channel"] == "C0BOSSDIGEST" and "截至10月21日" in posts[0].args["text"]
         assert all(p.args.get("thread_ts") for p in posts[1:]) and len(posts) >= 2
         assert "C0BOSSDIGEST" in out
+    finally:
+        fake.stop()
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+def test_sending_from_the_cli_works_with_either_slack_setup(example: App, run_cli: Any, monkeypatch: Any, mode: str) -> None:
+    """`jobs run` and `digest --post` only send: an HTTP-mode setup (no app token) and a Socket Mode one (no signing
+    secret) both work."""
+    from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+
+    fake = FakeSlack().start()
+    try:
+        for name in ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "FEISHU_APP_ID"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+        if mode == "http":
+            monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+        else:
+            monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-fake")
+        code, out, err = run_cli("jobs", "run", "reminders", "--as-of", "2026-10-08T10:00")
+        assert code == 0, err
+        reminded = {call.args["channel"] for call in fake.of("chat.postMessage")}
+        assert len(reminded) >= 3 and all(channel.startswith("D") for channel in reminded)
+        code, out, err = run_cli("digest", "--post", "--as-of", "2026-10-21T10:00")
+        assert code == 0, err
+        assert fake.of("chat.postMessage")[-1].args.get("thread_ts") and "C0BOSSDIGEST" in out
     finally:
         fake.stop()
