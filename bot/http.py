@@ -17,10 +17,14 @@ from bot.metrics import REQUEST_LATENCY, exposition
 
 
 class _Timing:
-    """Observe each HTTP request's latency under its path (plain ASGI: no extra task or stream per request)."""
+    """Observe each HTTP request's latency under its route (plain ASGI: no extra task or stream per request).
 
-    def __init__(self, app: ASGIApp) -> None:
+    Paths that are no route are counted as "other", so that a scanner's random URLs add no new series.
+    """
+
+    def __init__(self, app: ASGIApp, *, paths: frozenset[str]) -> None:
         self.app = app
+        self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,7 +34,8 @@ class _Timing:
         try:
             await self.app(scope, receive, send)
         finally:
-            REQUEST_LATENCY.labels(route=scope["path"]).observe(time.perf_counter() - started)
+            route = scope["path"] if scope["path"] in self.paths else "other"
+            REQUEST_LATENCY.labels(route=route).observe(time.perf_counter() - started)
 
 
 def build_http_app(*, routes: Sequence[Any], health: Callable[[], dict[str, Any]]) -> Starlette:
@@ -44,10 +49,8 @@ def build_http_app(*, routes: Sequence[Any], health: Callable[[], dict[str, Any]
         body, content_type = exposition()
         return Response(body, media_type=content_type)
 
-    return Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"]), *routes],
-        middleware=[Middleware(_Timing)],
-    )
+    every = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"]), *routes]
+    return Starlette(routes=every, middleware=[Middleware(_Timing, paths=frozenset(route.path for route in every))])
 
 
 def serve_http(*, app: Starlette, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server listens

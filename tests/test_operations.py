@@ -57,6 +57,11 @@ def test_metrics_move_with_commands(example: App, http_server: str) -> None:
         before, "krbot_commands_total", command="update", outcome="refused"
     ) == 1
     assert _sample(after, "krbot_http_request_seconds_count", route="/metrics") >= 1
+    other = _sample(after, "krbot_http_request_seconds_count", route="other")
+    assert httpx.get(f"{http_server}/wp-admin/setup.php").status_code == 404
+    scanned = httpx.get(f"{http_server}/metrics").text
+    assert _sample(scanned, "krbot_http_request_seconds_count", route="other") == other + 1
+    assert "/wp-admin" not in scanned  # a path that is no route adds no series of its own
 
 
 def test_healthz_reports_the_database(example: App, http_server: str) -> None:
