@@ -23,7 +23,6 @@ from tests.fake_slack import (
     CLIENT_SECRET,
     SIGNING_SECRET,
     TEAM_ID,
-    FakeSlack,
     installed_token,
 )
 from tests.test_slack import CHEN, NOW, Bot, served_bot
@@ -31,10 +30,10 @@ from tests.test_slack import CHEN, NOW, Bot, served_bot
 KEY = new_secret_key()
 
 
-def install_settings(*, fake: FakeSlack, key: str | None = KEY, **extra: str) -> Settings:
+def install_settings(*, api_url: str, key: str | None = KEY, **extra: str) -> Settings:
     """Settings of a multi-workspace app: client id and secret, signing secret, the key for tokens; no bot token."""
     values = {"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-              "SLACK_API_URL": fake.api_url, **extra}
+              "SLACK_API_URL": api_url, **extra}
     if key is not None:
         values["KRBOT_SECRET_KEY"] = key
     return Settings(_env_file=None, **values)
@@ -43,7 +42,7 @@ def install_settings(*, fake: FakeSlack, key: str | None = KEY, **extra: str) ->
 @pytest.fixture
 def installs_bot(example: App) -> Iterator[Bot]:
     """The served bot in multi-workspace mode (with its worker, as `krbot run --http` has it), installed nowhere yet."""
-    with served_bot(example=example, worker=True, settings=lambda fake: install_settings(fake=fake)) as served:
+    with served_bot(example=example, worker=True, settings=lambda fake: install_settings(api_url=fake.api_url)) as served:
         yield served
 
 
@@ -146,16 +145,10 @@ def test_a_team_that_never_installed_krbot_is_told_so_and_nothing_is_stored(inst
 def test_multi_workspace_mode_refuses_to_start_without_what_it_needs(
     example: App, extra: dict[str, str], key: str | None, http: bool, error: str
 ) -> None:
-    settings = install_settings(fake=_Url(), key=key, **extra)  # type: ignore[arg-type]
+    settings = install_settings(api_url="http://127.0.0.1:9/api/", key=key, **extra)  # refused before anything connects
     with pytest.raises(KrbotError) as refused:
         slack.build(settings=settings, uow=example.uow, http=http)
     assert refused.value.key == error
-
-
-class _Url:
-    """Where a fake Slack would be, for settings that are refused before anything connects."""
-
-    api_url = "http://127.0.0.1:9/api/"
 
 
 def test_secret_key_prints_a_fresh_key_that_encrypts() -> None:

@@ -13,6 +13,7 @@ their Slack ids, so a job run twice stores once). What the worker counts is adde
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -182,26 +183,23 @@ class WorkerRunner(LazyListenerRunner):
 
     def _write(self, generation: _Generation) -> None:
         """Send each job handed to this generation down its pipe; None sends the stop."""
-        while True:
-            number = generation.outbox.get()
+        while (number := generation.outbox.get()) is not None:
             with self._lock:
-                pending = self._pending.get(number) if number is not None else None
-                if pending is not None:
-                    pending.attempts += 1
-            if number is not None and pending is None:
-                continue
+                pending = self._pending.get(number)
+                if pending is None:
+                    continue  # done already (a re-send after the worker finished it)
+                pending.attempts += 1
             try:
-                generation.jobs.send(None if pending is None else (number, pending.job))
+                generation.jobs.send((number, pending.job))
             except (OSError, ValueError):
                 return  # the worker is gone: _read starts the next one, which gets every pending job
             except Exception:  # noqa: BLE001 - a job that cannot be pickled is logged and dropped, not retried
                 log.exception("slack job %s could not be handed to the worker", number)
                 with self._lock:
                     self._pending.pop(number, None)
-                continue
-            if pending is None:
-                generation.jobs.close()
-                return
+        with contextlib.suppress(OSError, ValueError):
+            generation.jobs.send(None)
+        generation.jobs.close()
 
     def _read(self, generation: _Generation) -> None:
         """Take the worker's answers (a job done, what it counted); when it dies, start the next and re-send."""
