@@ -141,6 +141,7 @@ def test_a_team_that_never_installed_krbot_is_told_so_and_nothing_is_stored(inst
         ({}, KEY, False, "slack.oauth_needs_http"),
         ({"SLACK_CLIENT_SECRET": ""}, KEY, True, "slack.oauth_needs_secret"),
     ],
+    ids=["no-key", "bad-key", "socket-mode", "no-secret"],
 )
 def test_multi_workspace_mode_refuses_to_start_without_what_it_needs(
     example: App, extra: dict[str, str], key: str | None, http: bool, error: str
