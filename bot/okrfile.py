@@ -7,12 +7,14 @@ from datetime import date
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from bot.core import model
 from bot.core.errors import KrbotError
+from bot.core.numbers import EN_STYLE, NumberStyle
 from bot.core.values import canonical_unit, read_value
+from bot.locales import check_locale, default_locale, number_style
 
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 _TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):[0-5]\d$", re.IGNORECASE)
@@ -33,11 +35,17 @@ class WorkspaceSpec(_Strict):
     reminder: str = "thu 10:00"
     digest: str = "fri 17:00"
     slack_team: str | None = None
+    locale: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return _check_zone(value)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        return None if value is None else _check_locale(value)
 
     @field_validator("slack_team")
     @classmethod
@@ -64,11 +72,17 @@ class PersonSpec(_Strict):
     feishu: str | None = None
     timezone: str | None = None
     department: str | None = None
+    locale: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else _check_zone(value)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        return None if value is None else _check_locale(value)
 
 
 class CycleSpec(_Strict):
@@ -96,6 +110,18 @@ class MeasureSpec(_Strict):
     at_least: float | None = None
     milestone: bool = False
     due: date | None = None
+
+    @field_validator("baseline", "target", "at_most", "at_least", mode="before")
+    @classmethod
+    def _written_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """A YAML number stays a number; a string with separators is read like a check-in (§6)."""
+        if not isinstance(value, str):
+            return value
+        style = (info.context or {}).get("style", EN_STYLE)
+        try:
+            return read_value(text=value, unit=info.data.get("unit"), style=style)
+        except KrbotError as error:
+            raise _problem("value", detail=error.key, **error.params) from None
 
     @model_validator(mode="after")
     def _one_kind(self) -> MeasureSpec:
@@ -244,6 +270,25 @@ def _check_zone(value: str) -> str:
     return value
 
 
+def _check_locale(value: str) -> str:
+    try:
+        return check_locale(tag=value)
+    except KrbotError:
+        raise _problem("locale", word=value) from None
+
+
+def _style_of(raw: Any) -> NumberStyle:
+    """The number style of the file's workspace locale (its language's default when it names none)."""
+    workspace = raw.get("workspace") if isinstance(raw, dict) else None
+    workspace = workspace if isinstance(workspace, dict) else {}
+    language = workspace.get("language") if workspace.get("language") in ("zh", "en") else "zh"
+    tag = workspace.get("locale") or default_locale(language=language)
+    try:
+        return number_style(locale=check_locale(tag=str(tag)))
+    except KrbotError:
+        return EN_STYLE
+
+
 def _check_code(value: str) -> str:
     if not _CODE.match(value):
         raise _problem("code", word=value)
@@ -288,6 +333,17 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_THOUSAND_OR_DECIMAL = re.compile(r"[+-]?[1-9]\d{0,2}\.\d{3}")
+
+
+def _float_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML float, except `200.000`, which a de or fr writer means as 200000: kept as text for §6 to read."""
+    if _THOUSAND_OR_DECIMAL.fullmatch(node.value):
+        return node.value
+    return loader.construct_yaml_float(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _float_or_text)
 
 
 def load_yaml(*, text: str, filename: str) -> Any:
@@ -399,7 +455,7 @@ def parse_okr_file(*, text: str, filename: str = "okrs.yaml") -> tuple[OkrFile, 
     if not isinstance(raw, dict):
         raise _file_error(filename=filename, line=1, field="", problem="top")
     try:
-        spec = OkrFile.model_validate(raw)
+        spec = OkrFile.model_validate(raw, context={"style": _style_of(raw)})
     except ValidationError as error:
         first = error.errors()[0]
         loc = tuple(first["loc"])
@@ -425,7 +481,7 @@ def refusals(*, text: str, filename: str) -> list[KrbotError]:
     if not isinstance(raw, dict):
         return [_file_error(filename=filename, line=1, field="", problem="top")]
     try:
-        spec = OkrFile.model_validate(raw)
+        spec = OkrFile.model_validate(raw, context={"style": _style_of(raw)})
     except ValidationError as error:
         found = []
         for item in error.errors():
@@ -509,7 +565,7 @@ def _unique_measures(measures: list[MeasureSpec], loc: tuple[Any, ...], fail: An
         names.add(measure.name.casefold())
 
 
-def _amount(text: str | float | None) -> tuple[float | None, str | None]:
+def _amount(text: str | float | None, *, style: NumberStyle) -> tuple[float | None, str | None]:
     """An amount such as `25000 EUR` as (number, canonical currency)."""
     if text is None:
         return None, None
@@ -517,7 +573,7 @@ def _amount(text: str | float | None) -> tuple[float | None, str | None]:
         return float(text), None
     match = re.match(r"^\s*(.*?)\s*([A-Za-z]{3}|[€$¥£]|欧元?|美元|元)?\s*$", text)
     unit = canonical_unit(unit=match.group(2)) if match and match.group(2) else None
-    return read_value(text=text, unit=unit), unit
+    return read_value(text=text, unit=unit, style=style), unit
 
 
 def to_domain(*, spec: OkrFile) -> model.Okrs:
@@ -531,7 +587,9 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
         reminder=ws.reminder,
         digest=ws.digest,
         slack_team=ws.slack_team,
+        locale=ws.locale,
     )
+    style = number_style(locale=workspace.number_locale)
     people = {
         p.id: model.Person(
             key=p.id,
@@ -541,6 +599,7 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
             slack_id=p.slack,
             feishu_id=p.feishu,
             department=p.department,
+            locale=p.locale,
         )
         for p in spec.people
     }
@@ -548,9 +607,9 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
     for o in spec.objectives:
         achievable = None
         if o.achievable is not None:
-            budget, unit = _amount(o.achievable.budget)
-            cost, cost_unit = _amount(o.achievable.cost_per_new_customer)
-            order, order_unit = _amount(o.achievable.order_value)
+            budget, unit = _amount(o.achievable.budget, style=style)
+            cost, cost_unit = _amount(o.achievable.cost_per_new_customer, style=style)
+            order, order_unit = _amount(o.achievable.order_value, style=style)
             achievable = model.Achievable(
                 budget=budget,
                 cost_per_new_customer=cost,

@@ -92,6 +92,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
         "reminder": ws.reminder,
         "digest": ws.digest,
         "slack_team": ws.slack_team,
+        "locale": ws.locale,
     }
     if workspace is None:
         workspace = WorkspaceRow(name=ws.name, **ws_values)
@@ -110,6 +111,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             "slack_id": person.slack_id,
             "feishu_id": person.feishu_id,
             "department": person.department,
+            "locale": person.locale,
         }
         row = people.get(person.key)
         if row is None:
@@ -341,6 +343,7 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
             slack_id=row.slack_id,
             feishu_id=row.feishu_id,
             department=row.department,
+            locale=row.locale,
         )
         for row in session.scalars(select(PersonRow).where(PersonRow.workspace_id == workspace.id))
     }
@@ -448,6 +451,7 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
             reminder=workspace.reminder,
             digest=workspace.digest,
             slack_team=workspace.slack_team,
+            locale=workspace.locale,
         ),
         people=people,
         cycle=model.Cycle(name=cycle.name, start=cycle.start, end=cycle.end),

@@ -9,7 +9,7 @@ import unicodedata
 CURRENCIES: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "EUR": (("€", "eur", "euro", "euros", "欧", "欧元"), "€", "欧"),
     "USD": (("$", "us$", "usd", "dollar", "dollars", "美元", "美金"), "$", "美元"),
-    "CNY": (("¥", "元", "人民币", "rmb", "cny", "块", "块钱"), None, "元"),
+    "CNY": (("¥", "cn¥", "元", "人民币", "rmb", "cny", "块", "块钱"), None, "元"),
     "GBP": (("£", "gbp", "英镑"), "£", "英镑"),
     "JPY": (("jpy", "yen", "日元", "円"), None, "日元"),
     "HKD": (("hkd", "hk$", "港币", "港元"), None, "港元"),
