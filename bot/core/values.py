@@ -22,9 +22,11 @@ from bot.core.numbers import (
     shown,
 )
 from bot.core.units import (
+    COUNT_WORDS,
     CURRENCIES,
     CURRENCY_PREFIX,
     DURATIONS,
+    UNIT_WORDS,
     canonical_unit,
     has_cjk,
     normalise,
@@ -64,6 +66,18 @@ HEAD = re.compile(
     r"(?:(?P<num>" + DIGITS + r")|(?P<cn>" + CN_NUMBER + r"))(?P<tail>.*)",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+_SPACED_WORDS = "|".join(
+    re.escape(word) for word in sorted({*UNIT_WORDS, *COUNT_WORDS, *MAGNITUDE_ORDER}, key=len, reverse=True)
+)
+# where a value starts and ends inside a text: the number, what is attached to it, and unit words after a space
+VALUE_TEXT = re.compile(
+    r"[+-]?(?:(?:" + CURRENCY_PREFIX + r")(?![a-z])\s?)?[+-]?(?:" + DIGITS + "|" + CN_NUMBER + r")[^\s=]*"
+    r"(?:\s(?:" + _SPACED_WORDS + r")(?=[\s=!]|$)!?){0,2}",
+    re.IGNORECASE,
+)
+MILESTONE_WORDS = _DONE_WORDS | _NOT_DONE_WORDS
 
 
 @dataclass(frozen=True, slots=True)
