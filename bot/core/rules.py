@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+
 from bot.core import model
 from bot.core.errors import KrbotError
+from bot.core.units import fold
 
 
 def may_update(*, target: model.KeyResult | model.Objective, person: model.Person) -> bool:
@@ -26,13 +29,14 @@ def find_measure(*, target: model.KeyResult | model.Objective, name: str | None)
         raise KrbotError("measure.none", code=target.code)
     if name is None:
         return target.measures[0]
-    wanted = name.strip().casefold()
-    exact = [m for m in target.measures if m.name.casefold() == wanted]
+    wanted = fold(name)
+    exact = [m for m in target.measures if fold(m.name) == wanted]
     if exact:
         return exact[0]
-    partial = [m for m in target.measures if m.name.casefold().startswith(wanted)]
+    partial = [m for m in target.measures if fold(m.name).startswith(wanted)]
     if len(partial) == 1:
         return partial[0]
-    raise KrbotError(
-        "measure.unknown", word=name, code=target.code, known=", ".join(m.name for m in target.measures)
-    )
+    known = ", ".join(m.name for m in target.measures)
+    near = difflib.get_close_matches(wanted, [fold(m.name) for m in target.measures], n=1, cutoff=0.6)
+    meant = next((m.name for m in target.measures if near and fold(m.name) == near[0]), "")
+    raise KrbotError("measure.unknown", word=name, code=target.code, known=known, suggestion=meant)

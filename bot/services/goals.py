@@ -187,7 +187,7 @@ def _apply_edit(
         old_value: Any = row.due
         row.due = new_value
     else:
-        new_value = read_measure(measure, edit.text)
+        new_value = read_measure(measure, edit.text, style=scope.style_for(person.key))
         column = "limit_value" if edit.field in ("at_most", "at_least") else edit.field
         old_value = getattr(row, column)
         if edit.field in ("target", "baseline"):
