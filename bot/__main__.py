@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from datetime import UTC, datetime
@@ -216,7 +214,9 @@ def checkin(
         update = parse_update(text=" ".join(text))
         if update.code is None:
             raise KrbotError("checkin.no_code", known="KR…")
-        reply = services.record_checkin(uow=app.uow, person=person, update=update, at=moment, workspace=workspace)
+        reply = services.record_checkin(
+            uow=app.uow, person=person, update=update, at=moment, workspace=workspace, now=_now()
+        )
     except KrbotError as error:
         _fail(error_message(error, lang=lang))
     typer.echo(render_reply(reply=reply))
@@ -225,15 +225,18 @@ def checkin(
 @cli.command("import-checkins")
 def import_checkins(
     file: Annotated[Path, typer.Argument(help="CSV with columns code,measure,value,person,at[,note,next,ask,risk].")],
+    locale: Annotated[str | None, typer.Option("--locale", help="Read numbers as this locale writes them (default: the workspace's).")] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
-    """History from a spreadsheet: all rows or none."""
+    """History from a spreadsheet (delimiter , ; or tab): all rows or none."""
     text = _read(file)
     app = _app(db)
     lang = _lang(app, workspace)
     try:
-        counts = services.import_checkins(uow=app.uow, text=text, filename=str(file), workspace=workspace, now=_now())
+        counts = services.import_checkins(
+            uow=app.uow, text=text, filename=str(file), workspace=workspace, now=_now(), locale=locale
+        )
     except KrbotError as error:
         _fail(error_message(error, lang=lang))
     typer.echo(translate("cli.checkins_imported", lang=lang, **counts))
@@ -340,12 +343,7 @@ def export(
     elif fmt is ExportFormat.yaml:
         typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
     else:
-        buffer = io.StringIO()
-        columns = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk"]
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(sorted(data["checkins"], key=lambda c: (c["period"], c["person"], c["code"], c["at"])))
-        typer.echo(buffer.getvalue(), nl=False)
+        typer.echo(services.export_csv(uow=app.uow, at=_now(), workspace=workspace), nl=False)
 
 
 @cli.command("plan")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from datetime import date, timedelta
 
 from bot.core import model
 from bot.core.errors import KrbotError
@@ -40,3 +41,19 @@ def find_measure(*, target: model.KeyResult | model.Objective, name: str | None)
     near = difflib.get_close_matches(wanted, [fold(m.name) for m in target.measures], n=1, cutoff=0.6)
     meant = next((m.name for m in target.measures if near and fold(m.name) == near[0]), "")
     raise KrbotError("measure.unknown", word=name, code=target.code, known=known, suggestion=meant)
+
+
+LATE_GRACE_DAYS = 14
+
+
+def check_checkin_day(*, day: date, cycle: model.Cycle, today: date | None = None) -> None:
+    """Refuse a check-in dated before the cycle, after its end and grace for late numbers, or after `today`."""
+    if day < cycle.start:
+        raise KrbotError("checkin.before_cycle", day=day.isoformat(), start=cycle.start.isoformat(), cycle=cycle.name)
+    last = cycle.end + timedelta(days=LATE_GRACE_DAYS)
+    if day > last:
+        raise KrbotError(
+            "checkin.after_cycle", day=day.isoformat(), end=cycle.end.isoformat(), last=last.isoformat(), cycle=cycle.name
+        )
+    if today is not None and day > today:
+        raise KrbotError("checkin.future", day=day.isoformat(), today=today.isoformat())

@@ -14,7 +14,7 @@ from bot.core.asks import classify_ask, split_asks
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.numbers import EN_STYLE, NumberStyle
 from bot.core.progress import KrProgress, kr_progress, measure_progress
-from bot.core.rules import find_measure, may_update
+from bot.core.rules import check_checkin_day, find_measure, may_update
 from bot.core.values import format_value, read_measure_value, read_value
 from bot.locales import write_value
 from bot.metrics import CHECKINS
@@ -48,9 +48,9 @@ def read_measure(
 
 
 def build_checkin(
-    *, scope: Scope, person: model.Person, update: commands.Update, at: datetime
+    *, scope: Scope, person: model.Person, update: commands.Update, at: datetime, now: datetime | None = None
 ) -> tuple[model.Checkin, list[model.Ask]]:
-    """Validate an update against the OKR tree and the sender's rights; nothing is written here."""
+    """Validate an update against the OKR tree, the cycle's days and the sender's rights; nothing is written here."""
     if update.code is None:
         raise KrbotError("checkin.no_code", known=", ".join(codes_of(scope.okrs, person.key)) or "—")
     target = owned_target(scope, update.code, person)
@@ -58,6 +58,9 @@ def build_checkin(
         owner = scope.okrs.people.get(target.owner)
         raise NotAllowed("checkin.not_owner", code=target.code, owner=owner.name if owner else target.owner)
     style = scope.style_for(person.key)
+    check_checkin_day(
+        day=scope.local(at).date(), cycle=scope.okrs.cycle, today=None if now is None else scope.local(now).date()
+    )
     values: dict[str, float] = {}
     for item in update.values:
         measure = find_measure(target=target, name=item.measure)
@@ -112,8 +115,11 @@ def record_checkin(
     workspace: str | None = None,
     source: str = "cli",
     event_key: str | None = None,
+    now: datetime | None = None,
 ) -> Reply:
-    """Validate and store one check-in (once per event key); reply with the KR's new standing."""
+    """Validate and store one check-in (once per event key); reply with the KR's new standing.
+
+    `now` (the real clock) is given where the writer chose `at` (krbot checkin --at): a later day is refused."""
     try:
         with uow.begin() as session:
             scope = load_scope(session=session, workspace=workspace, at=at)
@@ -124,7 +130,7 @@ def record_checkin(
                 )
                 if existing is not None:
                     return Reply(key="checkin.duplicate", lang=scope.lang, params={"code": update.code or ""})
-            checkin, asks = build_checkin(scope=scope, person=sender, update=update, at=at)
+            checkin, asks = build_checkin(scope=scope, person=sender, update=update, at=at, now=now)
             repository.add_checkin(
                 session=session,
                 loaded=scope.loaded,
