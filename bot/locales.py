@@ -12,13 +12,14 @@ from babel.numbers import (
     format_currency,
     format_decimal,
     format_percent,
+    get_currency_symbol,
     get_decimal_symbol,
     get_group_symbol,
 )
 
 from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
-from bot.core.units import CURRENCIES, DURATIONS, canonical_unit, has_cjk, unit_family
+from bot.core.units import CURRENCIES, DURATIONS, UNIT_WORDS, canonical_unit, has_cjk, unit_family
 
 DEFAULT_LOCALES = {"zh": "zh-CN", "en": "en-US"}
 SUPPORTED_EXAMPLES = "de-DE, fr-FR, en-GB, en-US, zh-CN, de-CH"
@@ -69,6 +70,10 @@ def write_value(*, number: float, unit: str | None, locale: str, lang: str) -> s
     tag = _locale(locale)
     if family == "currency":
         assert canonical is not None
+        symbol = get_currency_symbol(canonical, locale=tag)
+        if UNIT_WORDS.get(symbol.casefold()) != canonical:  # a symbol krbot would read as another currency (¥)
+            pattern = tag.currency_formats["standard"].pattern.split(";")[0].replace("¤", "¤¤")
+            return format_currency(value, canonical, format=pattern, locale=tag, decimal_quantization=False)
         return format_currency(value, canonical, locale=tag, decimal_quantization=False)
     if family == "percent":
         return format_percent(value / 100, locale=tag, decimal_quantization=False)

@@ -28,6 +28,7 @@ _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
               "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _LEAD = re.compile(r"[1-9]\d{0,2}")
+_SPACED_LEAD = re.compile(r"[1-9]\d*")  # Babel writes 1000000'000.00 in de-CH: only the last group is split
 _GROUP_SPLIT = re.compile(r"[\s']")
 
 
@@ -64,7 +65,7 @@ def _spaced(text: str) -> Decimal | None:
     if tail is None:
         return None
     fraction = tail[2] or ""
-    if not _LEAD.fullmatch(pieces[0]) or any(len(p) != 3 or not p.isdigit() for p in pieces[1:-1]):
+    if not _SPACED_LEAD.fullmatch(pieces[0]) or any(len(p) != 3 or not p.isdigit() for p in pieces[1:-1]):
         return None
     return Decimal("".join(pieces[:-1]) + tail[1] + ("." + fraction if fraction else ""))
 

@@ -8,15 +8,15 @@ import unicodedata
 # code -> (words that mean it, lower-case; en symbol or None; zh name)
 CURRENCIES: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "EUR": (("€", "eur", "euro", "euros", "欧", "欧元"), "€", "欧"),
-    "USD": (("$", "us$", "usd", "dollar", "dollars", "美元", "美金"), "$", "美元"),
+    "USD": (("$", "us$", "$us", "usd", "dollar", "dollars", "美元", "美金"), "$", "美元"),
     "CNY": (("¥", "cn¥", "元", "人民币", "rmb", "cny", "块", "块钱"), None, "元"),
-    "GBP": (("£", "gbp", "英镑"), "£", "英镑"),
-    "JPY": (("jpy", "yen", "日元", "円"), None, "日元"),
+    "GBP": (("£", "£gb", "gbp", "英镑"), "£", "英镑"),
+    "JPY": (("jpy", "jp¥", "yen", "日元", "円"), None, "日元"),
     "HKD": (("hkd", "hk$", "港币", "港元"), None, "港元"),
     "CHF": (("chf", "fr.", "瑞士法郎"), None, "瑞士法郎"),
-    "SGD": (("sgd", "s$", "新加坡元"), None, "新加坡元"),
-    "AUD": (("aud", "a$", "澳元"), None, "澳元"),
-    "CAD": (("cad", "c$", "加元"), None, "加元"),
+    "SGD": (("sgd", "s$", "$sg", "新加坡元"), None, "新加坡元"),
+    "AUD": (("aud", "a$", "au$", "$au", "澳元"), None, "澳元"),
+    "CAD": (("cad", "c$", "ca$", "$ca", "加元"), None, "加元"),
     "KRW": (("krw", "₩", "韩元"), None, "韩元"),
 }
 # canonical -> (words, minutes in one, zh name)
