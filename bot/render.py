@@ -22,6 +22,8 @@ FORMATS = ("text", "markdown", "html")
 _MENTION = re.compile(r"@(channel|here|all|everyone)\b", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~])")
 MAX_USER_TEXT = 280
+# The report's second wall behind escaping: no script, no remote load; inline styles and data: images only.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def inline(text: object, /, limit: int = MAX_USER_TEXT) -> str:
@@ -140,7 +142,9 @@ def render_report(*, digest: Digest, charts: Sequence[Burnup] = (), lang: str | 
 
     template = environment().get_template("digest.html.j2")
     helpers = _helpers(language, digest.timezone)
-    return template.render(d=digest, charts=list(charts), chart_svg=chart_svg, **helpers)
+    # The shared sentences are rendered as plain text (never Markup), so that this autoescaped page escapes them whole.
+    line = line_renderer(digest=digest, lang=language, escape=inline)
+    return template.render(d=digest, charts=list(charts), chart_svg=chart_svg, line=line, csp=REPORT_CSP, **helpers)
 
 
 def render_template(*, name: str, lang: str, tz: str | None = None, **data: Any) -> str:
