@@ -86,7 +86,10 @@ def _app(db: str | None) -> App:
 
 
 def _read(path: Path, lang: str = "en") -> str:
+    """The file's text; `-` reads standard input (`docker compose exec -T krbot krbot import - < okrs.yaml`)."""
     try:
+        if str(path) == "-":
+            return sys.stdin.buffer.read().decode("utf-8")
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         _fail(translate("okrfile.unreadable", lang=lang, path=str(path), detail=error.__class__.__name__))
@@ -119,7 +122,7 @@ def db_upgrade(db: DbOption = None) -> None:
 
 @cli.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(help="The OKR file (YAML).")],
+    file: Annotated[Path, typer.Argument(help="The OKR file (YAML); - reads standard input.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -187,7 +190,7 @@ def _print_findings(*, lang: str, workspace: str, findings: list[Any]) -> bool:
 
 
 @cli.command("lint")
-def lint(file: Annotated[Path, typer.Argument(help="The OKR file (YAML).")], db: DbOption = None) -> None:
+def lint(file: Annotated[Path, typer.Argument(help="The OKR file (YAML); - reads standard input.")], db: DbOption = None) -> None:
     """The SMART lint alone; exit 1 when a goal fails it."""
     text = _read(file)
     try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
+from bot.core.errors import KrbotError
 from storage.db import UnitOfWork, make_engine, upgrade
 
 
@@ -59,6 +60,8 @@ def configured_platforms(*, app: App, http: bool | None) -> list[Any]:
         from bot.platforms import feishu
 
         platforms.append(feishu.build(settings=settings, uow=app.uow, http=bool(http)))
+    if not platforms and http:  # the console has no callback route: every platform request would get 404
+        raise KrbotError("cli.no_platform_http")
     if not platforms:
         from bot.platforms import console
 
@@ -109,7 +112,8 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
                     "platforms": states,
                 }
 
-            serve_http(app=build_http_app(routes=routes, health=health), port=port or app.settings.http_port)
+            served = build_http_app(routes=routes, health=health, metrics_token=app.settings.metrics_token)
+            serve_http(app=served, port=port or app.settings.http_port)
         else:
             stop.wait()
     except KeyboardInterrupt:
