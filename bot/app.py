@@ -86,13 +86,14 @@ def _stop_on_sigterm(_signum: int, _frame: object) -> None:
 def run(*, app: App, http: bool, port: int | None = None) -> None:
     """Serve every configured platform and the scheduler until interrupted."""
     from bot.http import build_http_app, serve_http
-    from bot.logs import configure_logging
+    from bot.logs import adopt_library_loggers, configure_logging
 
     configure_logging(fmt=app.settings.log_format, level=app.settings.log_level, secrets=app.settings.secrets())
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `docker stop`: finish in-flight work below, then exit 0
 
     platforms = configured_platforms(app=app, http=http)
+    adopt_library_loggers()  # the platforms' SDKs are imported by now; their loggers go through ours
     stop = threading.Event()
     for platform in platforms:
         platform.start()
