@@ -17,6 +17,7 @@ import yaml
 from bot import services
 from bot.app import App, build_app
 from bot.commands import parse_update
+from bot.core.cells import escaped_row
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
 from bot.okrfile import file_language
@@ -347,7 +348,8 @@ def export(
         columns = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk"]
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(sorted(data["checkins"], key=lambda c: (c["period"], c["person"], c["code"], c["at"])))
+        rows = sorted(data["checkins"], key=lambda c: (c["period"], c["person"], c["code"], c["at"]))
+        writer.writerows(escaped_row(row=row) for row in rows)  # no text cell becomes a formula
         typer.echo(buffer.getvalue(), nl=False)
 
 

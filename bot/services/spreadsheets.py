@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.core import model
 from bot.core.asks import classify_ask, split_asks
+from bot.core.cells import unescape_cell
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.progress import measure_progress, okr_progress
 from bot.core.rules import find_measure, may_update
@@ -62,7 +63,8 @@ def import_checkins(
         targets: dict[str, model.KeyResult | model.Objective] = {}
         rows = 0
         for line_number, raw in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+            # A cell the export escaped (`'=…`) reads back as the text it was.
+            row = {k.strip(): unescape_cell(text=(v or "").strip()) for k, v in raw.items() if k is not None}
             rows += 1
             try:
                 person = person_in(scope, row["person"])
