@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bot.charts import burnup_svg
 from bot.core.burnup import Burnup
 from bot.core.digest import Digest
+from bot.core.text import clean_text
 from bot.core.values import format_percent, format_value
 from bot.i18n import translate
 from bot.resources import resource_dir
@@ -28,7 +29,7 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 def inline(text: object, /, limit: int = MAX_USER_TEXT) -> str:
     """User text on one line: newlines folded, mass mentions made inert, long text shortened."""
-    folded = " ".join(str(text or "").split())
+    folded = " ".join(clean_text(text=str(text or "")).split())  # a lone surrogate would break a card's UTF-8 JSON
     folded = _MENTION.sub(lambda m: "@\u200b" + m.group(1), folded)
     return folded if len(folded) <= limit else folded[: limit - 1] + "…"
 

@@ -18,6 +18,7 @@ from bot.core.cells import unescape_cell
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.progress import measure_progress, okr_progress
 from bot.core.rules import find_measure, may_update
+from bot.core.text import clean_text
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, owned_target, parse_moment, person_in
 from storage import repository
@@ -41,7 +42,7 @@ def import_checkins(
     *, uow: UnitOfWork, text: str, filename: str, workspace: str | None = None, now: datetime
 ) -> dict[str, int]:
     """History from a CSV (code,measure,value,person,at[,note,next,ask,risk]): every row or none."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(io.StringIO(clean_text(text=text).lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
