@@ -85,7 +85,7 @@ def serve_bot(*, port: int, database_url: str, api_url: str) -> None:
     """The bot as `krbot run --http` serves it (uvicorn and its Slack worker process), the clock fixed inside the cycle."""
     app = build_app(database_url=database_url, migrate=False)
     settings = Settings(_env_file=None, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api_url)
-    platform = slack.build(settings=settings, uow=app.uow, http=True, clock=bench_now, worker=True)
+    platform = slack.build(settings=settings, uow=app.uow, http=True, clock=bench_now)
     http_app = build_http_app(routes=platform.routes(), health=lambda: {"ok": platform.healthy()})
     platform.start()
     try:

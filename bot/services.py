@@ -6,10 +6,11 @@ import csv
 import io
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -1237,6 +1238,7 @@ def _export_objective(progress: Any, *, okrs: model.Okrs, checkins: list[model.C
 # ---------------------------------------------------------------- for the chat platforms
 
 EVENT_MEMORY = timedelta(hours=8)
+T = TypeVar("T")
 
 
 def find_person(*, uow: UnitOfWork, platform: str, user_id: str) -> tuple[str, str] | None:
@@ -1589,3 +1591,48 @@ def overdue_tasks(
         for task in kr.tasks
         if (kr.code, task.title) in late and task.owner in scope.okrs.people
     ]
+
+
+# ---------------------------------------------------------------- a delivery handled once, in one transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Once(Generic[T]):
+    """What handle_once did: `fresh` False when the delivery was claimed before (then nothing ran); the action's result."""
+
+    fresh: bool
+    result: T | None = None
+
+
+class _Refused(Exception):
+    """The action refused (a joined block raised): what it wrote is dropped, the claim is kept alone."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("refused")
+        self.result = result
+
+
+def handle_once(
+    *, uow: UnitOfWork, platform: str, event_ids: list[str], at: datetime, action: Callable[[], T]
+) -> Once[T]:
+    """Claim a delivery's ids and run `action` in ONE transaction: stored and claimed together, or neither.
+
+    A delivery seen before runs nothing (`fresh` False). An action that refuses keeps nothing of what it began,
+    and its delivery is claimed alone, so a re-delivery is answered once. Any other failure commits nothing
+    and raises, so the platform's retry is handled in full.
+    """
+    try:
+        with uow.atomic() as atomic:
+            events.claim(session=atomic.session, platform=platform, event_ids=event_ids, at=at, memory=EVENT_MEMORY)
+            atomic.session.flush()  # takes the write lock first; a concurrent delivery of the same ids waits, then fails here
+            result = action()
+            if atomic.spoiled:
+                raise _Refused(result)
+    except _Refused as refused:
+        return Once(fresh=claim_events(uow=uow, platform=platform, event_ids=event_ids, at=at), result=refused.result)
+    except IntegrityError:
+        with uow.begin() as session:
+            if not events.seen(session=session, platform=platform, event_ids=event_ids):
+                raise
+        return Once(fresh=False)
+    return Once(fresh=True, result=result)
