@@ -238,13 +238,24 @@ class SlackPlatform(SlackListeners):
             return PlainTextResponse("not our workspace", status_code=403)
         timestamp, signature = request.headers.get("x-slack-request-timestamp", ""), request.headers.get("x-slack-signature", "")
         bolt_request.context[DELIVERY] = "signed:" + hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()[:40]
-        return to_starlette_response(await run_in_threadpool(self.app.dispatch, bolt_request))
+        return to_starlette_response(await run_in_threadpool(self._dispatch, bolt_request))
+
+    def _dispatch(self, request: BoltRequest) -> BoltResponse:
+        """Bolt's answer; what escapes Bolt itself (its middleware reading a payload of the wrong shape) is a 400.
+
+        A listener's own failure does not escape: the error handler answers it (500 for events, so Slack retries).
+        """
+        try:
+            return self.app.dispatch(request)
+        except Exception as error:  # noqa: BLE001 - Bolt trips over fields it expects: the sender's payload is wrong
+            log.warning("malformed slack request refused: Bolt raised %s", type(error).__name__)
+            return BoltResponse(status=400, body="")
 
     def _refusal(self, *, body: bytes, headers: Any) -> Response | None:
         """401 for a bad or stale signature (a non-numeric timestamp too), 400 for a body no Slack request has; else None."""
         timestamp = headers.get("x-slack-request-timestamp") or ""
         signature = headers.get("x-slack-signature") or ""
-        if not timestamp.isdigit() or len(timestamp) > 12 or abs(time.time() - int(timestamp)) > WINDOW_SECONDS:
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12 or abs(time.time() - int(timestamp)) > WINDOW_SECONDS:
             return PlainTextResponse("", status_code=401)
         secret = (self.settings.slack_signing_secret or "").encode()
         expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()

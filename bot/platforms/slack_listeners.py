@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +40,12 @@ class Sender:
     person: str
 
 
+def _raised_in_bolt(error: BaseException) -> bool:
+    """Whether Bolt itself raised (reading a field of a payload that has another shape), not one of krbot's listeners."""
+    trace = traceback.extract_tb(error.__traceback__)
+    return bool(trace) and f"{os.sep}slack_bolt{os.sep}" in trace[-1].filename
+
+
 class SlackListeners:
     """The listeners of the Slack platform (a mixin: the platform gives the unit of work, the clock and the clients)."""
 
@@ -65,8 +73,8 @@ class SlackListeners:
 
     def _on_error(self, error: Exception, body: Any) -> BoltResponse:
         """Bolt's error handler: a malformed payload is 400 (one log line); anything else 500, so Slack retries events."""
-        if isinstance(error, Malformed):
-            log.warning("malformed slack request refused: %s", error)
+        if isinstance(error, Malformed) or _raised_in_bolt(error):
+            log.warning("malformed slack request refused: %s", error if isinstance(error, Malformed) else type(error).__name__)
             return BoltResponse(status=400, body="")
         log.error("slack request failed; nothing was stored", exc_info=error)
         return BoltResponse(status=500, body="")
