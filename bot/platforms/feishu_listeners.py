@@ -333,8 +333,12 @@ class FeishuListeners:
         return _toast("success", text, card=cards.card_with_form(cards=built, code=code))
 
     def _decide(self, *, person: str, workspace: str, value: dict[str, Any]) -> P2CardActionTriggerResponse:
-        """An Approve/Decline button: decided by the service (boss or admin only), card updated, asker told."""
+        """An Approve/Decline button: decided by the service (boss or admin only), card updated, asker told.
+
+        The card is read before the decision is stored, so nothing after the commit can make the answer a lie.
+        """
         ask_id = payloads.integer(value.get("id") or 0)
+        as_of = feishu_payloads.moment(value.get("as_of"))
         at = self.clock()
         reply = services.decide_ask(
             uow=self.uow, person=person, ask_id=ask_id, approve=bool(value.get("ok")), at=at, workspace=workspace
@@ -342,12 +346,13 @@ class FeishuListeners:
         self._tell(reply=reply, workspace=workspace, source=f"ask:{ask_id}:{reply.params.get('status')}")
         text = render_reply(reply=reply)
         card = None
-        as_of = feishu_payloads.moment(value.get("as_of"))
         if as_of is not None:
-            digest, decisions = services.compose_as_posted(uow=self.uow, as_of=as_of, workspace=workspace)
-            card = cards.card_with_ask(cards=cards.digest_cards(digest=digest, decisions=decisions), ask_id=ask_id)
+            try:
+                digest, decisions = services.compose_as_posted(uow=self.uow, as_of=as_of, workspace=workspace)
+                card = cards.card_with_ask(cards=cards.digest_cards(digest=digest, decisions=decisions), ask_id=ask_id)
+            except Exception:  # the decision is stored: say so, and leave the card as it is
+                log.exception("feishu digest card for ask %s not redrawn", ask_id)
         return _toast("success" if reply.key == "ask.decided" else "info", text, card=card)
-
 
 
 def _field(form: dict[str, Any], name: str) -> str | None:
