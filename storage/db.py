@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -61,6 +63,9 @@ class UnitOfWork:
         self.engine = engine
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
         self._joined: ContextVar[Atomic | None] = ContextVar(f"krbot_atomic_{id(self)}", default=None)
+        # SQLite has one writer: this process's atomic writers queue on a lock (woken at once, in turn) rather than
+        # on SQLite's busy handler, which sleeps up to 100 ms a try and lets a writer starve under a burst.
+        self._writer: AbstractContextManager[Any] = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
     @contextmanager
     def begin(self) -> Iterator[Session]:
@@ -81,7 +86,7 @@ class UnitOfWork:
         """One transaction around several service calls (each `begin()` inside joins it): committed at the end, or not at all."""
         if self._joined.get() is not None:
             raise RuntimeError("atomic() does not nest")
-        with self._sessions() as session, session.begin():
+        with self._writer, self._sessions() as session, session.begin():
             outer = Atomic(session=session)
             token = self._joined.set(outer)
             try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import threading
@@ -157,10 +156,6 @@ class FeishuPlatform(FeishuListeners):
             .build()
         )
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="feishu-send")
-        sqlite = uow.engine.dialect.name == "sqlite"
-        # SQLite has one writer: queue this process's writers on a lock (woken at once) rather than on
-        # SQLite's busy handler (which sleeps up to 100 ms a try), so a claim never waits long.
-        self._writes: Any = threading.Lock() if sqlite else contextlib.nullcontext()
         self._ws_thread: threading.Thread | None = None
         self._ws_loop: asyncio.AbstractEventLoop | None = None
         self._ws_client: Any = None

@@ -58,7 +58,6 @@ class FeishuListeners:
     encrypt_key: str
     verification_token: str
     pool: ThreadPoolExecutor
-    _writes: Any
 
     def create(self, *, receive_id: str, id_type: str, msg_type: str, content: str, key: str) -> str:
         raise NotImplementedError
@@ -137,11 +136,10 @@ class FeishuListeners:
             return
         open_id = event.sender.sender_id.open_id
         ids = [f"event:{data.header.event_id}", f"message:{message.message_id}"]
-        with self._writes:
-            once = services.handle_once(
-                uow=self.uow, platform=PLATFORM, event_ids=ids, at=self.clock(),
-                action=lambda: self._answer_message(message=message, open_id=open_id),
-            )
+        once = services.handle_once(
+            uow=self.uow, platform=PLATFORM, event_ids=ids, at=self.clock(),
+            action=lambda: self._answer_message(message=message, open_id=open_id),
+        )
         if once.fresh and once.result is not None:
             self.pool.submit(self._deliver, message=message, open_id=open_id, answer=once.result)
 
@@ -238,11 +236,10 @@ class FeishuListeners:
         open_id = operator.operator_id.open_id if operator and operator.operator_id else None
         if not open_id:
             return
-        with self._writes:
-            once = services.handle_once(
-                uow=self.uow, platform=PLATFORM, event_ids=[f"event:{data.header.event_id}"], at=self.clock(),
-                action=lambda: self._menu_cards(open_id=open_id),
-            )
+        once = services.handle_once(
+            uow=self.uow, platform=PLATFORM, event_ids=[f"event:{data.header.event_id}"], at=self.clock(),
+            action=lambda: self._menu_cards(open_id=open_id),
+        )
         if once.fresh and once.result:
             self.pool.submit(self._send_direct, open_id=open_id, outgoing=once.result, key=f"menu:{data.header.event_id}")
 
