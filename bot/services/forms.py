@@ -77,7 +77,7 @@ def _record_form(
     event_key: str | None,
 ) -> tuple[Reply | None, dict[str, KrbotError]]:
     with uow.begin() as session:
-        scope = load_scope(session=session, workspace=workspace, at=at)
+        scope = load_scope(session=session, workspace=workspace, at=at, code=code, people=(person,))
         sender = person_in(scope, person)
         if event_key is not None and repository.checkin_with_event(
             session=session, workspace_id=scope.workspace.id, event_key=event_key
