@@ -122,7 +122,9 @@ def record_checkin(
     `now` (the real clock) is given where the writer chose `at` (krbot checkin --at): a later day is refused."""
     try:
         with uow.begin() as session:
-            scope = load_scope(session=session, workspace=workspace, at=at)
+            scope = load_scope(
+                session=session, workspace=workspace, at=at, code=update.code, people=(person,)
+            )
             sender = person_in(scope, person)
             if event_key is not None:
                 existing = repository.checkin_with_event(
@@ -162,7 +164,7 @@ def _event_stored(*, uow: UnitOfWork, workspace: str | None, event_key: str) -> 
 def saved_reply(
     *, session: Session, scope: Scope, checkin: model.Checkin, asks: list[model.Ask], at: datetime
 ) -> Reply:
-    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
+    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at, code=checkin.code)
     target = scope.okrs.owner_of(code=checkin.code)
     assert target is not None
     measures = {m.name: m for m in target.measures}
@@ -285,7 +287,7 @@ def validate_checkin(
 ) -> dict[str, KrbotError]:
     """Field-by-field problems of a check-in form (measure name -> the refusal to show on it); {} if valid."""
     with uow.begin() as session:
-        scope = load_scope(session=session, workspace=workspace, at=at)
+        scope = load_scope(session=session, workspace=workspace, at=at, code=code, people=(person,))
         sender = person_in(scope, person)
         target = owned_target(scope, code, sender)
         style = scope.style_for(sender.key)

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from bot.core import model
 from bot.core.asks import classify_ask, split_asks
+from bot.core.cells import escaped_row, unescape_cell
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.numbers import NumberStyle
 from bot.core.progress import measure_progress, okr_progress
 from bot.core.rules import check_checkin_day, find_measure, may_update
+from bot.core.text import clean_text
 from bot.locales import check_locale, number_style
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, owned_target, parse_moment, person_in
@@ -64,7 +66,7 @@ def import_checkins(
 
     The delimiter is sniffed; numbers are read in `locale`, else the workspace's; a row repeating another's
     code, measure and time is refused with both line numbers."""
-    body = text.lstrip("\ufeff")
+    body = clean_text(text=text).lstrip("\ufeff")
     reader = csv.DictReader(io.StringIO(body), delimiter=sniff_delimiter(text=body))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
@@ -89,7 +91,8 @@ def import_checkins(
         targets: dict[str, model.KeyResult | model.Objective] = {}
         rows = 0
         for line_number, raw in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+            # A cell the export escaped (`'=…`) reads back as the text it was.
+            row = {k.strip(): unescape_cell(text=(v or "").strip()) for k, v in raw.items() if k is not None}
             rows += 1
             try:
                 person = person_in(scope, row["person"])
@@ -416,12 +419,16 @@ def export_csv(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
     def local(moment: str) -> str:
         return datetime.fromisoformat(moment).astimezone(zone).isoformat()
 
-    rows = [
-        {**item, "value": csv_number(value=item["value"], style=style), "at": local(item["at"])}
+    rows = [  # text cells escaped so that none becomes a formula; the value is a number, written as one
+        {**escaped_row(row=item), "value": csv_number(value=item["value"], style=style), "at": local(item["at"])}
         for item in data["checkins"]
     ]
     rows += [
-        {"person": a["person"], "code": a["code"], "at": local(a["at"]), "ask": a["text"], "period": _period(a["at"], zone)}
+        {
+            **escaped_row(row={"person": a["person"], "code": a["code"], "ask": a["text"]}),
+            "at": local(a["at"]),
+            "period": _period(a["at"], zone),
+        }
         for a in data["asks"]
     ]
     buffer = io.StringIO()
