@@ -35,7 +35,7 @@ from bot.core.method import (
 from bot.core.progress import KrProgress, kr_progress, measure_progress, okr_progress
 from bot.core.values import format_value, read_value
 from bot.metrics import CHECKINS, COMMANDS
-from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, to_domain
+from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, renames_in, to_domain
 from bot.resources import resource_dir
 from storage import events, ledger, repository
 from storage.db import UnitOfWork, upgrade
@@ -48,6 +48,7 @@ from storage.models import (
     ObjectiveRow,
     WorkspaceRow,
 )
+from storage.renames import ArchivedHistory, Renames
 
 log = logging.getLogger("krbot.services")
 
@@ -85,6 +86,7 @@ class ImportOutcome:
     changes: list[model.GoalChange]
     findings: list[Finding]
     dry_run: bool
+    history: list[ArchivedHistory] = field(default_factory=list)  # archived although they have check-ins
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +154,26 @@ def lint_file(*, text: str, filename: str) -> tuple[str, list[Finding]]:
     return lang, findings
 
 
-def import_okrs(*, uow: UnitOfWork, text: str, filename: str, at: datetime, dry_run: bool = False) -> ImportOutcome:
-    """Create or update the OKR tree from a file by its codes; on a dry run nothing is kept."""
+def import_okrs(
+    *,
+    uow: UnitOfWork,
+    text: str,
+    filename: str,
+    at: datetime,
+    dry_run: bool = False,
+    person: str | None = None,
+) -> ImportOutcome:
+    """Create or update the OKR tree from a file by its codes, logging goal changes by `person`; a dry run keeps nothing."""
     spec, _ = parse_okr_file(text=text, filename=filename)
     okrs = to_domain(spec=spec)
+    if person is not None and person not in okrs.people:
+        raise KrbotError("person.unknown", word=person, known=", ".join(okrs.people))
+    codes, measures = renames_in(spec=spec)
     findings = lint_document(data=load_yaml(text=text, filename=filename), terms=_smart_terms())
     with uow.begin() as session:
-        report = repository.sync_okrs(session=session, okrs=okrs, at=at)
+        report = repository.sync_okrs(
+            session=session, okrs=okrs, at=at, renames=Renames(codes=codes, measures=measures), person=person
+        )
         if dry_run:
             session.rollback()
     return ImportOutcome(
@@ -170,6 +185,7 @@ def import_okrs(*, uow: UnitOfWork, text: str, filename: str, at: datetime, dry_
         changes=report.changes,
         findings=findings,
         dry_run=dry_run,
+        history=report.history,
     )
 
 
