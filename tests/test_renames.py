@@ -154,3 +154,6 @@ def test_a_reimport_logs_its_goal_changes_by_the_importer_for_import(run_cli: An
     assert (change["code"], change["field"], change["old"], change["new"]) == ("KR2", "target", "2", "2.2")
     assert (change["person"], change["reason"]) == ("lin", "import")
     assert change["at"]
+    code, digest, err = run_cli("digest")
+    assert code == 0, err
+    assert "KR2 新客转化率 目标：2% → 2.2%，林雪修改，原因：重新导入OKR文件" in digest, digest
