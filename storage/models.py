@@ -86,6 +86,7 @@ class PersonRow(Base):
     slack_id: Mapped[str | None] = mapped_column(String(64), index=True)
     feishu_id: Mapped[str | None] = mapped_column(String(128), index=True)
     department: Mapped[str | None] = mapped_column(String(100))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)  # no longer in the OKR file: unknown to krbot
 
 
 class AwayRow(Base):

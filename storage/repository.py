@@ -110,6 +110,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             "slack_id": person.slack_id,
             "feishu_id": person.feishu_id,
             "department": person.department,
+            "archived": False,  # back in the file: their history is theirs again
         }
         row = people.get(person.key)
         if row is None:
@@ -117,6 +118,10 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             report.created["people"] += 1
         elif _set(row, values):
             report.updated["people"] += 1
+    for key, row in people.items():
+        if not row.archived and key not in okrs.people:
+            row.archived = True  # from now on they hold no role, own nothing and may do nothing
+            report.archived["people"] += 1
 
     cycle = session.scalar(
         select(CycleRow).where(CycleRow.workspace_id == workspace.id, CycleRow.name == okrs.cycle.name)
@@ -342,7 +347,9 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
             feishu_id=row.feishu_id,
             department=row.department,
         )
-        for row in session.scalars(select(PersonRow).where(PersonRow.workspace_id == workspace.id))
+        for row in session.scalars(
+            select(PersonRow).where(PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False))
+        )
     }
     objective_rows = list(
         session.scalars(
@@ -676,7 +683,7 @@ def person_by_chat_id(*, session: Session, platform: str, user_id: str) -> tuple
     row = session.execute(
         select(WorkspaceRow.name, PersonRow.key)
         .join(PersonRow, PersonRow.workspace_id == WorkspaceRow.id)
-        .where(column == user_id)
+        .where(column == user_id, PersonRow.archived.is_(False))
         .order_by(PersonRow.id)
         .limit(1)
     ).first()
@@ -698,7 +705,11 @@ def schedule_owners(*, session: Session, workspace_id: int, cycle_id: int) -> tu
     )
     rows = session.execute(
         select(PersonRow.key, PersonRow.name, PersonRow.role, PersonRow.timezone, PersonRow.slack_id, PersonRow.feishu_id)
-        .where(PersonRow.workspace_id == workspace_id, PersonRow.key.in_(kr_owners.union(headline_owners)))
+        .where(
+            PersonRow.workspace_id == workspace_id,
+            PersonRow.archived.is_(False),
+            PersonRow.key.in_(kr_owners.union(headline_owners)),
+        )
         .order_by(PersonRow.key)
     ).all()
     return tuple(
