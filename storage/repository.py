@@ -666,17 +666,6 @@ def set_away(*, session: Session, workspace_id: int, person_key: str, start: dat
     session.flush()
 
 
-def mark_task_done(*, session: Session, cycle_id: int, code: str, title: str) -> None:
-    """Set one task of a KR done."""
-    row = session.scalar(
-        select(TaskRow)
-        .join(KrRow, TaskRow.kr_id == KrRow.id)
-        .where(KrRow.cycle_id == cycle_id, KrRow.code == code, TaskRow.title == title)
-    )
-    if row is not None:
-        row.done = True
-
-
 def person_by_chat_id(*, session: Session, platform: str, user_id: str) -> tuple[str, str] | None:
     """(workspace name, person key) of a Slack or Feishu user id, or None."""
     column = {"slack": PersonRow.slack_id, "feishu": PersonRow.feishu_id}[platform]

@@ -352,6 +352,8 @@ class SlackPlatform:
                 uow=self.uow, person=sender.person, text=body.get("text") or "", at=self.clock(),
                 workspace=sender.workspace, source=PLATFORM, event_key=f"command:{body.get('trigger_id', '')}",
             )
+            if reply.key == "request.repeat":  # the same command delivered again: done and answered already
+                return
             if reply.key == "reply.list" and reply.params.get("form_hint"):
                 view = blocks.checkin_view(rows=reply.params["rows"], code=None, lang=reply.lang)
                 client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -403,19 +405,21 @@ class SlackPlatform:
         ask_id = int(json.loads(action["value"])["id"])
         try:
             reply = services.decide_ask(
-                uow=self.uow, person=sender.person, ask_id=ask_id, approve=approve, at=self.clock(), workspace=sender.workspace
+                uow=self.uow, person=sender.person, ask_id=ask_id, approve=approve, at=self.clock(), workspace=sender.workspace,
+                event_key=f"slack:action:{user_id}:{action.get('action_ts', '')}:{action.get('action_id', '')}:{ask_id}",
             )
         except KrbotError as error:
             text = blocks.esc_lines(error_message(error, lang=self._lang(sender=sender)))
             respond(text=text, response_type="ephemeral", replace_original=False)
             return
-        if reply.key == "ask.decided":
-            by = reply.params["by"]
-        else:
-            decider = services.person_of(uow=self.uow, key=reply.params.get("by") or "", at=self.clock(), workspace=sender.workspace)
-            by = decider.name if decider else (reply.params.get("by") or "")
+        if reply.key == "request.repeat":  # the same click delivered again: decided and answered already
+            return
+        if reply.key != "ask.decided":  # another decision won: it updates the message and tells the asker, once
             respond(text=self._reply_text(reply=reply), response_type="ephemeral", replace_original=False)
-        decision = blocks.esc(translate("slack.ask.decision", lang=reply.lang, id=ask_id, status=reply.params["status"], by=by))
+            return
+        decision = blocks.esc(
+            translate("slack.ask.decision", lang=reply.lang, id=ask_id, status=reply.params["status"], by=reply.params["by"])
+        )
         message = body.get("message") or {}
         if message.get("ts") and body.get("channel"):
             updated = blocks.decided(blocks=message.get("blocks", []), ask_id=ask_id, text=decision)

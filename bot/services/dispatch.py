@@ -95,7 +95,9 @@ def _dispatch(
                 key="reply.report", lang=lang, digest=compose(uow=uow, as_of=at, workspace=workspace)
             )
         case commands.Change():
-            return change_goal(uow=uow, person=person, change=command, at=at, workspace=workspace)
+            return change_goal(
+                uow=uow, person=person, change=command, at=at, workspace=workspace, event_key=event_key
+            )
         case commands.Away(start=start, end=end):
             return set_away(uow=uow, person=person, start=start, end=end, at=at, workspace=workspace)
         case commands.Paths():
@@ -105,5 +107,7 @@ def _dispatch(
         case commands.Plan(code=code):
             return show_plan(uow=uow, code=code, at=at, workspace=workspace)
         case commands.TaskDone(code=code, task=task):
-            return complete_task(uow=uow, person=person, code=code, task=task, at=at, workspace=workspace)
+            return complete_task(
+                uow=uow, person=person, code=code, task=task, at=at, workspace=workspace, event_key=event_key
+            )
     raise KrbotError("command.unknown", word=text)

@@ -18,8 +18,9 @@ from bot.core.progress import measure_progress, okr_progress
 from bot.core.rules import find_measure, may_change
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, name_of, owned_target, person_in
+from bot.services.once import first_time, once_per_request, repeat
 from bot.services.replies import Notice, Reply
-from storage import repository
+from storage import once, repository
 from storage.db import UnitOfWork
 from storage.models import (
     KrRow,
@@ -36,9 +37,26 @@ _GOAL_ATTR = {
 
 
 def change_goal(
-    *, uow: UnitOfWork, person: str, change: commands.Change, at: datetime, workspace: str | None = None
+    *,
+    uow: UnitOfWork,
+    person: str,
+    change: commands.Change,
+    at: datetime,
+    workspace: str | None = None,
+    event_key: str | None = None,
 ) -> Reply:
-    """Change a KR's or objective's goal (accountable or admin only), log it, and show its impact."""
+    """Change a KR's or objective's goal (accountable or admin only) once per request, log it, show its impact."""
+    return once_per_request(
+        uow=uow, workspace=workspace, event_key=event_key,
+        action=lambda: _change_goal(uow=uow, person=person, change=change, at=at, workspace=workspace,
+                                    event_key=event_key),
+    )
+
+
+def _change_goal(
+    *, uow: UnitOfWork, person: str, change: commands.Change, at: datetime, workspace: str | None, event_key: str | None
+) -> Reply:
+    """The goal change in one transaction; each field written only if it still holds what was read."""
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=at)
         sender = person_in(scope, person)
@@ -49,6 +67,8 @@ def change_goal(
             raise NotAllowed("change.not_allowed", code=target.code, accountable=who or "")
         if not (change.reason or "").strip():
             raise KrbotError("change.reason_required", code=target.code)
+        if not first_time(session=session, event_key=event_key, at=at):
+            return repeat(lang=scope.lang)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
         before = _target_progress(scope, target, checkins, at)
         logged = []
@@ -155,7 +175,9 @@ def _apply_edit(
     if edit.field == "title":
         row_type = KrRow if isinstance(target, model.KeyResult) else ObjectiveRow
         row = session.query(row_type).filter_by(cycle_id=scope.cycle.id, code=target.code).one()
-        old, row.title = row.title, edit.text
+        old = row.title
+        _set_goal(session=session, table="kr" if row_type is KrRow else "objective", row_id=row.id, column="title",
+                  expected=old, new=edit.text, code=target.code, measure=None, field="title")
         change = model.GoalChange(
             code=target.code, field="title", old=old, new=edit.text, reason=reason, person=person.key, at=at
         )
@@ -165,7 +187,9 @@ def _apply_edit(
         row = repository.objective_row(session=session, cycle_id=scope.cycle.id, code=target.code)
         assert row is not None
         new_day = _read_day(edit.text)
-        old_day, row.deadline = row.deadline, new_day
+        old_day = row.deadline
+        _set_goal(session=session, table="objective", row_id=row.id, column="deadline", expected=old_day, new=new_day,
+                  code=target.code, measure=None, field="deadline")
         change = model.GoalChange(
             code=target.code,
             field="deadline",
@@ -185,7 +209,7 @@ def _apply_edit(
     if edit.field == "due":
         new_value: Any = _read_day(edit.text)
         old_value: Any = row.due
-        row.due = new_value
+        column = "due"
     else:
         new_value = read_measure(measure, edit.text)
         column = "limit_value" if edit.field in ("at_most", "at_least") else edit.field
@@ -194,7 +218,8 @@ def _apply_edit(
             other = row.baseline if edit.field == "target" else row.target
             if other is not None and other == new_value:
                 raise KrbotError("change.flat", measure=measure.name)
-        setattr(row, column, new_value)
+    _set_goal(session=session, table="measure", row_id=row.id, column=column, expected=old_value, new=new_value,
+              code=target.code, measure=measure.name, field=edit.field)
     change = model.GoalChange(
         code=target.code,
         field=edit.field,
@@ -213,6 +238,16 @@ def _apply_edit(
         "new": new_value,
         "unit": measure.unit,
     }
+
+
+def _set_goal(
+    *, session: Session, table: str, row_id: int, column: str, expected: Any, new: Any, code: str,
+    measure: str | None, field: str,
+) -> None:
+    """Write one goal field only if it still holds what this change read; else refuse, nothing changed."""
+    won, now = once.set_goal(session=session, table=table, row_id=row_id, column=column, expected=expected, new=new)
+    if not won:
+        raise KrbotError("change.conflict", code=code, measure=measure, field=field, now=_plain(now) if now else "—")
 
 
 def _plain(value: Any) -> str:
@@ -257,9 +292,27 @@ def _read_day(text: str) -> date:
 
 
 def complete_task(
-    *, uow: UnitOfWork, person: str, code: str, task: str, at: datetime, workspace: str | None = None
+    *,
+    uow: UnitOfWork,
+    person: str,
+    code: str,
+    task: str,
+    at: datetime,
+    workspace: str | None = None,
+    event_key: str | None = None,
 ) -> Reply:
-    """Mark a KR's task done (its owner, the KR's owner or a delegate), by title, start of title or plan number."""
+    """Mark a KR's task done (its owner, the KR's owner or a delegate) once, by title, start of title or plan number."""
+    return once_per_request(
+        uow=uow, workspace=workspace, event_key=event_key,
+        action=lambda: _complete_task(uow=uow, person=person, code=code, task=task, at=at, workspace=workspace,
+                                      event_key=event_key),
+    )
+
+
+def _complete_task(
+    *, uow: UnitOfWork, person: str, code: str, task: str, at: datetime, workspace: str | None, event_key: str | None
+) -> Reply:
+    """The task marked done in one transaction, `UPDATE tasks … WHERE done = false`."""
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=at)
         sender = person_in(scope, person)
@@ -283,7 +336,8 @@ def complete_task(
             raise NotAllowed(
                 "task.not_owner", code=target.code, task=done.title, owner=name_of(scope, done.owner)
             )
-        repository.mark_task_done(
-            session=session, cycle_id=scope.cycle.id, code=target.code, title=done.title
-        )
+        if not first_time(session=session, event_key=event_key, at=at):
+            return repeat(lang=scope.lang)
+        if not once.finish_task(session=session, cycle_id=scope.cycle.id, code=target.code, title=done.title):
+            raise KrbotError("task.already_done", code=target.code, task=done.title)
     return Reply(key="task.done", lang=scope.lang, params={"code": target.code, "task": done.title})
