@@ -42,7 +42,8 @@ def test_a_removed_admin_can_neither_change_goals_nor_decide_asks_nor_check_in(e
     with pytest.raises(KrbotError) as refused:
         services.decide_ask(uow=example.uow, person="lin", ask_id=ask_id, approve=True, at=LATER)
     assert refused.value.key == "person.unknown"
-    for line in ("/kr update O1 17.5万欧", "/kr list", "/kr status KR2", "/kr away 2026-12-20..2027-01-03"):
+    for line in ("/kr update O1 17.5万欧", "/kr list", "/kr status KR2", "/kr away 2026-12-20..2027-01-03", "/kr report",
+                 "/kr plan KR3", "/kr paths", "/kr matrix", "/kr done KR3 1"):
         assert say(example, "lin", line, at=LATER).key == "person.unknown", line
     assert count(example, GoalChangeRow) == 0
     assert [a["status"] for a in exported(example)["asks"]] == ["open"]

@@ -9,7 +9,7 @@ from bot import commands
 from bot.core.errors import KrbotError
 from bot.metrics import COMMANDS
 from bot.services.checkins import record_checkin
-from bot.services.context import workspace_language
+from bot.services.context import require_person, workspace_language
 from bot.services.digest import compose
 from bot.services.goals import change_goal, complete_task
 from bot.services.replies import Reply
@@ -91,6 +91,7 @@ def _dispatch(
         case commands.StatusOf(code=code):
             return status_of(uow=uow, person=person, code=code, at=at, workspace=workspace)
         case commands.Report():
+            require_person(uow=uow, person=person, at=at, workspace=workspace)
             return Reply(
                 key="reply.report", lang=lang, digest=compose(uow=uow, as_of=at, workspace=workspace)
             )
@@ -105,6 +106,7 @@ def _dispatch(
         case commands.Matrix():
             return show_matrix(uow=uow, person=person, at=at, workspace=workspace)
         case commands.Plan(code=code):
+            require_person(uow=uow, person=person, at=at, workspace=workspace)
             return show_plan(uow=uow, code=code, at=at, workspace=workspace)
         case commands.TaskDone(code=code, task=task):
             return complete_task(
