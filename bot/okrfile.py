@@ -13,7 +13,11 @@ from pydantic_core import PydanticCustomError
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.core.values import canonical_unit, read_value
+from bot.yamlload import MAX_YAML_DEPTH, MAX_YAML_NODES
+from bot.yamlload import Loader as _Loader
+from bot.yamlload import Refused as _Refused
 
+_LANGUAGE_LINE = re.compile(r"\blanguage:\s*[\"']?(zh|en)\b")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 _TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):[0-5]\d$", re.IGNORECASE)
 _SLACK_TEAM = re.compile(r"^[TE][A-Z0-9]{2,}$")  # a Slack team (or Enterprise Grid org) id
@@ -280,14 +284,19 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML's safe loader, leaving dates as text so that pydantic reports a bad one with its line."""
+def _yaml_error(error: yaml.YAMLError, *, filename: str) -> KrbotError:
+    """A YAML error as the located refusal the user reads."""
+    mark = getattr(error, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    if isinstance(error, _Refused):
+        return _file_error(
+            filename=filename, line=line, field="", problem=str(error.problem),
+            limit=MAX_YAML_NODES if error.problem == "aliases" else MAX_YAML_DEPTH,
+        )
+    detail = getattr(error, "problem", None) or str(error)
+    return _file_error(filename=filename, line=line, field="", problem="yaml", detail=detail)
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def load_yaml(*, text: str, filename: str) -> Any:
@@ -295,16 +304,16 @@ def load_yaml(*, text: str, filename: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        detail = getattr(error, "problem", None) or str(error)
-        raise _file_error(filename=filename, line=line, field="", problem="yaml", detail=detail) from None
+        raise _yaml_error(error, filename=filename) from None
 
 
 def file_language(*, text: str) -> str:
     """The workspace language a file asks for, to word its own errors in ("en" when unreadable)."""
     try:
         language = yaml.load(text, Loader=_Loader)["workspace"]["language"]  # noqa: S506 - a SafeLoader
+    except _Refused:  # readable but refused unbuilt (aliases, nesting): worded in its `language:`
+        found = _LANGUAGE_LINE.search(text)
+        return found.group(1) if found else "en"
     except Exception:  # noqa: BLE001 - an unreadable file is worded in English
         return "en"
     return language if language in ("zh", "en") else "en"
@@ -392,10 +401,7 @@ def parse_okr_file(*, text: str, filename: str = "okrs.yaml") -> tuple[OkrFile, 
         root = yaml.compose(text, Loader=_Loader)
         raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        detail = getattr(error, "problem", None) or str(error)
-        raise _file_error(filename=filename, line=line, field="", problem="yaml", detail=detail) from None
+        raise _yaml_error(error, filename=filename) from None
     if not isinstance(raw, dict):
         raise _file_error(filename=filename, line=1, field="", problem="top")
     try:
@@ -420,7 +426,7 @@ def refusals(*, text: str, filename: str) -> list[KrbotError]:
         return (
             [error]
             if isinstance(error, KrbotError)
-            else [_file_error(filename=filename, line=None, field="", problem="yaml", detail=str(error))]
+            else [_yaml_error(error, filename=filename)]
         )
     if not isinstance(raw, dict):
         return [_file_error(filename=filename, line=1, field="", problem="top")]

@@ -209,6 +209,7 @@ class CheckinRow(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "event_key"),
         Index("ix_checkins_cycle_at", "cycle_id", "at"),
+        Index("ix_checkins_cycle_code_at", "cycle_id", "code", "at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

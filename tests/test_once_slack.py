@@ -24,8 +24,8 @@ STRANGER = "我还不认识你"
 
 @pytest.fixture
 def bot(example: App) -> Iterator[Bot]:
-    """The served Slack bot (slow half in threads of the web process)."""
-    with served_bot(example=example, worker=False) as served:
+    """The served Slack bot as `krbot run --http` serves it."""
+    with served_bot(example=example) as served:
         yield served
 
 

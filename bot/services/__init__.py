@@ -34,7 +34,7 @@ from bot.services.context import (
 )
 from bot.services.digest import boss_digest, compose, compose_as_posted, compose_report
 from bot.services.dispatch import run_command
-from bot.services.events import EVENT_MEMORY, claim_event, claim_events, release_event
+from bot.services.events import EVENT_MEMORY, Once, claim_event, claim_events, handle_once, release_event
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import record_form
 from bot.services.goals import _GOAL_ATTR, change_goal, complete_task
@@ -57,6 +57,7 @@ __all__ = [
     "CSV_OPTIONAL",
     "EVENT_MEMORY",
     "Escalation",
+    "Once",
     "ImportOutcome",
     "Notice",
     "Reply",
@@ -78,6 +79,7 @@ __all__ = [
     "decide_ask",
     "export_all",
     "find_person",
+    "handle_once",
     "import_checkins",
     "import_okrs",
     "lint_file",

@@ -107,7 +107,9 @@ def record_checkin(
     """Validate and store one check-in (once per event key); reply with the KR's new standing."""
     try:
         with uow.begin() as session:
-            scope = load_scope(session=session, workspace=workspace, at=at)
+            scope = load_scope(
+                session=session, workspace=workspace, at=at, code=update.code, people=(person,)
+            )
             sender = person_in(scope, person)
             if event_key is not None:
                 existing = repository.checkin_with_event(
@@ -147,7 +149,7 @@ def _event_stored(*, uow: UnitOfWork, workspace: str | None, event_key: str) -> 
 def saved_reply(
     *, session: Session, scope: Scope, checkin: model.Checkin, asks: list[model.Ask], at: datetime
 ) -> Reply:
-    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
+    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at, code=checkin.code)
     target = scope.okrs.owner_of(code=checkin.code)
     assert target is not None
     measures = {m.name: m for m in target.measures}
@@ -254,7 +256,7 @@ def validate_checkin(
 ) -> dict[str, KrbotError]:
     """Field-by-field problems of a check-in form (measure name -> the refusal to show on it); {} if valid."""
     with uow.begin() as session:
-        scope = load_scope(session=session, workspace=workspace, at=at)
+        scope = load_scope(session=session, workspace=workspace, at=at, code=code, people=(person,))
         sender = person_in(scope, person)
         target = owned_target(scope, code, sender)
     problems: dict[str, KrbotError] = {}

@@ -57,7 +57,17 @@ def parse_moment(*, text: str, timezone: str) -> datetime:
     return moment
 
 
-def load_scope(*, session: Session, workspace: str | None, at: datetime) -> Scope:
+def load_scope(
+    *,
+    session: Session,
+    workspace: str | None,
+    at: datetime,
+    code: str | None = None,
+    people: tuple[str, ...] = (),
+) -> Scope:
+    """The workspace's current cycle at `at`: the whole tree, or — given a code — only that KR or objective
+    and the people it names plus `people` (the whole tree when the code or a person is unknown, so that the
+    refusal can list the known ones)."""
     row = repository.find_workspace(session=session, name=workspace)
     if row is None:
         names = repository.workspace_names(session=session)
@@ -70,7 +80,13 @@ def load_scope(*, session: Session, workspace: str | None, at: datetime) -> Scop
     cycle = repository.current_cycle(session=session, workspace_id=row.id, day=day)
     if cycle is None:
         raise KrbotError("workspace.no_cycle", workspace=row.name)
-    loaded = repository.load_okrs(session=session, workspace=row, cycle=cycle)
+    loaded = None
+    if code is not None:
+        loaded = repository.load_code(
+            session=session, workspace=row, cycle=cycle, code=code.strip().upper(), people=people
+        )
+    if loaded is None or any(key not in loaded.okrs.people for key in people):
+        loaded = repository.load_okrs(session=session, workspace=row, cycle=cycle)
     return Scope(workspace=row, cycle=cycle, loaded=loaded)
 
 

@@ -12,6 +12,7 @@ from bot.core import model
 from bot.core.asks import classify_ask
 from bot.core.errors import KrbotError
 from bot.core.rules import find_measure
+from bot.core.text import clean_optional, clean_text
 from bot.core.values import read_value
 from bot.services.checkins import build_checkin, read_measure, saved_reply
 from bot.services.context import load_scope, owned_target, person_in
@@ -38,6 +39,9 @@ def record_form(
     event_key: str | None = None,
 ) -> tuple[Reply | None, dict[str, KrbotError]]:
     """Store a check-in form (values by measure name, an ask of a chosen kind) once per event key, or {field: refusal}."""
+    values = {name: clean_text(text=value) for name, value in values.items()}
+    note, next_step, risk = (clean_optional(text=field) for field in (note, next_step, risk))
+    ask_text, ask_amount = clean_optional(text=ask_text), clean_optional(text=ask_amount)
     try:
         return _record_form(
             uow=uow,
@@ -77,7 +81,7 @@ def _record_form(
     event_key: str | None,
 ) -> tuple[Reply | None, dict[str, KrbotError]]:
     with uow.begin() as session:
-        scope = load_scope(session=session, workspace=workspace, at=at)
+        scope = load_scope(session=session, workspace=workspace, at=at, code=code, people=(person,))
         sender = person_in(scope, person)
         if event_key is not None and repository.checkin_with_event(
             session=session, workspace_id=scope.workspace.id, event_key=event_key

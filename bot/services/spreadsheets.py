@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from bot.core import model
 from bot.core.asks import classify_ask, split_asks
+from bot.core.cells import unescape_cell
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.progress import measure_progress, okr_progress
 from bot.core.rules import find_measure, may_update
+from bot.core.text import clean_text
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, owned_target, parse_moment, person_in
 from storage import repository
@@ -40,7 +42,7 @@ def import_checkins(
     *, uow: UnitOfWork, text: str, filename: str, workspace: str | None = None, now: datetime
 ) -> dict[str, int]:
     """History from a CSV (code,measure,value,person,at[,note,next,ask,risk]): every row or none."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(io.StringIO(clean_text(text=text).lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
@@ -62,7 +64,8 @@ def import_checkins(
         targets: dict[str, model.KeyResult | model.Objective] = {}
         rows = 0
         for line_number, raw in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+            # A cell the export escaped (`'=…`) reads back as the text it was.
+            row = {k.strip(): unescape_cell(text=(v or "").strip()) for k, v in raw.items() if k is not None}
             rows += 1
             try:
                 person = person_in(scope, row["person"])
