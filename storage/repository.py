@@ -130,6 +130,7 @@ def sync_okrs(
             "feishu_id": person.feishu_id,
             "department": person.department,
             "locale": person.locale,
+            "archived": False,  # back in the file: their history is theirs again
         }
         row = people.get(person.key)
         if row is None:
@@ -137,6 +138,10 @@ def sync_okrs(
             report.created["people"] += 1
         elif _set(row, values):
             report.updated["people"] += 1
+    for key, row in people.items():
+        if not row.archived and key not in okrs.people:
+            row.archived = True  # from now on they hold no role, own nothing and may do nothing
+            report.archived["people"] += 1
 
     cycle = session.scalar(
         select(CycleRow).where(CycleRow.workspace_id == workspace.id, CycleRow.name == okrs.cycle.name)
@@ -397,7 +402,9 @@ def _measure(row: MeasureRow) -> model.Measure:
 
 def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> Loaded:
     """The cycle's live OKR tree in a fixed number of queries, whatever its size."""
-    people_rows = session.scalars(select(PersonRow).where(PersonRow.workspace_id == workspace.id))
+    people_rows = session.scalars(
+        select(PersonRow).where(PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False))
+    )
     objective_rows = list(
         session.scalars(
             select(ObjectiveRow)
@@ -493,7 +500,9 @@ def load_code(
         keys |= {k for k in (kr_row.accountable_key,) if k}
     keys |= {row.owner_key for row in objective_rows}
     people_rows = session.scalars(
-        select(PersonRow).where(PersonRow.workspace_id == workspace.id, PersonRow.key.in_(sorted(keys)))
+        select(PersonRow).where(
+            PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False), PersonRow.key.in_(sorted(keys))
+        )
     )
     return _loaded(
         workspace=workspace,
@@ -828,24 +837,13 @@ def set_away(
     session.flush()
 
 
-def mark_task_done(*, session: Session, cycle_id: int, code: str, title: str) -> None:
-    """Set one task of a KR done."""
-    row = session.scalar(
-        select(TaskRow)
-        .join(KrRow, TaskRow.kr_id == KrRow.id)
-        .where(KrRow.cycle_id == cycle_id, KrRow.code == code, TaskRow.title == title)
-    )
-    if row is not None:
-        row.done = True
-
-
 def person_by_chat_id(*, session: Session, platform: str, user_id: str) -> tuple[str, str] | None:
     """(workspace name, person key) of a Slack or Feishu user id, or None."""
     column = {"slack": PersonRow.slack_id, "feishu": PersonRow.feishu_id}[platform]
     row = session.execute(
         select(WorkspaceRow.name, PersonRow.key)
         .join(PersonRow, PersonRow.workspace_id == WorkspaceRow.id)
-        .where(column == user_id)
+        .where(column == user_id, PersonRow.archived.is_(False))
         .order_by(PersonRow.id)
         .limit(1)
     ).first()
@@ -881,7 +879,11 @@ def schedule_owners(*, session: Session, workspace_id: int, cycle_id: int) -> tu
             PersonRow.slack_id,
             PersonRow.feishu_id,
         )
-        .where(PersonRow.workspace_id == workspace_id, PersonRow.key.in_(kr_owners.union(headline_owners)))
+        .where(
+            PersonRow.workspace_id == workspace_id,
+            PersonRow.archived.is_(False),
+            PersonRow.key.in_(kr_owners.union(headline_owners)),
+        )
         .order_by(PersonRow.key)
     ).all()
     return tuple(

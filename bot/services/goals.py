@@ -20,8 +20,9 @@ from bot.core.rules import find_measure, may_change
 from bot.i18n import LANGUAGES, translate
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, name_of, owned_target, person_in
+from bot.services.once import first_time, once_per_request, repeat
 from bot.services.replies import Notice, Reply
-from storage import repository
+from storage import once, repository
 from storage.db import UnitOfWork
 from storage.models import (
     KrRow,
@@ -38,9 +39,26 @@ _GOAL_ATTR = {
 
 
 def change_goal(
-    *, uow: UnitOfWork, person: str, change: commands.Change, at: datetime, workspace: str | None = None
+    *,
+    uow: UnitOfWork,
+    person: str,
+    change: commands.Change,
+    at: datetime,
+    workspace: str | None = None,
+    event_key: str | None = None,
 ) -> Reply:
-    """Change a KR's or objective's goal (accountable or admin only), log it, and show its impact."""
+    """Change a KR's or objective's goal (accountable or admin only) once per request, log it, show its impact."""
+    return once_per_request(
+        uow=uow, workspace=workspace, event_key=event_key,
+        action=lambda: _change_goal(uow=uow, person=person, change=change, at=at, workspace=workspace,
+                                    event_key=event_key),
+    )
+
+
+def _change_goal(
+    *, uow: UnitOfWork, person: str, change: commands.Change, at: datetime, workspace: str | None, event_key: str | None
+) -> Reply:
+    """The goal change in one transaction; each field written only if it still holds what was read."""
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=at)
         sender = person_in(scope, person)
@@ -51,6 +69,8 @@ def change_goal(
             raise NotAllowed("change.not_allowed", code=target.code, accountable=who or "")
         if not (change.reason or "").strip():
             raise KrbotError("change.reason_required", code=target.code)
+        if not first_time(session=session, event_key=event_key, at=at):
+            return repeat(lang=scope.lang)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
         before = _target_progress(scope, target, checkins, at)
         logged = []
@@ -187,7 +207,9 @@ def _apply_edit(
         row_type = KrRow if isinstance(target, model.KeyResult) else ObjectiveRow
         row = session.query(row_type).filter_by(cycle_id=scope.cycle.id, code=target.code).one()
         check_repeat(measure=None, field="title", old=row.title, new=edit.text, unit=None)
-        old, row.title = row.title, edit.text
+        old = row.title
+        _set_goal(session=session, table="kr" if row_type is KrRow else "objective", row_id=row.id,
+                  column="title", expected=old, new=edit.text, code=target.code, measure=None, field="title")
         log("title", old, edit.text)
         return {"measure": None, "field": "title", "old": old, "new": edit.text, "unit": None}
     if edit.field == "due" and edit.measure is None and isinstance(target, model.Objective):
@@ -195,7 +217,9 @@ def _apply_edit(
         assert row is not None
         new_day = _read_day(edit.text)
         check_repeat(measure=None, field="deadline", old=deadline, new=new_day, unit=None)
-        old_day, row.deadline = row.deadline, new_day
+        old_day = row.deadline
+        _set_goal(session=session, table="objective", row_id=row.id, column="deadline", expected=old_day,
+                  new=new_day, code=target.code, measure=None, field="deadline")
         log("deadline", old_day, new_day)
         return {"measure": None, "field": "deadline", "old": str(deadline), "new": str(new_day), "unit": None}
     measure = _measure_for_field(target, edit)
@@ -207,7 +231,9 @@ def _apply_edit(
         new_day = _read_day(edit.text)
         in_force = row.due or deadline  # a measure without its own due is due at its goal's deadline
         check_repeat(measure=measure.name, field="due", old=in_force, new=new_day, unit=None)
-        old_due, row.due = row.due, new_day
+        old_due = row.due
+        _set_goal(session=session, table="measure", row_id=row.id, column="due", expected=old_due, new=new_day,
+                  code=target.code, measure=measure.name, field="due")
         log("due", old_due, new_day, measure.name)
         return {"measure": measure.name, "field": "due", "old": str(in_force), "new": str(new_day), "unit": None}
     new_value = read_measure(measure, edit.text, style=scope.style_for(person.key))
@@ -224,7 +250,8 @@ def _apply_edit(
             unit=measure.unit,
             insist=insist,
         )
-    setattr(row, column, new_value)
+    _set_goal(session=session, table="measure", row_id=row.id, column=column, expected=old_value, new=new_value,
+              code=target.code, measure=measure.name, field=edit.field)
     log(edit.field, old_value, new_value, measure.name)
     return {
         "measure": measure.name,
@@ -243,6 +270,14 @@ def _deadline_of(scope: Scope, target: model.KeyResult | model.Objective) -> dat
         else next(o for o in scope.okrs.objectives if target in o.krs())
     )
     return objective.deadline or scope.okrs.cycle.end
+def _set_goal(
+    *, session: Session, table: str, row_id: int, column: str, expected: Any, new: Any, code: str,
+    measure: str | None, field: str,
+) -> None:
+    """Write one goal field only if it still holds what this change read; else refuse, nothing changed."""
+    won, now = once.set_goal(session=session, table=table, row_id=row_id, column=column, expected=expected, new=new)
+    if not won:
+        raise KrbotError("change.conflict", code=code, measure=measure, field=field, now=_plain(now) if now else "—")
 
 
 def _plain(value: Any) -> str:
@@ -287,9 +322,27 @@ def _read_day(text: str) -> date:
 
 
 def complete_task(
-    *, uow: UnitOfWork, person: str, code: str, task: str, at: datetime, workspace: str | None = None
+    *,
+    uow: UnitOfWork,
+    person: str,
+    code: str,
+    task: str,
+    at: datetime,
+    workspace: str | None = None,
+    event_key: str | None = None,
 ) -> Reply:
-    """Mark a KR's task done (its owner, the KR's owner or a delegate), by title, start of title or plan number."""
+    """Mark a KR's task done (its owner, the KR's owner or a delegate) once, by title, start of title or plan number."""
+    return once_per_request(
+        uow=uow, workspace=workspace, event_key=event_key,
+        action=lambda: _complete_task(uow=uow, person=person, code=code, task=task, at=at, workspace=workspace,
+                                      event_key=event_key),
+    )
+
+
+def _complete_task(
+    *, uow: UnitOfWork, person: str, code: str, task: str, at: datetime, workspace: str | None, event_key: str | None
+) -> Reply:
+    """The task marked done in one transaction, `UPDATE tasks … WHERE done = false`."""
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=at)
         sender = person_in(scope, person)
@@ -313,7 +366,8 @@ def complete_task(
             raise NotAllowed(
                 "task.not_owner", code=target.code, task=done.title, owner=name_of(scope, done.owner)
             )
-        repository.mark_task_done(
-            session=session, cycle_id=scope.cycle.id, code=target.code, title=done.title
-        )
+        if not first_time(session=session, event_key=event_key, at=at):
+            return repeat(lang=scope.lang)
+        if not once.finish_task(session=session, cycle_id=scope.cycle.id, code=target.code, title=done.title):
+            raise KrbotError("task.already_done", code=target.code, task=done.title)
     return Reply(key="task.done", lang=scope.lang, params={"code": target.code, "task": done.title})
