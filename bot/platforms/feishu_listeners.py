@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lark_oapi.api.application.v6 import P2ApplicationBotMenuV6
 from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
@@ -31,7 +31,9 @@ from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_payloads, payloads
 from bot.platforms.payloads import Malformed
 from bot.render import render_reply
-from storage.db import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.services import UnitOfWork
 
 log = logging.getLogger(__name__)
 

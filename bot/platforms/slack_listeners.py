@@ -25,7 +25,7 @@ from bot.platforms.payloads import Malformed
 from bot.render import render_reply
 
 if TYPE_CHECKING:
-    from storage.db import UnitOfWork
+    from bot.services import UnitOfWork
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
