@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
                         sys.exit(f"{name}: expected checkin.saved, got {key}")
                     times[name].append(elapsed)
                     counts[name].add(statements)
-            print(f"| workspace | told-saved p50 | p99 | SQL statements |\n|---|---|---|---|")
+            print("| workspace | told-saved p50 | p99 | SQL statements |\n|---|---|---|---|")
             for name, krs in (("small", args.small), ("big", args.big)):
                 ordered = sorted(times[name])
                 p50 = statistics.median(ordered)

@@ -53,8 +53,8 @@ def configured_platforms(*, app: App, http: bool | None) -> list[Any]:
         from bot.platforms import slack
 
         slack_http = http if http is not None else bool(settings.slack_client_id or not settings.slack_app_token)
-        platforms.append(  # served over HTTP: the slow half in the Slack worker process
-            slack.build(settings=settings, uow=app.uow, http=slack_http, worker=bool(http))
+        platforms.append(
+            slack.build(settings=settings, uow=app.uow, http=slack_http)
         )
     if settings.feishu_app_id:
         from bot.platforms import feishu

@@ -43,3 +43,4 @@ class Settings(BaseSettings):
     feishu_verification_token: str | None = Field(default=None, alias="FEISHU_VERIFICATION_TOKEN")
     feishu_encrypt_key: str | None = Field(default=None, alias="FEISHU_ENCRYPT_KEY")
     feishu_domain: str | None = Field(default=None, alias="FEISHU_DOMAIN")
+    feishu_tenant_key: str | None = Field(default=None, alias="FEISHU_TENANT_KEY")  # when set, only this tenant's events
