@@ -1,0 +1,147 @@
+"""The `krbot` command itself: the typer apps, the options every command shares, and how a command fails."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from bot.core.errors import KrbotError
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+
+
+cli = typer.Typer(
+    name="krbot",
+    help="krbot: OKR check-ins and a conclusion-first boss digest, on Slack, Feishu and the command line.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+jobs_cli = typer.Typer(help="The scheduled jobs: reminders, chasers, digest.", no_args_is_help=True)
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy URL (default: KRBOT_DATABASE_URL or sqlite:///./krbot.db)."),
+]
+
+
+WorkspaceOption = Annotated[
+    str | None, typer.Option("--workspace", help="Workspace name, when the database holds more than one.")
+]
+
+
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="ISO date-time of the check-in (default: now; no zone = workspace zone)."),
+]
+
+
+cli.add_typer(db_cli, name="db")
+
+
+cli.add_typer(jobs_cli, name="jobs")
+
+
+class Lang(StrEnum):
+    """Report languages."""
+
+    zh = "zh"
+    en = "en"
+
+
+class DigestFormat(StrEnum):
+    """Digest surfaces."""
+
+    text = "text"
+    markdown = "markdown"
+    slack = "slack"
+    feishu = "feishu"
+    html = "html"
+
+
+class ExportFormat(StrEnum):
+    """Export formats."""
+
+    json = "json"
+    yaml = "yaml"
+    csv = "csv"
+
+
+def fail(message: str, *, code: int = 2) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def open_app(db: str | None) -> App:
+    from bot.app import build_app
+    from bot.i18n import translate
+
+    try:
+        return build_app(database_url=db)
+    except Exception as error:  # noqa: BLE001 - the operator needs the cause, not a traceback
+        fail(
+            translate("cli.db_failed", lang="en", url=db or "KRBOT_DATABASE_URL", detail=str(error)), code=1
+        )
+
+
+def read_input(path: Path, lang: str = "en") -> str:
+    """The file's text; `-` reads standard input (`docker compose exec -T krbot krbot import - < okrs.yaml`)."""
+    from bot.i18n import translate
+
+    try:
+        if str(path) == "-":
+            return sys.stdin.buffer.read().decode("utf-8")
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        fail(translate("okrfile.unreadable", lang=lang, path=str(path), detail=error.__class__.__name__))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def moment_of(app: App, text: str | None, workspace: str | None) -> datetime:
+    from bot import services
+    from bot.i18n import error_message
+
+    if text is None:
+        return now()
+    zone = services.workspace_timezone(uow=app.uow, workspace=workspace)
+    try:
+        return services.parse_moment(text=text, timezone=zone)
+    except KrbotError as error:
+        fail(error_message(error, lang=services.workspace_language(uow=app.uow, workspace=workspace)))
+
+
+def language_of(app: App, workspace: str | None) -> str:
+    from bot import services
+
+    return services.workspace_language(uow=app.uow, workspace=workspace)
+
+
+def main() -> None:
+    """Run the CLI with CONTRACT §4's exit codes: 0 done, 2 bad input, 1 anything else."""
+    from bot.i18n import error_message
+
+    try:
+        cli()
+    except KrbotError as error:  # a refusal that escaped an edge: still the user's to read
+        typer.echo(error_message(error, lang="en"), err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

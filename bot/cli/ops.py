@@ -1,0 +1,133 @@
+"""Operating krbot: the schema, the server, the secret key, the demo and the scheduled jobs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bot.cli.app import DbOption, Lang, cli, db_cli, fail, jobs_cli, language_of, moment_of, now, open_app
+from bot.core.errors import KrbotError
+
+if TYPE_CHECKING:
+    pass
+
+
+
+@db_cli.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Apply the migrations (alembic upgrade head)."""
+    from bot.i18n import translate
+
+    open_app(db)
+    typer.echo(translate("cli.db_upgraded", lang="en"))
+
+
+@cli.command("run")
+def run(
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve POST /slack/events, POST /feishu/events and GET /healthz.")
+    ] = False,
+    port: Annotated[
+        int | None, typer.Option("--port", help="HTTP port (default: KRBOT_HTTP_PORT or 3000).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Serve every configured platform and the scheduler (the console when no platform is configured)."""
+    from bot.app import run as run_app
+    from bot.i18n import error_message
+
+    app = open_app(db)
+    try:
+        run_app(app=app, http=http, port=port)
+    except KrbotError as error:  # a platform refused to start (no encrypt key, no app token …)
+        fail(error_message(error, lang=language_of(app, None)))
+
+
+@cli.command("secret-key")
+def secret_key() -> None:
+    """Print a new KRBOT_SECRET_KEY (the key that encrypts Slack tokens stored for multi-workspace installs)."""
+    from storage.slack_installs import new_secret_key
+
+    typer.echo(new_secret_key())
+
+
+@cli.command("demo")
+def demo(
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the demo.")] = Lang.zh,
+    db: Annotated[
+        str | None, typer.Option("--db", help="SQLAlchemy URL (default: a temporary SQLite file).")
+    ] = None,
+) -> None:
+    """A whole quarter of the example OKRs, simulated weekly check-ins, and the boss digest."""
+    from bot.demo import run_demo
+
+    run_demo(lang=lang.value, database_url=db, echo=typer.echo)
+
+
+class JobName(StrEnum):
+    """The scheduled jobs."""
+
+    reminders = "reminders"
+    chasers = "chasers"
+    digest = "digest"
+
+
+@jobs_cli.command("list")
+def jobs_list(db: DbOption = None) -> None:
+    """Each job with its next time, per workspace."""
+    from bot import services
+    from bot.i18n import translate
+    from bot.scheduler import next_times
+
+    app = open_app(db)
+    listing = next_times(uow=app.uow, now=now())
+    if not listing:
+        typer.echo(translate("scheduler.jobs.none", lang=language_of(app, None)))
+    for item in listing:
+        lang, zone = item["lang"], item["timezone"]
+        typer.echo(translate("scheduler.jobs.workspace", lang=lang, workspace=item["workspace"], zone=zone))
+        for job, (when, params) in item["jobs"].items():
+            shown = when.astimezone(services.local_zone(name=zone)).strftime("%Y-%m-%d %a %H:%M")
+            about = translate(f"scheduler.job.{job}", lang=lang, **params)
+            typer.echo("  " + translate("scheduler.jobs.line", lang=lang, job=job, next=shown, about=about))
+
+
+@jobs_cli.command("run")
+def jobs_run(
+    name: Annotated[JobName, typer.Argument(help="reminders, chasers or digest.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="ISO date-time (default: now; no zone = workspace zone).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Send now what the current period owes, through the once-per-period ledger (never twice)."""
+    from bot.app import configured_platforms
+    from bot.i18n import translate
+    from bot.scheduler import Runner
+
+    app = open_app(db)
+    moment = moment_of(app, as_of, None)
+    lang = language_of(app, None)
+    platforms = configured_platforms(app=app, http=None)
+    try:
+        outcome = Runner(uow=app.uow, platforms=platforms).run(job=name.value, now=moment, force=True)
+    finally:
+        for platform in platforms:
+            platform.stop()
+    counts = outcome.counts
+    typer.echo(
+        translate(
+            "scheduler.ran",
+            lang=lang,
+            job=name.value,
+            sent=counts["sent"],
+            already=counts["already"] + counts["busy"],
+            failed=counts["failed"],
+            skipped=counts["skipped"],
+            missed=counts["missed"],
+        )
+    )
+    if counts["failed"] or counts["error"]:
+        raise typer.Exit(1)
