@@ -36,6 +36,14 @@ def _compiled(lang: str, key: str) -> Template:
     return _ENV.from_string(catalog(lang=lang)[key])
 
 
+LIST_PARAMS = frozenset({"known", "names", "items", "allowed", "missing", "fields"})
+
+
+def _zh_list(text: Any) -> Any:
+    """A list that code joined with ", " joined the Chinese way, with 、."""
+    return text.replace(", ", "、") if isinstance(text, str) else text
+
+
 def translate(key: str, /, *, lang: str, **params: Any) -> str:
     """The sentence `key` in `lang`, with `params` filled in as plain values (never as template code)."""
 
@@ -52,6 +60,8 @@ def translate(key: str, /, *, lang: str, **params: Any) -> str:
 
         return "—" if ratio is None else format_percent(ratio=ratio)
 
+    if lang == "zh":  # a zh list reads 甲、乙、丙, not 甲, 乙, 丙
+        params = {key: _zh_list(text) if key in LIST_PARAMS else text for key, text in params.items()}
     context = {"t": nested, "value": value, "percent": percent, "lang": lang, **params}
     return _compiled(lang, key).render(**context).strip()
 
