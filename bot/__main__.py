@@ -136,6 +136,9 @@ def import_file(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
     ] = False,
+    as_person: Annotated[
+        str | None, typer.Option("--as", help="Who imports (a person id of the file): logged with its goal changes.")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Create or update the workspace, people, cycle, objectives, paths, KRs, measures and tasks by their codes."""
@@ -146,7 +149,9 @@ def import_file(
     text = _read(file)
     app = _app(db)
     try:
-        outcome = services.import_okrs(uow=app.uow, text=text, filename=str(file), at=_now(), dry_run=dry_run)
+        outcome = services.import_okrs(
+            uow=app.uow, text=text, filename=str(file), at=_now(), dry_run=dry_run, person=as_person
+        )
     except KrbotError as error:
         _fail(error_message(error, lang=file_language(text=text)))
     lang = outcome.language
@@ -180,6 +185,8 @@ def import_file(
                 reason="",
             )
         )
+    if outcome.history:
+        typer.echo(translate("cli.history_archived", lang=lang, items=outcome.history, dry_run=dry_run), err=True)
     _print_findings(lang=lang, workspace=outcome.workspace, findings=outcome.findings)
 
 

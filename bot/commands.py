@@ -111,6 +111,7 @@ class Change:
     code: str
     changes: tuple[GoalEdit, ...]
     reason: str | None = None
+    insist: bool = False  # the command ends with `!`: a target may cross the baseline (reverse the goal)
 
 
 @dataclass(frozen=True)
@@ -362,13 +363,17 @@ def _change(*, body: str) -> Change:
     if not word:
         raise KrbotError("command.code_missing", word="change")
     code = _code(word=word, command="change")
+    rest = rest.rstrip()
+    insist = rest.endswith(("!", "！"))
+    if insist:
+        rest = rest[:-1].rstrip()
     head, found = _sections(text=rest, keywords=_CHANGE_KEYWORDS, kinds=_CHANGE_SECTIONS)
     if not head:
         raise KrbotError("command.no_edits", word=code)
     if not _EQUALS.search(head):
         raise KrbotError("command.edit_unnamed", word=head, fields=", ".join(FIELDS))
     edits = tuple(_edit(name=name, text=value) for name, value in goal_pairs(head=head))
-    return Change(code=code, changes=edits, reason=_joined(texts=found.get("reason")))
+    return Change(code=code, changes=edits, reason=_joined(texts=found.get("reason")), insist=insist)
 
 
 def _edit(*, name: str, text: str) -> GoalEdit:

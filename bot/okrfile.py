@@ -122,6 +122,7 @@ class MeasureSpec(_Strict):
     at_least: float | None = None
     milestone: bool = False
     due: date | None = None
+    was: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("baseline", "target", "at_most", "at_least", mode="before")
     @classmethod
@@ -206,11 +207,12 @@ class KrSpec(_Strict):
     impact: Literal["high", "medium", "low"] | None = None
     measures: list[MeasureSpec] = Field(min_length=1)
     tasks: list[TaskSpec] = Field(default_factory=list)
+    was: str | None = None
 
-    @field_validator("code")
+    @field_validator("code", "was")
     @classmethod
-    def _code(cls, value: str) -> str:
-        return _check_code(value)
+    def _code(cls, value: str | None) -> str | None:
+        return None if value is None else _check_code(value)
 
     @field_validator("owner", mode="before")
     @classmethod
@@ -256,11 +258,12 @@ class ObjectiveSpec(_Strict):
     measures: list[MeasureSpec] = Field(default_factory=list)
     achievable: AchievableSpec | None = None
     paths: list[PathSpec] = Field(default_factory=list)
+    was: str | None = None
 
-    @field_validator("code")
+    @field_validator("code", "was")
     @classmethod
-    def _code(cls, value: str) -> str:
-        return _check_code(value)
+    def _code(cls, value: str | None) -> str | None:
+        return None if value is None else _check_code(value)
 
 
 class OkrFile(_Strict):
@@ -569,6 +572,47 @@ def _check_references(*, spec: OkrFile, root: yaml.Node | None, filename: str) -
                     if task.title in titles:
                         raise fail((*k_loc, "tasks", t_index, "title"), "twice", word=task.title)
                     titles.add(task.title)
+    _check_was(spec=spec, codes=codes, fail=fail)
+
+
+def _check_was(*, spec: OkrFile, codes: dict[str, str], fail: Any) -> None:
+    """A `was:` names an old code or measure name that the file no longer uses, and only once."""
+    claimed: dict[str, str] = {}
+    for o_index, objective in enumerate(spec.objectives):
+        owners: list[tuple[tuple[Any, ...], Any]] = [(("objectives", o_index), objective)]
+        for p_index, path in enumerate(objective.paths):
+            owners += [(("objectives", o_index, "paths", p_index, "krs", k), kr) for k, kr in enumerate(path.krs)]
+        for loc, owner in owners:
+            if owner.was is not None:
+                if owner.was in codes:
+                    raise fail((*loc, "was"), "was_in_file", word=owner.was, other=codes[owner.was])
+                if owner.was in claimed:
+                    raise fail((*loc, "was"), "was_twice", word=owner.was, other=claimed[owner.was])
+                claimed[owner.was] = _location((*loc, "code"))
+            names = {m.name.casefold() for m in owner.measures}
+            olds: set[str] = set()
+            for m_index, measure in enumerate(owner.measures):
+                if measure.was is None:
+                    continue
+                m_loc = (*loc, "measures", m_index, "was")
+                if measure.was.casefold() in names or measure.was.casefold() in olds:
+                    raise fail(m_loc, "was_in_file", word=measure.was, other=_location((*loc, "measures")))
+                olds.add(measure.was.casefold())
+
+
+def renames_in(*, spec: OkrFile) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """What the file says was renamed: {new code: old code} and {(code, new measure name): old name}."""
+    codes: dict[str, str] = {}
+    measures: dict[tuple[str, str], str] = {}
+    for objective in spec.objectives:
+        owners: list[Any] = [objective, *(kr for path in objective.paths for kr in path.krs)]
+        for owner in owners:
+            if owner.was is not None:
+                codes[owner.code] = owner.was
+            for measure in owner.measures:
+                if measure.was is not None:
+                    measures[(owner.code, measure.name)] = measure.was
+    return codes, measures
 
 
 def _unique_measures(measures: list[MeasureSpec], loc: tuple[Any, ...], fail: Any) -> None:

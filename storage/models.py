@@ -88,6 +88,7 @@ class PersonRow(Base):
     feishu_id: Mapped[str | None] = mapped_column(String(128), index=True)
     department: Mapped[str | None] = mapped_column(String(100))
     locale: Mapped[str | None] = mapped_column(String(35), nullable=True)  # BCP 47; None: the workspace's
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)  # no longer in the OKR file: unknown to krbot
 
 
 class AwayRow(Base):

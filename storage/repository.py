@@ -27,8 +27,10 @@ from storage.models import (
     TaskRow,
     WorkspaceRow,
 )
+from storage.renames import ArchivedHistory, Renames, apply_renames, archived_history
 
 GOAL_FIELDS = ("baseline", "target", "limit", "due")
+IMPORT_REASON = "import"  # the reason logged with the goal changes an import of the OKR file makes
 
 
 @dataclass(slots=True)
@@ -39,6 +41,7 @@ class SyncReport:
     updated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     archived: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     changes: list[model.GoalChange] = field(default_factory=list)
+    history: list[ArchivedHistory] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +83,21 @@ def _shown(value: object) -> str | None:
     return str(value)
 
 
-def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport:
-    """Create or update everything in `okrs` by its codes; archive what the file no longer has."""
+def sync_okrs(
+    *,
+    session: Session,
+    okrs: model.Okrs,
+    at: datetime,
+    renames: Renames | None = None,
+    person: str | None = None,
+    reason: str = IMPORT_REASON,
+) -> SyncReport:
+    """Create or update everything in `okrs` by its codes (renamed ones first); archive what the file no longer has.
+
+    Every goal it changes is logged, dated `at`, by `person` (the importer, when known) for `reason`.
+    """
     report = SyncReport()
+    importer = person
     ws = okrs.workspace
     workspace = session.scalar(select(WorkspaceRow).where(WorkspaceRow.name == ws.name))
     ws_values = {
@@ -115,6 +130,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             "feishu_id": person.feishu_id,
             "department": person.department,
             "locale": person.locale,
+            "archived": False,  # back in the file: their history is theirs again
         }
         row = people.get(person.key)
         if row is None:
@@ -122,6 +138,10 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             report.created["people"] += 1
         elif _set(row, values):
             report.updated["people"] += 1
+    for key, row in people.items():
+        if not row.archived and key not in okrs.people:
+            row.archived = True  # from now on they hold no role, own nothing and may do nothing
+            report.archived["people"] += 1
 
     cycle = session.scalar(
         select(CycleRow).where(CycleRow.workspace_id == workspace.id, CycleRow.name == okrs.cycle.name)
@@ -136,6 +156,34 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
     elif _set(cycle, {"start": okrs.cycle.start, "end": okrs.cycle.end}):
         report.updated["cycle"] += 1
 
+    def change(code: str, measure: str | None, name: str, old: object, new: object) -> None:
+        goal_change = model.GoalChange(
+            code=code,
+            field=name,
+            old=_shown(old),
+            new=_shown(new),
+            reason=reason,
+            person=importer,
+            at=at,
+            measure=measure,
+        )
+        report.changes.append(goal_change)
+        session.add(
+            GoalChangeRow(
+                workspace_id=workspace.id,
+                cycle_id=cycle.id,
+                code=code,
+                measure=measure,
+                field=name,
+                old=goal_change.old,
+                new=goal_change.new,
+                reason=reason,
+                person_key=importer,
+                at=at,
+            )
+        )
+
+    apply_renames(session=session, cycle_id=cycle.id, renames=renames or Renames(), log=change)
     objectives = {
         r.code: r for r in session.scalars(select(ObjectiveRow).where(ObjectiveRow.cycle_id == cycle.id))
     }
@@ -160,33 +208,6 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
         else {}
     )
     seen: dict[str, set[object]] = defaultdict(set)
-
-    def change(code: str, measure: str | None, name: str, old: object, new: object) -> None:
-        goal_change = model.GoalChange(
-            code=code,
-            field=name,
-            old=_shown(old),
-            new=_shown(new),
-            reason=None,
-            person=None,
-            at=at,
-            measure=measure,
-        )
-        report.changes.append(goal_change)
-        session.add(
-            GoalChangeRow(
-                workspace_id=workspace.id,
-                cycle_id=cycle.id,
-                code=code,
-                measure=measure,
-                field=name,
-                old=goal_change.old,
-                new=goal_change.new,
-                reason=None,
-                person_key=None,
-                at=at,
-            )
-        )
 
     def sync_measures(code: str, items: Sequence[model.Measure]) -> None:
         for position, measure in enumerate(items):
@@ -306,6 +327,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
                     elif _set(t_row, t_values):
                         report.updated["tasks"] += 1
 
+    dropped: dict[str, list] = defaultdict(list)
     for kind, rows, key_of in (
         ("objectives", objectives.values(), lambda r: r.code),
         ("krs", krs.values(), lambda r: r.code),
@@ -324,7 +346,15 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             if not row.archived and key_of(row) not in seen[bucket]:
                 row.archived = True
                 report.archived[kind] += 1
+                dropped[kind].append(row)
     session.flush()
+    report.history = archived_history(
+        session=session,
+        cycle_id=cycle.id,
+        objectives=dropped["objectives"],
+        krs=dropped["krs"],
+        measures=dropped["measures"],
+    )
     return report
 
 
@@ -372,7 +402,9 @@ def _measure(row: MeasureRow) -> model.Measure:
 
 def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> Loaded:
     """The cycle's live OKR tree in a fixed number of queries, whatever its size."""
-    people_rows = session.scalars(select(PersonRow).where(PersonRow.workspace_id == workspace.id))
+    people_rows = session.scalars(
+        select(PersonRow).where(PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False))
+    )
     objective_rows = list(
         session.scalars(
             select(ObjectiveRow)
@@ -468,7 +500,9 @@ def load_code(
         keys |= {k for k in (kr_row.accountable_key,) if k}
     keys |= {row.owner_key for row in objective_rows}
     people_rows = session.scalars(
-        select(PersonRow).where(PersonRow.workspace_id == workspace.id, PersonRow.key.in_(sorted(keys)))
+        select(PersonRow).where(
+            PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False), PersonRow.key.in_(sorted(keys))
+        )
     )
     return _loaded(
         workspace=workspace,
@@ -803,24 +837,13 @@ def set_away(
     session.flush()
 
 
-def mark_task_done(*, session: Session, cycle_id: int, code: str, title: str) -> None:
-    """Set one task of a KR done."""
-    row = session.scalar(
-        select(TaskRow)
-        .join(KrRow, TaskRow.kr_id == KrRow.id)
-        .where(KrRow.cycle_id == cycle_id, KrRow.code == code, TaskRow.title == title)
-    )
-    if row is not None:
-        row.done = True
-
-
 def person_by_chat_id(*, session: Session, platform: str, user_id: str) -> tuple[str, str] | None:
     """(workspace name, person key) of a Slack or Feishu user id, or None."""
     column = {"slack": PersonRow.slack_id, "feishu": PersonRow.feishu_id}[platform]
     row = session.execute(
         select(WorkspaceRow.name, PersonRow.key)
         .join(PersonRow, PersonRow.workspace_id == WorkspaceRow.id)
-        .where(column == user_id)
+        .where(column == user_id, PersonRow.archived.is_(False))
         .order_by(PersonRow.id)
         .limit(1)
     ).first()
@@ -856,7 +879,11 @@ def schedule_owners(*, session: Session, workspace_id: int, cycle_id: int) -> tu
             PersonRow.slack_id,
             PersonRow.feishu_id,
         )
-        .where(PersonRow.workspace_id == workspace_id, PersonRow.key.in_(kr_owners.union(headline_owners)))
+        .where(
+            PersonRow.workspace_id == workspace_id,
+            PersonRow.archived.is_(False),
+            PersonRow.key.in_(kr_owners.union(headline_owners)),
+        )
         .order_by(PersonRow.key)
     ).all()
     return tuple(

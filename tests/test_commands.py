@@ -170,6 +170,19 @@ PARSES: list[tuple[str, object]] = [
         "/kr change KR2 target=2.2%",
         Change(code="KR2", changes=(GoalEdit(measure=None, field="target", text="2.2%"),)),
     ),
+    (  # a command ending with `!` insists (a target may cross the baseline); the `!` is not part of the reason
+        "/kr change KR2 target=1.2% reason: 新规禁投，目标改为守住 !",
+        Change(
+            code="KR2",
+            changes=(GoalEdit(measure=None, field="target", text="1.2%"),),
+            reason="新规禁投，目标改为守住",
+            insist=True,
+        ),
+    ),
+    (
+        "/kr 变更 KR2 目标=1.2% 原因：新规禁投！",
+        Change(code="KR2", changes=(GoalEdit(measure=None, field="target", text="1.2%"),), reason="新规禁投", insist=True),
+    ),
     (
         "/kr change KR2 ACOS.at_most=20% 新客转化率.target=2.2% reason: budget cut",
         Change(

@@ -282,7 +282,7 @@ class FeishuListeners:
                 return self._submit_checkin(person=person, workspace=workspace, value=value, form=form,
                                             event_id=data.header.event_id)
             if value.get("a") == "ask":
-                return self._decide(person=person, workspace=workspace, value=value)
+                return self._decide(person=person, workspace=workspace, value=value, event_id=data.header.event_id)
             return _toast("info", translate("feishu.card.unknown_action", lang=self._workspace_lang(workspace)))
         except KrbotError as error:
             return _toast("error", error_message(error, lang=self._workspace_lang(workspace)))
@@ -329,8 +329,8 @@ class FeishuListeners:
         built = cards.checkin_cards(rows=listing.params["rows"], lang=lang, saved={code: text})
         return _toast("success", text, card=cards.card_with_form(cards=built, code=code))
 
-    def _decide(self, *, person: str, workspace: str, value: dict[str, Any]) -> P2CardActionTriggerResponse:
-        """An Approve/Decline button: decided by the service (boss or admin only), card updated, asker told.
+    def _decide(self, *, person: str, workspace: str, value: dict[str, Any], event_id: str) -> P2CardActionTriggerResponse:
+        """An Approve/Decline button: decided once by the service (boss or admin only), card updated, asker told once.
 
         The card is read before the decision is stored, so nothing after the commit can make the answer a lie.
         """
@@ -338,7 +338,8 @@ class FeishuListeners:
         as_of = feishu_payloads.moment(value.get("as_of"))
         at = self.clock()
         reply = services.decide_ask(
-            uow=self.uow, person=person, ask_id=ask_id, approve=bool(value.get("ok")), at=at, workspace=workspace
+            uow=self.uow, person=person, ask_id=ask_id, approve=bool(value.get("ok")), at=at, workspace=workspace,
+            event_key=f"feishu:card:{event_id}",
         )
         self._tell(reply=reply, workspace=workspace, source=f"ask:{ask_id}:{reply.params.get('status')}")
         text = render_reply(reply=reply)

@@ -190,6 +190,9 @@ class SlackListeners:
             ack()  # a replay of a request answered already
             return
         reply = once.result
+        if reply.key == "request.repeat":  # the same command (by its trigger) made its change already
+            ack()
+            return
         context["krbot_reply"], context["krbot_workspace"] = reply, sender.workspace
         if reply.key == "reply.list" and reply.params.get("form_hint"):
             context["krbot_form"] = True
@@ -223,6 +226,7 @@ class SlackListeners:
                 reply = services.decide_ask(
                     uow=self.uow, person=sender.person, ask_id=ask_id, approve=approve, at=self.clock(),
                     workspace=sender.workspace,
+                    event_key=f"slack:action:{user_id}:{action.get('action_ts', '')}:{action.get('action_id', '')}:{ask_id}",
                 )
             except KrbotError as error:
                 context["krbot_answer"] = blocks.esc_lines(error_message(error, lang=self._lang(sender=sender)))
@@ -347,13 +351,12 @@ class SlackListeners:
         reply, ask_id = context.get("krbot_reply"), context.get("krbot_ask")
         if reply is None:
             return
-        workspace = context["krbot_workspace"]
-        if reply.key == "ask.decided":
-            by = reply.params["by"]
-        else:
-            decider = services.person_of(uow=self.uow, key=reply.params.get("by") or "", at=self.clock(), workspace=workspace)
-            by = decider.name if decider else (reply.params.get("by") or "")
+        if reply.key == "request.repeat":  # the same click delivered again: decided and answered already
+            return
+        if reply.key != "ask.decided":  # another decision won: it updates the message and tells the asker, once
             respond(text=self._reply_text(reply=reply), response_type="ephemeral", replace_original=False)
+            return
+        by = reply.params["by"]
         decision = blocks.esc(translate("slack.ask.decision", lang=reply.lang, id=ask_id, status=reply.params["status"], by=by))
         message = body.get("message") or {}
         if message.get("ts") and body.get("channel"):

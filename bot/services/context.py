@@ -169,6 +169,12 @@ def find_person(*, uow: UnitOfWork, platform: str, user_id: str) -> tuple[str, s
         return repository.person_by_chat_id(session=session, platform=platform, user_id=user_id)
 
 
+def require_person(*, uow: UnitOfWork, person: str, at: datetime, workspace: str | None = None) -> None:
+    """Refuse someone krbot does not know, or no longer knows (archived), as every command does."""
+    with uow.begin() as session:
+        person_in(load_scope(session=session, workspace=workspace, at=at), person)
+
+
 def person_of(
     *, uow: UnitOfWork, key: str, at: datetime, workspace: str | None = None
 ) -> model.Person | None:

@@ -10,7 +10,7 @@ from bot.core.errors import KrbotError
 from bot.core.text import clean_text
 from bot.metrics import COMMANDS
 from bot.services.checkins import record_checkin
-from bot.services.context import workspace_language
+from bot.services.context import require_person, workspace_language
 from bot.services.digest import compose
 from bot.services.goals import change_goal, complete_task
 from bot.services.replies import Reply
@@ -93,11 +93,14 @@ def _dispatch(
         case commands.StatusOf(code=code):
             return status_of(uow=uow, person=person, code=code, at=at, workspace=workspace)
         case commands.Report():
+            require_person(uow=uow, person=person, at=at, workspace=workspace)
             return Reply(
                 key="reply.report", lang=lang, digest=compose(uow=uow, as_of=at, workspace=workspace)
             )
         case commands.Change():
-            return change_goal(uow=uow, person=person, change=command, at=at, workspace=workspace)
+            return change_goal(
+                uow=uow, person=person, change=command, at=at, workspace=workspace, event_key=event_key
+            )
         case commands.Away(start=start, end=end):
             return set_away(uow=uow, person=person, start=start, end=end, at=at, workspace=workspace)
         case commands.Paths():
@@ -105,7 +108,10 @@ def _dispatch(
         case commands.Matrix():
             return show_matrix(uow=uow, person=person, at=at, workspace=workspace)
         case commands.Plan(code=code):
+            require_person(uow=uow, person=person, at=at, workspace=workspace)
             return show_plan(uow=uow, code=code, at=at, workspace=workspace)
         case commands.TaskDone(code=code, task=task):
-            return complete_task(uow=uow, person=person, code=code, task=task, at=at, workspace=workspace)
+            return complete_task(
+                uow=uow, person=person, code=code, task=task, at=at, workspace=workspace, event_key=event_key
+            )
     raise KrbotError("command.unknown", word=text)
