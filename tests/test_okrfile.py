@@ -170,7 +170,7 @@ def _case_unknown_owner(text: str) -> tuple[str, int, list[str]]:
     bad = _edit(text, "            owner: chen\n            accountable: lin\n            control: high",
                 "            owner: chenn\n            accountable: lin\n            control: high")
     return bad, _line(bad, "owner: chenn"), [
-        "objectives[0].paths[1].krs[0].owner", "chenn", "boss, lin, zhao, chen, sun"
+        "objectives[0].paths[1].krs[0].owner", "chenn", "boss、lin、zhao、chen、sun"
     ]
 
 
