@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from datetime import UTC, datetime
@@ -138,6 +136,9 @@ def import_file(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
     ] = False,
+    as_person: Annotated[
+        str | None, typer.Option("--as", help="Who imports (a person id of the file): logged with its goal changes.")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Create or update the workspace, people, cycle, objectives, paths, KRs, measures and tasks by their codes."""
@@ -148,7 +149,9 @@ def import_file(
     text = _read(file)
     app = _app(db)
     try:
-        outcome = services.import_okrs(uow=app.uow, text=text, filename=str(file), at=_now(), dry_run=dry_run)
+        outcome = services.import_okrs(
+            uow=app.uow, text=text, filename=str(file), at=_now(), dry_run=dry_run, person=as_person
+        )
     except KrbotError as error:
         _fail(error_message(error, lang=file_language(text=text)))
     lang = outcome.language
@@ -182,6 +185,8 @@ def import_file(
                 reason="",
             )
         )
+    if outcome.history:
+        typer.echo(translate("cli.history_archived", lang=lang, items=outcome.history, dry_run=dry_run), err=True)
     _print_findings(lang=lang, workspace=outcome.workspace, findings=outcome.findings)
 
 
@@ -251,7 +256,7 @@ def checkin(
         if update.code is None:
             raise KrbotError("checkin.no_code", known="KR…")
         reply = services.record_checkin(
-            uow=app.uow, person=person, update=update, at=moment, workspace=workspace
+            uow=app.uow, person=person, update=update, at=moment, workspace=workspace, now=_now()
         )
     except KrbotError as error:
         _fail(error_message(error, lang=lang))
@@ -263,10 +268,13 @@ def import_checkins(
     file: Annotated[
         Path, typer.Argument(help="CSV with columns code,measure,value,person,at[,note,next,ask,risk].")
     ],
+    locale: Annotated[
+        str | None, typer.Option("--locale", help="Read numbers as this locale writes them (default: the workspace's).")
+    ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
-    """History from a spreadsheet: all rows or none."""
+    """History from a spreadsheet (delimiter , ; or tab): all rows or none."""
     from bot import services
     from bot.i18n import error_message, translate
 
@@ -275,7 +283,7 @@ def import_checkins(
     lang = _lang(app, workspace)
     try:
         counts = services.import_checkins(
-            uow=app.uow, text=text, filename=str(file), workspace=workspace, now=_now()
+            uow=app.uow, text=text, filename=str(file), workspace=workspace, now=_now(), locale=locale
         )
     except KrbotError as error:
         _fail(error_message(error, lang=lang))
@@ -410,15 +418,7 @@ def export(
     elif fmt is ExportFormat.yaml:
         typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
     else:
-        buffer = io.StringIO()
-        columns = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk"]
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        from bot.core.cells import escaped_row
-
-        rows = sorted(data["checkins"], key=lambda c: (c["period"], c["person"], c["code"], c["at"]))
-        writer.writerows(escaped_row(row=row) for row in rows)  # no text cell becomes a formula
-        typer.echo(buffer.getvalue(), nl=False)
+        typer.echo(services.export_csv(uow=app.uow, at=_now(), workspace=workspace), nl=False)
 
 
 @cli.command("plan")

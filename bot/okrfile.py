@@ -7,12 +7,22 @@ from datetime import date
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from bot.core import model
 from bot.core.errors import KrbotError
+from bot.core.numbers import EN_STYLE, NumberStyle
 from bot.core.values import canonical_unit, read_value
+from bot.locales import check_locale, default_locale, number_style
 from bot.yamlload import MAX_YAML_DEPTH, MAX_YAML_NODES
 from bot.yamlload import Loader as _Loader
 from bot.yamlload import Refused as _Refused
@@ -37,11 +47,17 @@ class WorkspaceSpec(_Strict):
     reminder: str = "thu 10:00"
     digest: str = "fri 17:00"
     slack_team: str | None = None
+    locale: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return _check_zone(value)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        return None if value is None else _check_locale(value)
 
     @field_validator("slack_team")
     @classmethod
@@ -68,11 +84,17 @@ class PersonSpec(_Strict):
     feishu: str | None = None
     timezone: str | None = None
     department: str | None = None
+    locale: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else _check_zone(value)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        return None if value is None else _check_locale(value)
 
 
 class CycleSpec(_Strict):
@@ -100,6 +122,19 @@ class MeasureSpec(_Strict):
     at_least: float | None = None
     milestone: bool = False
     due: date | None = None
+    was: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("baseline", "target", "at_most", "at_least", mode="before")
+    @classmethod
+    def _written_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """A YAML number stays a number; a string with separators is read like a check-in (§6)."""
+        if not isinstance(value, str):
+            return value
+        style = (info.context or {}).get("style", EN_STYLE)
+        try:
+            return read_value(text=value, unit=info.data.get("unit"), style=style)
+        except KrbotError as error:
+            raise _problem("value", detail=error.key, **error.params) from None
 
     @model_validator(mode="after")
     def _one_kind(self) -> MeasureSpec:
@@ -172,11 +207,12 @@ class KrSpec(_Strict):
     impact: Literal["high", "medium", "low"] | None = None
     measures: list[MeasureSpec] = Field(min_length=1)
     tasks: list[TaskSpec] = Field(default_factory=list)
+    was: str | None = None
 
-    @field_validator("code")
+    @field_validator("code", "was")
     @classmethod
-    def _code(cls, value: str) -> str:
-        return _check_code(value)
+    def _code(cls, value: str | None) -> str | None:
+        return None if value is None else _check_code(value)
 
     @field_validator("owner", mode="before")
     @classmethod
@@ -222,11 +258,12 @@ class ObjectiveSpec(_Strict):
     measures: list[MeasureSpec] = Field(default_factory=list)
     achievable: AchievableSpec | None = None
     paths: list[PathSpec] = Field(default_factory=list)
+    was: str | None = None
 
-    @field_validator("code")
+    @field_validator("code", "was")
     @classmethod
-    def _code(cls, value: str) -> str:
-        return _check_code(value)
+    def _code(cls, value: str | None) -> str | None:
+        return None if value is None else _check_code(value)
 
 
 class OkrFile(_Strict):
@@ -246,6 +283,25 @@ def _check_zone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise _problem("timezone", word=value) from None
     return value
+
+
+def _check_locale(value: str) -> str:
+    try:
+        return check_locale(tag=value)
+    except KrbotError:
+        raise _problem("locale", word=value) from None
+
+
+def _style_of(raw: Any) -> NumberStyle:
+    """The number style of the file's workspace locale (its language's default when it names none)."""
+    workspace = raw.get("workspace") if isinstance(raw, dict) else None
+    workspace = workspace if isinstance(workspace, dict) else {}
+    language = workspace.get("language") if workspace.get("language") in ("zh", "en") else "zh"
+    tag = workspace.get("locale") or default_locale(language=language)
+    try:
+        return number_style(locale=check_locale(tag=str(tag)))
+    except KrbotError:
+        return EN_STYLE
 
 
 def _check_code(value: str) -> str:
@@ -297,6 +353,17 @@ def _yaml_error(error: yaml.YAMLError, *, filename: str) -> KrbotError:
     return _file_error(filename=filename, line=line, field="", problem="yaml", detail=detail)
 
 
+_THOUSAND_OR_DECIMAL = re.compile(r"[+-]?[1-9]\d{0,2}\.\d{3}")
+
+
+def _float_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML float, except `200.000`, which a de or fr writer means as 200000: kept as text for §6 to read."""
+    if _THOUSAND_OR_DECIMAL.fullmatch(node.value):
+        return node.value
+    return loader.construct_yaml_float(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _float_or_text)
 
 
 def load_yaml(*, text: str, filename: str) -> Any:
@@ -405,7 +472,7 @@ def parse_okr_file(*, text: str, filename: str = "okrs.yaml") -> tuple[OkrFile, 
     if not isinstance(raw, dict):
         raise _file_error(filename=filename, line=1, field="", problem="top")
     try:
-        spec = OkrFile.model_validate(raw)
+        spec = OkrFile.model_validate(raw, context={"style": _style_of(raw)})
     except ValidationError as error:
         first = error.errors()[0]
         loc = tuple(first["loc"])
@@ -431,7 +498,7 @@ def refusals(*, text: str, filename: str) -> list[KrbotError]:
     if not isinstance(raw, dict):
         return [_file_error(filename=filename, line=1, field="", problem="top")]
     try:
-        spec = OkrFile.model_validate(raw)
+        spec = OkrFile.model_validate(raw, context={"style": _style_of(raw)})
     except ValidationError as error:
         found = []
         for item in error.errors():
@@ -505,6 +572,47 @@ def _check_references(*, spec: OkrFile, root: yaml.Node | None, filename: str) -
                     if task.title in titles:
                         raise fail((*k_loc, "tasks", t_index, "title"), "twice", word=task.title)
                     titles.add(task.title)
+    _check_was(spec=spec, codes=codes, fail=fail)
+
+
+def _check_was(*, spec: OkrFile, codes: dict[str, str], fail: Any) -> None:
+    """A `was:` names an old code or measure name that the file no longer uses, and only once."""
+    claimed: dict[str, str] = {}
+    for o_index, objective in enumerate(spec.objectives):
+        owners: list[tuple[tuple[Any, ...], Any]] = [(("objectives", o_index), objective)]
+        for p_index, path in enumerate(objective.paths):
+            owners += [(("objectives", o_index, "paths", p_index, "krs", k), kr) for k, kr in enumerate(path.krs)]
+        for loc, owner in owners:
+            if owner.was is not None:
+                if owner.was in codes:
+                    raise fail((*loc, "was"), "was_in_file", word=owner.was, other=codes[owner.was])
+                if owner.was in claimed:
+                    raise fail((*loc, "was"), "was_twice", word=owner.was, other=claimed[owner.was])
+                claimed[owner.was] = _location((*loc, "code"))
+            names = {m.name.casefold() for m in owner.measures}
+            olds: set[str] = set()
+            for m_index, measure in enumerate(owner.measures):
+                if measure.was is None:
+                    continue
+                m_loc = (*loc, "measures", m_index, "was")
+                if measure.was.casefold() in names or measure.was.casefold() in olds:
+                    raise fail(m_loc, "was_in_file", word=measure.was, other=_location((*loc, "measures")))
+                olds.add(measure.was.casefold())
+
+
+def renames_in(*, spec: OkrFile) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """What the file says was renamed: {new code: old code} and {(code, new measure name): old name}."""
+    codes: dict[str, str] = {}
+    measures: dict[tuple[str, str], str] = {}
+    for objective in spec.objectives:
+        owners: list[Any] = [objective, *(kr for path in objective.paths for kr in path.krs)]
+        for owner in owners:
+            if owner.was is not None:
+                codes[owner.code] = owner.was
+            for measure in owner.measures:
+                if measure.was is not None:
+                    measures[(owner.code, measure.name)] = measure.was
+    return codes, measures
 
 
 def _unique_measures(measures: list[MeasureSpec], loc: tuple[Any, ...], fail: Any) -> None:
@@ -515,7 +623,7 @@ def _unique_measures(measures: list[MeasureSpec], loc: tuple[Any, ...], fail: An
         names.add(measure.name.casefold())
 
 
-def _amount(text: str | float | None) -> tuple[float | None, str | None]:
+def _amount(text: str | float | None, *, style: NumberStyle) -> tuple[float | None, str | None]:
     """An amount such as `25000 EUR` as (number, canonical currency)."""
     if text is None:
         return None, None
@@ -523,7 +631,7 @@ def _amount(text: str | float | None) -> tuple[float | None, str | None]:
         return float(text), None
     match = re.match(r"^\s*(.*?)\s*([A-Za-z]{3}|[€$¥£]|欧元?|美元|元)?\s*$", text)
     unit = canonical_unit(unit=match.group(2)) if match and match.group(2) else None
-    return read_value(text=text, unit=unit), unit
+    return read_value(text=text, unit=unit, style=style), unit
 
 
 def to_domain(*, spec: OkrFile) -> model.Okrs:
@@ -537,7 +645,9 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
         reminder=ws.reminder,
         digest=ws.digest,
         slack_team=ws.slack_team,
+        locale=ws.locale,
     )
+    style = number_style(locale=workspace.number_locale)
     people = {
         p.id: model.Person(
             key=p.id,
@@ -547,6 +657,7 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
             slack_id=p.slack,
             feishu_id=p.feishu,
             department=p.department,
+            locale=p.locale,
         )
         for p in spec.people
     }
@@ -554,9 +665,9 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
     for o in spec.objectives:
         achievable = None
         if o.achievable is not None:
-            budget, unit = _amount(o.achievable.budget)
-            cost, cost_unit = _amount(o.achievable.cost_per_new_customer)
-            order, order_unit = _amount(o.achievable.order_value)
+            budget, unit = _amount(o.achievable.budget, style=style)
+            cost, cost_unit = _amount(o.achievable.cost_per_new_customer, style=style)
+            order, order_unit = _amount(o.achievable.order_value, style=style)
             achievable = model.Achievable(
                 budget=budget,
                 cost_per_new_customer=cost,

@@ -27,8 +27,10 @@ from storage.models import (
     TaskRow,
     WorkspaceRow,
 )
+from storage.renames import ArchivedHistory, Renames, apply_renames, archived_history
 
 GOAL_FIELDS = ("baseline", "target", "limit", "due")
+IMPORT_REASON = "import"  # the reason logged with the goal changes an import of the OKR file makes
 
 
 @dataclass(slots=True)
@@ -39,6 +41,7 @@ class SyncReport:
     updated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     archived: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     changes: list[model.GoalChange] = field(default_factory=list)
+    history: list[ArchivedHistory] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +83,21 @@ def _shown(value: object) -> str | None:
     return str(value)
 
 
-def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport:
-    """Create or update everything in `okrs` by its codes; archive what the file no longer has."""
+def sync_okrs(
+    *,
+    session: Session,
+    okrs: model.Okrs,
+    at: datetime,
+    renames: Renames | None = None,
+    person: str | None = None,
+    reason: str = IMPORT_REASON,
+) -> SyncReport:
+    """Create or update everything in `okrs` by its codes (renamed ones first); archive what the file no longer has.
+
+    Every goal it changes is logged, dated `at`, by `person` (the importer, when known) for `reason`.
+    """
     report = SyncReport()
+    importer = person
     ws = okrs.workspace
     workspace = session.scalar(select(WorkspaceRow).where(WorkspaceRow.name == ws.name))
     ws_values = {
@@ -92,6 +107,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
         "reminder": ws.reminder,
         "digest": ws.digest,
         "slack_team": ws.slack_team,
+        "locale": ws.locale,
     }
     if workspace is None:
         workspace = WorkspaceRow(name=ws.name, **ws_values)
@@ -113,6 +129,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             "slack_id": person.slack_id,
             "feishu_id": person.feishu_id,
             "department": person.department,
+            "locale": person.locale,
             "archived": False,  # back in the file: their history is theirs again
         }
         row = people.get(person.key)
@@ -139,6 +156,34 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
     elif _set(cycle, {"start": okrs.cycle.start, "end": okrs.cycle.end}):
         report.updated["cycle"] += 1
 
+    def change(code: str, measure: str | None, name: str, old: object, new: object) -> None:
+        goal_change = model.GoalChange(
+            code=code,
+            field=name,
+            old=_shown(old),
+            new=_shown(new),
+            reason=reason,
+            person=importer,
+            at=at,
+            measure=measure,
+        )
+        report.changes.append(goal_change)
+        session.add(
+            GoalChangeRow(
+                workspace_id=workspace.id,
+                cycle_id=cycle.id,
+                code=code,
+                measure=measure,
+                field=name,
+                old=goal_change.old,
+                new=goal_change.new,
+                reason=reason,
+                person_key=importer,
+                at=at,
+            )
+        )
+
+    apply_renames(session=session, cycle_id=cycle.id, renames=renames or Renames(), log=change)
     objectives = {
         r.code: r for r in session.scalars(select(ObjectiveRow).where(ObjectiveRow.cycle_id == cycle.id))
     }
@@ -163,33 +208,6 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
         else {}
     )
     seen: dict[str, set[object]] = defaultdict(set)
-
-    def change(code: str, measure: str | None, name: str, old: object, new: object) -> None:
-        goal_change = model.GoalChange(
-            code=code,
-            field=name,
-            old=_shown(old),
-            new=_shown(new),
-            reason=None,
-            person=None,
-            at=at,
-            measure=measure,
-        )
-        report.changes.append(goal_change)
-        session.add(
-            GoalChangeRow(
-                workspace_id=workspace.id,
-                cycle_id=cycle.id,
-                code=code,
-                measure=measure,
-                field=name,
-                old=goal_change.old,
-                new=goal_change.new,
-                reason=None,
-                person_key=None,
-                at=at,
-            )
-        )
 
     def sync_measures(code: str, items: Sequence[model.Measure]) -> None:
         for position, measure in enumerate(items):
@@ -309,6 +327,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
                     elif _set(t_row, t_values):
                         report.updated["tasks"] += 1
 
+    dropped: dict[str, list] = defaultdict(list)
     for kind, rows, key_of in (
         ("objectives", objectives.values(), lambda r: r.code),
         ("krs", krs.values(), lambda r: r.code),
@@ -327,7 +346,15 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             if not row.archived and key_of(row) not in seen[bucket]:
                 row.archived = True
                 report.archived[kind] += 1
+                dropped[kind].append(row)
     session.flush()
+    report.history = archived_history(
+        session=session,
+        cycle_id=cycle.id,
+        objectives=dropped["objectives"],
+        krs=dropped["krs"],
+        measures=dropped["measures"],
+    )
     return report
 
 
@@ -510,6 +537,7 @@ def _loaded(
             slack_id=row.slack_id,
             feishu_id=row.feishu_id,
             department=row.department,
+            locale=row.locale,
         )
         for row in people_rows
     }
@@ -582,6 +610,7 @@ def _loaded(
             reminder=workspace.reminder,
             digest=workspace.digest,
             slack_team=workspace.slack_team,
+            locale=workspace.locale,
         ),
         people=people,
         cycle=model.Cycle(name=cycle.name, start=cycle.start, end=cycle.end),

@@ -40,7 +40,14 @@ from bot.services.forms import record_form
 from bot.services.goals import _GOAL_ATTR, change_goal, complete_task
 from bot.services.replies import Escalation, ImportOutcome, Notice, Reply
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
-from bot.services.spreadsheets import CSV_COLUMNS, CSV_IGNORED, CSV_OPTIONAL, export_all, import_checkins
+from bot.services.spreadsheets import (
+    CSV_COLUMNS,
+    CSV_IGNORED,
+    CSV_OPTIONAL,
+    export_all,
+    export_csv,
+    import_checkins,
+)
 from bot.services.views import (
     list_krs,
     measure_row,
@@ -78,6 +85,7 @@ __all__ = [
     "compose_report",
     "decide_ask",
     "export_all",
+    "export_csv",
     "find_person",
     "handle_once",
     "import_checkins",
