@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 CONTEXT = ("workspace", "person", "command", "platform", "job", "event_id")
 _SECRET = re.compile(
@@ -79,9 +80,22 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the standard error of the moment: a CLI runner or test harness may swap (and close) it."""
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        """sys.stderr as it is now."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """Ignored: the stream is always the current sys.stderr."""
+
+
 def configure_logging(*, fmt: str = "text", level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
     """Route every logger to stderr in the chosen format, with secrets redacted."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(_Redacting(secrets))
     root = logging.getLogger()

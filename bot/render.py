@@ -161,7 +161,7 @@ def render_reply(*, reply: Any, fmt: str = "text") -> str:
         head += "\n" + translate("reply.told", lang=reply.lang, names=names)
     if reply.digest is None or reply.key == "reply.status_kr":
         return head
-    if reply.key == "reply.report":
+    if reply.shows == "digest":
         return head + "\n\n" + render_digest(digest=reply.digest, fmt=fmt, lang=reply.lang)
     only = reply.params["o"].code if reply.key == "reply.status_objective" else None
     body = render_template(name="status.text.j2", lang=reply.lang, tz=reply.digest.timezone, d=reply.digest, only=only)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lark_oapi as lark
 from lark_oapi.api.im.v1 import (
@@ -35,7 +35,9 @@ from bot.metrics import PLATFORM_ERRORS, PLATFORM_RETRIES
 from bot.platforms import feishu_cards as cards
 from bot.platforms.base import Reminder, Sent
 from bot.platforms.feishu_listeners import PLATFORM, FeishuListeners, _text_content
-from storage.db import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.services import UnitOfWork
 
 log = logging.getLogger(__name__)
 

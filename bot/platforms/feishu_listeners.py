@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lark_oapi.api.application.v6 import P2ApplicationBotMenuV6
 from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
@@ -31,7 +31,9 @@ from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_payloads, payloads
 from bot.platforms.payloads import Malformed
 from bot.render import render_reply
-from storage.db import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.services import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -178,16 +180,16 @@ class FeishuListeners:
 
     def _outgoing(self, *, reply: services.Reply) -> list[tuple[str, str]]:
         """The messages (msg_type, content) that carry a stored reply."""
-        if reply.ok and reply.key == "reply.list" and reply.params.get("form_hint"):
+        if reply.ok and reply.shows is services.Shows.FORM:
             built = cards.checkin_cards(rows=reply.params["rows"], lang=reply.lang)
             return [("interactive", cards.content_of(card)) for card in built]
-        if reply.ok and reply.key == "reply.matrix":
+        if reply.ok and reply.shows is services.Shows.CHART:
             chart = matrix_png(quadrants=reply.params["quadrants"], lang=reply.lang)
             text = ("text", _text_content(render_reply(reply=reply)))
             if chart is None:  # no CJK-capable font on this machine: the text matrix says it all
                 return [text]
             return [text, ("image", json.dumps({"image_key": self.upload_image(png=chart[0])}))]
-        if reply.ok and reply.key == "reply.report" and reply.digest is not None:
+        if reply.ok and reply.shows is services.Shows.DIGEST and reply.digest is not None:
             head = translate(reply.key, lang=reply.lang, **reply.params)
             built = cards.digest_cards(digest=reply.digest, lang=reply.lang)
             return [("text", _text_content(head)), *(("interactive", cards.content_of(card)) for card in built)]
@@ -350,7 +352,7 @@ class FeishuListeners:
                 card = cards.card_with_ask(cards=cards.digest_cards(digest=digest, decisions=decisions), ask_id=ask_id)
             except Exception:  # the decision is stored: say so, and leave the card as it is
                 log.exception("feishu digest card for ask %s not redrawn", ask_id)
-        return _toast("success" if reply.key == "ask.decided" else "info", text, card=card)
+        return _toast("success" if reply.shows is services.Shows.DECISION else "info", text, card=card)
 
 
 def _field(form: dict[str, Any], name: str) -> str | None:

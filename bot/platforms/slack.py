@@ -41,10 +41,11 @@ from bot.platforms import slack_blocks as blocks
 from bot.platforms.base import Reminder, Sent
 from bot.platforms.payloads import Malformed
 from bot.platforms.slack_listeners import DELIVERY, PLATFORM, SlackListeners
-from storage.slack_installs import EncryptedInstallationStore, state_store
 
 if TYPE_CHECKING:
-    from storage.db import UnitOfWork
+    from slack_sdk.oauth.installation_store import InstallationStore
+
+    from bot.services import UnitOfWork
 
 log = logging.getLogger(__name__)
 SLACK_API_URL = "https://slack.com/api/"
@@ -110,15 +111,15 @@ class SlackPlatform(SlackListeners):
         self._identity: AuthorizeResult | None = None
         self._identity_lock = threading.Lock()
         self._lazy_threads = ThreadPoolExecutor(max_workers=LAZY_THREADS, thread_name_prefix="slack-lazy")
-        self.installs: EncryptedInstallationStore | None = None
+        self.installs: InstallationStore | None = None
         auth: dict[str, Any] = {"authorize": lambda: self._authorize()}  # Bolt passes arguments by name; this needs none
         if settings.slack_client_id:  # installs into many workspaces: each team's token from the (encrypted) store
-            self.installs = EncryptedInstallationStore(
-                client_id=settings.slack_client_id, engine=uow.engine, secret_key=settings.secret_key or ""
+            self.installs, states = services.slack_install_stores(
+                uow=uow, client_id=settings.slack_client_id, secret_key=settings.secret_key or ""
             )
             auth = {"oauth_settings": OAuthSettings(
                 client_id=settings.slack_client_id, client_secret=settings.slack_client_secret, scopes=list(BOT_SCOPES),
-                installation_store=self.installs, state_store=state_store(engine=uow.engine),
+                installation_store=self.installs, state_store=states,
                 install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH, install_page_rendering_enabled=False,
                 callback_options=CallbackOptions(success=_installed_page, failure=_install_failed_page),
             )}

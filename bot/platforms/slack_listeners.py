@@ -25,7 +25,7 @@ from bot.platforms.payloads import Malformed
 from bot.render import render_reply
 
 if TYPE_CHECKING:
-    from storage.db import UnitOfWork
+    from bot.services import UnitOfWork
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
@@ -190,11 +190,11 @@ class SlackListeners:
             ack()  # a replay of a request answered already
             return
         reply = once.result
-        if reply.key == "request.repeat":  # the same command (by its trigger) made its change already
+        if reply.shows is services.Shows.REPEAT:  # the same command (by its trigger) made its change already
             ack()
             return
         context["krbot_reply"], context["krbot_workspace"] = reply, sender.workspace
-        if reply.key == "reply.list" and reply.params.get("form_hint"):
+        if reply.shows is services.Shows.FORM:
             context["krbot_form"] = True
             ack()
             return
@@ -319,7 +319,7 @@ class SlackListeners:
             return
         for message in context.get("krbot_more") or []:
             respond(response_type="ephemeral", **message)
-        if reply.ok and reply.key == "reply.matrix":
+        if reply.ok and reply.shows is services.Shows.CHART:
             self._send_matrix_chart(client=client, user_id=body["user_id"], reply=reply)
         self._tell_reply(client=client, context=context)
 
@@ -351,9 +351,9 @@ class SlackListeners:
         reply, ask_id = context.get("krbot_reply"), context.get("krbot_ask")
         if reply is None:
             return
-        if reply.key == "request.repeat":  # the same click delivered again: decided and answered already
+        if reply.shows is services.Shows.REPEAT:  # the same click delivered again: decided and answered already
             return
-        if reply.key != "ask.decided":  # another decision won: it updates the message and tells the asker, once
+        if reply.shows is not services.Shows.DECISION:  # another decision won: it updates the message and tells the asker, once
             respond(text=self._reply_text(reply=reply), response_type="ephemeral", replace_original=False)
             return
         by = reply.params["by"]

@@ -38,7 +38,8 @@ from bot.services.events import EVENT_MEMORY, Once, claim_event, claim_events, h
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import record_form
 from bot.services.goals import _GOAL_ATTR, change_goal, complete_task
-from bot.services.replies import Escalation, ImportOutcome, Notice, Reply
+from bot.services.installs import slack_install_stores
+from bot.services.replies import Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
 from bot.services.spreadsheets import (
     CSV_COLUMNS,
@@ -57,8 +58,12 @@ from bot.services.views import (
     show_plan,
     status_of,
 )
+from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
 __all__ = [
+    "Shows",
+    "UnitOfWork",
+    "slack_install_stores",
     "CSV_COLUMNS",
     "CSV_IGNORED",
     "CSV_OPTIONAL",

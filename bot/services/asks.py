@@ -10,7 +10,7 @@ from bot.core import model
 from bot.core.errors import KrbotError, NotAllowed
 from bot.services.context import load_scope, name_of, person_in
 from bot.services.once import first_time, once_per_request, repeat
-from bot.services.replies import Notice, Reply
+from bot.services.replies import Notice, Reply, Shows
 from storage import once, repository
 from storage.db import UnitOfWork
 
@@ -76,4 +76,4 @@ def _decide(
         if row.person_key == sender.key
         else (Notice(person=row.person_key, key="notice.ask_decided", params=params, name=params["asker_name"]),)
     )
-    return Reply(key="ask.decided", lang=scope.lang, params=params, notices=notices)
+    return Reply(key="ask.decided", lang=scope.lang, params=params, notices=notices, shows=Shows.DECISION)

@@ -13,7 +13,7 @@ from bot.services.checkins import record_checkin
 from bot.services.context import require_person, workspace_language
 from bot.services.digest import compose
 from bot.services.goals import change_goal, complete_task
-from bot.services.replies import Reply
+from bot.services.replies import Reply, Shows
 from bot.services.schedule import set_away
 from bot.services.views import list_krs, show_matrix, show_paths, show_plan, status_of
 from storage.db import UnitOfWork
@@ -95,7 +95,7 @@ def _dispatch(
         case commands.Report():
             require_person(uow=uow, person=person, at=at, workspace=workspace)
             return Reply(
-                key="reply.report", lang=lang, digest=compose(uow=uow, as_of=at, workspace=workspace)
+                key="reply.report", lang=lang, digest=compose(uow=uow, as_of=at, workspace=workspace), shows=Shows.DIGEST
             )
         case commands.Change():
             return change_goal(

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.context import workspace_language
-from bot.services.replies import Reply
+from bot.services.replies import Reply, Shows
 from storage import once
 from storage.db import UnitOfWork
 
@@ -23,7 +23,7 @@ def first_time(*, session: Session, event_key: str | None, at: datetime) -> bool
 
 def repeat(*, lang: str) -> Reply:
     """The answer to a request that already made its change: nothing happens again, nobody is told again."""
-    return Reply(key=REPEAT, lang=lang)
+    return Reply(key=REPEAT, lang=lang, shows=Shows.REPEAT)
 
 
 def once_per_request(

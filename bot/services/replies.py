@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from bot.core import model
@@ -22,6 +23,17 @@ class Notice:
     name: str = ""
 
 
+class Shows(StrEnum):
+    """What kind of answer a reply is, so that an edge picks its surface without reading catalog keys."""
+
+    TEXT = "text"  # words only
+    FORM = "form"  # open the check-in form (Slack modal, Feishu card) on the reply's rows
+    CHART = "chart"  # words, and the priority matrix as a picture where the platform shows images
+    DIGEST = "digest"  # a header, then the digest on the platform's own surface
+    DECISION = "decision"  # this request decided an ask: the digest message and the asker are updated
+    REPEAT = "repeat"  # the same request again: it was answered already, nothing more to show
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """What an edge shows the user (a catalog key and its data, or a digest), and whom else to tell."""
@@ -32,6 +44,7 @@ class Reply:
     ok: bool = True
     digest: Digest | None = None
     notices: tuple[Notice, ...] = ()
+    shows: Shows = Shows.TEXT
 
 
 @dataclass(frozen=True, slots=True)
