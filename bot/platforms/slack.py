@@ -6,6 +6,7 @@ import html
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,13 +22,13 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request.payload_utils import is_action, is_slash_command
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot import services
+from bot import retrying, services
 from bot.charts import matrix_png
 from bot.config import Settings
 from bot.core import model
@@ -47,7 +48,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SLACK_API_URL = "https://slack.com/api/"
 PLATFORM = "slack"
-BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "files:write")  # as slack/manifest.yaml asks
+BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "files:write", "channels:history",
+              "groups:history")  # as slack/manifest.yaml asks
+DIGEST_EVENT = "krbot_digest"  # the message metadata a digest post carries, found again after a crash
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 LAZY_THREADS = 4  # lazy listeners run at once in the process itself (Socket Mode, tests)
@@ -67,23 +70,51 @@ class _TokenGoesThroughAuthorize(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_TokenGoesThroughAuthorize())
 
 
-class _CountedRateLimits(RateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler, counting each rate-limited answer and each retry in the metrics."""
+class SharedPolicy(RetryHandler):
+    """slack_sdk's retry hook (which Bolt copies into each request's client) deciding by krbot's one retry policy:
+    429 waits its Retry-After, dropped connections and 5xx back off; inside the outbox, which retries a whole
+    send, a call is tried once."""
+
+    def __init__(self, *, policy: retrying.RetryPolicy = retrying.IN_REQUEST) -> None:
+        super().__init__(max_retry_count=policy.tries + policy.rate_limited_waits)
+        self.policy = policy
 
     def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
-        retry = super()._can_retry(state=state, request=request, response=response, error=error)
-        if response is not None and response.status_code == 429:
-            PLATFORM_ERRORS.labels(platform=PLATFORM).inc()
-            if retry:
-                PLATFORM_RETRIES.labels(platform=PLATFORM).inc()
-        return retry
+        if retrying.is_outer() or (error is None and (response is None or response.status_code < 429)):
+            return False
+        failure = _HttpFailure(response) if response is not None else error
+        counts = state.__dict__.setdefault("krbot_counts", {"failures": 0, "limited": 0})
+        counts["limited" if retrying.retry_after(failure) is not None else "failures"] += 1
+        PLATFORM_ERRORS.labels(platform=PLATFORM).inc()
+        state.krbot_wait = retrying.pause(policy=self.policy, error=failure, **counts)
+        return state.krbot_wait is not None
+
+    def prepare_for_next_attempt(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> None:
+        """Wait as the policy decided, then try again."""
+        PLATFORM_RETRIES.labels(platform=PLATFORM).inc()
+        state.next_attempt_requested = True
+        time.sleep(state.krbot_wait or 0.0)
+        state.increment_current_attempt()
+
+
+class _HttpFailure(Exception):
+    """A 429 or 5xx answer seen by slack_sdk's retry hook, as the policy reads failures: a status and a wait."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.status = int(response.status_code)
+        header = next((v for k, v in (response.headers or {}).items() if k.lower() == "retry-after"), None)
+        value = header[0] if isinstance(header, list) and header else header
+        try:
+            self.retry_after = float(value) if value is not None and self.status == 429 else None
+        except ValueError:
+            self.retry_after = None
 
 
 def make_client(*, token: str | None, base_url: str | None = None) -> WebClient:
-    """A WebClient that honours 429 Retry-After and retries dropped connections, against `base_url` (Slack's own by default)."""
+    """A WebClient retrying by krbot's one policy, against `base_url` (Slack's own by default)."""
     url = (base_url or SLACK_API_URL).rstrip("/") + "/"
-    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), _CountedRateLimits(max_retry_count=5)]
-    return WebClient(token=token, base_url=url, retry_handlers=handlers, timeout=10)
+    return WebClient(token=token, base_url=url, retry_handlers=[SharedPolicy()], timeout=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +129,7 @@ class SlackPlatform:
     """Slack for krbot: the Bolt app with its listeners, and the sends the scheduler and services ask for."""
 
     name = PLATFORM
+    send_rate: float | None = None  # Slack limits per channel and answers 429 with Retry-After, which every replica waits
 
     def __init__(
         self,
@@ -467,13 +499,45 @@ class SlackPlatform:
 
     def post_digest(self, *, digest: Digest, channel: str, idempotency_key: str) -> Sent:
         """Post the conclusions to the boss channel and the rest (with the ask buttons) in its thread."""
+        about = {"workspace": digest.workspace, "period": idempotency_key}
+        head, *parts = self.digest_posts(digest=digest)
+        posted = self.send_post(post=head, channel=channel, thread=None, idempotency_key=idempotency_key, about=about)
+        channel_id = str(posted.extra.get("channel") or channel)
+        replies = [
+            self.send_post(post=part, channel=channel_id, thread=posted.message_id,
+                           idempotency_key=f"{idempotency_key}#{n}", about=about).message_id
+            for n, part in enumerate(parts, start=1)
+        ]
+        return Sent(platform=PLATFORM, message_id=posted.message_id, extra={"channel": channel_id, "thread": replies})
+
+    def digest_posts(self, *, digest: Digest) -> list[dict[str, Any]]:
+        """The digest as messages: the conclusions for the channel first, then each reply of its thread."""
         main, thread = blocks.digest_messages(digest=digest)
-        client = self._client_for(workspace=digest.workspace)
-        posted = client.chat_postMessage(channel=channel, **main)
-        ts = str(posted["ts"])
-        channel_id = str(posted.get("channel") or channel)
-        replies = [str(client.chat_postMessage(channel=channel_id, thread_ts=ts, **message)["ts"]) for message in thread]
-        return Sent(platform=PLATFORM, message_id=ts, extra={"channel": channel_id, "thread": replies})
+        return [main, *thread]
+
+    def send_post(
+        self, *, post: dict[str, Any], channel: str, thread: str | None, idempotency_key: str, about: dict[str, str]
+    ) -> Sent:
+        """Post one digest message (in the headline's thread when `thread` is its ts), marked with metadata naming
+        the workspace, the period and the key, so a take-over after a crash can find it."""
+        client = self._client_for(workspace=about.get("workspace"))
+        metadata = {"event_type": DIGEST_EVENT, "event_payload": {**about, "key": idempotency_key}}
+        extra = {"thread_ts": thread} if thread else {}
+        posted = client.chat_postMessage(channel=channel, metadata=metadata, **extra, **post)
+        return Sent(platform=PLATFORM, message_id=str(posted["ts"]), extra={"channel": str(posted.get("channel") or channel)})
+
+    def find_post(self, *, channel: str, thread: str | None, idempotency_key: str, workspace: str | None = None) -> Sent | None:
+        """A digest message already posted under this key (the channel's recent history, or the thread's replies)."""
+        client = self._client_for(workspace=workspace)
+        if thread:
+            found = client.conversations_replies(channel=channel, ts=thread, include_all_metadata=True, limit=200)
+        else:
+            found = client.conversations_history(channel=channel, include_all_metadata=True, limit=200)
+        for message in found.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == DIGEST_EVENT and (metadata.get("event_payload") or {}).get("key") == idempotency_key:
+                return Sent(platform=PLATFORM, message_id=str(message["ts"]), extra={"channel": channel})
+        return None
 
     def notify(self, *, person: model.Person, text: str, idempotency_key: str) -> Sent:
         """DM one person a sentence (escaped: it may carry what others typed)."""
