@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -23,6 +24,23 @@ from storage.ledger import LEASE, Key, Slot, key_of
 log = logging.getLogger("krbot.outbox")
 
 T = TypeVar("T", bound=Slot)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A ledger item that is no scheduled slot: a notice after an ack, and later an outbound webhook."""
+
+    workspace_id: int
+    kind: str
+    target: str
+    period: str
+    slot: datetime
+
+
+def notice(*, workspace_id: int, person: str, cause: str, now: datetime, kind: str = "notice") -> Message:
+    """The ledger item of telling `person` about `cause` (e.g. "ask:42:approved", an event id): once per cause."""
+    period = cause if len(cause) <= 64 else "sha1:" + hashlib.sha1(cause.encode()).hexdigest()
+    return Message(workspace_id=workspace_id, kind=kind, target=person[:200], period=period, slot=now)
 
 
 class LostClaim(GiveUp):
@@ -79,7 +97,7 @@ class Outbox:
         send: Callable[[], Sent],
         find: Callable[[], Sent | None] | None = None,
     ) -> tuple[str, Sent | None]:
-        """Claim and send one item: ("sent" | "failed" | "busy", what the platform accepted).
+        """Claim and send one item: ("sent" | "failed" | "busy" — claimed elsewhere or settled —, what was accepted).
 
         `find` looks for a copy the platform already holds; it is asked before any try that may repeat an earlier
         one which reached the platform (a take-over after a crash, or a retry after a failure other than a 429).
@@ -139,7 +157,10 @@ class Outbox:
             return list(zip(items, pool.map(one, items), strict=True))
 
     def notify(self, *, item: Slot, platform: Any, person: Any, text: str, now: datetime) -> str:
-        """Tell one person something once (a notice after an ack, an escalation): "sent", "failed" or "busy"."""
+        """Tell one person something once (a notice after an ack, an escalation): "sent", "failed" or "busy".
+
+        Build `item` with `notice(...)`: the same notice for the same cause is one ledger row, so told once.
+        """
         key = idempotency_key(item)
         status, _ = self.send(
             item=item, now=now, platform=platform,

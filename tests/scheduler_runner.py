@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--now", required=True, help="ISO date-time with zone: the jobs' clock")
     parser.add_argument("--job", action="append", required=True, help="tick, or reminders/chasers/digest (forced)")
     parser.add_argument("--start-at", type=float, default=0.0, help="epoch seconds to wait for, so processes race")
+    parser.add_argument("--go", help="a file to wait for (after saying `ready` on stdout), so processes start together")
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
     app = build_app(database_url=args.db, migrate=False)
@@ -49,12 +50,16 @@ def main() -> None:
     )
     now = datetime.fromisoformat(args.now)
     time.sleep(max(0.0, args.start_at - time.time()))
-    counts: dict[str, int] = {}
+    if args.go:
+        print("ready", flush=True)
+        while not Path(args.go).exists():
+            time.sleep(0.01)
+    counts: dict[str, float] = {}
     for job in args.job:
         outcome = runner.tick(now=now) if job == "tick" else runner.run(job=job, now=now, force=True)
         for key, value in outcome.counts.items():
             counts[key] = counts.get(key, 0) + value
-    print(json.dumps(counts), flush=True)
+    print(json.dumps({**counts, "finished_at": time.time()}), flush=True)
 
 
 if __name__ == "__main__":

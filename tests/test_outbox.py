@@ -150,3 +150,20 @@ def test_away_means_away_at_the_moment_of_sending(app: App) -> None:
             job="reminders", now=wednesday, force=True)
         assert [item["target"] for item in server.stats.received] == ["o00"]
     assert outcome.counts["skipped"] == 1
+
+
+def test_a_notice_goes_through_the_ledger_once(app: App) -> None:
+    """A notice after an ack (the path the edges use): told once per cause, however often it is asked for."""
+    from bot.outbox import Outbox, notice
+
+    services.import_okrs(uow=app.uow, text=owners_yaml(owners=1, zones=("UTC",)), filename="t.yaml",
+                         at=MONDAY - timedelta(days=7))
+    view = services.schedule_views(uow=app.uow, at=MONDAY)[0]
+    person = view.owners[0]
+    with FakePlatformServer(behaviour=Behaviour(fail_first=1)) as server:
+        platform = HttpTestPlatform(url=server.url)
+        outbox = Outbox(uow=app.uow, policy=FAST)
+        item = notice(workspace_id=view.workspace_id, person=person.key, cause="ask:7:approved", now=MONDAY)
+        told = [outbox.notify(item=item, platform=platform, person=person, text="approved", now=MONDAY) for _ in range(2)]
+        assert told == ["sent", "busy"] and server.kinds()["notice"] == 1
+    assert [(row.status, row.attempts) for row in _ledger(app, "notice")] == [("sent", 2)]
