@@ -167,3 +167,29 @@ def test_a_notice_goes_through_the_ledger_once(app: App) -> None:
         told = [outbox.notify(item=item, platform=platform, person=person, text="approved", now=MONDAY) for _ in range(2)]
         assert told == ["sent", "busy"] and server.kinds()["notice"] == 1
     assert [(row.status, row.attempts) for row in _ledger(app, "notice")] == [("sent", 2)]
+
+
+def test_a_feishu_digest_is_sent_once_under_its_uuid(example: App) -> None:
+    """The digest job on Feishu: a rate-limited card is tried again under the same uuid; a second run sends nothing."""
+    from bot.platforms import feishu
+    from tests import fake_feishu as ff
+
+    fake = ff.FakeFeishu()
+    url = fake.start()
+    try:
+        settings = Settings(_env_file=None, FEISHU_APP_ID=ff.APP_ID, FEISHU_APP_SECRET=ff.APP_SECRET,
+                            FEISHU_VERIFICATION_TOKEN=ff.VERIFICATION_TOKEN, FEISHU_ENCRYPT_KEY=ff.ENCRYPT_KEY,
+                            FEISHU_DOMAIN=url)
+        platform = feishu.build(settings=settings, uow=example.uow, http=True, backoff=0.01)
+        fake.fail_next("busy")
+        runner = Runner(uow=example.uow, platforms=[platform], policy=FAST)
+        assert runner.run(job="digest", now=FROZEN_AT, force=True).counts["sent"] == 1
+        cards = [m for m in fake.sent() if m.get("receive_id") == "oc_bossdigest0001" or m.get("chat_id") == "oc_bossdigest0001"]
+        assert cards, fake.sent()[:1]
+        tries = [c for c in fake.calls if (c.get("body") or {}).get("receive_id") == "oc_bossdigest0001"]
+        assert len(tries) == len(cards) + 1 and len({c["body"]["uuid"] for c in tries}) == len(cards)
+        assert Runner(uow=example.uow, platforms=[platform], policy=FAST).run(
+            job="digest", now=FROZEN_AT, force=True).counts["sent"] == 0
+        assert len([c for c in fake.calls if (c.get("body") or {}).get("receive_id") == "oc_bossdigest0001"]) == len(tries)
+    finally:
+        fake.stop()
