@@ -80,6 +80,8 @@ def _replicas(*, db: str, server: str, args: argparse.Namespace) -> tuple[float,
             if process.returncode != 0:
                 raise SystemExit(f"a replica failed:\n{err}")
             result = json.loads(out.strip().splitlines()[-1])
+            if result.get("error"):
+                print(f"a replica's job failed:\n{err[-3000:]}", file=sys.stderr)
             finished = max(finished, result.pop("finished_at"))
             for key, value in result.items():
                 counts[key] = counts.get(key, 0) + int(value)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import tenacity
+
 from bot.metrics import DELIVERIES
 from bot.platforms.base import Sent
 from bot.retrying import SENDS, GiveUp, RetryPolicy, outer, retry_after, retrying
@@ -24,6 +26,7 @@ from storage.ledger import LEASE, Key, Slot, key_of
 log = logging.getLogger("krbot.outbox")
 
 T = TypeVar("T", bound=Slot)
+HEADROOM = 0.97  # the share of a platform's rate limit the gate hands out
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +79,14 @@ class Outbox:
         return self.rates.get(platform.name) or getattr(platform, "send_rate", None)
 
     def wait_turn(self, *, platform: Any) -> None:
-        """Reserve this send's moment at the platform's gate (shared by every replica) and sleep until it comes."""
+        """Reserve this send's moment at the platform's gate (shared by every replica) and sleep until it comes.
+
+        The gate runs a little under the platform's limit, so a sender that wakes late for its moment finds the
+        platform's bucket with room to spare instead of a 429 that would pause everyone.
+        """
         rate = self._rate(platform)
-        at = rates.reserve(uow=self.uow, name=platform.name, interval=1.0 / rate if rate else 0.0, now=time.time())
+        interval = 1.0 / (rate * HEADROOM) if rate else 0.0
+        at = rates.reserve(uow=self.uow, name=platform.name, interval=interval, now=time.time())
         delay = at - time.time()
         if delay > 0:
             time.sleep(delay)
@@ -102,7 +110,11 @@ class Outbox:
         `find` looks for a copy the platform already holds; it is asked before any try that may repeat an earlier
         one which reached the platform (a take-over after a crash, or a retry after a failure other than a 429).
         """
-        claim = ledger.claim(uow=self.uow, item=item, worker=self.worker, now=now, lease=self.lease)
+        try:
+            claim = ledger.claim(uow=self.uow, item=item, worker=self.worker, now=now, lease=self.lease)
+        except Exception:  # noqa: BLE001 - the database hiccupped: the next tick claims it again; the others go on
+            log.exception("could not claim %s to %s for %s", item.kind, item.target, item.period)
+            return "error", None
         if claim is None:
             return "busy", None
         maybe_sent = claim.taken_over
@@ -137,16 +149,21 @@ class Outbox:
             return "busy", None
         except Exception as error:  # noqa: BLE001 - recorded in the ledger, reported in the digest
             log.error("%s to %s for %s failed after the last try: %s", item.kind, item.target, item.period, error)
-            ledger.finish(uow=self.uow, row_id=claim.id, worker=self.worker, now=self._now(now), sent=None,
-                          error=repr(error))
+            self._mark(row_id=claim.id, now=now, sent=None, error=repr(error))
             self.final.add(key_of(item))
             DELIVERIES.labels(kind=item.kind, status="failed").inc()
             return "failed", None
-        ledger.finish(uow=self.uow, row_id=claim.id, worker=self.worker, now=self._now(now),
-                      sent=(sent.platform, sent.message_id), error=None)
+        self._mark(row_id=claim.id, now=now, sent=(sent.platform, sent.message_id), error=None)
         self.final.add(key_of(item))
         DELIVERIES.labels(kind=item.kind, status="sent").inc()
         return "sent", sent
+
+    def _mark(self, *, row_id: int, now: datetime, sent: tuple[str, str] | None, error: str | None) -> None:
+        """Mark the row, trying again while the database hiccups: the message is out, the mark must follow."""
+        for attempt in tenacity.Retrying(stop=tenacity.stop_after_attempt(5), reraise=True,
+                                         wait=tenacity.wait_exponential(multiplier=0.2, max=5)):
+            with attempt:
+                ledger.finish(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=sent, error=error)
 
     def each(self, *, items: Sequence[T], one: Callable[[T], str]) -> list[tuple[T, str]]:
         """Run `one` over many items in a bounded thread pool; (item, result) in order."""

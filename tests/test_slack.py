@@ -23,7 +23,7 @@ from bot.charts import chart_font_path
 from bot.config import Settings
 from bot.core.errors import KrbotError
 from bot.http import build_http_app
-from bot.platforms import slack, slack_blocks
+from bot.platforms import slack, slack_blocks, slack_client
 from bot.platforms.base import Reminder
 from tests.conftest import ROOT
 from tests.fake_slack import (
@@ -457,7 +457,7 @@ def test_build_needs_the_secret_for_http_and_the_app_token_for_socket_mode(examp
     assert platform.routes() == [] and not platform.healthy()
     assert all(isinstance(h, object) for h in platform.client.retry_handlers)
 
-    assert [type(h) for h in platform.client.retry_handlers] == [slack.SharedPolicy]  # krbot's one retry policy
+    assert [type(h) for h in platform.client.retry_handlers] == [slack_client.SharedPolicy]  # krbot's one retry policy
 
 
 def test_the_manifest_declares_what_the_listeners_need() -> None:

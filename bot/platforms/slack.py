@@ -6,7 +6,6 @@ import html
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,22 +21,22 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request.payload_utils import is_action, is_slash_command
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.handler import RetryHandler
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot import retrying, services
+from bot import services
 from bot.charts import matrix_png
 from bot.config import Settings
 from bot.core import model
 from bot.core.digest import Digest
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
-from bot.metrics import PLATFORM_ERRORS, PLATFORM_RETRIES
 from bot.platforms import slack_blocks as blocks
+from bot.platforms import slack_client
 from bot.platforms.base import Reminder, Sent
+from bot.platforms.slack_client import make_client
 from bot.platforms.slack_worker import WorkerRunner, WorkerSpec
 from bot.render import render_reply
 from storage.slack_installs import EncryptedInstallationStore, state_store
@@ -46,11 +45,9 @@ if TYPE_CHECKING:
     from storage.db import UnitOfWork
 
 log = logging.getLogger(__name__)
-SLACK_API_URL = "https://slack.com/api/"
 PLATFORM = "slack"
 BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "files:write", "channels:history",
               "groups:history")  # as slack/manifest.yaml asks
-DIGEST_EVENT = "krbot_digest"  # the message metadata a digest post carries, found again after a crash
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 LAZY_THREADS = 4  # lazy listeners run at once in the process itself (Socket Mode, tests)
@@ -68,53 +65,6 @@ class _TokenGoesThroughAuthorize(logging.Filter):
 
 
 logging.getLogger("slack_bolt.App").addFilter(_TokenGoesThroughAuthorize())
-
-
-class SharedPolicy(RetryHandler):
-    """slack_sdk's retry hook (which Bolt copies into each request's client) deciding by krbot's one retry policy:
-    429 waits its Retry-After, dropped connections and 5xx back off; inside the outbox, which retries a whole
-    send, a call is tried once."""
-
-    def __init__(self, *, policy: retrying.RetryPolicy = retrying.IN_REQUEST) -> None:
-        super().__init__(max_retry_count=policy.tries + policy.rate_limited_waits)
-        self.policy = policy
-
-    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
-        if retrying.is_outer() or (error is None and (response is None or response.status_code < 429)):
-            return False
-        failure = _HttpFailure(response) if response is not None else error
-        counts = state.__dict__.setdefault("krbot_counts", {"failures": 0, "limited": 0})
-        counts["limited" if retrying.retry_after(failure) is not None else "failures"] += 1
-        PLATFORM_ERRORS.labels(platform=PLATFORM).inc()
-        state.krbot_wait = retrying.pause(policy=self.policy, error=failure, **counts)
-        return state.krbot_wait is not None
-
-    def prepare_for_next_attempt(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> None:
-        """Wait as the policy decided, then try again."""
-        PLATFORM_RETRIES.labels(platform=PLATFORM).inc()
-        state.next_attempt_requested = True
-        time.sleep(state.krbot_wait or 0.0)
-        state.increment_current_attempt()
-
-
-class _HttpFailure(Exception):
-    """A 429 or 5xx answer seen by slack_sdk's retry hook, as the policy reads failures: a status and a wait."""
-
-    def __init__(self, response: Any) -> None:
-        super().__init__(f"HTTP {response.status_code}")
-        self.status = int(response.status_code)
-        header = next((v for k, v in (response.headers or {}).items() if k.lower() == "retry-after"), None)
-        value = header[0] if isinstance(header, list) and header else header
-        try:
-            self.retry_after = float(value) if value is not None and self.status == 429 else None
-        except ValueError:
-            self.retry_after = None
-
-
-def make_client(*, token: str | None, base_url: str | None = None) -> WebClient:
-    """A WebClient retrying by krbot's one policy, against `base_url` (Slack's own by default)."""
-    url = (base_url or SLACK_API_URL).rstrip("/") + "/"
-    return WebClient(token=token, base_url=url, retry_handlers=[SharedPolicy()], timeout=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,26 +468,15 @@ class SlackPlatform:
     def send_post(
         self, *, post: dict[str, Any], channel: str, thread: str | None, idempotency_key: str, about: dict[str, str]
     ) -> Sent:
-        """Post one digest message (in the headline's thread when `thread` is its ts), marked with metadata naming
-        the workspace, the period and the key, so a take-over after a crash can find it."""
+        """Post one digest message (in the headline's thread when `thread` is its ts), marked to be found again."""
         client = self._client_for(workspace=about.get("workspace"))
-        metadata = {"event_type": DIGEST_EVENT, "event_payload": {**about, "key": idempotency_key}}
-        extra = {"thread_ts": thread} if thread else {}
-        posted = client.chat_postMessage(channel=channel, metadata=metadata, **extra, **post)
-        return Sent(platform=PLATFORM, message_id=str(posted["ts"]), extra={"channel": str(posted.get("channel") or channel)})
+        return slack_client.post_marked(client=client, post=post, channel=channel, thread=thread, key=idempotency_key,
+                                        about=about)
 
     def find_post(self, *, channel: str, thread: str | None, idempotency_key: str, workspace: str | None = None) -> Sent | None:
         """A digest message already posted under this key (the channel's recent history, or the thread's replies)."""
-        client = self._client_for(workspace=workspace)
-        if thread:
-            found = client.conversations_replies(channel=channel, ts=thread, include_all_metadata=True, limit=200)
-        else:
-            found = client.conversations_history(channel=channel, include_all_metadata=True, limit=200)
-        for message in found.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == DIGEST_EVENT and (metadata.get("event_payload") or {}).get("key") == idempotency_key:
-                return Sent(platform=PLATFORM, message_id=str(message["ts"]), extra={"channel": channel})
-        return None
+        return slack_client.find_marked(client=self._client_for(workspace=workspace), channel=channel, thread=thread,
+                                        key=idempotency_key)
 
     def notify(self, *, person: model.Person, text: str, idempotency_key: str) -> Sent:
         """DM one person a sentence (escaped: it may carry what others typed)."""
