@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import random
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,6 +29,7 @@ log = logging.getLogger("krbot.outbox")
 
 T = TypeVar("T", bound=Slot)
 HEADROOM = 0.97  # the share of a platform's rate limit the gate hands out
+CHUNK = 100  # items checked against the ledger at once in a fan-out
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +175,29 @@ class Outbox:
             return [(item, one(item)) for item in items]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="krbot-send") as pool:
             return list(zip(items, pool.map(one, items), strict=True))
+
+    def fan_out(
+        self, *, items: Sequence[T], one: Callable[[T], str], taken: Callable[[Sequence[T]], set[Key]]
+    ) -> list[tuple[T, str]]:
+        """Like `each`, for many items that other replicas may be sending too: start at a random place in the
+        list and ask the ledger a chunk at a time what is already taken, so replicas spread over the list
+        instead of queueing behind each other's claims. A taken item counts as "busy"."""
+        if len(items) <= CHUNK:
+            return self.each(items=items, one=one)
+        start = random.randrange(len(items))
+        order = [*items[start:], *items[:start]]
+        known: dict[int, set[Key]] = {}
+        lock = threading.Lock()
+
+        def checked(index: int) -> str:
+            chunk = index // CHUNK
+            with lock:
+                if chunk not in known:
+                    known[chunk] = taken(order[chunk * CHUNK:(chunk + 1) * CHUNK])
+            return "busy" if key_of(order[index]) in known[chunk] else one(order[index])
+
+        results = self.each(items=list(range(len(order))), one=checked)  # type: ignore[arg-type]
+        return [(order[index], result) for index, result in results]
 
     def notify(self, *, item: Slot, platform: Any, person: Any, text: str, now: datetime) -> str:
         """Tell one person something once (a notice after an ack, an escalation): "sent", "failed" or "busy".

@@ -121,7 +121,10 @@ class Runner:
                                          send=lambda: payload(item, platform, key))
             return status
 
-        for item, result in self.outbox.each(items=items, one=one):
+        def taken(chunk: Sequence[Due]) -> set[Key]:
+            return self._settled(items=chunk, now=now)
+
+        for item, result in self.outbox.fan_out(items=items, one=one, taken=taken):
             outcome.counts[result] += 1
             if result == "sent":
                 outcome.sent.append(item)

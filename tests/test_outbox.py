@@ -134,7 +134,9 @@ def test_three_replicas_share_one_rate_limit(app: App, db_url: str) -> None:
         assert server.stats.statuses[429] == 0, "a replica went over the shared limit"
     assert sum(result.get("sent", 0) for result in results) == owners
     busiest = max(sum(1 for t in times[i:] if t < first + 1.0) for i, first in enumerate(times))
-    assert busiest <= rate * 1.2, f"{busiest} messages within one second"  # slots are even; arrivals jitter a little
+    # The moments are even, but on a loaded machine a process may wake late and its sends arrive bunched: the
+    # platform's own limiter (a bucket as deep as one second's rate) is the judge above; this only bounds the bunching.
+    assert busiest <= rate * 1.5, f"{busiest} messages within one second"
     elapsed, floor = times[-1] - times[0], (owners - 1) / rate
     assert floor * 0.95 <= elapsed <= floor * 2, (elapsed, floor)
     rows = [row for row in _ledger(app, "reminder")]
