@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bot.charts import burnup_svg
 from bot.core.burnup import Burnup
 from bot.core.digest import Digest
+from bot.core.text import clean_text
 from bot.core.values import format_percent, format_value
 from bot.i18n import translate
 from bot.resources import resource_dir
@@ -22,11 +23,13 @@ FORMATS = ("text", "markdown", "html")
 _MENTION = re.compile(r"@(channel|here|all|everyone)\b", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~])")
 MAX_USER_TEXT = 280
+# The report's second wall behind escaping: no script, no remote load; inline styles and data: images only.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def inline(text: object, /, limit: int = MAX_USER_TEXT) -> str:
     """User text on one line: newlines folded, mass mentions made inert, long text shortened."""
-    folded = " ".join(str(text or "").split())
+    folded = " ".join(clean_text(text=str(text or "")).split())  # a lone surrogate would break a card's UTF-8 JSON
     folded = _MENTION.sub(lambda m: "@\u200b" + m.group(1), folded)
     return folded if len(folded) <= limit else folded[: limit - 1] + "…"
 
@@ -140,7 +143,9 @@ def render_report(*, digest: Digest, charts: Sequence[Burnup] = (), lang: str | 
 
     template = environment().get_template("digest.html.j2")
     helpers = _helpers(language, digest.timezone)
-    return template.render(d=digest, charts=list(charts), chart_svg=chart_svg, **helpers)
+    # The shared sentences are rendered as plain text (never Markup), so that this autoescaped page escapes them whole.
+    line = line_renderer(digest=digest, lang=language, escape=inline)
+    return template.render(d=digest, charts=list(charts), chart_svg=chart_svg, line=line, csp=REPORT_CSP, **helpers)
 
 
 def render_template(*, name: str, lang: str, tz: str | None = None, **data: Any) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot import commands
 from bot.core.errors import KrbotError
+from bot.core.text import clean_text
 from bot.metrics import COMMANDS
 from bot.services.checkins import record_checkin
 from bot.services.context import workspace_language
@@ -31,6 +32,7 @@ def run_command(
     event_key: str | None = None,
 ) -> Reply:
     """Any `/kr …` command from any edge: parsed, authorised, done, answered; refusals come back as replies."""
+    text = clean_text(text=text)  # no NUL (PostgreSQL refuses it) and no lone surrogate (UTF-8 can't carry it)
     lang = "en"
     name = "unknown"
     try:

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 from bot import commands
 from bot.core import model
 from bot.core.errors import KrbotError, NotAllowed
+from bot.core.goals import check_direction, check_repeat, round_pace
 from bot.core.method import (
     backward_plan,
 )
 from bot.core.progress import measure_progress, okr_progress
 from bot.core.rules import find_measure, may_change
+from bot.i18n import LANGUAGES, translate
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, name_of, owned_target, person_in
 from bot.services.replies import Notice, Reply
@@ -62,6 +64,7 @@ def change_goal(
                     person=sender,
                     at=at,
                     reason=change.reason or "",
+                    insist=change.insist,
                 )
             )
         session.flush()
@@ -72,26 +75,35 @@ def change_goal(
         after = _target_progress(after_scope, new_target, checkins, at)
         edited = [entry["measure"] for entry in logged if entry["measure"]]
         pace = _extra_pace(scope=after_scope, target=new_target, checkins=checkins, at=at, prefer=edited)
-        lang = scope.lang
-    params = {
-        "code": target.code,
-        "title": target.title,
-        "changes": logged,
-        "reason": change.reason,
-        "before": before,
-        "after": after,
-        "pace": pace,
-        "by": sender.name,
-    }
-    involved = [target.owner]
-    if isinstance(target, model.KeyResult):
-        involved += [target.accountable or "", *target.informed]
-    notices = tuple(
-        Notice(person=key, key="notice.goal_changed", params=params, name=name_of(scope, key))
-        for key in dict.fromkeys(involved)
-        if key and key != sender.key
-    )
-    return Reply(key="change.saved", lang=lang, params=params, notices=notices)
+        params = {
+            "code": target.code,
+            "title": target.title,
+            "changes": logged,
+            "reason": change.reason,
+            "before": before,
+            "after": after,
+            "pace": pace,
+            "by": sender.name,
+        }
+        involved = [target.owner]
+        if isinstance(target, model.KeyResult):
+            involved += [target.accountable or "", *target.informed]
+        notices = tuple(
+            Notice(person=key, key="notice.goal_changed", params=params, name=name_of(scope, key))
+            for key in dict.fromkeys(involved)
+            if key and key != sender.key
+        )
+        reply = Reply(key="change.saved", lang=scope.lang, params=params, notices=notices)
+        _words_of(reply)  # a reply that can't be worded fails here, and the change is not kept
+    return reply
+
+
+def _words_of(reply: Reply) -> None:
+    """Word the reply and its notices in every language, so that any failure comes before the commit."""
+    for lang in LANGUAGES:
+        translate(reply.key, lang=lang, **reply.params)
+        for notice in reply.notices:
+            translate(notice.key, lang=lang, **notice.params)
 
 
 def _extra_pace(
@@ -125,7 +137,9 @@ def _extra_pace(
         weeks = (end - at).total_seconds() / (7 * 86400)
         if progress.gap is None or weeks <= 0:
             return None
-        return {"measure": measure.name, "amount": progress.gap / weeks, "unit": measure.unit}
+        assert measure.baseline is not None and measure.target is not None
+        amount = round_pace(amount=progress.gap / weeks, baseline=measure.baseline, target=measure.target)
+        return {"measure": measure.name, "amount": amount, "unit": measure.unit, "down": measure.goes_down}
     return None
 
 
@@ -151,61 +165,67 @@ def _apply_edit(
     person: model.Person,
     at: datetime,
     reason: str,
+    insist: bool,
 ) -> dict[str, Any]:
+    """Check one edit against the goal in force, write it and log it dated `at`; what the reply shows of it."""
+
+    def log(field: str, old: Any, new: Any, measure: str | None = None) -> None:
+        change = model.GoalChange(
+            code=target.code,
+            field=field,
+            old=None if old is None else _plain(old),
+            new=_plain(new),
+            reason=reason,
+            person=person.key,
+            at=at,
+            measure=measure,
+        )
+        repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
+
+    deadline = _deadline_of(scope, target)
     if edit.field == "title":
         row_type = KrRow if isinstance(target, model.KeyResult) else ObjectiveRow
         row = session.query(row_type).filter_by(cycle_id=scope.cycle.id, code=target.code).one()
+        check_repeat(measure=None, field="title", old=row.title, new=edit.text, unit=None)
         old, row.title = row.title, edit.text
-        change = model.GoalChange(
-            code=target.code, field="title", old=old, new=edit.text, reason=reason, person=person.key, at=at
-        )
-        repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
+        log("title", old, edit.text)
         return {"measure": None, "field": "title", "old": old, "new": edit.text, "unit": None}
     if edit.field == "due" and edit.measure is None and isinstance(target, model.Objective):
         row = repository.objective_row(session=session, cycle_id=scope.cycle.id, code=target.code)
         assert row is not None
         new_day = _read_day(edit.text)
+        check_repeat(measure=None, field="deadline", old=deadline, new=new_day, unit=None)
         old_day, row.deadline = row.deadline, new_day
-        change = model.GoalChange(
-            code=target.code,
-            field="deadline",
-            old=str(old_day) if old_day else None,
-            new=str(new_day),
-            reason=reason,
-            person=person.key,
-            at=at,
-        )
-        repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
-        return {"measure": None, "field": "deadline", "old": old_day, "new": new_day, "unit": None}
+        log("deadline", old_day, new_day)
+        return {"measure": None, "field": "deadline", "old": str(deadline), "new": str(new_day), "unit": None}
     measure = _measure_for_field(target, edit)
     row = repository.measure_row(
         session=session, cycle_id=scope.cycle.id, code=target.code, name=measure.name
     )
     assert row is not None
     if edit.field == "due":
-        new_value: Any = _read_day(edit.text)
-        old_value: Any = row.due
-        row.due = new_value
-    else:
-        new_value = read_measure(measure, edit.text)
-        column = "limit_value" if edit.field in ("at_most", "at_least") else edit.field
-        old_value = getattr(row, column)
-        if edit.field in ("target", "baseline"):
-            other = row.baseline if edit.field == "target" else row.target
-            if other is not None and other == new_value:
-                raise KrbotError("change.flat", measure=measure.name)
-        setattr(row, column, new_value)
-    change = model.GoalChange(
-        code=target.code,
-        field=edit.field,
-        old=None if old_value is None else _plain(old_value),
-        new=_plain(new_value),
-        reason=reason,
-        person=person.key,
-        at=at,
-        measure=measure.name,
-    )
-    repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
+        new_day = _read_day(edit.text)
+        in_force = row.due or deadline  # a measure without its own due is due at its goal's deadline
+        check_repeat(measure=measure.name, field="due", old=in_force, new=new_day, unit=None)
+        old_due, row.due = row.due, new_day
+        log("due", old_due, new_day, measure.name)
+        return {"measure": measure.name, "field": "due", "old": str(in_force), "new": str(new_day), "unit": None}
+    new_value = read_measure(measure, edit.text, style=scope.style_for(person.key))
+    column = "limit_value" if edit.field in ("at_most", "at_least") else edit.field
+    old_value = getattr(row, column)
+    check_repeat(measure=measure.name, field=edit.field, old=old_value, new=new_value, unit=measure.unit)
+    if edit.field in ("target", "baseline") and row.baseline is not None and row.target is not None:
+        check_direction(
+            measure=measure.name,
+            field=edit.field,
+            baseline=row.baseline,
+            target=row.target,
+            new=new_value,
+            unit=measure.unit,
+            insist=insist,
+        )
+    setattr(row, column, new_value)
+    log(edit.field, old_value, new_value, measure.name)
     return {
         "measure": measure.name,
         "field": edit.field,
@@ -213,6 +233,16 @@ def _apply_edit(
         "new": new_value,
         "unit": measure.unit,
     }
+
+
+def _deadline_of(scope: Scope, target: model.KeyResult | model.Objective) -> date:
+    """The deadline of the goal `target` serves: its objective's, else the cycle's end."""
+    objective = (
+        target
+        if isinstance(target, model.Objective)
+        else next(o for o in scope.okrs.objectives if target in o.krs())
+    )
+    return objective.deadline or scope.okrs.cycle.end
 
 
 def _plain(value: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from bot.core import model
 from bot.core.digest import Digest
 from bot.core.lint import Finding
+from storage.renames import ArchivedHistory
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class ImportOutcome:
     changes: list[model.GoalChange]
     findings: list[Finding]
     dry_run: bool
+    history: list[ArchivedHistory] = field(default_factory=list)  # archived although they have check-ins
 
 
 @dataclass(frozen=True, slots=True)
