@@ -11,6 +11,7 @@ that answers 429 with Retry-After when empty (Feishu's app limit is 50/s), and r
 thread pool of senders, every Retry-After honoured by all senders to that platform. It prints the
 total time, the floor the rate sets (owners / rate), messages sent, duplicates, lost and the 429s
 seen, and exits 1 when the run misses the targets (within 1.2x of the floor, no duplicate, none lost).
+Senders take their turn at the outbox's send gate (storage/rates.py), which runs at 97% of the limit.
 Default database: a SQLite file in a temp dir; `--db postgresql+psycopg://...` gets a fresh schema.
 
 With `--replicas N` (N > 1) the job runs in N separate processes (tests/scheduler_runner.py) started at the
