@@ -1,5 +1,6 @@
 # krbot: `make demo` shows a quarter in the terminal; `make test` runs the whole suite.
 PYTHON ?= python3
+WORKERS ?= auto
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
@@ -21,7 +22,7 @@ demo: $(VENV)/.installed
 	$(BIN)/krbot demo $(if $(LANG_),--lang $(LANG_),)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

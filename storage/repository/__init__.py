@@ -1,0 +1,48 @@
+"""The repository: the OKR tree, check-ins, asks, goal changes and people between tables and the plain domain."""
+
+from __future__ import annotations
+
+from storage.repository.asks import ask_row, load_asks
+from storage.repository.changes import add_goal_change, load_changes
+from storage.repository.checkins import add_checkin, checkin_with_event, last_checkins, load_checkins
+from storage.repository.people import away_days, person_by_chat_id, schedule_owners, set_away
+from storage.repository.sync import GOAL_FIELDS, IMPORT_REASON, SyncReport, sync_okrs
+from storage.repository.tree import (
+    Loaded,
+    current_cycle,
+    find_workspace,
+    load_code,
+    load_okrs,
+    measure_row,
+    objective_row,
+    workspace_names,
+    workspaces,
+)
+
+__all__ = [
+    "GOAL_FIELDS",
+    "IMPORT_REASON",
+    "Loaded",
+    "SyncReport",
+    "add_checkin",
+    "add_goal_change",
+    "ask_row",
+    "away_days",
+    "checkin_with_event",
+    "current_cycle",
+    "find_workspace",
+    "last_checkins",
+    "load_asks",
+    "load_changes",
+    "load_checkins",
+    "load_code",
+    "load_okrs",
+    "measure_row",
+    "objective_row",
+    "person_by_chat_id",
+    "schedule_owners",
+    "set_away",
+    "sync_okrs",
+    "workspace_names",
+    "workspaces",
+]

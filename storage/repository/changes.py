@@ -1,0 +1,54 @@
+"""Goal changes, dated, written and read back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.core import model
+from storage.models import (
+    GoalChangeRow,
+)
+from storage.repository.tree import Loaded
+
+
+def add_goal_change(*, session: Session, loaded: Loaded, change: model.GoalChange) -> None:
+    """Log one goal change."""
+    session.add(
+        GoalChangeRow(
+            workspace_id=loaded.workspace_id,
+            cycle_id=loaded.cycle_id,
+            code=change.code,
+            measure=change.measure,
+            field=change.field,
+            old=change.old,
+            new=change.new,
+            reason=change.reason,
+            person_key=change.person,
+            at=change.at,
+        )
+    )
+
+
+def load_changes(
+    *, session: Session, workspace_id: int, since: datetime | None = None
+) -> list[model.GoalChange]:
+    """Goal changes of the workspace (since a time when given), oldest first."""
+    query = select(GoalChangeRow).where(GoalChangeRow.workspace_id == workspace_id)
+    if since is not None:
+        query = query.where(GoalChangeRow.at > since)
+    return [
+        model.GoalChange(
+            code=row.code,
+            field=row.field,
+            old=row.old,
+            new=row.new,
+            reason=row.reason,
+            person=row.person_key,
+            at=row.at,
+            measure=row.measure,
+        )
+        for row in session.scalars(query.order_by(GoalChangeRow.at, GoalChangeRow.id))
+    ]

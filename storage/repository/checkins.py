@@ -1,0 +1,125 @@
+"""Check-ins and their values: stored once per event, read back by cycle or by code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.core import model
+from storage.models import (
+    AskRow,
+    CheckinRow,
+    CheckinValueRow,
+    MeasureRow,
+)
+from storage.repository.tree import Loaded
+
+
+def load_checkins(
+    *, session: Session, cycle_id: int, until: datetime | None = None, code: str | None = None
+) -> list[model.Checkin]:
+    """Every check-in of the cycle (at or before `until`, of one code, when given), oldest first, in one query."""
+    query = (
+        select(
+            CheckinRow.id,
+            CheckinRow.code,
+            CheckinRow.person_key,
+            CheckinRow.at,
+            CheckinRow.note,
+            CheckinRow.next_step,
+            CheckinRow.risk,
+            MeasureRow.name,
+            CheckinValueRow.value,
+        )
+        .outerjoin(CheckinValueRow, CheckinValueRow.checkin_id == CheckinRow.id)
+        .outerjoin(MeasureRow, MeasureRow.id == CheckinValueRow.measure_id)
+        .where(CheckinRow.cycle_id == cycle_id)
+        .order_by(CheckinRow.at, CheckinRow.id)
+    )
+    if until is not None:
+        query = query.where(CheckinRow.at <= until)
+    if code is not None:
+        query = query.where(CheckinRow.code == code)
+    rows = session.execute(query)
+    grouped: dict[int, model.Checkin] = {}
+    for checkin_id, code, person, at, note, next_step, risk, measure, value in rows:
+        checkin = grouped.get(checkin_id)
+        if checkin is None:
+            checkin = model.Checkin(
+                code=code, person=person, at=at, values={}, note=note, next_step=next_step, risk=risk
+            )
+            grouped[checkin_id] = checkin
+        if measure is not None:
+            checkin.values[measure] = value
+    return list(grouped.values())
+
+
+def add_checkin(
+    *,
+    session: Session,
+    loaded: Loaded,
+    checkin: model.Checkin,
+    asks: Iterable[model.Ask] = (),
+    source: str,
+    event_key: str | None = None,
+) -> int:
+    """Store one check-in with its values and asks; returns its id."""
+    row = CheckinRow(
+        workspace_id=loaded.workspace_id,
+        cycle_id=loaded.cycle_id,
+        code=checkin.code,
+        person_key=checkin.person,
+        at=checkin.at,
+        note=checkin.note,
+        next_step=checkin.next_step,
+        risk=checkin.risk,
+        source=source,
+        event_key=event_key,
+    )
+    session.add(row)
+    session.flush()
+    session.add_all(
+        CheckinValueRow(checkin_id=row.id, measure_id=loaded.measure_ids[(checkin.code, name)], value=value)
+        for name, value in checkin.values.items()
+    )
+    for ask in asks:
+        session.add(
+            AskRow(
+                workspace_id=loaded.workspace_id,
+                cycle_id=loaded.cycle_id,
+                checkin_id=row.id,
+                code=ask.code,
+                person_key=ask.person,
+                kind=ask.kind.value,
+                amount=ask.amount,
+                unit=ask.unit,
+                text=ask.text,
+                status=ask.status.value,
+                at=ask.at,
+            )
+        )
+    session.flush()
+    return row.id
+
+
+def checkin_with_event(*, session: Session, workspace_id: int, event_key: str) -> int | None:
+    """The id of the check-in already stored for this platform event, if any."""
+    return session.scalar(
+        select(CheckinRow.id).where(
+            CheckinRow.workspace_id == workspace_id, CheckinRow.event_key == event_key
+        )
+    )
+
+
+def last_checkins(*, session: Session, cycle_id: int, until: datetime) -> dict[str, datetime]:
+    """Each person's latest check-in in a cycle up to `until` (UTC)."""
+    rows = session.execute(
+        select(CheckinRow.person_key, func.max(CheckinRow.at))
+        .where(CheckinRow.cycle_id == cycle_id, CheckinRow.at <= until)
+        .group_by(CheckinRow.person_key)
+    ).all()
+    return {key: moment.replace(tzinfo=ZoneInfo("UTC")) for key, moment in rows}

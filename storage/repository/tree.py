@@ -1,0 +1,323 @@
+"""The OKR tree read back as the domain: a workspace, its current cycle, the whole tree or only what one code needs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.core import model
+from storage.models import (
+    CycleRow,
+    KrRow,
+    MeasureRow,
+    ObjectiveRow,
+    PathRow,
+    PersonRow,
+    TaskRow,
+    WorkspaceRow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A cycle's OKR tree as the domain sees it, plus the row ids the services need to write."""
+
+    workspace_id: int
+    cycle_id: int
+    okrs: model.Okrs
+    measure_ids: dict[tuple[str, str], int]
+
+
+def workspace_names(*, session: Session) -> list[str]:
+    """Names of every workspace, oldest first."""
+    return list(session.scalars(select(WorkspaceRow.name).order_by(WorkspaceRow.id)))
+
+
+def find_workspace(*, session: Session, name: str | None) -> WorkspaceRow | None:
+    """The named workspace, or the only one when no name is given."""
+    if name is not None:
+        return session.scalar(select(WorkspaceRow).where(WorkspaceRow.name == name))
+    rows = list(session.scalars(select(WorkspaceRow).order_by(WorkspaceRow.id).limit(2)))
+    return rows[0] if len(rows) == 1 else None
+
+
+def current_cycle(*, session: Session, workspace_id: int, day: date) -> CycleRow | None:
+    """The cycle containing `day`, else the latest that started before it, else the first."""
+    cycles = list(
+        session.scalars(
+            select(CycleRow).where(CycleRow.workspace_id == workspace_id).order_by(CycleRow.start)
+        )
+    )
+    containing = [c for c in cycles if c.start <= day <= c.end]
+    if containing:
+        return containing[-1]
+    started = [c for c in cycles if c.start <= day]
+    if started:
+        return started[-1]
+    return cycles[0] if cycles else None
+
+
+def _measure(row: MeasureRow) -> model.Measure:
+    limit = row.limit_value
+    return model.Measure(
+        name=row.name,
+        kind=model.MeasureKind(row.kind),
+        unit=row.unit,
+        baseline=row.baseline,
+        target=row.target,
+        limit=limit,
+        due=row.due,
+    )
+
+
+def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> Loaded:
+    """The cycle's live OKR tree in a fixed number of queries, whatever its size."""
+    people_rows = session.scalars(
+        select(PersonRow).where(PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False))
+    )
+    objective_rows = list(
+        session.scalars(
+            select(ObjectiveRow)
+            .where(ObjectiveRow.cycle_id == cycle.id, ObjectiveRow.archived.is_(False))
+            .order_by(ObjectiveRow.position)
+        )
+    )
+    path_rows = list(
+        session.scalars(
+            select(PathRow)
+            .join(ObjectiveRow, PathRow.objective_id == ObjectiveRow.id)
+            .where(ObjectiveRow.cycle_id == cycle.id, PathRow.archived.is_(False))
+            .order_by(PathRow.position)
+        )
+    )
+    kr_rows = list(
+        session.scalars(
+            select(KrRow)
+            .where(KrRow.cycle_id == cycle.id, KrRow.archived.is_(False))
+            .order_by(KrRow.position)
+        )
+    )
+    measure_rows = list(
+        session.scalars(
+            select(MeasureRow)
+            .where(MeasureRow.cycle_id == cycle.id, MeasureRow.archived.is_(False))
+            .order_by(MeasureRow.position)
+        )
+    )
+    task_rows = list(
+        session.scalars(
+            select(TaskRow)
+            .join(KrRow, TaskRow.kr_id == KrRow.id)
+            .where(KrRow.cycle_id == cycle.id, TaskRow.archived.is_(False))
+            .order_by(TaskRow.position)
+        )
+    )
+    return _loaded(
+        workspace=workspace,
+        cycle=cycle,
+        people_rows=people_rows,
+        objective_rows=objective_rows,
+        path_rows=path_rows,
+        kr_rows=kr_rows,
+        measure_rows=measure_rows,
+        task_rows=task_rows,
+    )
+
+
+def load_code(
+    *, session: Session, workspace: WorkspaceRow, cycle: CycleRow, code: str, people: Iterable[str]
+) -> Loaded | None:
+    """Only what an action on one code needs: that KR (with its path and objective) or that objective, its
+    measures and tasks, and the named people plus those the KR names; None when no live KR or objective
+    has the code. The same few queries whatever the workspace's size."""
+    kr_row = session.scalars(
+        select(KrRow).where(KrRow.cycle_id == cycle.id, KrRow.code == code, KrRow.archived.is_(False))
+    ).one_or_none()
+    path_rows: list[PathRow] = []
+    if kr_row is not None:
+        path_rows = list(session.scalars(select(PathRow).where(PathRow.id == kr_row.path_id)))
+        objective_filter = ObjectiveRow.id == path_rows[0].objective_id
+    else:
+        objective_filter = ObjectiveRow.code == code
+    objective_rows = list(
+        session.scalars(
+            select(ObjectiveRow).where(
+                ObjectiveRow.cycle_id == cycle.id, objective_filter, ObjectiveRow.archived.is_(False)
+            )
+        )
+    )
+    if not objective_rows:
+        return None
+    kr_rows = [kr_row] if kr_row is not None else []
+    measure_rows = list(
+        session.scalars(
+            select(MeasureRow)
+            .where(MeasureRow.cycle_id == cycle.id, MeasureRow.code == code, MeasureRow.archived.is_(False))
+            .order_by(MeasureRow.position)
+        )
+    )
+    task_rows: list[TaskRow] = []
+    keys = set(people)
+    if kr_row is not None:
+        task_rows = list(
+            session.scalars(
+                select(TaskRow)
+                .where(TaskRow.kr_id == kr_row.id, TaskRow.archived.is_(False))
+                .order_by(TaskRow.position)
+            )
+        )
+        keys |= {kr_row.owner_key, *(kr_row.consulted or ()), *(kr_row.delegates or ())}
+        keys |= {k for k in (kr_row.accountable_key,) if k}
+    keys |= {row.owner_key for row in objective_rows}
+    people_rows = session.scalars(
+        select(PersonRow).where(
+            PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False), PersonRow.key.in_(sorted(keys))
+        )
+    )
+    return _loaded(
+        workspace=workspace,
+        cycle=cycle,
+        people_rows=people_rows,
+        objective_rows=objective_rows,
+        path_rows=path_rows,
+        kr_rows=kr_rows,
+        measure_rows=measure_rows,
+        task_rows=task_rows,
+    )
+
+
+def _loaded(
+    *,
+    workspace: WorkspaceRow,
+    cycle: CycleRow,
+    people_rows: Iterable[PersonRow],
+    objective_rows: Sequence[ObjectiveRow],
+    path_rows: Sequence[PathRow],
+    kr_rows: Sequence[KrRow],
+    measure_rows: Sequence[MeasureRow],
+    task_rows: Sequence[TaskRow],
+) -> Loaded:
+    """The domain tree built from rows already read."""
+    people = {
+        row.key: model.Person(
+            key=row.key,
+            name=row.name,
+            role=model.Role(row.role),
+            timezone=row.timezone,
+            slack_id=row.slack_id,
+            feishu_id=row.feishu_id,
+            department=row.department,
+            locale=row.locale,
+        )
+        for row in people_rows
+    }
+    measures_by_code: dict[str, list[model.Measure]] = defaultdict(list)
+    for row in measure_rows:
+        measures_by_code[row.code].append(_measure(row))
+    tasks_by_kr: dict[int, list[model.Task]] = defaultdict(list)
+    for row in task_rows:
+        tasks_by_kr[row.kr_id].append(
+            model.Task(
+                title=row.title,
+                owner=row.owner_key,
+                due=row.due,
+                buffer_days=row.buffer_days,
+                critical=row.critical,
+                done=row.done,
+                duration_days=row.duration_days,
+            )
+        )
+    krs_by_path: dict[int, list[model.KeyResult]] = defaultdict(list)
+    for row in kr_rows:
+        krs_by_path[row.path_id].append(
+            model.KeyResult(
+                code=row.code,
+                title=row.title,
+                owner=row.owner_key,
+                measures=tuple(measures_by_code[row.code]),
+                accountable=row.accountable_key,
+                consulted=tuple(row.consulted or ()),
+                informed=tuple(row.informed or ()),
+                delegates=tuple(row.delegates or ()),
+                contributors=dict(row.contributors or {}),
+                control=model.Level(row.control) if row.control else None,
+                impact=model.Level(row.impact) if row.impact else None,
+                tasks=tuple(tasks_by_kr[row.id]),
+            )
+        )
+    paths_by_objective: dict[int, list[model.StrategicPath]] = defaultdict(list)
+    for row in path_rows:
+        paths_by_objective[row.objective_id].append(
+            model.StrategicPath(
+                code=row.code,
+                title=row.title,
+                priority=row.priority,
+                scores=dict(row.scores or {}),
+                krs=tuple(krs_by_path[row.id]),
+            )
+        )
+    objectives = []
+    for row in objective_rows:
+        a = row.achievable
+        objectives.append(
+            model.Objective(
+                code=row.code,
+                title=row.title,
+                owner=row.owner_key,
+                measures=tuple(measures_by_code[row.code]),
+                paths=tuple(paths_by_objective[row.id]),
+                strategy=row.strategy,
+                deadline=row.deadline,
+                achievable=model.Achievable(**a) if a else None,
+            )
+        )
+    okrs = model.Okrs(
+        workspace=model.Workspace(
+            name=workspace.name,
+            language=workspace.language,
+            timezone=workspace.timezone,
+            boss_channel=dict(workspace.boss_channel or {}),
+            reminder=workspace.reminder,
+            digest=workspace.digest,
+            slack_team=workspace.slack_team,
+            locale=workspace.locale,
+        ),
+        people=people,
+        cycle=model.Cycle(name=cycle.name, start=cycle.start, end=cycle.end),
+        objectives=tuple(objectives),
+    )
+    return Loaded(
+        workspace_id=workspace.id,
+        cycle_id=cycle.id,
+        okrs=okrs,
+        measure_ids={(row.code, row.name): row.id for row in measure_rows},
+    )
+
+
+def measure_row(*, session: Session, cycle_id: int, code: str, name: str) -> MeasureRow | None:
+    """One live measure row by owner code and name."""
+    return session.scalar(
+        select(MeasureRow).where(
+            MeasureRow.cycle_id == cycle_id,
+            MeasureRow.code == code,
+            MeasureRow.name == name,
+            MeasureRow.archived.is_(False),
+        )
+    )
+
+
+def objective_row(*, session: Session, cycle_id: int, code: str) -> ObjectiveRow | None:
+    """One live objective row by code."""
+    return session.scalar(
+        select(ObjectiveRow).where(ObjectiveRow.cycle_id == cycle_id, ObjectiveRow.code == code)
+    )
+
+
+def workspaces(*, session: Session) -> list[WorkspaceRow]:
+    """Every workspace, oldest first."""
+    return list(session.scalars(select(WorkspaceRow).order_by(WorkspaceRow.id)).all())
