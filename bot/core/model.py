@@ -132,6 +132,7 @@ class KeyResult:
     control: Level | None = None
     impact: Level | None = None
     tasks: tuple[Task, ...] = ()
+    added: datetime | None = None  # when it was first imported (stale counts from then when mid-cycle)
 
 
 @dataclass(frozen=True, slots=True)
