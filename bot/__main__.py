@@ -96,11 +96,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _moment(app: App, text: str | None, workspace: str | None) -> datetime:
+def _moment(app: App, text: str | None, workspace: str | None, *, as_of: bool = False) -> datetime:
     if text is None:
         return _now()
     zone = services.workspace_timezone(uow=app.uow, workspace=workspace)
     try:
+        if as_of:  # a date alone is the end of that day (CONTRACT §7)
+            return services.parse_as_of(text=text, timezone=zone)
         return services.parse_moment(text=text, timezone=zone)
     except KrbotError as error:
         _fail(error_message(error, lang=services.workspace_language(uow=app.uow, workspace=workspace)))
@@ -271,7 +273,7 @@ def digest(
 ) -> None:
     """Compose the boss digest and print it (or post it)."""
     app = _app(db)
-    moment = _moment(app, as_of, workspace)
+    moment = _moment(app, as_of, workspace, as_of=True)
     language = lang.value if lang else _lang(app, workspace)
     try:
         if post:
@@ -436,7 +438,7 @@ def jobs_run(
     from bot.scheduler import Runner
 
     app = _app(db)
-    moment = _moment(app, as_of, None)
+    moment = _moment(app, as_of, None, as_of=True)
     lang = _lang(app, None)
     platforms = configured_platforms(app=app, http=None)
     try:

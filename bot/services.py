@@ -33,6 +33,7 @@ from bot.core.method import (
     rank_paths,
 )
 from bot.core.progress import KrProgress, kr_progress, measure_progress, okr_progress
+from bot.core.timeline import as_of_moment
 from bot.core.values import format_value, read_value
 from bot.metrics import CHECKINS, COMMANDS
 from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, to_domain
@@ -124,6 +125,14 @@ def parse_moment(*, text: str, timezone: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
+
+
+def parse_as_of(*, text: str, timezone: str) -> datetime:
+    """An as-of time (CONTRACT §7): a date alone is the end of that day in `timezone`; no zone means `timezone`."""
+    try:
+        return as_of_moment(text=text, tz=ZoneInfo(timezone))
+    except ValueError:
+        raise KrbotError("time.unreadable", word=text) from None
 
 
 # ---------------------------------------------------------------- set-up

@@ -249,7 +249,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
                 }
                 k_row = krs.get(kr.code)
                 if k_row is None:
-                    k_row = KrRow(cycle_id=cycle.id, code=kr.code, **k_values)
+                    k_row = KrRow(cycle_id=cycle.id, code=kr.code, created_at=at, **k_values)
                     session.add(k_row)
                     session.flush()
                     report.created["krs"] += 1
@@ -411,6 +411,7 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
                 control=model.Level(row.control) if row.control else None,
                 impact=model.Level(row.impact) if row.impact else None,
                 tasks=tuple(tasks_by_kr[row.id]),
+                added=row.created_at,
             )
         )
     paths_by_objective: dict[int, list[model.StrategicPath]] = defaultdict(list)

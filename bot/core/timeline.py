@@ -107,3 +107,12 @@ def value_at(*, history: History, name: str, stamp: float) -> tuple[float, datet
         if raw is not None:
             found = (float(raw), entry.checkin.at)
     return found
+
+
+def as_of_moment(*, text: str, tz: tzinfo) -> datetime:
+    """An as-of time typed by a person: a date alone is the end of that day, a time without a zone is in `tz`."""
+    text = text.strip()
+    if len(text) == 10:  # YYYY-MM-DD
+        return datetime.combine(date.fromisoformat(text), time.max, tzinfo=tz)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
