@@ -16,7 +16,7 @@ from bot.core.method import backward_plan, path_score, quadrant, rank_paths
 from bot.core.model import KeyResult, Level, Objective, StrategicPath, Task
 from tests.conftest import EXAMPLE_EN, EXAMPLE_ZH, IMPORTED_AT
 
-TERMS = services._smart_terms()  # the shipped vocabulary, as `krbot lint` uses it
+TERMS = services.smart_terms()  # the shipped vocabulary, as `krbot lint` uses it
 EXAMPLE = EXAMPLE_ZH.read_text(encoding="utf-8")
 
 

@@ -1,0 +1,116 @@
+"""The actions every edge calls — CLI, Slack, Feishu, console and scheduler — one file per kind of action.
+
+Each action loads what it needs (`context`), calls the pure core, commits, and returns a typed reply
+(`replies`); edges answer the platform only after that commit. `run_command` is the one entry for the
+chat grammar; the other names below are the actions behind buttons, forms, files and the schedule.
+"""
+
+from __future__ import annotations
+
+from bot.services.asks import decide_ask
+from bot.services.checkins import (
+    _STATUS_RANK,
+    build_checkin,
+    read_measure,
+    record_checkin,
+    saved_reply,
+    validate_checkin,
+)
+from bot.services.context import (
+    Scope,
+    boss_channels,
+    codes_of,
+    find_person,
+    load_scope,
+    local_zone,
+    name_of,
+    owned_target,
+    parse_as_of,
+    parse_moment,
+    person_in,
+    person_of,
+    slack_team_of,
+    workspace_language,
+    workspace_timezone,
+)
+from bot.services.digest import boss_digest, compose, compose_as_posted, compose_report
+from bot.services.dispatch import run_command
+from bot.services.events import EVENT_MEMORY, claim_event, claim_events, release_event
+from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
+from bot.services.forms import record_form
+from bot.services.goals import _GOAL_ATTR, change_goal, complete_task
+from bot.services.replies import Escalation, ImportOutcome, Notice, Reply
+from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
+from bot.services.spreadsheets import CSV_COLUMNS, CSV_IGNORED, CSV_OPTIONAL, export_all, import_checkins
+from bot.services.views import (
+    list_krs,
+    measure_row,
+    rows_by_person,
+    show_matrix,
+    show_paths,
+    show_plan,
+    status_of,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "CSV_IGNORED",
+    "CSV_OPTIONAL",
+    "EVENT_MEMORY",
+    "Escalation",
+    "ImportOutcome",
+    "Notice",
+    "Reply",
+    "ScheduleView",
+    "Scope",
+    "_GOAL_ATTR",
+    "_STATUS_RANK",
+    "boss_channels",
+    "boss_digest",
+    "build_checkin",
+    "change_goal",
+    "claim_event",
+    "claim_events",
+    "codes_of",
+    "complete_task",
+    "compose",
+    "compose_as_posted",
+    "compose_report",
+    "decide_ask",
+    "export_all",
+    "find_person",
+    "import_checkins",
+    "import_okrs",
+    "lint_file",
+    "list_krs",
+    "load_scope",
+    "local_zone",
+    "measure_row",
+    "name_of",
+    "overdue_tasks",
+    "owned_target",
+    "parse_as_of",
+    "parse_moment",
+    "person_in",
+    "person_of",
+    "read_measure",
+    "record_checkin",
+    "record_form",
+    "release_event",
+    "reminder_rows",
+    "rows_by_person",
+    "run_command",
+    "saved_reply",
+    "schedule_views",
+    "set_away",
+    "show_matrix",
+    "show_paths",
+    "show_plan",
+    "slack_team_of",
+    "smart_terms",
+    "status_of",
+    "upgrade_schema",
+    "validate_checkin",
+    "workspace_language",
+    "workspace_timezone",
+]

@@ -1,0 +1,268 @@
+"""Check-ins from chat text and the CLI: read, checked against the rules, stored, echoed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import commands
+from bot.core import model
+from bot.core.asks import classify_ask, split_asks
+from bot.core.errors import KrbotError, NotAllowed
+from bot.core.progress import KrProgress, kr_progress, measure_progress
+from bot.core.rules import find_measure, may_update
+from bot.core.values import format_value, read_value
+from bot.metrics import CHECKINS
+from bot.services.context import (
+    Scope,
+    codes_of,
+    load_scope,
+    name_of,
+    owned_target,
+    person_in,
+    workspace_language,
+)
+from bot.services.replies import Notice, Reply
+from storage import repository
+from storage.db import UnitOfWork
+
+
+def read_measure(measure: model.Measure, text: str) -> float:
+    try:
+        return read_value(text=text, unit=measure.unit, milestone=measure.kind is model.MeasureKind.MILESTONE)
+    except KrbotError as error:
+        raise KrbotError(
+            "checkin.bad_value", measure=measure.name, detail=error.key, **error.params
+        ) from None
+
+
+def build_checkin(
+    *, scope: Scope, person: model.Person, update: commands.Update, at: datetime
+) -> tuple[model.Checkin, list[model.Ask]]:
+    """Validate an update against the OKR tree and the sender's rights; nothing is written here."""
+    if update.code is None:
+        raise KrbotError("checkin.no_code", known=", ".join(codes_of(scope.okrs, person.key)) or "—")
+    target = owned_target(scope, update.code, person)
+    if not may_update(target=target, person=person):
+        owner = scope.okrs.people.get(target.owner)
+        raise NotAllowed("checkin.not_owner", code=target.code, owner=owner.name if owner else target.owner)
+    values: dict[str, float] = {}
+    for item in update.values:
+        measure = find_measure(target=target, name=item.measure)
+        if measure.name in values:
+            raise KrbotError("checkin.measure_twice", measure=measure.name)
+        values[measure.name] = read_measure(measure, item.text)
+    asks = []
+    for text in update.asks:
+        for part in split_asks(text=text):
+            classified = classify_ask(text=part)
+            asks.append(
+                model.Ask(
+                    id=None,
+                    code=target.code,
+                    person=person.key,
+                    kind=classified.kind,
+                    text=classified.text,
+                    at=at,
+                    amount=classified.amount,
+                    unit=classified.unit,
+                )
+            )
+    if not values and not asks and not (update.note or update.next_step or update.risk):
+        raise KrbotError("checkin.empty", code=target.code, example=_example(target, scope.lang))
+    checkin = model.Checkin(
+        code=target.code,
+        person=person.key,
+        at=at,
+        values=values,
+        note=update.note,
+        next_step=update.next_step,
+        risk=update.risk,
+    )
+    return checkin, asks
+
+
+def _example(target: model.KeyResult | model.Objective, lang: str) -> str:
+    """A check-in the user could type for this code, in the measure's own unit."""
+    first = target.measures[0] if target.measures else None
+    if first is None or first.kind is model.MeasureKind.MILESTONE:
+        return f"{target.code} done"
+    sample = first.target if first.target is not None else first.limit
+    return f"{target.code} {format_value(number=sample or 1, unit=first.unit, lang=lang)}"
+
+
+def record_checkin(
+    *,
+    uow: UnitOfWork,
+    person: str,
+    update: commands.Update,
+    at: datetime,
+    workspace: str | None = None,
+    source: str = "cli",
+    event_key: str | None = None,
+) -> Reply:
+    """Validate and store one check-in (once per event key); reply with the KR's new standing."""
+    try:
+        with uow.begin() as session:
+            scope = load_scope(session=session, workspace=workspace, at=at)
+            sender = person_in(scope, person)
+            if event_key is not None:
+                existing = repository.checkin_with_event(
+                    session=session, workspace_id=scope.workspace.id, event_key=event_key
+                )
+                if existing is not None:
+                    return Reply(key="checkin.duplicate", lang=scope.lang, params={"code": update.code or ""})
+            checkin, asks = build_checkin(scope=scope, person=sender, update=update, at=at)
+            repository.add_checkin(
+                session=session,
+                loaded=scope.loaded,
+                checkin=checkin,
+                asks=asks,
+                source=source,
+                event_key=event_key,
+            )
+            reply = saved_reply(session=session, scope=scope, checkin=checkin, asks=asks, at=at)
+        CHECKINS.labels(source=source).inc()  # counted once committed
+        return reply
+    except IntegrityError:
+        if event_key is None or not _event_stored(uow=uow, workspace=workspace, event_key=event_key):
+            raise
+        lang = workspace_language(uow=uow, workspace=workspace)
+        return Reply(key="checkin.duplicate", lang=lang, params={"code": update.code or ""})
+
+
+def _event_stored(*, uow: UnitOfWork, workspace: str | None, event_key: str) -> bool:
+    """True when a concurrent delivery of the same event already stored its check-in."""
+    with uow.begin() as session:
+        row = repository.find_workspace(session=session, name=workspace)
+        return row is not None and (
+            repository.checkin_with_event(session=session, workspace_id=row.id, event_key=event_key)
+            is not None
+        )
+
+
+def saved_reply(
+    *, session: Session, scope: Scope, checkin: model.Checkin, asks: list[model.Ask], at: datetime
+) -> Reply:
+    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
+    target = scope.okrs.owner_of(code=checkin.code)
+    assert target is not None
+    measures = {m.name: m for m in target.measures}
+    shown = [
+        {"name": name, "value": value, "unit": measures[name].unit, "kind": measures[name].kind.value}
+        for name, value in checkin.values.items()
+    ]
+    standing = None
+    notices: tuple[Notice, ...] = ()
+    if isinstance(target, model.KeyResult):
+        objective = next(o for o in scope.okrs.objectives if target in o.krs())
+        progress = kr_progress(
+            kr=target,
+            checkins=checkins,
+            cycle=scope.okrs.cycle,
+            objective_deadline=objective.deadline,
+            as_of=scope.local(at),
+        )
+        standing = _standing(progress)
+        earlier = checkins[:-1]  # the check-in just stored is the newest at or before `at`
+        before = kr_progress(
+            kr=target,
+            checkins=earlier,
+            cycle=scope.okrs.cycle,
+            objective_deadline=objective.deadline,
+            as_of=scope.local(at),
+        )
+        if _worse(before.status, progress.status):
+            words = {
+                "code": target.code,
+                "title": target.title,
+                "before": before.status.value,
+                "after": progress.status.value,
+                "owner": scope.okrs.people[target.owner].name
+                if target.owner in scope.okrs.people
+                else target.owner,
+                "note": checkin.risk or checkin.note,
+            }
+            notices = tuple(
+                Notice(person=key, key="notice.status_dropped", params=words, name=name_of(scope, key))
+                for key in target.consulted
+            )
+    else:
+        headline = target.measures[0] if target.measures else None
+        if headline is not None:
+            mp = measure_progress(
+                measure=headline,
+                checkins=checkins,
+                code=target.code,
+                cycle=scope.okrs.cycle,
+                objective_deadline=target.deadline,
+                as_of=scope.local(at),
+            )
+            standing = {"completion": mp.completion, "forecast": mp.forecast_completion, "status": None}
+    return Reply(
+        key="checkin.saved",
+        lang=scope.lang,
+        params={
+            "code": checkin.code,
+            "values": shown,
+            "note": checkin.note,
+            "next_step": checkin.next_step,
+            "risk": checkin.risk,
+            "asks": [
+                {"kind": a.kind.value, "amount": a.amount, "unit": a.unit, "text": a.text} for a in asks
+            ],
+            "standing": standing,
+        },
+        notices=notices,
+    )
+
+
+_STATUS_RANK = {
+    model.Status.DONE: 0,
+    model.Status.ON_TRACK: 1,
+    model.Status.AT_RISK: 2,
+    model.Status.OFF_TRACK: 3,
+}
+
+
+def _worse(before: model.Status, after: model.Status) -> bool:
+    """True when a KR's status dropped (no-data on either side never counts as a drop)."""
+    if before not in _STATUS_RANK or after not in _STATUS_RANK:
+        return False
+    return _STATUS_RANK[after] > _STATUS_RANK[before]
+
+
+def _standing(progress: KrProgress) -> dict[str, Any]:
+    return {
+        "completion": progress.completion,
+        "forecast": progress.forecast_completion,
+        "status": progress.status.value,
+    }
+
+
+def validate_checkin(
+    *,
+    uow: UnitOfWork,
+    person: str,
+    code: str,
+    values: dict[str, str],
+    at: datetime,
+    workspace: str | None = None,
+) -> dict[str, KrbotError]:
+    """Field-by-field problems of a check-in form (measure name -> the refusal to show on it); {} if valid."""
+    with uow.begin() as session:
+        scope = load_scope(session=session, workspace=workspace, at=at)
+        sender = person_in(scope, person)
+        target = owned_target(scope, code, sender)
+    problems: dict[str, KrbotError] = {}
+    for name, text in values.items():
+        if not text.strip():
+            continue
+        try:
+            read_measure(find_measure(target=target, name=name), text)
+        except KrbotError as error:
+            problems[name] = error
+    return problems

@@ -1,0 +1,61 @@
+"""The OKR file: linted, imported, and the schema upgraded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+
+import yaml
+
+from bot.core.lint import Finding, lint_document
+from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, to_domain
+from bot.resources import resource_dir
+from bot.services.replies import ImportOutcome
+from storage import repository
+from storage.db import UnitOfWork, upgrade
+
+
+def upgrade_schema(*, uow: UnitOfWork) -> None:
+    """Apply the migrations."""
+    upgrade(engine=uow.engine)
+
+
+@cache
+def smart_terms() -> tuple[str, ...]:
+    """Market, channel and product words that make a title specific (templates/smart_terms.yaml)."""
+    data = yaml.safe_load((resource_dir(name="templates") / "smart_terms.yaml").read_text(encoding="utf-8"))
+    return tuple(str(term) for words in data.values() for term in words)
+
+
+def lint_file(*, text: str, filename: str) -> tuple[str, list[Finding]]:
+    """Every SMART finding of a file, even one import would refuse; a refusal the lint can't explain is added."""
+    lang = file_language(text=text)
+    data = load_yaml(text=text, filename=filename)  # unreadable YAML is bad input, not a finding
+    findings = lint_document(data=data, terms=smart_terms())
+    for error in refusals(text=text, filename=filename):
+        if ".measures[" not in str(error.params.get("field", "")):  # those are the M findings above
+            findings.append(Finding(letter="F", code="", severity="fail", key=error.key, params=error.params))
+    return lang, findings
+
+
+def import_okrs(
+    *, uow: UnitOfWork, text: str, filename: str, at: datetime, dry_run: bool = False
+) -> ImportOutcome:
+    """Create or update the OKR tree from a file by its codes; on a dry run nothing is kept."""
+    spec, _ = parse_okr_file(text=text, filename=filename)
+    okrs = to_domain(spec=spec)
+    findings = lint_document(data=load_yaml(text=text, filename=filename), terms=smart_terms())
+    with uow.begin() as session:
+        report = repository.sync_okrs(session=session, okrs=okrs, at=at)
+        if dry_run:
+            session.rollback()
+    return ImportOutcome(
+        workspace=okrs.workspace.name,
+        language=okrs.workspace.language,
+        created=dict(report.created),
+        updated=dict(report.updated),
+        archived=dict(report.archived),
+        changes=report.changes,
+        findings=findings,
+        dry_run=dry_run,
+    )

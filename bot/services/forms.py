@@ -1,0 +1,169 @@
+"""Check-ins from the Slack modal and the Feishu card: every field read, stored once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from bot import commands
+from bot.core import model
+from bot.core.asks import classify_ask
+from bot.core.errors import KrbotError
+from bot.core.rules import find_measure
+from bot.core.values import read_value
+from bot.services.checkins import build_checkin, read_measure, saved_reply
+from bot.services.context import load_scope, owned_target, person_in
+from bot.services.replies import Reply
+from storage import repository
+from storage.db import UnitOfWork
+
+
+def record_form(
+    *,
+    uow: UnitOfWork,
+    person: str,
+    code: str,
+    values: dict[str, str],
+    note: str | None,
+    next_step: str | None,
+    risk: str | None,
+    ask_text: str | None,
+    ask_kind: str | None,
+    ask_amount: str | None,
+    at: datetime,
+    workspace: str | None = None,
+    source: str = "form",
+    event_key: str | None = None,
+) -> tuple[Reply | None, dict[str, KrbotError]]:
+    """Store a check-in form (values by measure name, an ask of a chosen kind) once per event key, or {field: refusal}."""
+    try:
+        return _record_form(
+            uow=uow,
+            person=person,
+            code=code,
+            values=values,
+            note=note,
+            next_step=next_step,
+            risk=risk,
+            ask_text=ask_text,
+            ask_kind=ask_kind,
+            ask_amount=ask_amount,
+            at=at,
+            workspace=workspace,
+            source=source,
+            event_key=event_key,
+        )
+    except _Duplicate as duplicate:
+        return Reply(key="checkin.duplicate", lang=str(duplicate), params={"code": code}), {}
+
+
+def _record_form(
+    *,
+    uow: UnitOfWork,
+    person: str,
+    code: str,
+    values: dict[str, str],
+    note: str | None,
+    next_step: str | None,
+    risk: str | None,
+    ask_text: str | None,
+    ask_kind: str | None,
+    ask_amount: str | None,
+    at: datetime,
+    workspace: str | None,
+    source: str,
+    event_key: str | None,
+) -> tuple[Reply | None, dict[str, KrbotError]]:
+    with uow.begin() as session:
+        scope = load_scope(session=session, workspace=workspace, at=at)
+        sender = person_in(scope, person)
+        if event_key is not None and repository.checkin_with_event(
+            session=session, workspace_id=scope.workspace.id, event_key=event_key
+        ):
+            return Reply(key="checkin.duplicate", lang=scope.lang, params={"code": code}), {}
+        target = owned_target(scope, code, sender)
+        problems: dict[str, KrbotError] = {}
+        for name, text in values.items():
+            if text.strip():
+                try:
+                    read_measure(find_measure(target=target, name=name), text)
+                except KrbotError as error:
+                    problems[name] = error
+        ask = _form_ask(text=ask_text, kind=ask_kind, amount=ask_amount, problems=problems)
+        if problems:
+            return None, problems
+        update = commands.Update(
+            code=target.code,
+            values=tuple(commands.MeasureValue(measure=n, text=t) for n, t in values.items() if t.strip()),
+            note=(note or "").strip() or None,
+            next_step=(next_step or "").strip() or None,
+            risk=(risk or "").strip() or None,
+            asks=(ask.text,) if ask else (),
+        )
+        checkin, _ = build_checkin(scope=scope, person=sender, update=update, at=at)
+        asks = (
+            []
+            if ask is None
+            else [
+                model.Ask(
+                    id=None,
+                    code=target.code,
+                    person=sender.key,
+                    kind=ask.kind,
+                    text=ask.text,
+                    at=at,
+                    amount=ask.amount,
+                    unit=ask.unit,
+                )
+            ]
+        )
+        try:
+            repository.add_checkin(
+                session=session,
+                loaded=scope.loaded,
+                checkin=checkin,
+                asks=asks,
+                source=source,
+                event_key=event_key,
+            )
+        except IntegrityError as error:  # a concurrent delivery of the same submission stored it first
+            raise _Duplicate(scope.lang) from error
+        return saved_reply(session=session, scope=scope, checkin=checkin, asks=asks, at=at), {}
+
+
+class _Duplicate(Exception):
+    """A form submission another delivery already stored (carries the workspace language)."""
+
+
+def _form_ask(
+    *, text: str | None, kind: str | None, amount: str | None, problems: dict[str, KrbotError]
+) -> Any:
+    """The ask of a form: typed words, the kind chosen (else classified by the words) and an amount read for that kind."""
+    words = (text or "").strip()
+    typed_amount = (amount or "").strip()
+    if not words:
+        if kind or typed_amount:
+            problems["ask_text"] = KrbotError("form.ask_text_missing")
+        return None
+    classified = classify_ask(text=words)
+    chosen = model.AskKind(kind) if kind else classified.kind
+    number, unit = (classified.amount, classified.unit) if chosen is classified.kind else (None, None)
+    if typed_amount:
+        read = classify_ask(text=typed_amount)
+        if chosen is model.AskKind.MONEY:
+            if read.kind is not model.AskKind.MONEY:
+                problems["ask_amount"] = KrbotError("form.ask_amount_money", word=typed_amount)
+            number, unit = read.amount, read.unit
+        else:
+            try:
+                number, unit = (
+                    read_value(text=typed_amount, unit=None),
+                    ("people" if chosen is model.AskKind.PEOPLE else None),
+                )
+            except KrbotError:
+                problems["ask_amount"] = KrbotError("form.ask_amount_number", word=typed_amount)
+    return model.Ask(
+        id=None, code="", person="", kind=chosen, text=words, at=datetime.min, amount=number, unit=unit
+    )

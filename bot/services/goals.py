@@ -1,0 +1,289 @@
+"""Goal changes and tasks done: checked, dated, logged and announced."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot import commands
+from bot.core import model
+from bot.core.errors import KrbotError, NotAllowed
+from bot.core.method import (
+    backward_plan,
+)
+from bot.core.progress import measure_progress, okr_progress
+from bot.core.rules import find_measure, may_change
+from bot.services.checkins import read_measure
+from bot.services.context import Scope, load_scope, name_of, owned_target, person_in
+from bot.services.replies import Notice, Reply
+from storage import repository
+from storage.db import UnitOfWork
+from storage.models import (
+    KrRow,
+    ObjectiveRow,
+)
+
+_GOAL_ATTR = {
+    "target": "target",
+    "baseline": "baseline",
+    "at_most": "limit",
+    "at_least": "limit",
+    "due": "due",
+}
+
+
+def change_goal(
+    *, uow: UnitOfWork, person: str, change: commands.Change, at: datetime, workspace: str | None = None
+) -> Reply:
+    """Change a KR's or objective's goal (accountable or admin only), log it, and show its impact."""
+    with uow.begin() as session:
+        scope = load_scope(session=session, workspace=workspace, at=at)
+        sender = person_in(scope, person)
+        target = owned_target(scope, change.code, sender)
+        if not may_change(target=target, person=sender):
+            accountable = target.accountable if isinstance(target, model.KeyResult) else None
+            who = scope.okrs.people[accountable].name if accountable in scope.okrs.people else None
+            raise NotAllowed("change.not_allowed", code=target.code, accountable=who or "")
+        if not (change.reason or "").strip():
+            raise KrbotError("change.reason_required", code=target.code)
+        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
+        before = _target_progress(scope, target, checkins, at)
+        logged = []
+        for edit in change.changes:
+            logged.append(
+                _apply_edit(
+                    session=session,
+                    scope=scope,
+                    target=target,
+                    edit=edit,
+                    person=sender,
+                    at=at,
+                    reason=change.reason or "",
+                )
+            )
+        session.flush()
+        reloaded = repository.load_okrs(session=session, workspace=scope.workspace, cycle=scope.cycle)
+        new_target = reloaded.okrs.owner_of(code=target.code)
+        assert new_target is not None
+        after_scope = Scope(workspace=scope.workspace, cycle=scope.cycle, loaded=reloaded)
+        after = _target_progress(after_scope, new_target, checkins, at)
+        edited = [entry["measure"] for entry in logged if entry["measure"]]
+        pace = _extra_pace(scope=after_scope, target=new_target, checkins=checkins, at=at, prefer=edited)
+        lang = scope.lang
+    params = {
+        "code": target.code,
+        "title": target.title,
+        "changes": logged,
+        "reason": change.reason,
+        "before": before,
+        "after": after,
+        "pace": pace,
+        "by": sender.name,
+    }
+    involved = [target.owner]
+    if isinstance(target, model.KeyResult):
+        involved += [target.accountable or "", *target.informed]
+    notices = tuple(
+        Notice(person=key, key="notice.goal_changed", params=params, name=name_of(scope, key))
+        for key in dict.fromkeys(involved)
+        if key and key != sender.key
+    )
+    return Reply(key="change.saved", lang=lang, params=params, notices=notices)
+
+
+def _extra_pace(
+    *,
+    scope: Scope,
+    target: model.KeyResult | model.Objective,
+    checkins: list[model.Checkin],
+    at: datetime,
+    prefer: list[str],
+) -> dict[str, Any] | None:
+    """How much more per week the changed (else the first) target measure needs, beyond its trend, to reach its target."""
+    objective = (
+        target
+        if isinstance(target, model.Objective)
+        else next(o for o in scope.okrs.objectives if target in o.krs())
+    )
+    ranked = sorted(target.measures, key=lambda m: m.name not in prefer)
+    for measure in ranked:
+        if measure.kind is not model.MeasureKind.TARGET:
+            continue
+        progress = measure_progress(
+            measure=measure,
+            checkins=checkins,
+            code=target.code,
+            cycle=scope.okrs.cycle,
+            objective_deadline=objective.deadline,
+            as_of=scope.local(at),
+        )
+        zone = ZoneInfo(scope.workspace.timezone)
+        end = datetime.combine(progress.deadline + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        weeks = (end - at).total_seconds() / (7 * 86400)
+        if progress.gap is None or weeks <= 0:
+            return None
+        return {"measure": measure.name, "amount": progress.gap / weeks, "unit": measure.unit}
+    return None
+
+
+def _target_progress(
+    scope: Scope, target: model.KeyResult | model.Objective, checkins: list[model.Checkin], at: datetime
+) -> dict[str, Any]:
+    progresses = okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at))
+    for progress in progresses:
+        if progress.objective.code == target.code:
+            return {"status": progress.status.value, "forecast": progress.forecast_completion}
+        for kp in progress.krs:
+            if kp.kr.code == target.code:
+                return {"status": kp.status.value, "forecast": kp.forecast_completion}
+    return {"status": model.Status.NO_DATA.value, "forecast": None}
+
+
+def _apply_edit(
+    *,
+    session: Session,
+    scope: Scope,
+    target: model.KeyResult | model.Objective,
+    edit: commands.GoalEdit,
+    person: model.Person,
+    at: datetime,
+    reason: str,
+) -> dict[str, Any]:
+    if edit.field == "title":
+        row_type = KrRow if isinstance(target, model.KeyResult) else ObjectiveRow
+        row = session.query(row_type).filter_by(cycle_id=scope.cycle.id, code=target.code).one()
+        old, row.title = row.title, edit.text
+        change = model.GoalChange(
+            code=target.code, field="title", old=old, new=edit.text, reason=reason, person=person.key, at=at
+        )
+        repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
+        return {"measure": None, "field": "title", "old": old, "new": edit.text, "unit": None}
+    if edit.field == "due" and edit.measure is None and isinstance(target, model.Objective):
+        row = repository.objective_row(session=session, cycle_id=scope.cycle.id, code=target.code)
+        assert row is not None
+        new_day = _read_day(edit.text)
+        old_day, row.deadline = row.deadline, new_day
+        change = model.GoalChange(
+            code=target.code,
+            field="deadline",
+            old=str(old_day) if old_day else None,
+            new=str(new_day),
+            reason=reason,
+            person=person.key,
+            at=at,
+        )
+        repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
+        return {"measure": None, "field": "deadline", "old": old_day, "new": new_day, "unit": None}
+    measure = _measure_for_field(target, edit)
+    row = repository.measure_row(
+        session=session, cycle_id=scope.cycle.id, code=target.code, name=measure.name
+    )
+    assert row is not None
+    if edit.field == "due":
+        new_value: Any = _read_day(edit.text)
+        old_value: Any = row.due
+        row.due = new_value
+    else:
+        new_value = read_measure(measure, edit.text)
+        column = "limit_value" if edit.field in ("at_most", "at_least") else edit.field
+        old_value = getattr(row, column)
+        if edit.field in ("target", "baseline"):
+            other = row.baseline if edit.field == "target" else row.target
+            if other is not None and other == new_value:
+                raise KrbotError("change.flat", measure=measure.name)
+        setattr(row, column, new_value)
+    change = model.GoalChange(
+        code=target.code,
+        field=edit.field,
+        old=None if old_value is None else _plain(old_value),
+        new=_plain(new_value),
+        reason=reason,
+        person=person.key,
+        at=at,
+        measure=measure.name,
+    )
+    repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
+    return {
+        "measure": measure.name,
+        "field": edit.field,
+        "old": old_value,
+        "new": new_value,
+        "unit": measure.unit,
+    }
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _measure_for_field(target: model.KeyResult | model.Objective, edit: commands.GoalEdit) -> model.Measure:
+    if edit.measure is not None:
+        measure = find_measure(target=target, name=edit.measure)
+    else:
+        wanted = {
+            "target": (model.MeasureKind.TARGET,),
+            "baseline": (model.MeasureKind.TARGET,),
+            "at_most": (model.MeasureKind.AT_MOST,),
+            "at_least": (model.MeasureKind.AT_LEAST,),
+            "due": tuple(model.MeasureKind),
+        }[edit.field]
+        candidates = [m for m in target.measures if m.kind in wanted]
+        if not candidates:
+            raise KrbotError("change.no_such_field", code=target.code, field=edit.field)
+        measure = candidates[0]
+    allowed = {
+        model.MeasureKind.TARGET: ("target", "baseline", "due"),
+        model.MeasureKind.AT_MOST: ("at_most", "due"),
+        model.MeasureKind.AT_LEAST: ("at_least", "due"),
+        model.MeasureKind.MILESTONE: ("due",),
+    }[measure.kind]
+    if edit.field not in allowed:
+        raise KrbotError(
+            "change.wrong_field", measure=measure.name, field=edit.field, allowed=", ".join(allowed)
+        )
+    return measure
+
+
+def _read_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise KrbotError("time.unreadable", word=text) from None
+
+
+def complete_task(
+    *, uow: UnitOfWork, person: str, code: str, task: str, at: datetime, workspace: str | None = None
+) -> Reply:
+    """Mark a KR's task done (its owner, the KR's owner or a delegate), by title, start of title or plan number."""
+    with uow.begin() as session:
+        scope = load_scope(session=session, workspace=workspace, at=at)
+        sender = person_in(scope, person)
+        target = owned_target(scope, code, sender)
+        if not isinstance(target, model.KeyResult) or not target.tasks:
+            raise KrbotError("task.none", code=target.code)
+        ordered = [
+            planned.task for planned in reversed(backward_plan(tasks=target.tasks, due=scope.okrs.cycle.end))
+        ]
+        wanted = task.strip()
+        chosen = [t for t in ordered if t.title == wanted] or [
+            t for t in ordered if t.title.casefold().startswith(wanted.casefold())
+        ]
+        if wanted.isdigit() and 1 <= int(wanted) <= len(ordered):
+            chosen = [ordered[int(wanted) - 1]]
+        if len(chosen) != 1:
+            known = "; ".join(f"{i}. {t.title}" for i, t in enumerate(ordered, 1))
+            raise KrbotError("task.unknown", code=target.code, word=task, known=known)
+        done = chosen[0]
+        if sender.key not in (done.owner, target.owner, *target.delegates):
+            raise NotAllowed(
+                "task.not_owner", code=target.code, task=done.title, owner=name_of(scope, done.owner)
+            )
+        repository.mark_task_done(
+            session=session, cycle_id=scope.cycle.id, code=target.code, title=done.title
+        )
+    return Reply(key="task.done", lang=scope.lang, params={"code": target.code, "task": done.title})

@@ -1,0 +1,112 @@
+"""What the scheduler needs: who is owed a reminder, escalations, overdue tasks, away days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core import model
+from bot.core.progress import okr_progress
+from bot.services.context import load_scope, person_in
+from bot.services.digest import compose
+from bot.services.replies import Reply
+from bot.services.views import rows_by_person
+from storage import repository
+from storage.db import UnitOfWork
+
+
+def set_away(
+    *,
+    uow: UnitOfWork,
+    person: str,
+    start: date | None,
+    end: date | None,
+    at: datetime,
+    workspace: str | None = None,
+) -> Reply:
+    """Record the days a person is away (no prompts), or clear them."""
+    with uow.begin() as session:
+        scope = load_scope(session=session, workspace=workspace, at=at)
+        sender = person_in(scope, person)
+        repository.set_away(
+            session=session, workspace_id=scope.workspace.id, person_key=sender.key, start=start, end=end
+        )
+    return Reply(key="reply.away", lang=scope.lang, params={"start": start, "end": end})
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleView:
+    """What the scheduler reads of one workspace at a moment: its times, its owners, who is away, who checked in."""
+
+    workspace_id: int
+    workspace: str
+    lang: str
+    timezone: str
+    reminder: str
+    digest: str
+    boss_channel: dict[str, str]
+    cycle_start: date
+    cycle_end: date
+    owners: tuple[model.Person, ...]
+    away: dict[str, list[tuple[date, date]]]
+    last_checkin: dict[str, datetime]
+
+
+def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
+    """Every workspace with a current cycle at `at`, with its KR owners (and objective owners with a headline)."""
+    views = []
+    with uow.begin() as session:
+        for row in repository.workspaces(session=session):
+            day = at.astimezone(ZoneInfo(row.timezone)).date()
+            cycle = repository.current_cycle(session=session, workspace_id=row.id, day=day)
+            if cycle is None:
+                continue
+            owners = repository.schedule_owners(session=session, workspace_id=row.id, cycle_id=cycle.id)
+            last = repository.last_checkins(session=session, cycle_id=cycle.id, until=at)
+            views.append(
+                ScheduleView(
+                    workspace_id=row.id,
+                    workspace=row.name,
+                    lang=row.language,
+                    timezone=row.timezone,
+                    reminder=row.reminder,
+                    digest=row.digest,
+                    boss_channel=dict(row.boss_channel or {}),
+                    cycle_start=cycle.start,
+                    cycle_end=cycle.end,
+                    owners=owners,
+                    away=dict(repository.away_days(session=session, workspace_id=row.id)),
+                    last_checkin=last,
+                )
+            )
+    return views
+
+
+def reminder_rows(
+    *, uow: UnitOfWork, people: list[str], at: datetime, workspace: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Each named person's KR rows (as /kr list shows them), computed once for many people."""
+    with uow.begin() as session:
+        scope = load_scope(session=session, workspace=workspace, at=at)
+        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
+    rows = rows_by_person(okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at)))
+    return {key: [row for row in rows.get(key, []) if not row.get("contributing")] for key in people}
+
+
+def overdue_tasks(
+    *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None
+) -> list[tuple[model.Person, model.KeyResult, model.Task]]:
+    """Each task past its due date and not done (of KRs not yet done), with the person who owns it."""
+    digest = compose(uow=uow, as_of=as_of, workspace=workspace)
+    late = {(task.code, task.title) for task in digest.overdue}
+    with uow.begin() as session:
+        scope = load_scope(session=session, workspace=workspace, at=as_of)
+    return [
+        (scope.okrs.people[task.owner], kr, task)
+        for objective in scope.okrs.objectives
+        for kr in objective.krs()
+        for task in kr.tasks
+        if (kr.code, task.title) in late and task.owner in scope.okrs.people
+    ]

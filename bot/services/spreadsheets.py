@@ -1,0 +1,352 @@
+"""Check-in history in and everything out: CSV import and the export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from bot.core import model
+from bot.core.asks import classify_ask, split_asks
+from bot.core.errors import KrbotError, NotAllowed
+from bot.core.progress import measure_progress, okr_progress
+from bot.core.rules import find_measure, may_update
+from bot.services.checkins import read_measure
+from bot.services.context import Scope, load_scope, owned_target, parse_moment, person_in
+from storage import repository
+from storage.db import UnitOfWork
+from storage.models import (
+    AskRow,
+    CheckinRow,
+    CheckinValueRow,
+)
+
+CSV_COLUMNS = ("code", "measure", "value", "person", "at")
+
+
+CSV_OPTIONAL = ("note", "next", "ask", "risk")
+
+
+CSV_IGNORED = ("period",)  # written by `krbot export --format csv`, so an export reads back in
+
+
+def import_checkins(
+    *, uow: UnitOfWork, text: str, filename: str, workspace: str | None = None, now: datetime
+) -> dict[str, int]:
+    """History from a CSV (code,measure,value,person,at[,note,next,ask,risk]): every row or none."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise KrbotError(
+            "csv.columns", file=filename, missing=", ".join(missing), expected=",".join(CSV_COLUMNS)
+        )
+    unknown = [h for h in header if h not in CSV_COLUMNS + CSV_OPTIONAL + CSV_IGNORED]
+    if unknown:
+        raise KrbotError(
+            "csv.unknown_column",
+            file=filename,
+            word=unknown[0],
+            expected=",".join(CSV_COLUMNS + CSV_OPTIONAL),
+        )
+    with uow.begin() as session:
+        scope = load_scope(session=session, workspace=workspace, at=now)
+        tz = scope.workspace.timezone
+        groups: dict[tuple[str, str, datetime], dict[str, Any]] = {}
+        targets: dict[str, model.KeyResult | model.Objective] = {}
+        rows = 0
+        for line_number, raw in enumerate(reader, start=2):
+            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+            rows += 1
+            try:
+                person = person_in(scope, row["person"])
+                code = row["code"].upper()
+                target = targets.get(code) or owned_target(scope, code, person)
+                targets[code] = target
+                if not may_update(target=target, person=person):
+                    owner = scope.okrs.people.get(target.owner)
+                    raise NotAllowed(
+                        "checkin.not_owner", code=code, owner=owner.name if owner else target.owner
+                    )
+                at = parse_moment(text=row["at"], timezone=tz)
+                group = groups.setdefault((code, person.key, at), {"values": {}, "asks": []})
+                if row["measure"] or row["value"]:
+                    measure = find_measure(target=target, name=row["measure"] or None)
+                    group["values"][measure.name] = read_measure(measure, row["value"])
+                for column, attribute in (("note", "note"), ("next", "next_step"), ("risk", "risk")):
+                    if row.get(column):
+                        group[attribute] = row[column]
+                if row.get("ask"):
+                    group["asks"].extend(split_asks(text=row["ask"]))
+            except KrbotError as error:
+                raise KrbotError(
+                    "csv.row", file=filename, line=line_number, inner=error.key, **error.params
+                ) from None
+        _bulk_insert(session=session, scope=scope, groups=groups)
+    return {"rows": rows, "checkins": len(groups)}
+
+
+def _bulk_insert(
+    *, session: Session, scope: Scope, groups: dict[tuple[str, str, datetime], dict[str, Any]]
+) -> None:
+    if not groups:
+        return
+    keys = list(groups)
+    ids = session.scalars(
+        insert(CheckinRow).returning(CheckinRow.id, sort_by_parameter_order=True),
+        [
+            {
+                "workspace_id": scope.workspace.id,
+                "cycle_id": scope.cycle.id,
+                "code": code,
+                "person_key": person,
+                "at": at,
+                "note": groups[(code, person, at)].get("note"),
+                "next_step": groups[(code, person, at)].get("next_step"),
+                "risk": groups[(code, person, at)].get("risk"),
+                "source": "import",
+            }
+            for code, person, at in keys
+        ],
+        execution_options={"render_nulls": True},  # one batch for every row, not one per pattern of NULLs
+    ).all()
+    values = []
+    asks = []
+    for checkin_id, key in zip(ids, keys, strict=True):
+        code, person, at = key
+        for name, value in groups[key]["values"].items():
+            values.append(
+                {
+                    "checkin_id": checkin_id,
+                    "measure_id": scope.loaded.measure_ids[(code, name)],
+                    "value": value,
+                }
+            )
+        for text in groups[key]["asks"]:
+            classified = classify_ask(text=text)
+            asks.append(
+                {
+                    "workspace_id": scope.workspace.id,
+                    "cycle_id": scope.cycle.id,
+                    "checkin_id": checkin_id,
+                    "code": code,
+                    "person_key": person,
+                    "kind": classified.kind.value,
+                    "amount": classified.amount,
+                    "unit": classified.unit,
+                    "text": classified.text,
+                    "status": model.AskStatus.OPEN.value,
+                    "at": at,
+                }
+            )
+    if values:
+        session.execute(insert(CheckinValueRow), values)
+    if asks:
+        session.execute(insert(AskRow), asks)
+
+
+def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -> dict[str, Any]:
+    """Everything stored for the current cycle: check-ins, asks, goal changes, the OKR tree with values."""
+    with uow.begin() as session:
+        scope = load_scope(session=session, workspace=workspace, at=at)
+        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id)
+        asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
+        changes = repository.load_changes(session=session, workspace_id=scope.workspace.id)
+    okrs = scope.okrs
+    kinds: dict[tuple[str, str], model.MeasureKind] = {}
+    for objective in okrs.objectives:
+        for m in objective.measures:
+            kinds[(objective.code, m.name)] = m.kind
+        for kr in objective.krs():
+            for m in kr.measures:
+                kinds[(kr.code, m.name)] = m.kind
+    checkin_items = []
+    zone = ZoneInfo(scope.workspace.timezone)
+
+    def period(moment: datetime) -> str:
+        year, week, _ = moment.astimezone(zone).isocalendar()
+        return f"{year}-W{week:02d}"
+
+    for c in checkins:
+        for name, value in c.values.items():
+            shown: Any = bool(value) if kinds.get((c.code, name)) is model.MeasureKind.MILESTONE else value
+            checkin_items.append(
+                {
+                    "code": c.code,
+                    "measure": name,
+                    "value": shown,
+                    "person": c.person,
+                    "at": c.at.isoformat(),
+                    "note": c.note,
+                    "next": c.next_step,
+                    "risk": c.risk,
+                    "period": period(c.at),
+                }
+            )
+        if not c.values:
+            checkin_items.append(
+                {
+                    "code": c.code,
+                    "measure": None,
+                    "value": None,
+                    "person": c.person,
+                    "at": c.at.isoformat(),
+                    "note": c.note,
+                    "next": c.next_step,
+                    "risk": c.risk,
+                    "period": period(c.at),
+                }
+            )
+    progresses = okr_progress(okrs=okrs, checkins=checkins, as_of=scope.local(at))
+    return {
+        "workspace": {
+            "name": okrs.workspace.name,
+            "language": okrs.workspace.language,
+            "timezone": okrs.workspace.timezone,
+            "boss_channel": okrs.workspace.boss_channel,
+            "reminder": okrs.workspace.reminder,
+            "digest": okrs.workspace.digest,
+        },
+        "people": [
+            {
+                "id": p.key,
+                "name": p.name,
+                "role": p.role.value,
+                "slack": p.slack_id,
+                "feishu": p.feishu_id,
+                "timezone": p.timezone,
+            }
+            for p in okrs.people.values()
+        ],
+        "cycle": {
+            "name": okrs.cycle.name,
+            "start": okrs.cycle.start.isoformat(),
+            "end": okrs.cycle.end.isoformat(),
+        },
+        "objectives": [
+            _export_objective(p, okrs=okrs, checkins=checkins, at=scope.local(at)) for p in progresses
+        ],
+        "checkins": checkin_items,
+        "asks": [
+            {
+                "id": a.id,
+                "code": a.code,
+                "person": a.person,
+                "kind": a.kind.value,
+                "amount": a.amount,
+                "unit": a.unit,
+                "text": a.text,
+                "status": a.status.value,
+                "at": a.at.isoformat(),
+                "decided_by": a.decided_by,
+            }
+            for a in asks
+        ],
+        "changes": [
+            {
+                "code": c.code,
+                "measure": c.measure,
+                "field": c.field,
+                "old": c.old,
+                "new": c.new,
+                "reason": c.reason,
+                "person": c.person,
+                "at": c.at.isoformat(),
+            }
+            for c in changes
+        ],
+    }
+
+
+def _export_measure(progress: Any) -> dict[str, Any]:
+    m = progress.measure
+    item: dict[str, Any] = {"name": m.name, "kind": m.kind.value}
+    if m.unit:
+        item["unit"] = m.unit
+    if m.kind is model.MeasureKind.TARGET:
+        item.update(baseline=m.baseline, target=m.target)
+    elif m.kind is model.MeasureKind.AT_MOST:
+        item["at_most"] = m.limit
+    elif m.kind is model.MeasureKind.AT_LEAST:
+        item["at_least"] = m.limit
+    if m.due:
+        item["due"] = m.due.isoformat()
+    value = progress.value
+    item["value"] = bool(value) if m.kind is model.MeasureKind.MILESTONE and value is not None else value
+    item["completion"] = progress.completion
+    item["forecast"] = progress.forecast_value
+    return item
+
+
+def _export_objective(
+    progress: Any, *, okrs: model.Okrs, checkins: list[model.Checkin], at: datetime
+) -> dict[str, Any]:
+    o = progress.objective
+    measures = [
+        measure_progress(
+            measure=m,
+            checkins=checkins,
+            code=o.code,
+            cycle=okrs.cycle,
+            objective_deadline=o.deadline,
+            as_of=at,
+        )
+        for m in o.measures
+    ]
+    by_path: dict[str, list[Any]] = defaultdict(list)
+    for kp in progress.krs:
+        by_path[next(p.code for p in o.paths if kp.kr in p.krs)].append(kp)
+    return {
+        "code": o.code,
+        "title": o.title,
+        "owner": o.owner,
+        "strategy": o.strategy,
+        "deadline": o.deadline.isoformat() if o.deadline else None,
+        "completion": progress.completion,
+        "forecast_completion": progress.forecast_completion,
+        "status": progress.status.value,
+        "measures": [_export_measure(m) for m in measures],
+        "paths": [
+            {
+                "code": p.code,
+                "title": p.title,
+                "priority": p.priority,
+                "scores": p.scores,
+                "krs": [
+                    {
+                        "code": kp.kr.code,
+                        "title": kp.kr.title,
+                        "owner": kp.kr.owner,
+                        "accountable": kp.kr.accountable,
+                        "consulted": list(kp.kr.consulted),
+                        "informed": list(kp.kr.informed),
+                        "control": kp.kr.control.value if kp.kr.control else None,
+                        "impact": kp.kr.impact.value if kp.kr.impact else None,
+                        "status": kp.status.value,
+                        "completion": kp.completion,
+                        "forecast_completion": kp.forecast_completion,
+                        "measures": [_export_measure(m) for m in kp.measures],
+                        "tasks": [
+                            {
+                                "title": t.title,
+                                "owner": t.owner,
+                                "due": t.due.isoformat(),
+                                "buffer_days": t.buffer_days,
+                                "critical": t.critical,
+                                "done": t.done,
+                            }
+                            for t in kp.kr.tasks
+                        ],
+                    }
+                    for kp in by_path.get(p.code, [])
+                ],
+            }
+            for p in o.paths
+        ],
+    }
