@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ def markdown_text(text: object, /, limit: int = MAX_USER_TEXT) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", inline(text, limit))
 
 
+@lru_cache(maxsize=8192)  # a digest writes the same targets and baselines many times over
 def _value(number: float | None, unit: str | None, lang: str, digits: int | None = 3) -> str:
     if number is None:
         return "—"

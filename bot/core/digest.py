@@ -6,7 +6,6 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields, is_dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.core import model
@@ -149,17 +148,23 @@ def _main_risk(
     )
 
 
-def _check_finite(item: object) -> None:
+_SECTION_NUMBERS = ("completion", "forecast_completion", "gap", "low_completion", "high_completion", "margin")
+_MEASURE_NUMBERS = (
+    "value", "baseline", "target", "limit", "completion", "forecast_value", "forecast_completion",
+    "low_completion", "high_completion", "margin",
+)
+
+
+def _check_finite(section: ObjectiveSection) -> None:
     """Refuse a section holding a number that is not finite: it would break every surface it is shown on."""
-    if isinstance(item, float):
-        if not math.isfinite(item):
-            raise ValueError("a number in the digest is not finite")
-    elif is_dataclass(item) and not isinstance(item, type):
-        for f in fields(item):
-            _check_finite(getattr(item, f.name))
-    elif isinstance(item, tuple | list):
-        for part in item:
-            _check_finite(part)
+    numbers = [getattr(section, name) for name in _SECTION_NUMBERS]
+    for line in section.krs:
+        numbers += (line.completion, line.forecast_completion)
+        numbers += [getattr(m, name) for m in line.measures for name in _MEASURE_NUMBERS]
+    numbers += [a.amount for a in section.asks]
+    # A sum of floats is finite only when every one is (inf − inf is nan), so one test covers them all.
+    if not math.isfinite(sum(n for n in numbers if n is not None)):
+        raise ValueError("a number in the digest is not finite")
 
 
 def _section(

@@ -100,13 +100,19 @@ def fit_line(*, xs: Sequence[float], ys: Sequence[float]) -> Line:
     n = len(xs)
     if n == 0 or n != len(ys):
         raise ValueError("fit_line needs as many x as y, at least one")
-    mean_x = math.fsum(xs) / n
-    mean_y = math.fsum(ys) / n
-    sxx = math.fsum((x - mean_x) ** 2 for x in xs)
-    sxy = math.fsum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    mean_x = sum(xs) / n
+    mean_y = sum(ys) / n
+    sxx = sxy = 0.0
+    for x, y in zip(xs, ys, strict=True):
+        dx = x - mean_x
+        sxx += dx * dx
+        sxy += dx * (y - mean_y)
     slope = sxy / sxx if sxx > 0.0 else 0.0
     residual_sd = None
     if n >= 3 and sxx > 0.0:
-        sse = math.fsum((y - (mean_y + slope * (x - mean_x))) ** 2 for x, y in zip(xs, ys, strict=True))
-        residual_sd = math.sqrt(max(sse, 0.0) / (n - 2))
+        sse = 0.0
+        for x, y in zip(xs, ys, strict=True):
+            residual = y - mean_y - slope * (x - mean_x)
+            sse += residual * residual
+        residual_sd = math.sqrt(sse / (n - 2))
     return Line(n=n, mean_x=mean_x, mean_y=mean_y, sxx=sxx, slope=slope, residual_sd=residual_sd)

@@ -89,24 +89,22 @@ def group(*, checkins: Iterable[Checkin], window: Window, code: str | None = Non
 def daily_points(*, history: History, name: str, window: Window) -> list[tuple[float, float]]:
     """The latest value of each calendar day in the cycle up to as-of, as (x in days, value), by day."""
     latest: dict[date, tuple[float, float]] = {}
+    start, end = window.start, window.cycle_end_stamp
     for entry in history:
         raw = entry.checkin.values.get(name)
-        if raw is None or not window.start <= entry.stamp <= window.cycle_end_stamp:
-            continue
-        latest[entry.day] = (window.days(entry.stamp), float(raw))
-    return [latest[day] for day in sorted(latest)]
+        if raw is not None and start <= entry.stamp <= end:
+            latest[entry.day] = ((entry.stamp - start) / SECONDS_PER_DAY, float(raw))
+    return list(latest.values())  # the history is in time order, so the days are too
 
 
 def value_at(*, history: History, name: str, stamp: float) -> tuple[float, datetime] | None:
     """The latest value of a measure at or before a timestamp, with its check-in's time."""
-    found: tuple[float, datetime] | None = None
-    for entry in history:
-        if entry.stamp > stamp:
-            break
-        raw = entry.checkin.values.get(name)
-        if raw is not None:
-            found = (float(raw), entry.checkin.at)
-    return found
+    for entry in reversed(history):
+        if entry.stamp <= stamp:
+            raw = entry.checkin.values.get(name)
+            if raw is not None:
+                return float(raw), entry.checkin.at
+    return None
 
 
 def as_of_moment(*, text: str, tz: tzinfo) -> datetime:
