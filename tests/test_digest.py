@@ -19,6 +19,7 @@ the forecast completion is twice the completion.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,7 +33,7 @@ from bot.app import App
 from bot.core.digest import Digest, KrLine, ObjectiveSection
 from bot.core.errors import KrbotError
 from bot.core.model import AskKind, Status
-from bot.render import render_digest
+from bot.render import render_digest, render_reply
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
@@ -762,3 +763,28 @@ def test_a_very_long_note_is_shortened(example: App) -> None:
             for line in lines:
                 assert len(line) < 600 and "…" in line, (fmt, lang, len(line))
             assert len(text) < 5000
+
+
+def test_a_past_digest_reads_the_target_then_in_force(example: App) -> None:
+    """A digest of a week before a target change shows the old target, as it read then."""
+    say(example, "chen", "/kr update KR2 1.6%", berlin(11, 5))
+    say(example, "lin", "/kr change KR2 target=2.2% reason: 旺季提前", berlin(11, 10), key="change.saved")
+    # as of 11-06 the target was 2.0%: (1.6 − 1.5)/(2.0 − 1.5) = 20%; today it reads 2.2%: 0.1/0.7 = 14%
+    then = kr(compose(example, berlin(11, 6)), "KR2").measures[0]
+    assert then.target == approx(2.0) and then.completion == approx(0.2)
+    now = kr(compose(example, berlin(11, 11)), "KR2").measures[0]
+    assert now.target == approx(2.2) and now.completion == approx(0.1 / 0.7)
+    seen(render(compose(example, berlin(11, 6))), "新客转化率", "1.6%", "目标2%", "20%")
+
+
+def test_the_extra_pace_is_in_percentage_points_rounded(example: App) -> None:
+    """"needs 0.04 points more a week than its trend": a percent measure moves in points, sensibly rounded."""
+    say(example, "chen", "/kr update KR2 1.6%", berlin(10, 15))
+    say(example, "chen", "/kr update KR2 1.7%", berlin(11, 5))
+    reply = say(example, "lin", "/kr change KR2 target=2.2% reason: 旺季提前", berlin(11, 10), key="change.saved")
+    pace = reply.params["pace"]
+    # line (14.5, 1.6), (35.5, 1.7): at 92 + 1/24 → 1.7 + 0.1·56.54/21 = 1.969; gap 2.2 − 1.969 = 0.231 points over
+    # 7.3 weeks left (11-10 12:00 → 2027-01-01 00:00) = 0.0316 a week → 0.03 points
+    assert pace["points"] and pace["amount"] == approx(0.03)
+    assert "每周需比当前趋势多0.03个百分点" in render_reply(reply=reply)
+    assert "needs 0.03 points more a week than its trend" in render_reply(reply=replace(reply, lang="en"))

@@ -14,8 +14,10 @@ from bot.core.errors import KrbotError, NotAllowed
 from bot.core.method import (
     backward_plan,
 )
+from bot.core.pace import extra_per_week
 from bot.core.progress import measure_progress, okr_progress
 from bot.core.rules import find_measure, may_change
+from bot.core.values import unit_family
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, name_of, owned_target, person_in
 from bot.services.replies import Notice, Reply
@@ -125,7 +127,9 @@ def _extra_pace(
         weeks = (end - at).total_seconds() / (7 * 86400)
         if progress.gap is None or weeks <= 0:
             return None
-        return {"measure": measure.name, "amount": progress.gap / weeks, "unit": measure.unit}
+        amount = extra_per_week(gap=progress.gap, weeks=weeks, unit=measure.unit)
+        points = unit_family(unit=measure.unit) == "percent"  # a percent measure moves in percentage points
+        return {"measure": measure.name, "amount": amount, "unit": None if points else measure.unit, "points": points}
     return None
 
 
