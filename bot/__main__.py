@@ -263,7 +263,7 @@ def say(
 def digest(
     lang: Annotated[Lang | None, typer.Option("--lang", help="Language (default: the workspace's).")] = None,
     fmt: Annotated[DigestFormat, typer.Option("--format", help="Surface to render.")] = DigestFormat.text,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date-time (default: now).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date or date-time; a date alone is the end of that day (default: now).")] = None,
     post: Annotated[bool, typer.Option("--post", help="Post it to the boss channel.")] = False,
     department: Annotated[
         str | None, typer.Option("--department", help="One department's view: its KRs and the shared ones it contributes to.")
@@ -430,7 +430,7 @@ def jobs_list(db: DbOption = None) -> None:
 @jobs_cli.command("run")
 def jobs_run(
     name: Annotated[JobName, typer.Argument(help="reminders, chasers or digest.")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date-time (default: now; no zone = workspace zone).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date or date-time; a date alone is the end of that day (default: now; no zone = workspace zone).")] = None,
     db: DbOption = None,
 ) -> None:
     """Send now what the current period owes, through the once-per-period ledger (never twice)."""
