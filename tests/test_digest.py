@@ -788,3 +788,17 @@ def test_the_extra_pace_is_in_percentage_points_rounded(example: App) -> None:
     assert pace["points"] and pace["amount"] == approx(0.03)
     assert "每周需比当前趋势多0.03个百分点" in render_reply(reply=reply)
     assert "needs 0.03 points more a week than its trend" in render_reply(reply=replace(reply, lang="en"))
+
+
+def test_a_kr_added_mid_cycle_is_stale_only_two_periods_after_its_import(example: App) -> None:
+    """KR9 imported on 10-31: on 11-13 (13 days later) it is not stale; on 11-15 (15 days) it is."""
+    document = yaml.safe_load(EXAMPLE_ZH.read_text(encoding="utf-8"))
+    path = document["objectives"][0]["paths"][0]
+    added = {**path["krs"][0], "code": "KR9", "title": "新增KR", "tasks": []}
+    path["krs"].append(added)
+    services.import_okrs(
+        uow=example.uow, text=yaml.safe_dump(document, allow_unicode=True), filename="q4.yaml", at=berlin(10, 31)
+    )
+    assert "KR9" not in {s.code for s in compose(example, berlin(11, 13)).stale}
+    stale = {s.code: s.days for s in compose(example, berlin(11, 15)).stale}
+    assert stale["KR9"] == 15  # counted from its import, not from the cycle's start (45 days)
