@@ -67,6 +67,11 @@ def _day(moment: date | datetime | None, lang: str, tz: str | None = None) -> st
     return translate("format.day", lang=lang, month=moment.month, day=moment.day, year=moment.year)
 
 
+def _unmarked(text: object, /) -> str:
+    """A macro's sentence as plain text, so the HTML report escapes the user words inside it like any other."""
+    return str(text)
+
+
 @cache
 def environment() -> Environment:
     """The one Jinja environment over templates/ (no autoescape: each surface escapes user text itself)."""
@@ -80,6 +85,7 @@ def environment() -> Environment:
     )
     env.filters["inline"] = inline
     env.filters["md"] = markdown_text
+    env.filters["unmarked"] = _unmarked
     env.globals["percent"] = _percent
     env.globals["percent_range"] = _percent_range
     env.globals["inline"] = inline

@@ -166,3 +166,14 @@ def test_a_value_that_breaks_one_objective_leaves_the_others() -> None:
 def test_a_date_alone_is_the_end_of_that_day(text: str, expected: datetime) -> None:
     """--as-of 2026-10-20 includes every check-in of that day in the workspace's timezone."""
     assert as_of_moment(text=text, tz=timezone(timedelta(hours=2))) == expected
+
+
+def test_the_main_risk_in_the_html_report_is_text_not_markup() -> None:
+    """Owners' words in the HTML conclusion are escaped once: no script runs, nothing double-escaped."""
+    from bot.render import render_report
+
+    tree = okrs(replace(K1, title="<b>Berlin</b>"))
+    checkins = [ci(20, 5.0, risk="<script>alert(1)</script> stock & staff")]
+    html = render_report(digest=digest(tree, checkins, 21), lang="en")
+    assert "<script>alert(1)" not in html and "<b>Berlin" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; stock &amp; staff" in html
