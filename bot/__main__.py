@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-import yaml
 
-from bot import services
-from bot.app import App, build_app
-from bot.commands import parse_update
 from bot.core.errors import KrbotError
-from bot.i18n import error_message, translate
-from bot.okrfile import file_language
-from bot.render import render_digest, render_reply, render_report
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 cli = typer.Typer(
     name="krbot",
@@ -35,13 +29,15 @@ jobs_cli = typer.Typer(help="The scheduled jobs: reminders, chasers, digest.", n
 cli.add_typer(jobs_cli, name="jobs")
 
 DbOption = Annotated[
-    str | None, typer.Option("--db", help="SQLAlchemy URL (default: KRBOT_DATABASE_URL or sqlite:///./krbot.db).")
+    str | None,
+    typer.Option("--db", help="SQLAlchemy URL (default: KRBOT_DATABASE_URL or sqlite:///./krbot.db)."),
 ]
 WorkspaceOption = Annotated[
     str | None, typer.Option("--workspace", help="Workspace name, when the database holds more than one.")
 ]
 AtOption = Annotated[
-    str | None, typer.Option("--at", help="ISO date-time of the check-in (default: now; no zone = workspace zone).")
+    str | None,
+    typer.Option("--at", help="ISO date-time of the check-in (default: now; no zone = workspace zone)."),
 ]
 
 
@@ -79,14 +75,24 @@ def _fail(message: str, *, code: int = 2) -> NoReturn:
 
 
 def _app(db: str | None) -> App:
+    from bot.app import build_app
+    from bot.i18n import translate
+
     try:
         return build_app(database_url=db)
     except Exception as error:  # noqa: BLE001 - the operator needs the cause, not a traceback
-        _fail(translate("cli.db_failed", lang="en", url=db or "KRBOT_DATABASE_URL", detail=str(error)), code=1)
+        _fail(
+            translate("cli.db_failed", lang="en", url=db or "KRBOT_DATABASE_URL", detail=str(error)), code=1
+        )
 
 
 def _read(path: Path, lang: str = "en") -> str:
+    """The file's text; `-` reads standard input (`docker compose exec -T krbot krbot import - < okrs.yaml`)."""
+    from bot.i18n import translate
+
     try:
+        if str(path) == "-":
+            return sys.stdin.buffer.read().decode("utf-8")
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         _fail(translate("okrfile.unreadable", lang=lang, path=str(path), detail=error.__class__.__name__))
@@ -97,6 +103,9 @@ def _now() -> datetime:
 
 
 def _moment(app: App, text: str | None, workspace: str | None, *, as_of: bool = False) -> datetime:
+    from bot import services
+    from bot.i18n import error_message
+
     if text is None:
         return _now()
     zone = services.workspace_timezone(uow=app.uow, workspace=workspace)
@@ -109,27 +118,42 @@ def _moment(app: App, text: str | None, workspace: str | None, *, as_of: bool = 
 
 
 def _lang(app: App, workspace: str | None) -> str:
+    from bot import services
+
     return services.workspace_language(uow=app.uow, workspace=workspace)
 
 
 @db_cli.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Apply the migrations (alembic upgrade head)."""
+    from bot.i18n import translate
+
     _app(db)
     typer.echo(translate("cli.db_upgraded", lang="en"))
 
 
 @cli.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(help="The OKR file (YAML).")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")] = False,
+    file: Annotated[Path, typer.Argument(help="The OKR file (YAML); - reads standard input.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
+    ] = False,
+    as_person: Annotated[
+        str | None, typer.Option("--as", help="Who imports (a person id of the file): logged with its goal changes.")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Create or update the workspace, people, cycle, objectives, paths, KRs, measures and tasks by their codes."""
+    from bot import services
+    from bot.i18n import error_message, translate
+    from bot.okrfile import file_language
+
     text = _read(file)
     app = _app(db)
     try:
-        outcome = services.import_okrs(uow=app.uow, text=text, filename=str(file), at=_now(), dry_run=dry_run)
+        outcome = services.import_okrs(
+            uow=app.uow, text=text, filename=str(file), at=_now(), dry_run=dry_run, person=as_person
+        )
     except KrbotError as error:
         _fail(error_message(error, lang=file_language(text=text)))
     lang = outcome.language
@@ -163,10 +187,14 @@ def import_file(
                 reason="",
             )
         )
+    if outcome.history:
+        typer.echo(translate("cli.history_archived", lang=lang, items=outcome.history, dry_run=dry_run), err=True)
     _print_findings(lang=lang, workspace=outcome.workspace, findings=outcome.findings)
 
 
 def _print_findings(*, lang: str, workspace: str, findings: list[Any]) -> bool:
+    from bot.i18n import translate
+
     failures = sum(1 for f in findings if f.severity == "fail")
     warnings = len(findings) - failures
     for finding in findings:
@@ -189,8 +217,12 @@ def _print_findings(*, lang: str, workspace: str, findings: list[Any]) -> bool:
 
 
 @cli.command("lint")
-def lint(file: Annotated[Path, typer.Argument(help="The OKR file (YAML).")], db: DbOption = None) -> None:
+def lint(file: Annotated[Path, typer.Argument(help="The OKR file (YAML); - reads standard input.")], db: DbOption = None) -> None:
     """The SMART lint alone; exit 1 when a goal fails it."""
+    from bot import services
+    from bot.i18n import error_message
+    from bot.okrfile import file_language
+
     text = _read(file)
     try:
         lang, findings = services.lint_file(text=text, filename=str(file))
@@ -204,13 +236,20 @@ def lint(file: Annotated[Path, typer.Argument(help="The OKR file (YAML).")], db:
 
 @cli.command("checkin")
 def checkin(
-    text: Annotated[list[str], typer.Argument(help="As in /kr update: KR2 1.8% note: … next: … ask: … risk: …")],
+    text: Annotated[
+        list[str], typer.Argument(help="As in /kr update: KR2 1.8% note: … next: … ask: … risk: …")
+    ],
     person: Annotated[str, typer.Option("--as", help="Person id from the OKR file.")],
     at: AtOption = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
     """One check-in, with exactly the grammar of /kr update."""
+    from bot import services
+    from bot.commands import parse_update
+    from bot.i18n import error_message
+    from bot.render import render_reply
+
     app = _app(db)
     moment = _moment(app, at, workspace)
     lang = _lang(app, workspace)
@@ -218,7 +257,9 @@ def checkin(
         update = parse_update(text=" ".join(text))
         if update.code is None:
             raise KrbotError("checkin.no_code", known="KR…")
-        reply = services.record_checkin(uow=app.uow, person=person, update=update, at=moment, workspace=workspace)
+        reply = services.record_checkin(
+            uow=app.uow, person=person, update=update, at=moment, workspace=workspace, now=_now()
+        )
     except KrbotError as error:
         _fail(error_message(error, lang=lang))
     typer.echo(render_reply(reply=reply))
@@ -226,16 +267,26 @@ def checkin(
 
 @cli.command("import-checkins")
 def import_checkins(
-    file: Annotated[Path, typer.Argument(help="CSV with columns code,measure,value,person,at[,note,next,ask,risk].")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV with columns code,measure,value,person,at[,note,next,ask,risk].")
+    ],
+    locale: Annotated[
+        str | None, typer.Option("--locale", help="Read numbers as this locale writes them (default: the workspace's).")
+    ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
-    """History from a spreadsheet: all rows or none."""
+    """History from a spreadsheet (delimiter , ; or tab): all rows or none."""
+    from bot import services
+    from bot.i18n import error_message, translate
+
     text = _read(file)
     app = _app(db)
     lang = _lang(app, workspace)
     try:
-        counts = services.import_checkins(uow=app.uow, text=text, filename=str(file), workspace=workspace, now=_now())
+        counts = services.import_checkins(
+            uow=app.uow, text=text, filename=str(file), workspace=workspace, now=_now(), locale=locale
+        )
     except KrbotError as error:
         _fail(error_message(error, lang=lang))
     typer.echo(translate("cli.checkins_imported", lang=lang, **counts))
@@ -243,16 +294,21 @@ def import_checkins(
 
 @cli.command("say")
 def say(
-    text: Annotated[str, typer.Argument(help="A chat command, e.g. \"/kr update KR2 1.8%\".")],
+    text: Annotated[str, typer.Argument(help='A chat command, e.g. "/kr update KR2 1.8%".')],
     person: Annotated[str, typer.Option("--as", help="Person id from the OKR file.")],
     at: AtOption = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
     """Any chat command, through the same code path as Slack and Feishu; prints the reply."""
+    from bot import services
+    from bot.render import render_reply
+
     app = _app(db)
     moment = _moment(app, at, workspace)
-    reply = services.run_command(uow=app.uow, person=person, text=text, at=moment, workspace=workspace, source="cli")
+    reply = services.run_command(
+        uow=app.uow, person=person, text=text, at=moment, workspace=workspace, source="cli"
+    )
     rendered = render_reply(reply=reply)
     if not reply.ok:
         _fail(rendered)
@@ -266,12 +322,19 @@ def digest(
     as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date or date-time; a date alone is the end of that day (default: now).")] = None,
     post: Annotated[bool, typer.Option("--post", help="Post it to the boss channel.")] = False,
     department: Annotated[
-        str | None, typer.Option("--department", help="One department's view: its KRs and the shared ones it contributes to.")
+        str | None,
+        typer.Option(
+            "--department", help="One department's view: its KRs and the shared ones it contributes to."
+        ),
     ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
     """Compose the boss digest and print it (or post it)."""
+    from bot import services
+    from bot.i18n import error_message
+    from bot.render import render_digest, render_report
+
     app = _app(db)
     moment = _moment(app, as_of, workspace, as_of=True)
     language = lang.value if lang else _lang(app, workspace)
@@ -281,7 +344,11 @@ def digest(
             return
         if fmt in (DigestFormat.slack, DigestFormat.feishu):
             composed = services.compose(uow=app.uow, as_of=moment, workspace=workspace, department=department)
-            typer.echo(json.dumps(_payloads(digest=composed, surface=fmt, lang=language), ensure_ascii=False, indent=2))
+            typer.echo(
+                json.dumps(
+                    _payloads(digest=composed, surface=fmt, lang=language), ensure_ascii=False, indent=2
+                )
+            )
             return
         if fmt is DigestFormat.html:
             composed, charts = services.compose_report(
@@ -309,7 +376,9 @@ def _payloads(*, digest: Any, surface: DigestFormat, lang: str) -> Any:
 
 def _post_digest(*, app: App, as_of: datetime, workspace: str | None, lang: str) -> None:
     """Post the digest now to the boss channel of every configured chat platform (not the console)."""
+    from bot import services
     from bot.app import configured_platforms
+    from bot.i18n import translate
 
     platforms = [p for p in configured_platforms(app=app, http=None) if p.name in ("slack", "feishu")]
     if not platforms:
@@ -321,8 +390,12 @@ def _post_digest(*, app: App, as_of: datetime, workspace: str | None, lang: str)
         if not channel:
             typer.echo(translate("cli.no_channel", lang=lang, platform=platform.name), err=True)
             continue
-        sent = platform.post_digest(digest=composed, channel=channel, idempotency_key=f"digest:{as_of.isoformat()}")
-        typer.echo(translate("cli.posted", lang=lang, platform=platform.name, channel=channel, id=sent.message_id))
+        sent = platform.post_digest(
+            digest=composed, channel=channel, idempotency_key=f"digest:{as_of.isoformat()}"
+        )
+        typer.echo(
+            translate("cli.posted", lang=lang, platform=platform.name, channel=channel, id=sent.message_id)
+        )
 
 
 @cli.command("export")
@@ -332,6 +405,11 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Everything stored: the OKR tree with current values, check-ins, asks and goal changes."""
+    import yaml
+
+    from bot import services
+    from bot.i18n import error_message
+
     app = _app(db)
     try:
         data = services.export_all(uow=app.uow, at=_now(), workspace=workspace)
@@ -342,12 +420,7 @@ def export(
     elif fmt is ExportFormat.yaml:
         typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
     else:
-        buffer = io.StringIO()
-        columns = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk"]
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(sorted(data["checkins"], key=lambda c: (c["period"], c["person"], c["code"], c["at"])))
-        typer.echo(buffer.getvalue(), nl=False)
+        typer.echo(services.export_csv(uow=app.uow, at=_now(), workspace=workspace), nl=False)
 
 
 @cli.command("plan")
@@ -357,6 +430,10 @@ def plan(
     db: DbOption = None,
 ) -> None:
     """The KR's tasks laid out backwards from its due date, with buffers and latest finishes."""
+    from bot import services
+    from bot.i18n import error_message
+    from bot.render import render_reply
+
     app = _app(db)
     lang = _lang(app, workspace)
     try:
@@ -368,12 +445,17 @@ def plan(
 
 @cli.command("run")
 def run(
-    http: Annotated[bool, typer.Option("--http", help="Serve POST /slack/events, POST /feishu/events and GET /healthz.")] = False,
-    port: Annotated[int | None, typer.Option("--port", help="HTTP port (default: KRBOT_HTTP_PORT or 3000).")] = None,
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve POST /slack/events, POST /feishu/events and GET /healthz.")
+    ] = False,
+    port: Annotated[
+        int | None, typer.Option("--port", help="HTTP port (default: KRBOT_HTTP_PORT or 3000).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Serve every configured platform and the scheduler (the console when no platform is configured)."""
     from bot.app import run as run_app
+    from bot.i18n import error_message
 
     app = _app(db)
     try:
@@ -393,7 +475,9 @@ def secret_key() -> None:
 @cli.command("demo")
 def demo(
     lang: Annotated[Lang, typer.Option("--lang", help="Language of the demo.")] = Lang.zh,
-    db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: a temporary SQLite file).")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="SQLAlchemy URL (default: a temporary SQLite file).")
+    ] = None,
 ) -> None:
     """A whole quarter of the example OKRs, simulated weekly check-ins, and the boss digest."""
     from bot.demo import run_demo
@@ -412,6 +496,8 @@ class JobName(StrEnum):
 @jobs_cli.command("list")
 def jobs_list(db: DbOption = None) -> None:
     """Each job with its next time, per workspace."""
+    from bot import services
+    from bot.i18n import translate
     from bot.scheduler import next_times
 
     app = _app(db)
@@ -430,11 +516,18 @@ def jobs_list(db: DbOption = None) -> None:
 @jobs_cli.command("run")
 def jobs_run(
     name: Annotated[JobName, typer.Argument(help="reminders, chasers or digest.")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date or date-time; a date alone is the end of that day (default: now; no zone = workspace zone).")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="ISO date or date-time; a date alone is the end of that day (default: now; no zone = workspace zone).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Send now what the current period owes, through the once-per-period ledger (never twice)."""
     from bot.app import configured_platforms
+    from bot.i18n import translate
     from bot.scheduler import Runner
 
     app = _app(db)
@@ -449,8 +542,14 @@ def jobs_run(
     counts = outcome.counts
     typer.echo(
         translate(
-            "scheduler.ran", lang=lang, job=name.value, sent=counts["sent"], already=counts["already"] + counts["busy"],
-            failed=counts["failed"], skipped=counts["skipped"], missed=counts["missed"],
+            "scheduler.ran",
+            lang=lang,
+            job=name.value,
+            sent=counts["sent"],
+            already=counts["already"] + counts["busy"],
+            failed=counts["failed"],
+            skipped=counts["skipped"],
+            missed=counts["missed"],
         )
     )
     if counts["failed"] or counts["error"]:
@@ -459,6 +558,8 @@ def jobs_run(
 
 def main() -> None:
     """Run the CLI with CONTRACT §4's exit codes: 0 done, 2 bad input, 1 anything else."""
+    from bot.i18n import error_message
+
     try:
         cli()
     except KrbotError as error:  # a refusal that escaped an edge: still the user's to read

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
+from bot.core.errors import KrbotError
 from storage.db import UnitOfWork, make_engine, upgrade
 
 
@@ -52,13 +53,15 @@ def configured_platforms(*, app: App, http: bool | None) -> list[Any]:
         from bot.platforms import slack
 
         slack_http = http if http is not None else bool(settings.slack_client_id or not settings.slack_app_token)
-        platforms.append(  # served over HTTP: the slow half in the Slack worker process
-            slack.build(settings=settings, uow=app.uow, http=slack_http, worker=bool(http))
+        platforms.append(
+            slack.build(settings=settings, uow=app.uow, http=slack_http)
         )
     if settings.feishu_app_id:
         from bot.platforms import feishu
 
         platforms.append(feishu.build(settings=settings, uow=app.uow, http=bool(http)))
+    if not platforms and http:  # the console has no callback route: every platform request would get 404
+        raise KrbotError("cli.no_platform_http")
     if not platforms:
         from bot.platforms import console
 
@@ -83,13 +86,14 @@ def _stop_on_sigterm(_signum: int, _frame: object) -> None:
 def run(*, app: App, http: bool, port: int | None = None) -> None:
     """Serve every configured platform and the scheduler until interrupted."""
     from bot.http import build_http_app, serve_http
-    from bot.logs import configure_logging
+    from bot.logs import adopt_library_loggers, configure_logging
 
     configure_logging(fmt=app.settings.log_format, level=app.settings.log_level, secrets=app.settings.secrets())
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `docker stop`: finish in-flight work below, then exit 0
 
     platforms = configured_platforms(app=app, http=http)
+    adopt_library_loggers()  # the platforms' SDKs are imported by now; their loggers go through ours
     stop = threading.Event()
     for platform in platforms:
         platform.start()
@@ -109,7 +113,8 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
                     "platforms": states,
                 }
 
-            serve_http(app=build_http_app(routes=routes, health=health), port=port or app.settings.http_port)
+            served = build_http_app(routes=routes, health=health, metrics_token=app.settings.metrics_token)
+            serve_http(app=served, port=port or app.settings.http_port)
         else:
             stop.wait()
     except KeyboardInterrupt:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from bot.core.errors import KrbotError
+from bot.core.units import normalise
+from bot.core.values import MILESTONE_WORDS, VALUE_TEXT
 
 COMMAND_NAMES: tuple[str, ...] = (
     "help",
@@ -108,6 +112,7 @@ class Change:
     code: str
     changes: tuple[GoalEdit, ...]
     reason: str | None = None
+    insist: bool = False  # the command ends with `!`: a target may cross the baseline (reverse the goal)
 
 
 @dataclass(frozen=True)
@@ -125,8 +130,6 @@ _FIRST_WORD = re.compile(r"\s*(\S+)\s*(.*)", re.DOTALL)
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,31}")
 _EQUALS = re.compile(r"[=＝]")
 _ASK_SPLIT = re.compile(r"[;；\n]")
-_LOOKS_LIKE_VALUE = re.compile(r"[-+−]?[$€£¥￥]?[-+]?\d|(?:done|完成|已完成)$", re.IGNORECASE)
-_PURE_NUMBER = re.compile(r"[-+−]?[$€£¥￥]?[\d.,]*\d")
 _RANGE_SPLIT = re.compile(r"\s*(?:\.\.\.?|[~～至到–—]|\bto\b)\s*|\s+", re.IGNORECASE)
 _DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 _CLEAR_WORDS = frozenset({"off", "clear", "cancel", "none", "取消", "清除", "关闭"})
@@ -178,14 +181,19 @@ _CHANGE_SECTIONS: dict[str, str] = {
 }
 
 
-def _keyword_pattern(*, words: dict[str, str]) -> re.Pattern[str]:
-    """A section keyword at the start or after whitespace, then an ASCII or full-width colon."""
+def _keyword_pattern(*, words: dict[str, str], lead: str = r"^|(?<=\s)") -> re.Pattern[str]:
+    """A section keyword at the start or after whitespace (or `lead`), then an ASCII or full-width colon."""
     spelled = sorted((re.sub(r"(?<=next)(?=step)", r"[\\s_-]*", re.escape(word)) for word in words), key=len)
-    return re.compile(rf"(?:^|(?<=\s))(?P<kw>{'|'.join(reversed(spelled))})[^\S\n]*[:：]", re.IGNORECASE)
+    return re.compile(rf"(?:{lead})(?P<kw>{'|'.join(reversed(spelled))})[^\S\n]*[:：]", re.IGNORECASE)
 
 
 _UPDATE_KEYWORDS = _keyword_pattern(words=_UPDATE_SECTIONS)
 _CHANGE_KEYWORDS = _keyword_pattern(words=_CHANGE_SECTIONS)
+_AFTER_COMMA = r"^|(?<=\s)|(?<=[,，;；、])"  # the first keyword may follow the values' comma: 1.8%，备注：…
+_FIRST_KEYWORDS = {
+    _UPDATE_KEYWORDS: _keyword_pattern(words=_UPDATE_SECTIONS, lead=_AFTER_COMMA),
+    _CHANGE_KEYWORDS: _keyword_pattern(words=_CHANGE_SECTIONS, lead=_AFTER_COMMA),
+}
 
 _FIELD_ALIASES: dict[str, str] = {
     **{name: name for name in FIELDS},
@@ -205,6 +213,9 @@ def parse_command(*, text: str) -> Command:
     """Read one chat command; `/kr` is optional and an empty text asks for help."""
     name, word, tail = _split_command(text=text)
     if name is None:
+        nearest = _nearest(word=word)
+        if nearest:
+            raise KrbotError("command.unknown_near", word=word, suggestion=nearest)
         raise KrbotError("command.unknown", word=word)
     if name == "help":
         return Help()
@@ -228,6 +239,12 @@ def parse_command(*, text: str) -> Command:
     return {"list": ListKrs, "report": Report, "paths": Paths, "matrix": Matrix}[name]()
 
 
+def _nearest(*, word: str) -> str:
+    """The subcommand a mistyped word most likely meant (`udpate` -> `update`), or ""."""
+    close = difflib.get_close_matches(unicodedata.normalize("NFKC", word).casefold(), list(_ALIASES), n=1, cutoff=0.6)
+    return _ALIASES[close[0]] if close else ""
+
+
 def parse_update(*, text: str) -> Update:
     """Read a check-in in the grammar of `/kr update`, with or without the leading `/kr update`."""
     name, _word, tail = _split_command(text=text)
@@ -247,7 +264,7 @@ def _split_command(*, text: str) -> tuple[str | None, str, str]:
     if not body:
         return "help", "", ""
     word, tail = _first_word(text=body)
-    name = _ALIASES.get(word.casefold())
+    name = _ALIASES.get(unicodedata.normalize("NFKC", word).casefold())
     if name is not None:
         return name, word, tail
     for alias in _CJK_ALIASES:
@@ -265,10 +282,11 @@ def _first_word(*, text: str) -> tuple[str, str]:
 
 
 def _code(*, word: str, command: str) -> str:
-    """The upper-cased goal code, or a refusal naming the word."""
-    if not _CODE.fullmatch(word):
+    """The upper-cased goal code (full-width forms folded), or a refusal naming the word."""
+    folded = unicodedata.normalize("NFKC", word)
+    if not _CODE.fullmatch(folded):
         raise KrbotError("command.bad_code", word=word, command=command)
-    return word.upper()
+    return folded.upper()
 
 
 def _optional_code(*, body: str, command: str) -> str | None:
@@ -296,7 +314,8 @@ def _sections(
     *, text: str, keywords: re.Pattern[str], kinds: dict[str, str]
 ) -> tuple[str, dict[str, list[str]]]:
     """The text before the first keyword, and each keyword's non-empty texts by section kind."""
-    matches = list(keywords.finditer(text))
+    start = _FIRST_KEYWORDS[keywords].search(text)
+    matches = [] if start is None else [start, *keywords.finditer(text, start.end())]
     head = text[: matches[0].start()] if matches else text
     found: dict[str, list[str]] = {}
     for index, match in enumerate(matches):
@@ -318,6 +337,9 @@ def _update(*, body: str) -> Update:
     if not body.strip():
         return Update(code=None)
     word, rest = _first_word(text=body)
+    coded = _CODE_COLON.match(unicodedata.normalize("NFKC", word))
+    if coded is not None and not _UPDATE_KEYWORDS.match(word):  # KR2：1.8% · KR2: 1.8%
+        word, rest = coded[1], (coded[2] + " " + rest).strip()
     code = _code(word=word, command="update")
     head, found = _sections(text=rest, keywords=_UPDATE_KEYWORDS, kinds=_UPDATE_SECTIONS)
     asks = tuple(
@@ -325,9 +347,7 @@ def _update(*, body: str) -> Update:
     )
     return Update(
         code=code,
-        values=tuple(
-            MeasureValue(measure=name, text=value) for name, value in _pairs(head=head, whole_last=False)
-        ),
+        values=tuple(MeasureValue(measure=name, text=value) for name, value in _scan(head=head)),
         note=_joined(texts=found.get("note")),
         next_step=_joined(texts=found.get("next")),
         risk=_joined(texts=found.get("risk")),
@@ -335,55 +355,93 @@ def _update(*, body: str) -> Update:
     )
 
 
-def _pairs(*, head: str, whole_last: bool) -> list[tuple[str | None, str]]:
-    """`name=value …` pairs (names may hold spaces), or one bare value; the last value may run to the end."""
-    parts = _EQUALS.split(head)
-    if len(parts) == 1:
-        return _bare(tokens=head.split())
-    name = " ".join(parts[0].split())
+_SEPARATOR = re.compile(r"[，、;；]|,(?=\s*[^\d\s]|\s*$)")
+_CODE_COLON = re.compile(r"([A-Za-z][A-Za-z0-9_.\-]{0,31}):(.*)", re.DOTALL)
+
+
+def _scan(*, head: str) -> list[tuple[str | None, str]]:
+    """The measure values before the first keyword: `name=value`, `name: value`, `name value`, or one bare value.
+
+    A value ends where the number and its unit end (`5 000 €`, `87,5 %`), at the next `name=`, or at the end."""
+    text = " ".join(_SEPARATOR.sub(" ", normalise(head)).replace(":", "=").split())
     pairs: list[tuple[str | None, str]] = []
+    words: list[str] = []
+    position, equals = 0, False
+    while position < len(text):
+        if text[position] == " ":
+            position += 1
+            continue
+        if text[position] == "=":
+            if equals or not words:
+                following = text[position + 1 :].split()
+                if equals:
+                    raise KrbotError("command.value_missing", word=" ".join(words) or "=")
+                raise KrbotError("command.measure_missing", word=following[0] if following else "=")
+            equals, position = True, position + 1
+            continue
+        word_end = _word_end(text, position)
+        later_equals = "=" in text[word_end:]
+        names_next = not equals and (text[word_end:].lstrip().startswith("=") or (not words and later_equals))
+        match = None if names_next else VALUE_TEXT.match(text, position)
+        if match is None and not names_next and (equals or text[position:word_end].casefold() in MILESTONE_WORDS):
+            match = _WORD.match(text, position)
+        if match is None:
+            words.append(text[position:word_end])
+            position = word_end
+            continue
+        value = match[0].rstrip()
+        name = " ".join(words) if words else None
+        if name is None and pairs:
+            raise KrbotError("command.name_measures", word=value, values=text)
+        if pairs and pairs[0][0] is None:
+            raise KrbotError("command.name_measures", word=value, values=text)
+        pairs.append((name, value))
+        words, equals, position = [], False, position + len(value)
+    if equals:
+        raise KrbotError("command.value_missing", word=" ".join(words) or "=")
+    if words:
+        if not pairs and len(words) == 1:
+            return [(None, words[0])]
+        raise KrbotError("command.stray_words", word=" ".join(words))
+    return pairs
+
+
+_WORD = re.compile(r"[^\s=]+")
+_WORD_END = re.compile(r"[\s=]")
+
+
+def _word_end(text: str, position: int) -> int:
+    """Where the word starting at `position` ends (at a space or `=`)."""
+    found = _WORD_END.search(text, position)
+    return found.start() if found else len(text)
+
+
+def _pairs(*, head: str) -> list[tuple[str, str]]:
+    """`name=value …` edits (names may hold spaces); a middle value ends where its number ends, the last runs to the end."""
+    parts = _EQUALS.split(head)
+    name = " ".join(parts[0].split())
+    pairs: list[tuple[str, str]] = []
     for index, middle in enumerate(parts[1:-1], start=1):
         tokens = middle.split()
         if not tokens:
             raise KrbotError("command.value_missing", word=name or "=")
         if not name:
             raise KrbotError("command.measure_missing", word=tokens[0])
-        if len(tokens) == 1:
+        spaced = VALUE_TEXT.match(middle.strip())
+        value = spaced[0].rstrip() if spaced is not None else tokens[0]
+        rest = middle.strip()[len(value):].split()
+        if not rest:
             following = parts[index + 1].split()
             raise KrbotError("command.measure_missing", word=following[0] if following else "=")
-        pairs.append((name, tokens[0]))
-        name = " ".join(tokens[1:])
-    last = parts[-1].split()
+        pairs.append((name, value))
+        name = " ".join(rest)
+    last = parts[-1].strip()
     if not last:
         raise KrbotError("command.value_missing", word=name or "=")
     if not name:
-        raise KrbotError("command.measure_missing", word=last[0])
-    if whole_last:
-        pairs.append((name, parts[-1].strip()))
-        return pairs
-    if len(last) > 1:
-        _too_many(tokens=last)
-    pairs.append((name, last[0]))
+        raise KrbotError("command.measure_missing", word=last.split()[0])
+    pairs.append((name, last))
     return pairs
-
-
-def _bare(*, tokens: list[str]) -> list[tuple[str | None, str]]:
-    """A single value without a measure name (the first measure), or nothing."""
-    if not tokens:
-        return []
-    if len(tokens) > 1:
-        _too_many(tokens=tokens)
-    return [(None, tokens[0])]
-
-
-def _too_many(*, tokens: list[str]) -> None:
-    """Refuse several words where one value belongs, naming what to write instead."""
-    if len(tokens) == 2 and _PURE_NUMBER.fullmatch(tokens[0]) and not any(c.isdigit() for c in tokens[1]):
-        raise KrbotError("command.value_spaced", word=" ".join(tokens), fix="".join(tokens))
-    extra_values = [token for token in tokens[1:] if _LOOKS_LIKE_VALUE.match(token)]
-    if extra_values:
-        raise KrbotError("command.name_measures", word=extra_values[0], values=" ".join(tokens))
-    raise KrbotError("command.stray_words", word=" ".join(tokens[1:]))
 
 
 def _change(*, body: str) -> Change:
@@ -392,13 +450,17 @@ def _change(*, body: str) -> Change:
     if not word:
         raise KrbotError("command.code_missing", word="change")
     code = _code(word=word, command="change")
+    rest = rest.rstrip()
+    insist = rest.endswith(("!", "！"))
+    if insist:
+        rest = rest[:-1].rstrip()
     head, found = _sections(text=rest, keywords=_CHANGE_KEYWORDS, kinds=_CHANGE_SECTIONS)
     if not head:
         raise KrbotError("command.no_edits", word=code)
     if not _EQUALS.search(head):
         raise KrbotError("command.edit_unnamed", word=head, fields=", ".join(FIELDS))
-    edits = tuple(_edit(name=name or "", text=value) for name, value in _pairs(head=head, whole_last=True))
-    return Change(code=code, changes=edits, reason=_joined(texts=found.get("reason")))
+    edits = tuple(_edit(name=name, text=value) for name, value in _pairs(head=head))
+    return Change(code=code, changes=edits, reason=_joined(texts=found.get("reason")), insist=insist)
 
 
 def _edit(*, name: str, text: str) -> GoalEdit:

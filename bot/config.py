@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=3000, alias="KRBOT_HTTP_PORT")
     log_format: str = Field(default="text", alias="KRBOT_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="KRBOT_LOG_LEVEL")
+    metrics_token: str | None = Field(default=None, alias="KRBOT_METRICS_TOKEN")
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential krbot holds, so that logs can blank them out."""
@@ -27,6 +28,7 @@ class Settings(BaseSettings):
             self.feishu_app_secret,
             self.feishu_verification_token,
             self.feishu_encrypt_key,
+            self.metrics_token,
         )
         return tuple(value for value in values if value)
     slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
@@ -41,3 +43,4 @@ class Settings(BaseSettings):
     feishu_verification_token: str | None = Field(default=None, alias="FEISHU_VERIFICATION_TOKEN")
     feishu_encrypt_key: str | None = Field(default=None, alias="FEISHU_ENCRYPT_KEY")
     feishu_domain: str | None = Field(default=None, alias="FEISHU_DOMAIN")
+    feishu_tenant_key: str | None = Field(default=None, alias="FEISHU_TENANT_KEY")  # when set, only this tenant's events

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,6 +15,75 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.metrics import REQUEST_LATENCY, exposition
+
+MAX_BODY = 1024 * 1024  # a platform callback is a few kilobytes; anything over 1 MB is refused while it streams in
+
+
+class _TooLarge(Exception):
+    """The request body passed the limit while it was being received."""
+
+
+class _BodyLimit:
+    """Answer 413 to a body over `limit` bytes: at once by its Content-Length, else as soon as the count passes it.
+
+    The body is never read whole: the receive channel stops at the limit and the connection is closed unread.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await _too_large(send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def watching_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except _TooLarge:
+            if started:
+                raise
+            await _too_large(send)
+
+
+async def _too_large(send: Send) -> None:
+    """The 413 answer; the connection is closed, so the rest of the body is never read."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"Request body over 1 MB\n"})
+
+
+def _bearer_matches(request: Request, token: str | None) -> bool:
+    """True when `token` is set and the request carries it as `Authorization: Bearer …`."""
+    if not token:
+        return False
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 class _Timing:
@@ -38,19 +108,38 @@ class _Timing:
             REQUEST_LATENCY.labels(route=route).observe(time.perf_counter() - started)
 
 
-def build_http_app(*, routes: Sequence[Any], health: Callable[[], dict[str, Any]]) -> Starlette:
-    """An ASGI app with the platforms' routes, a /healthz that answers 503 when anything is down, and /metrics."""
+def build_http_app(
+    *,
+    routes: Sequence[Any],
+    health: Callable[[], dict[str, Any]],
+    metrics_token: str | None = None,
+    max_body: int = MAX_BODY,
+) -> Starlette:
+    """An ASGI app with the platforms' routes, a /healthz that answers 503 when anything is down, and /metrics.
 
-    async def healthz(_request: Request) -> JSONResponse:
+    With `metrics_token` set, /metrics wants it as a bearer token (401 without) and /healthz shows its details
+    only to that token; without it /healthz says ok or not and nothing else, and /metrics is open.
+    """
+
+    async def healthz(request: Request) -> JSONResponse:
         report = health()
-        return JSONResponse(report, status_code=200 if report.get("ok") else 503)
+        status = 200 if report.get("ok") else 503
+        if _bearer_matches(request, metrics_token):
+            return JSONResponse(report, status_code=status)
+        return JSONResponse({"ok": bool(report.get("ok"))}, status_code=status)
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        if metrics_token and not _bearer_matches(request, metrics_token):
+            return Response("Bearer token required (KRBOT_METRICS_TOKEN)\n", status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"}, media_type="text/plain")
         body, content_type = exposition()
         return Response(body, media_type=content_type)
 
     every = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"]), *routes]
-    return Starlette(routes=every, middleware=[Middleware(_Timing, paths=frozenset(route.path for route in every))])
+    paths = frozenset(route.path for route in every)
+    return Starlette(
+        routes=every, middleware=[Middleware(_BodyLimit, limit=max_body), Middleware(_Timing, paths=paths)]
+    )
 
 
 def serve_http(*, app: Starlette, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server listens

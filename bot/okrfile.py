@@ -7,13 +7,27 @@ from datetime import date
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from bot.core import model
 from bot.core.errors import KrbotError
+from bot.core.numbers import EN_STYLE, NumberStyle
 from bot.core.values import canonical_unit, read_value
+from bot.locales import check_locale, default_locale, number_style
+from bot.yamlload import MAX_YAML_DEPTH, MAX_YAML_NODES
+from bot.yamlload import Loader as _Loader
+from bot.yamlload import Refused as _Refused
 
+_LANGUAGE_LINE = re.compile(r"\blanguage:\s*[\"']?(zh|en)\b")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 _TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):[0-5]\d$", re.IGNORECASE)
 _SLACK_TEAM = re.compile(r"^[TE][A-Z0-9]{2,}$")  # a Slack team (or Enterprise Grid org) id
@@ -33,11 +47,17 @@ class WorkspaceSpec(_Strict):
     reminder: str = "thu 10:00"
     digest: str = "fri 17:00"
     slack_team: str | None = None
+    locale: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return _check_zone(value)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        return None if value is None else _check_locale(value)
 
     @field_validator("slack_team")
     @classmethod
@@ -64,11 +84,17 @@ class PersonSpec(_Strict):
     feishu: str | None = None
     timezone: str | None = None
     department: str | None = None
+    locale: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else _check_zone(value)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        return None if value is None else _check_locale(value)
 
 
 class CycleSpec(_Strict):
@@ -96,6 +122,19 @@ class MeasureSpec(_Strict):
     at_least: float | None = None
     milestone: bool = False
     due: date | None = None
+    was: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("baseline", "target", "at_most", "at_least", mode="before")
+    @classmethod
+    def _written_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """A YAML number stays a number; a string with separators is read like a check-in (§6)."""
+        if not isinstance(value, str):
+            return value
+        style = (info.context or {}).get("style", EN_STYLE)
+        try:
+            return read_value(text=value, unit=info.data.get("unit"), style=style)
+        except KrbotError as error:
+            raise _problem("value", detail=error.key, **error.params) from None
 
     @model_validator(mode="after")
     def _one_kind(self) -> MeasureSpec:
@@ -168,11 +207,12 @@ class KrSpec(_Strict):
     impact: Literal["high", "medium", "low"] | None = None
     measures: list[MeasureSpec] = Field(min_length=1)
     tasks: list[TaskSpec] = Field(default_factory=list)
+    was: str | None = None
 
-    @field_validator("code")
+    @field_validator("code", "was")
     @classmethod
-    def _code(cls, value: str) -> str:
-        return _check_code(value)
+    def _code(cls, value: str | None) -> str | None:
+        return None if value is None else _check_code(value)
 
     @field_validator("owner", mode="before")
     @classmethod
@@ -218,11 +258,12 @@ class ObjectiveSpec(_Strict):
     measures: list[MeasureSpec] = Field(default_factory=list)
     achievable: AchievableSpec | None = None
     paths: list[PathSpec] = Field(default_factory=list)
+    was: str | None = None
 
-    @field_validator("code")
+    @field_validator("code", "was")
     @classmethod
-    def _code(cls, value: str) -> str:
-        return _check_code(value)
+    def _code(cls, value: str | None) -> str | None:
+        return None if value is None else _check_code(value)
 
 
 class OkrFile(_Strict):
@@ -242,6 +283,25 @@ def _check_zone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise _problem("timezone", word=value) from None
     return value
+
+
+def _check_locale(value: str) -> str:
+    try:
+        return check_locale(tag=value)
+    except KrbotError:
+        raise _problem("locale", word=value) from None
+
+
+def _style_of(raw: Any) -> NumberStyle:
+    """The number style of the file's workspace locale (its language's default when it names none)."""
+    workspace = raw.get("workspace") if isinstance(raw, dict) else None
+    workspace = workspace if isinstance(workspace, dict) else {}
+    language = workspace.get("language") if workspace.get("language") in ("zh", "en") else "zh"
+    tag = workspace.get("locale") or default_locale(language=language)
+    try:
+        return number_style(locale=check_locale(tag=str(tag)))
+    except KrbotError:
+        return EN_STYLE
 
 
 def _check_code(value: str) -> str:
@@ -280,14 +340,30 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML's safe loader, leaving dates as text so that pydantic reports a bad one with its line."""
+def _yaml_error(error: yaml.YAMLError, *, filename: str) -> KrbotError:
+    """A YAML error as the located refusal the user reads."""
+    mark = getattr(error, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    if isinstance(error, _Refused):
+        return _file_error(
+            filename=filename, line=line, field="", problem=str(error.problem),
+            limit=MAX_YAML_NODES if error.problem == "aliases" else MAX_YAML_DEPTH,
+        )
+    detail = getattr(error, "problem", None) or str(error)
+    return _file_error(filename=filename, line=line, field="", problem="yaml", detail=detail)
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+_THOUSAND_OR_DECIMAL = re.compile(r"[+-]?[1-9]\d{0,2}\.\d{3}")
+
+
+def _float_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML float, except `200.000`, which a de or fr writer means as 200000: kept as text for §6 to read."""
+    if _THOUSAND_OR_DECIMAL.fullmatch(node.value):
+        return node.value
+    return loader.construct_yaml_float(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _float_or_text)
 
 
 def load_yaml(*, text: str, filename: str) -> Any:
@@ -295,16 +371,16 @@ def load_yaml(*, text: str, filename: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        detail = getattr(error, "problem", None) or str(error)
-        raise _file_error(filename=filename, line=line, field="", problem="yaml", detail=detail) from None
+        raise _yaml_error(error, filename=filename) from None
 
 
 def file_language(*, text: str) -> str:
     """The workspace language a file asks for, to word its own errors in ("en" when unreadable)."""
     try:
         language = yaml.load(text, Loader=_Loader)["workspace"]["language"]  # noqa: S506 - a SafeLoader
+    except _Refused:  # readable but refused unbuilt (aliases, nesting): worded in its `language:`
+        found = _LANGUAGE_LINE.search(text)
+        return found.group(1) if found else "en"
     except Exception:  # noqa: BLE001 - an unreadable file is worded in English
         return "en"
     return language if language in ("zh", "en") else "en"
@@ -392,14 +468,11 @@ def parse_okr_file(*, text: str, filename: str = "okrs.yaml") -> tuple[OkrFile, 
         root = yaml.compose(text, Loader=_Loader)
         raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        detail = getattr(error, "problem", None) or str(error)
-        raise _file_error(filename=filename, line=line, field="", problem="yaml", detail=detail) from None
+        raise _yaml_error(error, filename=filename) from None
     if not isinstance(raw, dict):
         raise _file_error(filename=filename, line=1, field="", problem="top")
     try:
-        spec = OkrFile.model_validate(raw)
+        spec = OkrFile.model_validate(raw, context={"style": _style_of(raw)})
     except ValidationError as error:
         first = error.errors()[0]
         loc = tuple(first["loc"])
@@ -420,12 +493,12 @@ def refusals(*, text: str, filename: str) -> list[KrbotError]:
         return (
             [error]
             if isinstance(error, KrbotError)
-            else [_file_error(filename=filename, line=None, field="", problem="yaml", detail=str(error))]
+            else [_yaml_error(error, filename=filename)]
         )
     if not isinstance(raw, dict):
         return [_file_error(filename=filename, line=1, field="", problem="top")]
     try:
-        spec = OkrFile.model_validate(raw)
+        spec = OkrFile.model_validate(raw, context={"style": _style_of(raw)})
     except ValidationError as error:
         found = []
         for item in error.errors():
@@ -499,6 +572,47 @@ def _check_references(*, spec: OkrFile, root: yaml.Node | None, filename: str) -
                     if task.title in titles:
                         raise fail((*k_loc, "tasks", t_index, "title"), "twice", word=task.title)
                     titles.add(task.title)
+    _check_was(spec=spec, codes=codes, fail=fail)
+
+
+def _check_was(*, spec: OkrFile, codes: dict[str, str], fail: Any) -> None:
+    """A `was:` names an old code or measure name that the file no longer uses, and only once."""
+    claimed: dict[str, str] = {}
+    for o_index, objective in enumerate(spec.objectives):
+        owners: list[tuple[tuple[Any, ...], Any]] = [(("objectives", o_index), objective)]
+        for p_index, path in enumerate(objective.paths):
+            owners += [(("objectives", o_index, "paths", p_index, "krs", k), kr) for k, kr in enumerate(path.krs)]
+        for loc, owner in owners:
+            if owner.was is not None:
+                if owner.was in codes:
+                    raise fail((*loc, "was"), "was_in_file", word=owner.was, other=codes[owner.was])
+                if owner.was in claimed:
+                    raise fail((*loc, "was"), "was_twice", word=owner.was, other=claimed[owner.was])
+                claimed[owner.was] = _location((*loc, "code"))
+            names = {m.name.casefold() for m in owner.measures}
+            olds: set[str] = set()
+            for m_index, measure in enumerate(owner.measures):
+                if measure.was is None:
+                    continue
+                m_loc = (*loc, "measures", m_index, "was")
+                if measure.was.casefold() in names or measure.was.casefold() in olds:
+                    raise fail(m_loc, "was_in_file", word=measure.was, other=_location((*loc, "measures")))
+                olds.add(measure.was.casefold())
+
+
+def renames_in(*, spec: OkrFile) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """What the file says was renamed: {new code: old code} and {(code, new measure name): old name}."""
+    codes: dict[str, str] = {}
+    measures: dict[tuple[str, str], str] = {}
+    for objective in spec.objectives:
+        owners: list[Any] = [objective, *(kr for path in objective.paths for kr in path.krs)]
+        for owner in owners:
+            if owner.was is not None:
+                codes[owner.code] = owner.was
+            for measure in owner.measures:
+                if measure.was is not None:
+                    measures[(owner.code, measure.name)] = measure.was
+    return codes, measures
 
 
 def _unique_measures(measures: list[MeasureSpec], loc: tuple[Any, ...], fail: Any) -> None:
@@ -509,7 +623,7 @@ def _unique_measures(measures: list[MeasureSpec], loc: tuple[Any, ...], fail: An
         names.add(measure.name.casefold())
 
 
-def _amount(text: str | float | None) -> tuple[float | None, str | None]:
+def _amount(text: str | float | None, *, style: NumberStyle) -> tuple[float | None, str | None]:
     """An amount such as `25000 EUR` as (number, canonical currency)."""
     if text is None:
         return None, None
@@ -517,7 +631,7 @@ def _amount(text: str | float | None) -> tuple[float | None, str | None]:
         return float(text), None
     match = re.match(r"^\s*(.*?)\s*([A-Za-z]{3}|[€$¥£]|欧元?|美元|元)?\s*$", text)
     unit = canonical_unit(unit=match.group(2)) if match and match.group(2) else None
-    return read_value(text=text, unit=unit), unit
+    return read_value(text=text, unit=unit, style=style), unit
 
 
 def to_domain(*, spec: OkrFile) -> model.Okrs:
@@ -531,7 +645,9 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
         reminder=ws.reminder,
         digest=ws.digest,
         slack_team=ws.slack_team,
+        locale=ws.locale,
     )
+    style = number_style(locale=workspace.number_locale)
     people = {
         p.id: model.Person(
             key=p.id,
@@ -541,6 +657,7 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
             slack_id=p.slack,
             feishu_id=p.feishu,
             department=p.department,
+            locale=p.locale,
         )
         for p in spec.people
     }
@@ -548,9 +665,9 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
     for o in spec.objectives:
         achievable = None
         if o.achievable is not None:
-            budget, unit = _amount(o.achievable.budget)
-            cost, cost_unit = _amount(o.achievable.cost_per_new_customer)
-            order, order_unit = _amount(o.achievable.order_value)
+            budget, unit = _amount(o.achievable.budget, style=style)
+            cost, cost_unit = _amount(o.achievable.cost_per_new_customer, style=style)
+            order, order_unit = _amount(o.achievable.order_value, style=style)
             achievable = model.Achievable(
                 budget=budget,
                 cost_per_new_customer=cost,

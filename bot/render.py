@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bot.charts import burnup_svg
 from bot.core.burnup import Burnup
 from bot.core.digest import Digest
+from bot.core.text import clean_text
 from bot.core.values import format_percent, format_value
 from bot.i18n import percent_range, translate
 from bot.resources import resource_dir
@@ -22,11 +23,13 @@ FORMATS = ("text", "markdown", "html")
 _MENTION = re.compile(r"@(channel|here|all|everyone)\b", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~])")
 MAX_USER_TEXT = 280
+# The report's second wall behind escaping: no script, no remote load; inline styles and data: images only.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def inline(text: object, /, limit: int = MAX_USER_TEXT) -> str:
     """User text on one line: newlines folded, mass mentions made inert, long text shortened."""
-    folded = " ".join(str(text or "").split())
+    folded = " ".join(clean_text(text=str(text or "")).split())  # a lone surrogate would break a card's UTF-8 JSON
     folded = _MENTION.sub(lambda m: "@\u200b" + m.group(1), folded)
     return folded if len(folded) <= limit else folded[: limit - 1] + "…"
 
@@ -67,11 +70,6 @@ def _day(moment: date | datetime | None, lang: str, tz: str | None = None) -> st
     return translate("format.day", lang=lang, month=moment.month, day=moment.day, year=moment.year)
 
 
-def _unmarked(text: object, /) -> str:
-    """A macro's sentence as plain text, so the HTML report escapes the user words inside it like any other."""
-    return str(text)
-
-
 @cache
 def environment() -> Environment:
     """The one Jinja environment over templates/ (no autoescape: each surface escapes user text itself)."""
@@ -85,7 +83,6 @@ def environment() -> Environment:
     )
     env.filters["inline"] = inline
     env.filters["md"] = markdown_text
-    env.filters["unmarked"] = _unmarked
     env.globals["percent"] = _percent
     env.globals["percent_range"] = _percent_range
     env.globals["inline"] = inline
@@ -156,7 +153,9 @@ def render_report(*, digest: Digest, charts: Sequence[Burnup] = (), lang: str | 
 
     template = environment().get_template("digest.html.j2")
     helpers = _helpers(language, digest.timezone)
-    return template.render(d=digest, charts=list(charts), chart_svg=chart_svg, **helpers)
+    # The shared sentences are rendered as plain text (never Markup), so that this autoescaped page escapes them whole.
+    line = line_renderer(digest=digest, lang=language, escape=inline)
+    return template.render(d=digest, charts=list(charts), chart_svg=chart_svg, line=line, csp=REPORT_CSP, **helpers)
 
 
 def render_template(*, name: str, lang: str, tz: str | None = None, **data: Any) -> str:
@@ -172,7 +171,7 @@ def render_reply(*, reply: Any, fmt: str = "text") -> str:
         head += "\n" + translate("reply.told", lang=reply.lang, names=names)
     if reply.digest is None or reply.key == "reply.status_kr":
         return head
-    if reply.key == "reply.report":
+    if reply.shows == "digest":
         return head + "\n\n" + render_digest(digest=reply.digest, fmt=fmt, lang=reply.lang)
     only = reply.params["o"].code if reply.key == "reply.status_objective" else None
     body = render_template(name="status.text.j2", lang=reply.lang, tz=reply.digest.timezone, d=reply.digest, only=only)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -44,15 +48,48 @@ def upgrade(*, engine: Engine) -> None:
     command.upgrade(alembic_config(engine=engine), "head")
 
 
+@dataclass
+class Atomic:
+    """One transaction that every `begin()` of this thread joins; `spoiled` once a joined block raised."""
+
+    session: Session
+    spoiled: bool = False
+
+
 class UnitOfWork:
     """Opens sessions that commit together or not at all."""
 
     def __init__(self, *, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self._joined: ContextVar[Atomic | None] = ContextVar(f"krbot_atomic_{id(self)}", default=None)
+        # SQLite has one writer: this process's atomic writers queue on a lock (woken at once, in turn) rather than
+        # on SQLite's busy handler, which sleeps up to 100 ms a try and lets a writer starve under a burst.
+        self._writer: AbstractContextManager[Any] = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
     @contextmanager
     def begin(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises (inside `atomic()`: joins that one)."""
+        outer = self._joined.get()
+        if outer is not None:
+            try:
+                yield outer.session
+            except BaseException:
+                outer.spoiled = True  # what the block wrote may be half done: atomic() must not commit it
+                raise
+            return
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def atomic(self) -> Iterator[Atomic]:
+        """One transaction around several service calls (each `begin()` inside joins it): committed at the end, or not at all."""
+        if self._joined.get() is not None:
+            raise RuntimeError("atomic() does not nest")
+        with self._writer, self._sessions() as session, session.begin():
+            outer = Atomic(session=session)
+            token = self._joined.set(outer)
+            try:
+                yield outer
+            finally:
+                self._joined.reset(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import ProcessedEventRow
@@ -19,3 +19,11 @@ def claim(*, session: Session, platform: str, event_ids: list[str], at: datetime
 def release(*, session: Session, platform: str, event_id: str) -> None:
     """Forget one claimed event, so that the platform's retry of it is handled."""
     session.execute(delete(ProcessedEventRow).where(ProcessedEventRow.platform == platform, ProcessedEventRow.event_id == event_id))
+
+
+def seen(*, session: Session, platform: str, event_ids: list[str]) -> bool:
+    """True when any of the ids was claimed already."""
+    found = session.execute(
+        select(ProcessedEventRow.id).where(ProcessedEventRow.platform == platform, ProcessedEventRow.event_id.in_(event_ids))
+    )
+    return found.first() is not None

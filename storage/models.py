@@ -70,6 +70,7 @@ class WorkspaceRow(Base):
     reminder: Mapped[str] = mapped_column(String(32), default="thu 10:00")
     digest: Mapped[str] = mapped_column(String(32), default="fri 17:00")
     slack_team: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the Slack team (multi-workspace installs)
+    locale: Mapped[str | None] = mapped_column(String(35), nullable=True)  # BCP 47 (numbers, dates)
 
 
 class PersonRow(Base):
@@ -86,6 +87,8 @@ class PersonRow(Base):
     slack_id: Mapped[str | None] = mapped_column(String(64), index=True)
     feishu_id: Mapped[str | None] = mapped_column(String(128), index=True)
     department: Mapped[str | None] = mapped_column(String(100))
+    locale: Mapped[str | None] = mapped_column(String(35), nullable=True)  # BCP 47; None: the workspace's
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)  # no longer in the OKR file: unknown to krbot
 
 
 class AwayRow(Base):
@@ -209,6 +212,7 @@ class CheckinRow(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "event_key"),
         Index("ix_checkins_cycle_at", "cycle_id", "at"),
+        Index("ix_checkins_cycle_code_at", "cycle_id", "code", "at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -27,8 +27,10 @@ from storage.models import (
     TaskRow,
     WorkspaceRow,
 )
+from storage.renames import ArchivedHistory, Renames, apply_renames, archived_history
 
 GOAL_FIELDS = ("baseline", "target", "limit", "due")
+IMPORT_REASON = "import"  # the reason logged with the goal changes an import of the OKR file makes
 
 
 @dataclass(slots=True)
@@ -39,6 +41,7 @@ class SyncReport:
     updated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     archived: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     changes: list[model.GoalChange] = field(default_factory=list)
+    history: list[ArchivedHistory] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +83,21 @@ def _shown(value: object) -> str | None:
     return str(value)
 
 
-def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport:
-    """Create or update everything in `okrs` by its codes; archive what the file no longer has."""
+def sync_okrs(
+    *,
+    session: Session,
+    okrs: model.Okrs,
+    at: datetime,
+    renames: Renames | None = None,
+    person: str | None = None,
+    reason: str = IMPORT_REASON,
+) -> SyncReport:
+    """Create or update everything in `okrs` by its codes (renamed ones first); archive what the file no longer has.
+
+    Every goal it changes is logged, dated `at`, by `person` (the importer, when known) for `reason`.
+    """
     report = SyncReport()
+    importer = person
     ws = okrs.workspace
     workspace = session.scalar(select(WorkspaceRow).where(WorkspaceRow.name == ws.name))
     ws_values = {
@@ -92,6 +107,7 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
         "reminder": ws.reminder,
         "digest": ws.digest,
         "slack_team": ws.slack_team,
+        "locale": ws.locale,
     }
     if workspace is None:
         workspace = WorkspaceRow(name=ws.name, **ws_values)
@@ -101,7 +117,10 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
     elif _set(workspace, ws_values):
         report.updated["workspace"] += 1
 
-    people = {row.key: row for row in session.scalars(select(PersonRow).where(PersonRow.workspace_id == workspace.id))}
+    people = {
+        row.key: row
+        for row in session.scalars(select(PersonRow).where(PersonRow.workspace_id == workspace.id))
+    }
     for person in okrs.people.values():
         values = {
             "name": person.name,
@@ -110,6 +129,8 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             "slack_id": person.slack_id,
             "feishu_id": person.feishu_id,
             "department": person.department,
+            "locale": person.locale,
+            "archived": False,  # back in the file: their history is theirs again
         }
         row = people.get(person.key)
         if row is None:
@@ -117,37 +138,34 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
             report.created["people"] += 1
         elif _set(row, values):
             report.updated["people"] += 1
+    for key, row in people.items():
+        if not row.archived and key not in okrs.people:
+            row.archived = True  # from now on they hold no role, own nothing and may do nothing
+            report.archived["people"] += 1
 
     cycle = session.scalar(
         select(CycleRow).where(CycleRow.workspace_id == workspace.id, CycleRow.name == okrs.cycle.name)
     )
     if cycle is None:
-        cycle = CycleRow(workspace_id=workspace.id, name=okrs.cycle.name, start=okrs.cycle.start, end=okrs.cycle.end)
+        cycle = CycleRow(
+            workspace_id=workspace.id, name=okrs.cycle.name, start=okrs.cycle.start, end=okrs.cycle.end
+        )
         session.add(cycle)
         session.flush()
         report.created["cycle"] += 1
     elif _set(cycle, {"start": okrs.cycle.start, "end": okrs.cycle.end}):
         report.updated["cycle"] += 1
 
-    objectives = {r.code: r for r in session.scalars(select(ObjectiveRow).where(ObjectiveRow.cycle_id == cycle.id))}
-    krs = {r.code: r for r in session.scalars(select(KrRow).where(KrRow.cycle_id == cycle.id))}
-    measures = {
-        (r.code, r.name): r for r in session.scalars(select(MeasureRow).where(MeasureRow.cycle_id == cycle.id))
-    }
-    objective_ids = [r.id for r in objectives.values()]
-    paths = {
-        (r.objective_id, r.code): r
-        for r in session.scalars(select(PathRow).where(PathRow.objective_id.in_(objective_ids)))
-    } if objective_ids else {}
-    kr_ids = [r.id for r in krs.values()]
-    tasks = {
-        (r.kr_id, r.title): r for r in session.scalars(select(TaskRow).where(TaskRow.kr_id.in_(kr_ids)))
-    } if kr_ids else {}
-    seen: dict[str, set[object]] = defaultdict(set)
-
     def change(code: str, measure: str | None, name: str, old: object, new: object) -> None:
         goal_change = model.GoalChange(
-            code=code, field=name, old=_shown(old), new=_shown(new), reason=None, person=None, at=at, measure=measure
+            code=code,
+            field=name,
+            old=_shown(old),
+            new=_shown(new),
+            reason=reason,
+            person=importer,
+            at=at,
+            measure=measure,
         )
         report.changes.append(goal_change)
         session.add(
@@ -159,11 +177,37 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
                 field=name,
                 old=goal_change.old,
                 new=goal_change.new,
-                reason=None,
-                person_key=None,
+                reason=reason,
+                person_key=importer,
                 at=at,
             )
         )
+
+    apply_renames(session=session, cycle_id=cycle.id, renames=renames or Renames(), log=change)
+    objectives = {
+        r.code: r for r in session.scalars(select(ObjectiveRow).where(ObjectiveRow.cycle_id == cycle.id))
+    }
+    krs = {r.code: r for r in session.scalars(select(KrRow).where(KrRow.cycle_id == cycle.id))}
+    measures = {
+        (r.code, r.name): r
+        for r in session.scalars(select(MeasureRow).where(MeasureRow.cycle_id == cycle.id))
+    }
+    objective_ids = [r.id for r in objectives.values()]
+    paths = (
+        {
+            (r.objective_id, r.code): r
+            for r in session.scalars(select(PathRow).where(PathRow.objective_id.in_(objective_ids)))
+        }
+        if objective_ids
+        else {}
+    )
+    kr_ids = [r.id for r in krs.values()]
+    tasks = (
+        {(r.kr_id, r.title): r for r in session.scalars(select(TaskRow).where(TaskRow.kr_id.in_(kr_ids)))}
+        if kr_ids
+        else {}
+    )
+    seen: dict[str, set[object]] = defaultdict(set)
 
     def sync_measures(code: str, items: Sequence[model.Measure]) -> None:
         for position, measure in enumerate(items):
@@ -175,7 +219,12 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
                 session.add(MeasureRow(cycle_id=cycle.id, code=code, name=measure.name, **values))
                 report.created["measures"] += 1
                 continue
-            for name, column in (("baseline", "baseline"), ("target", "target"), ("limit", "limit_value"), ("due", "due")):
+            for name, column in (
+                ("baseline", "baseline"),
+                ("target", "target"),
+                ("limit", "limit_value"),
+                ("due", "due"),
+            ):
                 old, new = getattr(row, column), values[column]
                 if old != new and not row.archived:
                     change(code, measure.name, name, old, new)
@@ -269,13 +318,16 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
                         "archived": False,
                     }
                     t_row = tasks.get((k_row.id, task.title))
-                    t_values["done"] = task.done or bool(t_row is not None and t_row.done)  # chat's "done" stays done
+                    t_values["done"] = task.done or bool(
+                        t_row is not None and t_row.done
+                    )  # chat's "done" stays done
                     if t_row is None:
                         session.add(TaskRow(kr_id=k_row.id, title=task.title, **t_values))
                         report.created["tasks"] += 1
                     elif _set(t_row, t_values):
                         report.updated["tasks"] += 1
 
+    dropped: dict[str, list] = defaultdict(list)
     for kind, rows, key_of in (
         ("objectives", objectives.values(), lambda r: r.code),
         ("krs", krs.values(), lambda r: r.code),
@@ -283,12 +335,26 @@ def sync_okrs(*, session: Session, okrs: model.Okrs, at: datetime) -> SyncReport
         ("paths", paths.values(), lambda r: (r.objective_id, r.code)),
         ("tasks", tasks.values(), lambda r: (r.kr_id, r.title)),
     ):
-        bucket = {"objectives": "objective", "krs": "kr", "measures": "measure", "paths": "path", "tasks": "task"}[kind]
+        bucket = {
+            "objectives": "objective",
+            "krs": "kr",
+            "measures": "measure",
+            "paths": "path",
+            "tasks": "task",
+        }[kind]
         for row in rows:
             if not row.archived and key_of(row) not in seen[bucket]:
                 row.archived = True
                 report.archived[kind] += 1
+                dropped[kind].append(row)
     session.flush()
+    report.history = archived_history(
+        session=session,
+        cycle_id=cycle.id,
+        objectives=dropped["objectives"],
+        krs=dropped["krs"],
+        measures=dropped["measures"],
+    )
     return report
 
 
@@ -307,7 +373,11 @@ def find_workspace(*, session: Session, name: str | None) -> WorkspaceRow | None
 
 def current_cycle(*, session: Session, workspace_id: int, day: date) -> CycleRow | None:
     """The cycle containing `day`, else the latest that started before it, else the first."""
-    cycles = list(session.scalars(select(CycleRow).where(CycleRow.workspace_id == workspace_id).order_by(CycleRow.start)))
+    cycles = list(
+        session.scalars(
+            select(CycleRow).where(CycleRow.workspace_id == workspace_id).order_by(CycleRow.start)
+        )
+    )
     containing = [c for c in cycles if c.start <= day <= c.end]
     if containing:
         return containing[-1]
@@ -332,18 +402,9 @@ def _measure(row: MeasureRow) -> model.Measure:
 
 def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> Loaded:
     """The cycle's live OKR tree in a fixed number of queries, whatever its size."""
-    people = {
-        row.key: model.Person(
-            key=row.key,
-            name=row.name,
-            role=model.Role(row.role),
-            timezone=row.timezone,
-            slack_id=row.slack_id,
-            feishu_id=row.feishu_id,
-            department=row.department,
-        )
-        for row in session.scalars(select(PersonRow).where(PersonRow.workspace_id == workspace.id))
-    }
+    people_rows = session.scalars(
+        select(PersonRow).where(PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False))
+    )
     objective_rows = list(
         session.scalars(
             select(ObjectiveRow)
@@ -361,7 +422,9 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
     )
     kr_rows = list(
         session.scalars(
-            select(KrRow).where(KrRow.cycle_id == cycle.id, KrRow.archived.is_(False)).order_by(KrRow.position)
+            select(KrRow)
+            .where(KrRow.cycle_id == cycle.id, KrRow.archived.is_(False))
+            .order_by(KrRow.position)
         )
     )
     measure_rows = list(
@@ -379,6 +442,105 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
             .order_by(TaskRow.position)
         )
     )
+    return _loaded(
+        workspace=workspace,
+        cycle=cycle,
+        people_rows=people_rows,
+        objective_rows=objective_rows,
+        path_rows=path_rows,
+        kr_rows=kr_rows,
+        measure_rows=measure_rows,
+        task_rows=task_rows,
+    )
+
+
+def load_code(
+    *, session: Session, workspace: WorkspaceRow, cycle: CycleRow, code: str, people: Iterable[str]
+) -> Loaded | None:
+    """Only what an action on one code needs: that KR (with its path and objective) or that objective, its
+    measures and tasks, and the named people plus those the KR names; None when no live KR or objective
+    has the code. The same few queries whatever the workspace's size."""
+    kr_row = session.scalars(
+        select(KrRow).where(KrRow.cycle_id == cycle.id, KrRow.code == code, KrRow.archived.is_(False))
+    ).one_or_none()
+    path_rows: list[PathRow] = []
+    if kr_row is not None:
+        path_rows = list(session.scalars(select(PathRow).where(PathRow.id == kr_row.path_id)))
+        objective_filter = ObjectiveRow.id == path_rows[0].objective_id
+    else:
+        objective_filter = ObjectiveRow.code == code
+    objective_rows = list(
+        session.scalars(
+            select(ObjectiveRow).where(
+                ObjectiveRow.cycle_id == cycle.id, objective_filter, ObjectiveRow.archived.is_(False)
+            )
+        )
+    )
+    if not objective_rows:
+        return None
+    kr_rows = [kr_row] if kr_row is not None else []
+    measure_rows = list(
+        session.scalars(
+            select(MeasureRow)
+            .where(MeasureRow.cycle_id == cycle.id, MeasureRow.code == code, MeasureRow.archived.is_(False))
+            .order_by(MeasureRow.position)
+        )
+    )
+    task_rows: list[TaskRow] = []
+    keys = set(people)
+    if kr_row is not None:
+        task_rows = list(
+            session.scalars(
+                select(TaskRow)
+                .where(TaskRow.kr_id == kr_row.id, TaskRow.archived.is_(False))
+                .order_by(TaskRow.position)
+            )
+        )
+        keys |= {kr_row.owner_key, *(kr_row.consulted or ()), *(kr_row.delegates or ())}
+        keys |= {k for k in (kr_row.accountable_key,) if k}
+    keys |= {row.owner_key for row in objective_rows}
+    people_rows = session.scalars(
+        select(PersonRow).where(
+            PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False), PersonRow.key.in_(sorted(keys))
+        )
+    )
+    return _loaded(
+        workspace=workspace,
+        cycle=cycle,
+        people_rows=people_rows,
+        objective_rows=objective_rows,
+        path_rows=path_rows,
+        kr_rows=kr_rows,
+        measure_rows=measure_rows,
+        task_rows=task_rows,
+    )
+
+
+def _loaded(
+    *,
+    workspace: WorkspaceRow,
+    cycle: CycleRow,
+    people_rows: Iterable[PersonRow],
+    objective_rows: Sequence[ObjectiveRow],
+    path_rows: Sequence[PathRow],
+    kr_rows: Sequence[KrRow],
+    measure_rows: Sequence[MeasureRow],
+    task_rows: Sequence[TaskRow],
+) -> Loaded:
+    """The domain tree built from rows already read."""
+    people = {
+        row.key: model.Person(
+            key=row.key,
+            name=row.name,
+            role=model.Role(row.role),
+            timezone=row.timezone,
+            slack_id=row.slack_id,
+            feishu_id=row.feishu_id,
+            department=row.department,
+            locale=row.locale,
+        )
+        for row in people_rows
+    }
     measures_by_code: dict[str, list[model.Measure]] = defaultdict(list)
     for row in measure_rows:
         measures_by_code[row.code].append(_measure(row))
@@ -449,6 +611,7 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
             reminder=workspace.reminder,
             digest=workspace.digest,
             slack_team=workspace.slack_team,
+            locale=workspace.locale,
         ),
         people=people,
         cycle=model.Cycle(name=cycle.name, start=cycle.start, end=cycle.end),
@@ -462,8 +625,10 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
     )
 
 
-def load_checkins(*, session: Session, cycle_id: int, until: datetime | None = None) -> list[model.Checkin]:
-    """Every check-in of the cycle (at or before `until` when given), oldest first, in one query."""
+def load_checkins(
+    *, session: Session, cycle_id: int, until: datetime | None = None, code: str | None = None
+) -> list[model.Checkin]:
+    """Every check-in of the cycle (at or before `until`, of one code, when given), oldest first, in one query."""
     query = (
         select(
             CheckinRow.id,
@@ -483,6 +648,8 @@ def load_checkins(*, session: Session, cycle_id: int, until: datetime | None = N
     )
     if until is not None:
         query = query.where(CheckinRow.at <= until)
+    if code is not None:
+        query = query.where(CheckinRow.code == code)
     rows = session.execute(query)
     grouped: dict[int, model.Checkin] = {}
     for checkin_id, code, person, at, note, next_step, risk, measure, value in rows:
@@ -548,7 +715,9 @@ def add_checkin(
 def checkin_with_event(*, session: Session, workspace_id: int, event_key: str) -> int | None:
     """The id of the check-in already stored for this platform event, if any."""
     return session.scalar(
-        select(CheckinRow.id).where(CheckinRow.workspace_id == workspace_id, CheckinRow.event_key == event_key)
+        select(CheckinRow.id).where(
+            CheckinRow.workspace_id == workspace_id, CheckinRow.event_key == event_key
+        )
     )
 
 
@@ -599,7 +768,9 @@ def add_goal_change(*, session: Session, loaded: Loaded, change: model.GoalChang
     )
 
 
-def load_changes(*, session: Session, workspace_id: int, since: datetime | None = None) -> list[model.GoalChange]:
+def load_changes(
+    *, session: Session, workspace_id: int, since: datetime | None = None
+) -> list[model.GoalChange]:
     """Goal changes of the workspace (since a time when given), oldest first."""
     query = select(GoalChangeRow).where(GoalChangeRow.workspace_id == workspace_id)
     if since is not None:
@@ -623,7 +794,10 @@ def measure_row(*, session: Session, cycle_id: int, code: str, name: str) -> Mea
     """One live measure row by owner code and name."""
     return session.scalar(
         select(MeasureRow).where(
-            MeasureRow.cycle_id == cycle_id, MeasureRow.code == code, MeasureRow.name == name, MeasureRow.archived.is_(False)
+            MeasureRow.cycle_id == cycle_id,
+            MeasureRow.code == code,
+            MeasureRow.name == name,
+            MeasureRow.archived.is_(False),
         )
     )
 
@@ -648,9 +822,13 @@ def away_days(*, session: Session, workspace_id: int) -> dict[str, list[tuple[da
     return result
 
 
-def set_away(*, session: Session, workspace_id: int, person_key: str, start: date | None, end: date | None) -> None:
+def set_away(
+    *, session: Session, workspace_id: int, person_key: str, start: date | None, end: date | None
+) -> None:
     """Replace a person's away periods with one (or none, to clear)."""
-    person = session.scalar(select(PersonRow).where(PersonRow.workspace_id == workspace_id, PersonRow.key == person_key))
+    person = session.scalar(
+        select(PersonRow).where(PersonRow.workspace_id == workspace_id, PersonRow.key == person_key)
+    )
     if person is None:
         return
     for row in session.scalars(select(AwayRow).where(AwayRow.person_id == person.id)):
@@ -660,24 +838,13 @@ def set_away(*, session: Session, workspace_id: int, person_key: str, start: dat
     session.flush()
 
 
-def mark_task_done(*, session: Session, cycle_id: int, code: str, title: str) -> None:
-    """Set one task of a KR done."""
-    row = session.scalar(
-        select(TaskRow)
-        .join(KrRow, TaskRow.kr_id == KrRow.id)
-        .where(KrRow.cycle_id == cycle_id, KrRow.code == code, TaskRow.title == title)
-    )
-    if row is not None:
-        row.done = True
-
-
 def person_by_chat_id(*, session: Session, platform: str, user_id: str) -> tuple[str, str] | None:
     """(workspace name, person key) of a Slack or Feishu user id, or None."""
     column = {"slack": PersonRow.slack_id, "feishu": PersonRow.feishu_id}[platform]
     row = session.execute(
         select(WorkspaceRow.name, PersonRow.key)
         .join(PersonRow, PersonRow.workspace_id == WorkspaceRow.id)
-        .where(column == user_id)
+        .where(column == user_id, PersonRow.archived.is_(False))
         .order_by(PersonRow.id)
         .limit(1)
     ).first()
@@ -694,16 +861,36 @@ def schedule_owners(*, session: Session, workspace_id: int, cycle_id: int) -> tu
     kr_owners = select(KrRow.owner_key).where(KrRow.cycle_id == cycle_id, KrRow.archived.is_(False))
     headline_owners = (
         select(ObjectiveRow.owner_key)
-        .join(MeasureRow, (MeasureRow.cycle_id == ObjectiveRow.cycle_id) & (MeasureRow.code == ObjectiveRow.code))
-        .where(ObjectiveRow.cycle_id == cycle_id, ObjectiveRow.archived.is_(False), MeasureRow.archived.is_(False))
+        .join(
+            MeasureRow,
+            (MeasureRow.cycle_id == ObjectiveRow.cycle_id) & (MeasureRow.code == ObjectiveRow.code),
+        )
+        .where(
+            ObjectiveRow.cycle_id == cycle_id,
+            ObjectiveRow.archived.is_(False),
+            MeasureRow.archived.is_(False),
+        )
     )
     rows = session.execute(
-        select(PersonRow.key, PersonRow.name, PersonRow.role, PersonRow.timezone, PersonRow.slack_id, PersonRow.feishu_id)
-        .where(PersonRow.workspace_id == workspace_id, PersonRow.key.in_(kr_owners.union(headline_owners)))
+        select(
+            PersonRow.key,
+            PersonRow.name,
+            PersonRow.role,
+            PersonRow.timezone,
+            PersonRow.slack_id,
+            PersonRow.feishu_id,
+        )
+        .where(
+            PersonRow.workspace_id == workspace_id,
+            PersonRow.archived.is_(False),
+            PersonRow.key.in_(kr_owners.union(headline_owners)),
+        )
         .order_by(PersonRow.key)
     ).all()
     return tuple(
-        model.Person(key=key, name=name, role=model.Role(role), timezone=zone, slack_id=slack, feishu_id=feishu)
+        model.Person(
+            key=key, name=name, role=model.Role(role), timezone=zone, slack_id=slack, feishu_id=feishu
+        )
         for key, name, role, zone, slack, feishu in rows
     )
 

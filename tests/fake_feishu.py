@@ -49,14 +49,19 @@ def encrypt(*, plaintext: str, encrypt_key: str = ENCRYPT_KEY) -> str:
 
 def signed_push(
     *,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | None = None,
+    plaintext: str | None = None,
     encrypt_key: str = ENCRYPT_KEY,
-    timestamp: int | None = None,
+    timestamp: int | str | None = None,
     nonce: str | None = None,
     sign_key: str | None = None,
 ) -> tuple[bytes, dict[str, str]]:
-    """The body and headers Feishu POSTs: {"encrypt": …} and X-Lark-Signature = sha256(ts + nonce + key + body)."""
-    body = json.dumps({"encrypt": encrypt(plaintext=json.dumps(payload, ensure_ascii=False), encrypt_key=encrypt_key)}).encode()
+    """The body and headers Feishu POSTs: {"encrypt": …} and X-Lark-Signature = sha256(ts + nonce + key + body).
+
+    `plaintext` seals exactly that text instead of the JSON of `payload` (for malformed pushes).
+    """
+    sealed = plaintext if plaintext is not None else json.dumps(payload, ensure_ascii=False)
+    body = json.dumps({"encrypt": encrypt(plaintext=sealed, encrypt_key=encrypt_key)}).encode()
     ts = str(int(time.time()) if timestamp is None else timestamp)
     nonce = nonce or base64.b16encode(os.urandom(8)).decode()
     signature = hashlib.sha256((ts + nonce + (sign_key or encrypt_key)).encode() + body).hexdigest()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -50,3 +51,72 @@ def test_storage_does_not_reach_into_edges() -> None:
             assert not name.startswith(("bot.services", "bot.platforms", "bot.__main__", "bot.render")), (
                 f"{path.name} imports {name}"
             )
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """Our modules a module imports when it loads: not those inside functions or under TYPE_CHECKING."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = _module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else _module_name(path)
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            base = node.module if node.level == 0 else f"{package}.{node.module}"
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    ours = {_module_name(p) for p in SOURCES}
+    return {name for name in names if name in ours}
+
+
+def test_platforms_import_services_render_and_the_grammar_never_storage_or_the_wiring() -> None:
+    """Edges translate: bot/platforms reach the database only through bot.services, and never bot.app."""
+    for path in (ROOT / "bot" / "platforms").glob("*.py"):
+        for name in _top_level_imports(path) | _imports(path):
+            assert not name.startswith(("storage", "bot.app")), f"{path.name} imports {name}"
+
+
+def test_only_the_cli_and_the_demo_import_the_wiring() -> None:
+    """bot.app is the one wiring function: the CLI and the demo call it, nothing else imports it."""
+    allowed = {"bot/__main__.py", "bot/demo.py", "bot/app.py"}
+    for path in SOURCES:
+        if str(path.relative_to(ROOT)) in allowed or str(path.relative_to(ROOT)).startswith("bot/cli"):
+            continue
+        assert not any(name == "bot.app" for name in _imports(path)), f"{path.relative_to(ROOT)} imports bot.app"
+
+
+def test_no_import_circle() -> None:
+    """Imports point one way: no module reaches itself through the modules it imports when it loads."""
+    graph = {_module_name(path): _top_level_imports(path) for path in SOURCES}
+    seen: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in trail:
+            cycle = trail[trail.index(name) :] + (name,)
+            raise AssertionError("import circle: " + " -> ".join(cycle))
+        if name in seen:
+            return
+        for imported in sorted(graph.get(name, ())):
+            visit(imported, (*trail, name))
+        seen.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())
+
+
+def test_the_cli_answers_help_without_loading_the_heavy_libraries() -> None:
+    """`krbot --help` imports what a command needs when it runs: no database, template or platform SDK."""
+    heavy = ("sqlalchemy", "jinja2", "slack_bolt", "slack_sdk", "lark_oapi", "alembic", "starlette", "uvicorn")
+    probe = (
+        "import sys, bot.__main__; "
+        f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "", f"krbot --help loads {done.stdout.strip()}"

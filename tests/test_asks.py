@@ -65,7 +65,7 @@ MONEY, PEOPLE, PERMISSION, OTHER = AskKind.MONEY, AskKind.PEOPLE, AskKind.PERMIS
         ("更多素材", OTHER, None, None),
         ("a faster supplier", OTHER, None, None),
         ("5 more orders from the warehouse", OTHER, None, None),
-        ("追加5000预算", OTHER, None, None),
+        ("追加5000预算", MONEY, 5000, None),
         ("10人天的支持", OTHER, None, None),
         ("a budget manager's review", OTHER, None, None),
     ],

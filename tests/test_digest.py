@@ -19,7 +19,6 @@ the forecast completion is twice the completion.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,7 +32,7 @@ from bot.app import App
 from bot.core.digest import Digest, KrLine, ObjectiveSection
 from bot.core.errors import KrbotError
 from bot.core.model import AskKind, Status
-from bot.render import render_digest, render_reply
+from bot.render import render_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
@@ -775,19 +774,6 @@ def test_a_past_digest_reads_the_target_then_in_force(example: App) -> None:
     now = kr(compose(example, berlin(11, 11)), "KR2").measures[0]
     assert now.target == approx(2.2) and now.completion == approx(0.1 / 0.7)
     seen(render(compose(example, berlin(11, 6))), "新客转化率", "1.6%", "目标2%", "20%")
-
-
-def test_the_extra_pace_is_in_percentage_points_rounded(example: App) -> None:
-    """"needs 0.04 points more a week than its trend": a percent measure moves in points, sensibly rounded."""
-    say(example, "chen", "/kr update KR2 1.6%", berlin(10, 15))
-    say(example, "chen", "/kr update KR2 1.7%", berlin(11, 5))
-    reply = say(example, "lin", "/kr change KR2 target=2.2% reason: 旺季提前", berlin(11, 10), key="change.saved")
-    pace = reply.params["pace"]
-    # line (14.5, 1.6), (35.5, 1.7): at 92 + 1/24 → 1.7 + 0.1·56.54/21 = 1.969; gap 2.2 − 1.969 = 0.231 points over
-    # 7.3 weeks left (11-10 12:00 → 2027-01-01 00:00) = 0.0316 a week → 0.03 points
-    assert pace["points"] and pace["amount"] == approx(0.03)
-    assert "每周需比当前趋势多0.03个百分点" in render_reply(reply=reply)
-    assert "needs 0.03 points more a week than its trend" in render_reply(reply=replace(reply, lang="en"))
 
 
 def test_a_kr_added_mid_cycle_is_stale_only_two_periods_after_its_import(example: App) -> None:

@@ -99,6 +99,10 @@ def test_fresh_install_migrates_and_serves_http_from_outside_the_tree(
         for key, value in os.environ.items()
         if not key.startswith(("SLACK_", "FEISHU_", "KRBOT_", "PYTHONPATH", "VIRTUAL_ENV"))
     }
+    # Feishu over HTTP needs no network to start; without any platform `run --http` refuses (nothing to serve).
+    env |= {"FEISHU_APP_ID": "cli_fresh", "FEISHU_APP_SECRET": "fresh-secret", "FEISHU_VERIFICATION_TOKEN": "fresh-token",
+            "FEISHU_ENCRYPT_KEY": "fresh-encrypt-key", "KRBOT_METRICS_TOKEN": "fresh-metrics-token"}
+    bearer = {"Authorization": "Bearer fresh-metrics-token"}
     upgraded = subprocess.run([krbot, "db", "upgrade", "--db", db_url], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
     assert upgraded.returncode == 0, upgraded.stderr
     with socket.socket() as probe:
@@ -118,7 +122,8 @@ def test_fresh_install_migrates_and_serves_http_from_outside_the_tree(
         status = None
         while time.monotonic() < deadline and server.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                asked = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers=bearer)
+                with urllib.request.urlopen(asked, timeout=2) as answer:
                     status = answer.status
                     health = answer.read().decode()
                 break
@@ -126,7 +131,8 @@ def test_fresh_install_migrates_and_serves_http_from_outside_the_tree(
                 time.sleep(0.25)
         assert status == 200, server.stdout.read() if server.poll() is not None else "no answer"
         assert '"database":true' in health.replace(" ", "")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        asked = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=bearer)
+        with urllib.request.urlopen(asked, timeout=5) as answer:
             assert b"krbot_commands_total" in answer.read() or answer.status == 200
     finally:
         server.terminate()

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -116,10 +117,11 @@ def test_report_renders_in_chromium_with_the_conclusion_above_the_fold(example: 
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # Measure where the conclusion ends, with a probe added to a copy of the page (the report itself has no script).
+    # Measure where the conclusion ends, with a probe added to a copy of the page (the report itself has no script,
+    # and its policy forbids one, so the copy goes without the policy).
     probe = tmp_path / "probe.html"
     probe.write_text(
-        html.replace(
+        re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html).replace(
             "</body>",
             "<script>const r = document.getElementById('conclusion-O1').getBoundingClientRect();"
             "document.title = 'bottom=' + Math.round(r.bottom) + ' height=' + innerHeight;</script></body>",
@@ -133,3 +135,72 @@ def test_report_renders_in_chromium_with_the_conclusion_above_the_fold(example: 
     assert found, dom[:500]
     bottom, height = int(found.group(1)), int(found.group(2))
     assert 0 < bottom < height
+
+
+HOSTILE_HTML = (
+    "<script>document.title='pwned-script'</script>"
+    " <img src=x onerror=\"document.title='pwned-img'\">"
+    " <svg onload=\"document.title='pwned-svg'\"></svg>"
+)
+
+
+def _hostile_quarter(app: App) -> str:
+    """The quarter, with hostile markup in an ask, in the risk that becomes O1's main risk, and in a change reason."""
+    _quarter(app)
+    digest, _ = services.compose_report(uow=app.uow, as_of=AS_OF)
+    risky = digest.objectives[0].main_risk
+    assert risky is not None and risky.code == "KR1"  # zhao's KR1 has the lowest forecast
+    said = [
+        services.run_command(uow=app.uow, person="zhao", text=f"/kr update KR1 新客订单=180单 风险：{HOSTILE_HTML}", at=AS_OF),
+        services.run_command(uow=app.uow, person="chen", text=f"/kr update KR2 1.7% 需求：{HOSTILE_HTML}", at=AS_OF),
+        services.run_command(uow=app.uow, person="lin", text=f"/kr change KR2 target=2.2% 原因：{HOSTILE_HTML}", at=AS_OF),
+    ]
+    assert [reply.key for reply in said] == ["checkin.saved", "checkin.saved", "change.saved"]
+    html = _report(app)
+    digest, _ = services.compose_report(uow=app.uow, as_of=AS_OF)
+    assert digest.objectives[0].main_risk.words.startswith("<script>")
+    return html
+
+
+def test_hostile_ask_risk_and_reason_are_escaped_on_every_path(example: App) -> None:
+    """The shared sentences (conclusion, ask, change) escape user text: no element made of it, all of it shown."""
+    html = _hostile_quarter(example)
+    assert "<script>document" not in html and "<img src=x" not in html and "<svg onload" not in html
+    conclusion = re.search(r'id="conclusion-O1">(.*?)</p>', html, re.S).group(1)
+    assert "&lt;script&gt;document.title=" in conclusion  # the main risk, in the conclusion sentence
+    assert html.count("&lt;img src=x onerror=") >= 3  # conclusion, ask, change reason
+
+
+def test_report_forbids_scripts_with_a_content_security_policy(example: App) -> None:
+    """A second wall: the page's policy allows no script and no load from anywhere."""
+    _quarter(example)
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', _report(example))
+    assert policy and unescape(policy.group(1)) == "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def _dom(page: Path, tmp_path: Path) -> str:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    done = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    return done.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed here (.ci/run installs Debian's chromium)")
+def test_hostile_text_is_shown_and_never_runs_in_chromium(example: App, tmp_path: Path) -> None:
+    """Headless Chromium: the hostile markup is visible as text, the title is untouched, no element was made of it."""
+    html = _hostile_quarter(example)
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    dom = _dom(page, tmp_path)
+    title = re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
+    assert "pwned" not in title and title.startswith("欧洲事业部")
+    assert "<img src=\"x\"" not in dom and "<svg onload" not in dom
+    parser = _Text()
+    parser.feed(dom)
+    assert "<script>document.title='pwned-script'</script>" in "\n".join(parser.text)
+    # The policy alone stops a script that escaping had let through (a copy with the markup put in raw).
+    raw = tmp_path / "raw.html"
+    raw.write_text(html.replace("</body>", HOSTILE_HTML + "</body>"), encoding="utf-8")
+    dom = _dom(raw, tmp_path)
+    assert "pwned" not in re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
+    assert "<img src=\"x\"" in dom  # the element exists in the page; the policy kept it from running

@@ -42,7 +42,7 @@ def install_settings(*, api_url: str, key: str | None = KEY, **extra: str) -> Se
 @pytest.fixture
 def installs_bot(example: App) -> Iterator[Bot]:
     """The served bot in multi-workspace mode (with its worker, as `krbot run --http` has it), installed nowhere yet."""
-    with served_bot(example=example, worker=True, settings=lambda fake: install_settings(api_url=fake.api_url)) as served:
+    with served_bot(example=example, settings=lambda fake: install_settings(api_url=fake.api_url)) as served:
         yield served
 
 

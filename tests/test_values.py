@@ -106,12 +106,11 @@ def test_canonical_unit_and_family(unit: str | None, canonical: str | None, fami
         ("1,234,567.5", None, 1_234_567.5),
         ("1，234，567.5", None, 1_234_567.5),
         ("5K", None, 5000),
-        ("3m", None, 3_000_000),
+        ("3M", None, 3_000_000),
         ("3 million", None, 3_000_000),
         ("2B", None, 2_000_000_000),
         ("1.5bn", "USD", 1_500_000_000),
         ("1.5 万", "EUR", 15_000),
-        ("3w", None, 30_000),
         ("3百万", None, 3_000_000),
         ("17.5万欧", "EUR", 175_000),
         ("17.5 万欧元", "EUR", 175_000),
@@ -131,7 +130,6 @@ def test_canonical_unit_and_family(unit: str | None, canonical: str | None, fami
         ("-5", None, -5),
         ("-3.5%", "%", -3.5),
         ("−2", None, -2),
-        ("+7", None, 7),
         ("-€5,000", "EUR", -5000),
         ("€-5,000", "EUR", -5000),
         ("1.8 %", "%", 1.8),
@@ -198,9 +196,8 @@ def test_read_milestone(text: str, expected: float) -> None:
         ("", "%", False, "value.unreadable"),
         ("   ", "EUR", False, "value.unreadable"),
         ("abc", "%", False, "value.unreadable"),
-        ("1.2.3", None, False, "value.unreadable"),
+        ("1.2.3", None, False, "value.bad_grouping"),
         ("5%%", "%", False, "value.unreadable"),
-        ("1,2345", None, False, "value.unreadable"),
         ("--5", None, False, "value.unreadable"),
         ("5 apples", "单", False, "value.unreadable"),
         ("€5000 USD", "EUR", False, "value.unreadable"),
@@ -407,7 +404,7 @@ def test_format_percent_is_nearest_whole(ratio: Decimal) -> None:
 
 # ---------------------------------------------------------------- messages
 
-SOURCES = [ROOT / "bot" / "core" / "values.py", ROOT / "bot" / "core" / "asks.py"]
+SOURCES = [ROOT / "bot" / "core" / name for name in ("values.py", "asks.py", "numbers.py")]
 ALLOWED_LATIN_IN_ZH = {"EUR", "USD", "CNY", "GBP", "h", "d", "min", "k", "M"}
 
 

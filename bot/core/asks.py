@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bot.core.errors import KrbotError
 from bot.core.model import AskKind
-from bot.core.values import (
-    _CN_NUMBER,
-    _CURRENCY_PREFIX,
-    _DIGITS_NUMBER,
-    _MULTIPLIER_ORDER,
-    _MULTIPLIERS,
-    _UNIT_WORDS,
-    _number,
-    canonical_unit,
-    unit_family,
-)
+from bot.core.numbers import CN_NUMBER, DIGITS, EN_STYLE, MAGNITUDE_ORDER, NumberStyle, magnitude, read_number
+from bot.core.units import CURRENCY_PREFIX, UNIT_WORDS, canonical_unit, normalise, unit_family
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +22,26 @@ class ClassifiedAsk:
     text: str
 
 
-_MULTIPLIER = "|".join(re.escape(word) for word in _MULTIPLIER_ORDER)
+_MULTIPLIER = "(?i:" + "|".join(re.escape(word) for word in MAGNITUDE_ORDER if word != "M") + ")|M"
 _CURRENCY_WORDS = sorted(
-    (word for word, code in _UNIT_WORDS.items() if unit_family(unit=code) == "currency"), key=len, reverse=True
+    (word for word, code in UNIT_WORDS.items() if unit_family(unit=code) == "currency"), key=len, reverse=True
 )
 _CURRENCY_SUFFIX = "|".join(re.escape(word) for word in _CURRENCY_WORDS)
-_NUMBER = r"(?:(?P<num>" + _DIGITS_NUMBER + r")|(?P<cn>" + _CN_NUMBER + r"))"
+_NUMBER = r"(?:(?P<num>" + DIGITS + r")|(?P<cn>" + CN_NUMBER + r"))"
+_AMOUNT = r"(?P<num>" + DIGITS + r")(?:\s*(?P<mult>" + _MULTIPLIER + r"))?"
 
-# €5,000 · $15k · budget +€3,000 · EUR 2000
+# €5,000 · $15k · budget +€3,000 · EUR 2000 · €5m (refused: million or minutes?)
 _MONEY_BEFORE = re.compile(
-    r"(?<![a-z])(?P<cur>" + _CURRENCY_PREFIX + r")\s*\+?\s*(?P<num>" + _DIGITS_NUMBER + r")"
-    r"(?:\s*(?P<mult>" + _MULTIPLIER + r"))?(?![a-z0-9])",
-    re.IGNORECASE,
+    r"(?<![a-zA-Z])(?P<cur>(?i:" + CURRENCY_PREFIX + r"))\s*\+?\s*" + _AMOUNT + r"(?P<m>m)?(?![a-zA-Z0-9])",
 )
-# 5000欧 · 2.5万欧 · 两万元 · 3k euros · 1200 USD
+# 5000欧 · 2.5万欧 · 两万元 · 3k euros · 1200 USD · 5 000 €
 _MONEY_AFTER = re.compile(
-    r"(?<![\d.,])" + _NUMBER + r"\s*(?:(?P<mult>" + _MULTIPLIER + r")\s*)?(?P<cur>" + _CURRENCY_SUFFIX + r")(?![a-z]|化|素|旦)",
-    re.IGNORECASE,
+    r"(?<![\d.,])" + _NUMBER + r"\s*(?:(?P<mult>" + _MULTIPLIER + r")\s*)?(?P<cur>(?i:" + _CURRENCY_SUFFIX
+    + r"))(?![a-zA-Z]|化|素|旦)",
+)
+# 5000 budget · 5k budget · 5000预算 (money, currency not named)
+_MONEY_BUDGET = re.compile(
+    r"(?<![\d.,])" + _AMOUNT + r"\s*(?i:budget|预算|经费)"
 )
 
 _EN_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -89,21 +83,26 @@ _PERMISSION = re.compile(
 )
 
 
-def _money(text: str) -> tuple[float, str] | None:
-    """The first amount with a currency in the text, as (amount, canonical currency)."""
-    found: list[tuple[int, float, str]] = []
-    for pattern in (_MONEY_BEFORE, _MONEY_AFTER):
+def _money(text: str, *, style: NumberStyle) -> tuple[float, str | None] | None:
+    """The first amount with a currency (or called a budget) in the text, as (amount, canonical currency)."""
+    found: list[tuple[int, float, str | None]] = []
+    for pattern in (_MONEY_BEFORE, _MONEY_AFTER, _MONEY_BUDGET):
         for match in pattern.finditer(text):
-            number = _number(digits=match["num"], chinese=match.groupdict().get("cn"))
-            currency = canonical_unit(unit=match["cur"])
-            if number is None or currency is None:
+            groups = match.groupdict()
+            if groups.get("m"):
+                raise KrbotError("value.m_ambiguous", text=match[0])
+            number = read_number(digits=groups.get("num"), chinese=groups.get("cn"), style=style)
+            currency = canonical_unit(unit=groups["cur"]) if groups.get("cur") else None
+            if number is None:
                 continue
-            factor = _MULTIPLIERS[match["mult"].casefold()] if match["mult"] else Decimal(1)
+            factor = magnitude(groups["mult"]) if groups.get("mult") else Decimal(1)
+            if factor is None:
+                continue
             found.append((match.start(), float(number * factor), currency))
             break
     if not found:
         return None
-    _, amount, currency = min(found)
+    _, amount, currency = min(found, key=lambda item: (item[0], item[2] is None))
     return amount, currency
 
 
@@ -116,18 +115,18 @@ def _people(text: str) -> float | None:
             if groups.get("word"):
                 count: Decimal | None = Decimal(_EN_COUNTS[groups["word"].casefold()])
             else:
-                count = _number(digits=groups.get("num"), chinese=groups.get("cn"))
+                count = read_number(digits=groups.get("num"), chinese=groups.get("cn"), style=EN_STYLE)
             if count is not None and count > 0:
                 found.append((match.start(), float(count)))
                 break
     return min(found)[1] if found else None
 
 
-def classify_ask(*, text: str) -> ClassifiedAsk:
+def classify_ask(*, text: str, style: NumberStyle = EN_STYLE) -> ClassifiedAsk:
     """Money (amount with a currency) before people (a count of people), then permission, else other."""
     typed = text.strip()
-    normal = unicodedata.normalize("NFKC", typed)
-    money = _money(normal)
+    normal = normalise(typed)
+    money = _money(normal, style=style)
     if money is not None:
         return ClassifiedAsk(kind=AskKind.MONEY, amount=money[0], unit=money[1], text=typed)
     people = _people(normal)
@@ -138,6 +137,26 @@ def classify_ask(*, text: str) -> ClassifiedAsk:
     return ClassifiedAsk(kind=AskKind.OTHER, amount=None, unit=None, text=typed)
 
 
+_JOINS = re.compile(r"\s+(?:and|plus|&|\+)\s+|\s*(?:并且|并|以及|和|及|另外|,|，|、)\s*", re.IGNORECASE)
+
+
+def _quantified(text: str) -> bool:
+    """True when a piece of an ask names money or a count of people."""
+    normal = normalise(text)
+    try:
+        return _money(normal, style=EN_STYLE) is not None or _people(normal) is not None
+    except KrbotError:
+        return True
+
+
 def split_asks(*, text: str) -> list[str]:
-    """The asks in one ask: text, split at ；, ; and line breaks, stripped, empty parts dropped."""
-    return [part.strip() for part in re.split(r"[;；\r\n]", text) if part.strip()]
+    """The asks in one ask: text, split at ；, ; and line breaks, and at and/和 between two quantified asks."""
+    parts = [part.strip() for part in re.split(r"[;；\r\n]", text) if part.strip()]
+    asks: list[str] = []
+    for part in parts:
+        pieces = [piece.strip() for piece in _JOINS.split(part) if piece.strip()]
+        if len(pieces) > 1 and all(_quantified(piece) for piece in pieces):
+            asks.extend(pieces)
+        else:
+            asks.append(part)
+    return asks

@@ -73,6 +73,7 @@ class Person:
     slack_id: str | None = None
     feishu_id: str | None = None
     department: str | None = None
+    locale: str | None = None  # BCP 47; None: the workspace's
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,12 @@ class Workspace:
     reminder: str = "thu 10:00"
     digest: str = "fri 17:00"
     slack_team: str | None = None
+    locale: str | None = None  # BCP 47; None: zh-CN for zh, en-US for en
+
+    @property
+    def number_locale(self) -> str:
+        """The locale numbers are read and written in when a person names none."""
+        return self.locale or ("zh-CN" if self.language == "zh" else "en-US")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +216,11 @@ class Okrs:
     people: dict[str, Person]
     cycle: Cycle
     objectives: tuple[Objective, ...]
+
+    def locale_of(self, *, person: str) -> str:
+        """The locale a person's numbers are read and written in: their own, else the workspace's."""
+        found = self.people.get(person)
+        return (found.locale if found is not None else None) or self.workspace.number_locale
 
     def owner_of(self, *, code: str) -> KeyResult | Objective | None:
         """The KR or objective with this code, if any."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+from datetime import date, timedelta
+
 from bot.core import model
 from bot.core.errors import KrbotError
+from bot.core.units import fold
 
 
 def may_update(*, target: model.KeyResult | model.Objective, person: model.Person) -> bool:
@@ -26,13 +30,30 @@ def find_measure(*, target: model.KeyResult | model.Objective, name: str | None)
         raise KrbotError("measure.none", code=target.code)
     if name is None:
         return target.measures[0]
-    wanted = name.strip().casefold()
-    exact = [m for m in target.measures if m.name.casefold() == wanted]
+    wanted = fold(name)
+    exact = [m for m in target.measures if fold(m.name) == wanted]
     if exact:
         return exact[0]
-    partial = [m for m in target.measures if m.name.casefold().startswith(wanted)]
+    partial = [m for m in target.measures if fold(m.name).startswith(wanted)]
     if len(partial) == 1:
         return partial[0]
-    raise KrbotError(
-        "measure.unknown", word=name, code=target.code, known=", ".join(m.name for m in target.measures)
-    )
+    known = ", ".join(m.name for m in target.measures)
+    near = difflib.get_close_matches(wanted, [fold(m.name) for m in target.measures], n=1, cutoff=0.6)
+    meant = next((m.name for m in target.measures if near and fold(m.name) == near[0]), "")
+    raise KrbotError("measure.unknown", word=name, code=target.code, known=known, suggestion=meant)
+
+
+LATE_GRACE_DAYS = 14
+
+
+def check_checkin_day(*, day: date, cycle: model.Cycle, today: date | None = None) -> None:
+    """Refuse a check-in dated before the cycle, after its end and grace for late numbers, or after `today`."""
+    if day < cycle.start:
+        raise KrbotError("checkin.before_cycle", day=day.isoformat(), start=cycle.start.isoformat(), cycle=cycle.name)
+    last = cycle.end + timedelta(days=LATE_GRACE_DAYS)
+    if day > last:
+        raise KrbotError(
+            "checkin.after_cycle", day=day.isoformat(), end=cycle.end.isoformat(), last=last.isoformat(), cycle=cycle.name
+        )
+    if today is not None and day > today:
+        raise KrbotError("checkin.future", day=day.isoformat(), today=today.isoformat())

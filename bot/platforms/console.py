@@ -6,7 +6,7 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import services
 from bot.config import Settings
@@ -15,7 +15,9 @@ from bot.core.digest import Digest
 from bot.i18n import translate
 from bot.platforms.base import Reminder, Sent
 from bot.render import render_digest, render_reply
-from storage.db import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.services import UnitOfWork
 
 PLATFORM = "console"
 

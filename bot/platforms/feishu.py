@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import hmac
 import io
-import json
 import logging
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lark_oapi as lark
 from lark_oapi.api.im.v1 import (
@@ -27,38 +22,26 @@ from lark_oapi.api.im.v1 import (
     ReplyMessageRequest,
     ReplyMessageRequestBody,
 )
-from lark_oapi.core.utils import AESCipher
-from lark_oapi.event.callback.model.p2_card_action_trigger import (
-    P2CardActionTrigger,
-    P2CardActionTriggerResponse,
-)
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from bot import commands, services
-from bot.charts import matrix_png
 from bot.config import Settings
 from bot.core import model
 from bot.core.digest import Digest
 from bot.core.errors import KrbotError
-from bot.i18n import error_message, translate
+from bot.i18n import error_message
 from bot.metrics import PLATFORM_ERRORS, PLATFORM_RETRIES
 from bot.platforms import feishu_cards as cards
 from bot.platforms.base import Reminder, Sent
-from bot.render import render_reply
-from storage.db import UnitOfWork
+from bot.platforms.feishu_listeners import PLATFORM, FeishuListeners, _text_content
+
+if TYPE_CHECKING:
+    from bot.services import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "feishu"
-WINDOW_SECONDS = 300
 RATE_LIMITED = 99991400
-HANDLED = {"im.message.receive_v1", "application.bot.menu_v6", "card.action.trigger"}
-_MENTION_KEY = re.compile(r"@_user_\d+|@_all")
 _UUID_NAMESPACE = uuid.UUID("5d7c1c0e-8f0a-4c1e-9d55-6b1f3b8a2f10")
 
 
@@ -136,7 +119,7 @@ def _ws_client_class() -> type:
     return CardAwareClient
 
 
-class FeishuPlatform:
+class FeishuPlatform(FeishuListeners):
     """Feishu through lark-oapi: the callback URL or the long connection in, the Open API out."""
 
     name = PLATFORM
@@ -149,7 +132,6 @@ class FeishuPlatform:
         http: bool,
         clock: Callable[[], datetime] | None = None,
         backoff: float = 0.5,
-        workers: int | None = None,
     ) -> None:
         self.settings = settings
         self.uow = uow
@@ -176,11 +158,6 @@ class FeishuPlatform:
             .build()
         )
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="feishu-send")
-        sqlite = uow.engine.dialect.name == "sqlite"
-        self.workers = ThreadPoolExecutor(max_workers=workers or (1 if sqlite else 4), thread_name_prefix="feishu-work")
-        # SQLite has one writer: queue this process's writers on a lock (woken at once) rather than on
-        # SQLite's busy handler (which sleeps up to 100 ms a try), so a claim never waits long.
-        self._writes: Any = threading.Lock() if sqlite else contextlib.nullcontext()
         self._ws_thread: threading.Thread | None = None
         self._ws_loop: asyncio.AbstractEventLoop | None = None
         self._ws_client: Any = None
@@ -210,7 +187,6 @@ class FeishuPlatform:
                     pass
             thread.join(timeout=0.1)
         self._ws_thread = None
-        self.workers.shutdown(wait=True)
         self.pool.shutdown(wait=True)
 
     def healthy(self) -> bool:
@@ -315,69 +291,6 @@ class FeishuPlatform:
             for n, card in enumerate(built)
         ]
 
-    # ------------------------------------------------------------ HTTP callback
-
-    async def _endpoint(self, request: Request) -> Response:
-        """`POST /feishu/events`: 401 unless every check passes, the challenge answered, the rest to lark-oapi."""
-        body = await request.body()
-        verdict = self._check(body=body, headers=request.headers)
-        if verdict is None:
-            return JSONResponse({"msg": "unauthorized"}, status_code=401)
-        if verdict.get("type") == "url_verification":
-            return JSONResponse({"challenge": verdict.get("challenge", "")})
-        event_type = (verdict.get("header") or {}).get("event_type")
-        if event_type not in HANDLED:
-            return JSONResponse({"msg": "ignored"})
-        raw = lark.RawRequest()
-        raw.uri = request.url.path
-        raw.body = body
-        raw.headers = {
-            "X-Lark-Request-Timestamp": request.headers.get("x-lark-request-timestamp", ""),
-            "X-Lark-Request-Nonce": request.headers.get("x-lark-request-nonce", ""),
-            "X-Lark-Signature": request.headers.get("x-lark-signature", ""),
-            "X-Request-Id": request.headers.get("x-request-id", ""),
-        }
-        answer = await run_in_threadpool(self.dispatcher.do, raw)
-        status = answer.status_code or 200
-        if status >= 500:
-            return JSONResponse({"msg": "failed"}, status_code=500)
-        return Response(content=answer.content, status_code=status, media_type="application/json")
-
-    def _check(self, *, body: bytes, headers: Any) -> dict[str, Any] | None:
-        """The decrypted push when it passes every check (encryption, ±5 min, signature, token), else None."""
-        try:
-            outer = json.loads(body)
-            sealed = outer.get("encrypt") if isinstance(outer, dict) else None
-            if not isinstance(sealed, str) or not self.encrypt_key:
-                return None
-            plain = json.loads(AESCipher(self.encrypt_key).decrypt_str(sealed))
-            if not isinstance(plain, dict):
-                return None
-        except (ValueError, TypeError, UnicodeDecodeError):
-            return None
-        if plain.get("type") == "url_verification":
-            return plain if self._token_ok(plain.get("token")) else None
-        timestamp = headers.get("x-lark-request-timestamp") or ""
-        nonce = headers.get("x-lark-request-nonce") or ""
-        signature = headers.get("x-lark-signature") or ""
-        try:
-            moment = int(timestamp)
-        except ValueError:
-            return None
-        if abs(time.time() - moment) > WINDOW_SECONDS:
-            return None
-        expected = hashlib.sha256((timestamp + nonce + self.encrypt_key).encode() + body).hexdigest()
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
-            return None
-        token = (plain.get("header") or {}).get("token") if plain.get("schema") else plain.get("token")
-        return plain if self._token_ok(token) else None
-
-    def _token_ok(self, token: Any) -> bool:
-        """True when the verification token matches (constant time), or none is configured."""
-        if not self.verification_token:
-            return True
-        return isinstance(token, str) and hmac.compare_digest(token.encode(), self.verification_token.encode())
-
     # ------------------------------------------------------------ long connection
 
     def _run_ws(self) -> None:
@@ -409,263 +322,3 @@ class FeishuPlatform:
             except RuntimeError:
                 pass
             loop.close()
-
-    # ------------------------------------------------------------ events
-
-    def _claim(self, ids: list[str]) -> bool:
-        """Claim every id (event id, message id) together in the database; False when any was seen before."""
-        with self._writes:
-            return services.claim_events(uow=self.uow, platform=PLATFORM, event_ids=ids, at=self.clock())
-
-    def _release(self, ids: list[str]) -> None:
-        """Forget claims, so that a re-delivery is handled."""
-        for event_id in ids:
-            services.release_event(uow=self.uow, platform=PLATFORM, event_id=event_id)
-
-    def _on_message(self, data: Any) -> None:
-        """Claim the message (event id and message id) and answer Feishu at once; the command runs in a worker."""
-        event = data.event
-        message = event.message
-        if event.sender is None or event.sender.sender_type != "user" or message is None:
-            return
-        ids = [f"event:{data.header.event_id}", f"message:{message.message_id}"]
-        if not self._claim(ids):
-            return
-        self.workers.submit(self._process_message, message=message, open_id=event.sender.sender_id.open_id, ids=ids)
-
-    def _process_message(self, *, message: Any, open_id: str, ids: list[str]) -> None:
-        """Run one chat message's command and reply; on failure forget the claim and say so."""
-        try:
-            with self._writes:
-                outgoing = self._answer_message(message=message, open_id=open_id)
-        except Exception:
-            log.exception("feishu message %s failed", message.message_id)
-            try:
-                self._release(ids)
-            except Exception:
-                log.exception("feishu message %s: claim not released", message.message_id)
-            outgoing = [("text", _text_content(translate("feishu.failed", lang=self._workspace_lang(None))))]
-            self._send_replies(message_id=message.message_id, outgoing=outgoing,
-                               in_thread=message.chat_type == "group", tag=f"failed:{time.time_ns()}")
-            return
-        private = message.chat_type == "group" and any(kind == "interactive" for kind, _ in outgoing)
-        if private:  # forms and report previews are for the sender only: sent to them directly
-            self._send_direct(open_id=open_id, outgoing=outgoing, key=f"reply:{message.message_id}")
-        elif outgoing:
-            self._send_replies(message_id=message.message_id, outgoing=outgoing, in_thread=message.chat_type == "group")
-
-    def _answer_message(self, *, message: Any, open_id: str) -> list[tuple[str, str]]:
-        """The replies (msg_type, content) to one chat message."""
-        mentions = message.mentions or []
-        if message.chat_type == "group" and not mentions:
-            return []
-        lang_of = self._workspace_lang
-        who = services.find_person(uow=self.uow, platform=PLATFORM, user_id=open_id)
-        if who is None:
-            return [("text", _text_content(translate("feishu.unknown_user", lang=lang_of(None))))]
-        workspace, person = who
-        if message.message_type != "text":
-            return [("text", _text_content(translate("feishu.only_text", lang=lang_of(workspace))))]
-        text = _command_text(message.content)
-        reply = services.run_command(
-            uow=self.uow,
-            person=person,
-            text=text,
-            at=self.clock(),
-            workspace=workspace,
-            source=PLATFORM,
-            event_key=f"feishu:{message.message_id}",
-        )
-        self._tell(reply=reply, workspace=workspace, source=f"message:{message.message_id}")
-        if reply.ok and reply.key == "reply.list" and reply.params.get("form_hint"):
-            built = cards.checkin_cards(rows=reply.params["rows"], lang=reply.lang)
-            return [("interactive", cards.content_of(card)) for card in built]
-        if reply.ok and reply.key == "reply.matrix":
-            chart = matrix_png(quadrants=reply.params["quadrants"], lang=reply.lang)
-            text = ("text", _text_content(render_reply(reply=reply)))
-            if chart is None:  # no CJK-capable font on this machine: the text matrix says it all
-                return [text]
-            return [text, ("image", json.dumps({"image_key": self.upload_image(png=chart[0])}))]
-        if reply.ok and reply.key == "reply.report" and reply.digest is not None:
-            head = translate(reply.key, lang=reply.lang, **reply.params)
-            built = cards.digest_cards(digest=reply.digest, lang=reply.lang)
-            return [("text", _text_content(head)), *(("interactive", cards.content_of(card)) for card in built)]
-        return [("text", _text_content(render_reply(reply=reply)))]
-
-    def _send_replies(
-        self, *, message_id: str, outgoing: list[tuple[str, str]], in_thread: bool, tag: str = "ok"
-    ) -> None:
-        """Reply to a message (in thread for groups), each reply with a deterministic uuid."""
-        try:
-            for n, (msg_type, content) in enumerate(outgoing):
-                self.reply(
-                    message_id=message_id, msg_type=msg_type, content=content, in_thread=in_thread,
-                    key=f"reply:{message_id}:{tag}:{n}",
-                )
-        except Exception:
-            log.exception("feishu reply to %s failed", message_id)
-
-    def _tell(self, *, reply: services.Reply, workspace: str, source: str) -> None:
-        """Send the reply's notices (ask decided, goal changed …) to the people they name, from a worker, once per source."""
-        for notice in reply.notices:
-            key = f"notice:{source}:{notice.person}:{notice.key}"
-            self.pool.submit(self._notify_one, notice=notice, lang=reply.lang, workspace=workspace, key=key)
-
-    def _notify_one(self, *, notice: services.Notice, lang: str, workspace: str, key: str) -> None:
-        """Deliver one notice to its person, once per key."""
-        try:
-            person = services.person_of(uow=self.uow, key=notice.person, at=self.clock(), workspace=workspace)
-            if person is None or not person.feishu_id:
-                return
-            text = translate(notice.key, lang=lang, **notice.params)
-            self.notify(person=person, text=text, idempotency_key=key)
-        except Exception:
-            log.exception("feishu notice to %s failed", notice.person)
-
-    def _workspace_lang(self, workspace: str | None) -> str:
-        """The workspace language for a message, zh when it can't be read."""
-        try:
-            return services.workspace_language(uow=self.uow, workspace=workspace)
-        except Exception:  # only a fallback for the words of an error message
-            return "zh"
-
-    def _on_menu(self, data: Any) -> None:
-        """The bot menu: the check-in card, sent to the clicker directly."""
-        operator = data.event.operator
-        open_id = operator.operator_id.open_id if operator and operator.operator_id else None
-        if not open_id or not self._claim([f"event:{data.header.event_id}"]):
-            return
-        try:
-            who = services.find_person(uow=self.uow, platform=PLATFORM, user_id=open_id)
-            if who is None:
-                outgoing = [("text", _text_content(translate("feishu.unknown_user", lang=self._workspace_lang(None))))]
-            else:
-                workspace, person = who
-                try:
-                    rows = services.list_krs(uow=self.uow, person=person, at=self.clock(), workspace=workspace)
-                    built = cards.checkin_cards(rows=rows.params["rows"], lang=rows.lang)
-                    outgoing = [("interactive", cards.content_of(card)) for card in built]
-                except KrbotError as error:
-                    outgoing = [("text", _text_content(error_message(error, lang=self._workspace_lang(workspace))))]
-        except Exception:
-            self._release([f"event:{data.header.event_id}"])
-            raise
-        self.pool.submit(self._send_direct, open_id=open_id, outgoing=outgoing, key=f"menu:{data.header.event_id}")
-
-    def _send_direct(self, *, open_id: str, outgoing: list[tuple[str, str]], key: str) -> None:
-        """Send messages to one person's direct chat, each with a deterministic uuid."""
-        try:
-            for n, (msg_type, content) in enumerate(outgoing):
-                self.create(receive_id=open_id, id_type="open_id", msg_type=msg_type, content=content, key=f"{key}:{n}")
-        except Exception:
-            log.exception("feishu message to %s failed", open_id)
-
-    # ------------------------------------------------------------ card callbacks
-
-    def _on_card(self, data: P2CardActionTrigger) -> P2CardActionTriggerResponse:
-        """A card callback: the check-in form or an ask's button, answered with a toast and maybe a new card."""
-        event = data.event
-        open_id = event.operator.open_id if event and event.operator else None
-        action = event.action if event else None
-        value = (action.value if action else None) or {}
-        who = services.find_person(uow=self.uow, platform=PLATFORM, user_id=open_id) if open_id else None
-        if who is None:
-            return _toast("error", translate("feishu.unknown_user", lang=self._workspace_lang(None)))
-        workspace, person = who
-        try:
-            if value.get("a") == "checkin":
-                return self._submit_checkin(
-                    person=person, workspace=workspace, value=value, form=(action.form_value if action else None) or {},
-                    event_id=data.header.event_id,
-                )
-            if value.get("a") == "ask":
-                return self._decide(person=person, workspace=workspace, value=value)
-        except KrbotError as error:
-            return _toast("error", error_message(error, lang=self._workspace_lang(workspace)))
-        return _toast("info", translate("feishu.card.unknown_action", lang=self._workspace_lang(workspace)))
-
-    def _submit_checkin(
-        self, *, person: str, workspace: str, value: dict[str, Any], form: dict[str, Any], event_id: str
-    ) -> P2CardActionTriggerResponse:
-        """A check-in form: fields checked first (errors back on the card), then stored once per callback."""
-        code = str(value.get("code") or "")
-        names = [str(n) for n in value.get("measures") or []]
-        texts = {names[j]: str(form.get(f"m{j}") or "").strip() for j in range(len(names))}
-        at = self.clock()
-        problems = services.validate_checkin(uow=self.uow, person=person, code=code, values=texts, at=at, workspace=workspace)
-        listing = services.list_krs(uow=self.uow, person=person, at=at, workspace=workspace)
-        lang = listing.lang
-        if problems:
-            errors = {name: error_message(error, lang=lang) for name, error in problems.items()}
-            built = cards.checkin_cards(rows=listing.params["rows"], lang=lang, values={code: form}, errors={code: errors})
-            first = next(iter(errors.values()))
-            return _toast("error", translate("feishu.checkin.invalid", lang=lang) + " — " + first,
-                          card=cards.card_with_form(cards=built, code=code))
-        update = commands.Update(
-            code=code,
-            values=tuple(commands.MeasureValue(measure=name, text=text) for name, text in texts.items() if text),
-            note=_field(form, "note"),
-            next_step=_field(form, "next"),
-            risk=_field(form, "risk"),
-            asks=tuple(a for a in [_field(form, "ask")] if a),
-        )
-        reply = services.record_checkin(
-            uow=self.uow, person=person, update=update, at=at, workspace=workspace, source=PLATFORM,
-            event_key=f"feishu-card:{event_id}",
-        )
-        text = render_reply(reply=reply)
-        if not reply.ok:
-            return _toast("error", text)
-        self._tell(reply=reply, workspace=workspace, source=f"card:{event_id}")
-        listing = services.list_krs(uow=self.uow, person=person, at=at, workspace=workspace)
-        built = cards.checkin_cards(rows=listing.params["rows"], lang=lang, saved={code: text})
-        return _toast("success", text, card=cards.card_with_form(cards=built, code=code))
-
-    def _decide(self, *, person: str, workspace: str, value: dict[str, Any]) -> P2CardActionTriggerResponse:
-        """An Approve/Decline button: decided by the service (boss or admin only), card updated, asker told."""
-        ask_id = int(value.get("id") or 0)
-        at = self.clock()
-        reply = services.decide_ask(
-            uow=self.uow, person=person, ask_id=ask_id, approve=bool(value.get("ok")), at=at, workspace=workspace
-        )
-        self._tell(reply=reply, workspace=workspace, source=f"ask:{ask_id}:{reply.params.get('status')}")
-        text = render_reply(reply=reply)
-        card = None
-        as_of = value.get("as_of")
-        if isinstance(as_of, str):
-            digest, decisions = services.compose_as_posted(
-                uow=self.uow, as_of=datetime.fromisoformat(as_of), workspace=workspace
-            )
-            card = cards.card_with_ask(cards=cards.digest_cards(digest=digest, decisions=decisions), ask_id=ask_id)
-        return _toast("success" if reply.key == "ask.decided" else "info", text, card=card)
-
-
-def _field(form: dict[str, Any], name: str) -> str | None:
-    """A form field's text, None when left empty."""
-    text = str(form.get(name) or "").strip()
-    return text or None
-
-
-def _toast(kind: str, text: str, *, card: dict[str, Any] | None = None) -> P2CardActionTriggerResponse:
-    """A card callback answer: a toast, and the card to show instead when given."""
-    answer: dict[str, Any] = {"toast": {"type": kind, "content": cards.plain(text)[:500]}}
-    if card is not None:
-        answer["card"] = {"type": "raw", "data": card}
-    return P2CardActionTriggerResponse(answer)
-
-
-def _text_content(text: str) -> str:
-    """The `content` of a text message, user words made inert."""
-    return json.dumps({"text": cards.plain(text)}, ensure_ascii=False)
-
-
-def _command_text(content: str | None) -> str:
-    """The `/kr …` text of a message: mention keys stripped, the prefix added when the user left it out."""
-    try:
-        text = str(json.loads(content or "{}").get("text") or "")
-    except ValueError:
-        text = ""
-    text = _MENTION_KEY.sub(" ", text).strip()
-    if not re.match(r"^[/／]?kr(\s|$)", text, re.IGNORECASE):
-        text = "/kr " + text
-    return text

@@ -35,13 +35,21 @@ from bot.services.context import (
 )
 from bot.services.digest import boss_digest, compose, compose_as_posted, compose_report
 from bot.services.dispatch import run_command
-from bot.services.events import EVENT_MEMORY, claim_event, claim_events, release_event
+from bot.services.events import EVENT_MEMORY, Once, claim_event, claim_events, handle_once, release_event
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import record_form
 from bot.services.goals import _GOAL_ATTR, change_goal, complete_task
-from bot.services.replies import Escalation, ImportOutcome, Notice, Reply
+from bot.services.installs import slack_install_stores
+from bot.services.replies import Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
-from bot.services.spreadsheets import CSV_COLUMNS, CSV_IGNORED, CSV_OPTIONAL, export_all, import_checkins
+from bot.services.spreadsheets import (
+    CSV_COLUMNS,
+    CSV_IGNORED,
+    CSV_OPTIONAL,
+    export_all,
+    export_csv,
+    import_checkins,
+)
 from bot.services.views import (
     list_krs,
     measure_row,
@@ -51,13 +59,18 @@ from bot.services.views import (
     show_plan,
     status_of,
 )
+from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
 __all__ = [
+    "Shows",
+    "UnitOfWork",
+    "slack_install_stores",
     "CSV_COLUMNS",
     "CSV_IGNORED",
     "CSV_OPTIONAL",
     "EVENT_MEMORY",
     "Escalation",
+    "Once",
     "ImportOutcome",
     "Notice",
     "Reply",
@@ -78,7 +91,9 @@ __all__ = [
     "compose_report",
     "decide_ask",
     "export_all",
+    "export_csv",
     "find_person",
+    "handle_once",
     "import_checkins",
     "import_okrs",
     "lint_file",

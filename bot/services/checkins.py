@@ -12,9 +12,11 @@ from bot import commands
 from bot.core import model
 from bot.core.asks import classify_ask, split_asks
 from bot.core.errors import KrbotError, NotAllowed
+from bot.core.numbers import EN_STYLE, NumberStyle
 from bot.core.progress import KrProgress, kr_progress, measure_progress
-from bot.core.rules import find_measure, may_update
-from bot.core.values import format_value, read_value
+from bot.core.rules import check_checkin_day, find_measure, may_update
+from bot.core.values import format_value, read_measure_value, read_value
+from bot.locales import write_value
 from bot.metrics import CHECKINS
 from bot.services.context import (
     Scope,
@@ -30,9 +32,15 @@ from storage import repository
 from storage.db import UnitOfWork
 
 
-def read_measure(measure: model.Measure, text: str) -> float:
+def read_measure(
+    measure: model.Measure, text: str, *, style: NumberStyle = EN_STYLE, check_range: bool = False
+) -> float:
+    """A value typed for a measure, read in the writer's style (and, for a check-in, within its plausible range)."""
     try:
-        return read_value(text=text, unit=measure.unit, milestone=measure.kind is model.MeasureKind.MILESTONE)
+        if check_range:
+            return read_measure_value(text=text, measure=measure, style=style)
+        milestone = measure.kind is model.MeasureKind.MILESTONE
+        return read_value(text=text, unit=measure.unit, milestone=milestone, style=style)
     except KrbotError as error:
         raise KrbotError(
             "checkin.bad_value", measure=measure.name, detail=error.key, **error.params
@@ -40,25 +48,29 @@ def read_measure(measure: model.Measure, text: str) -> float:
 
 
 def build_checkin(
-    *, scope: Scope, person: model.Person, update: commands.Update, at: datetime
+    *, scope: Scope, person: model.Person, update: commands.Update, at: datetime, now: datetime | None = None
 ) -> tuple[model.Checkin, list[model.Ask]]:
-    """Validate an update against the OKR tree and the sender's rights; nothing is written here."""
+    """Validate an update against the OKR tree, the cycle's days and the sender's rights; nothing is written here."""
     if update.code is None:
         raise KrbotError("checkin.no_code", known=", ".join(codes_of(scope.okrs, person.key)) or "—")
     target = owned_target(scope, update.code, person)
     if not may_update(target=target, person=person):
         owner = scope.okrs.people.get(target.owner)
         raise NotAllowed("checkin.not_owner", code=target.code, owner=owner.name if owner else target.owner)
+    style = scope.style_for(person.key)
+    check_checkin_day(
+        day=scope.local(at).date(), cycle=scope.okrs.cycle, today=None if now is None else scope.local(now).date()
+    )
     values: dict[str, float] = {}
     for item in update.values:
         measure = find_measure(target=target, name=item.measure)
         if measure.name in values:
             raise KrbotError("checkin.measure_twice", measure=measure.name)
-        values[measure.name] = read_measure(measure, item.text)
+        values[measure.name] = read_measure(measure, item.text, style=style, check_range=True)
     asks = []
     for text in update.asks:
         for part in split_asks(text=text):
-            classified = classify_ask(text=part)
+            classified = classify_ask(text=part, style=style)
             asks.append(
                 model.Ask(
                     id=None,
@@ -103,11 +115,16 @@ def record_checkin(
     workspace: str | None = None,
     source: str = "cli",
     event_key: str | None = None,
+    now: datetime | None = None,
 ) -> Reply:
-    """Validate and store one check-in (once per event key); reply with the KR's new standing."""
+    """Validate and store one check-in (once per event key); reply with the KR's new standing.
+
+    `now` (the real clock) is given where the writer chose `at` (krbot checkin --at): a later day is refused."""
     try:
         with uow.begin() as session:
-            scope = load_scope(session=session, workspace=workspace, at=at)
+            scope = load_scope(
+                session=session, workspace=workspace, at=at, code=update.code, people=(person,)
+            )
             sender = person_in(scope, person)
             if event_key is not None:
                 existing = repository.checkin_with_event(
@@ -115,7 +132,7 @@ def record_checkin(
                 )
                 if existing is not None:
                     return Reply(key="checkin.duplicate", lang=scope.lang, params={"code": update.code or ""})
-            checkin, asks = build_checkin(scope=scope, person=sender, update=update, at=at)
+            checkin, asks = build_checkin(scope=scope, person=sender, update=update, at=at, now=now)
             repository.add_checkin(
                 session=session,
                 loaded=scope.loaded,
@@ -147,12 +164,19 @@ def _event_stored(*, uow: UnitOfWork, workspace: str | None, event_key: str) -> 
 def saved_reply(
     *, session: Session, scope: Scope, checkin: model.Checkin, asks: list[model.Ask], at: datetime
 ) -> Reply:
-    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
+    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at, code=checkin.code)
     target = scope.okrs.owner_of(code=checkin.code)
     assert target is not None
     measures = {m.name: m for m in target.measures}
+    locale = scope.locale_for(checkin.person)
     shown = [
-        {"name": name, "value": value, "unit": measures[name].unit, "kind": measures[name].kind.value}
+        {
+            "name": name,
+            "value": value,
+            "unit": measures[name].unit,
+            "kind": measures[name].kind.value,
+            "shown": write_value(number=value, unit=measures[name].unit, locale=locale, lang=scope.lang),
+        }
         for name, value in checkin.values.items()
     ]
     standing = None
@@ -212,7 +236,16 @@ def saved_reply(
             "next_step": checkin.next_step,
             "risk": checkin.risk,
             "asks": [
-                {"kind": a.kind.value, "amount": a.amount, "unit": a.unit, "text": a.text} for a in asks
+                {
+                    "kind": a.kind.value,
+                    "amount": a.amount,
+                    "unit": a.unit,
+                    "text": a.text,
+                    "shown": None
+                    if a.amount is None or a.kind is not model.AskKind.MONEY
+                    else write_value(number=a.amount, unit=a.unit, locale=locale, lang=scope.lang),
+                }
+                for a in asks
             ],
             "standing": standing,
         },
@@ -254,15 +287,16 @@ def validate_checkin(
 ) -> dict[str, KrbotError]:
     """Field-by-field problems of a check-in form (measure name -> the refusal to show on it); {} if valid."""
     with uow.begin() as session:
-        scope = load_scope(session=session, workspace=workspace, at=at)
+        scope = load_scope(session=session, workspace=workspace, at=at, code=code, people=(person,))
         sender = person_in(scope, person)
         target = owned_target(scope, code, sender)
+        style = scope.style_for(sender.key)
     problems: dict[str, KrbotError] = {}
     for name, text in values.items():
         if not text.strip():
             continue
         try:
-            read_measure(find_measure(target=target, name=name), text)
+            read_measure(find_measure(target=target, name=name), text, style=style, check_range=True)
         except KrbotError as error:
             problems[name] = error
     return problems

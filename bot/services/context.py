@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -10,7 +11,10 @@ from sqlalchemy.orm import Session
 
 from bot.core import model
 from bot.core.errors import KrbotError
+from bot.core.numbers import NumberStyle
 from bot.core.timeline import as_of_moment
+from bot.core.units import fold
+from bot.locales import number_style
 from storage import repository
 from storage.db import UnitOfWork
 from storage.models import (
@@ -36,6 +40,14 @@ class Scope:
     def lang(self) -> str:
         """The workspace language."""
         return self.workspace.language
+
+    def locale_for(self, key: str) -> str:
+        """The locale a person's numbers are read and written in (theirs, else the workspace's)."""
+        return self.okrs.locale_of(person=key)
+
+    def style_for(self, key: str) -> NumberStyle:
+        """The decimal and grouping signs a person writes."""
+        return number_style(locale=self.locale_for(key))
 
     def local(self, moment: datetime) -> datetime:
         """A moment on the workspace's clock, the time axis every forecast is read on."""
@@ -66,7 +78,17 @@ def parse_as_of(*, text: str, timezone: str) -> datetime:
         raise KrbotError("time.unreadable", word=text) from None
 
 
-def load_scope(*, session: Session, workspace: str | None, at: datetime) -> Scope:
+def load_scope(
+    *,
+    session: Session,
+    workspace: str | None,
+    at: datetime,
+    code: str | None = None,
+    people: tuple[str, ...] = (),
+) -> Scope:
+    """The workspace's current cycle at `at`: the whole tree, or — given a code — only that KR or objective
+    and the people it names plus `people` (the whole tree when the code or a person is unknown, so that the
+    refusal can list the known ones)."""
     row = repository.find_workspace(session=session, name=workspace)
     if row is None:
         names = repository.workspace_names(session=session)
@@ -79,7 +101,13 @@ def load_scope(*, session: Session, workspace: str | None, at: datetime) -> Scop
     cycle = repository.current_cycle(session=session, workspace_id=row.id, day=day)
     if cycle is None:
         raise KrbotError("workspace.no_cycle", workspace=row.name)
-    loaded = repository.load_okrs(session=session, workspace=row, cycle=cycle)
+    loaded = None
+    if code is not None:
+        loaded = repository.load_code(
+            session=session, workspace=row, cycle=cycle, code=code.strip().upper(), people=people
+        )
+    if loaded is None or any(key not in loaded.okrs.people for key in people):
+        loaded = repository.load_okrs(session=session, workspace=row, cycle=cycle)
     return Scope(workspace=row, cycle=cycle, loaded=loaded)
 
 
@@ -113,9 +141,26 @@ def person_in(scope: Scope, key: str) -> model.Person:
 def owned_target(scope: Scope, code: str, person: model.Person) -> model.KeyResult | model.Objective:
     target = scope.okrs.owner_of(code=code.upper())
     if target is None:
+        target = _folded_code(scope.okrs, code)
+    if target is None:
         mine = codes_of(scope.okrs, person.key)
-        raise KrbotError("code.unknown", word=code, known=", ".join(mine) or "—")
+        every = [o.code for o in scope.okrs.objectives] + [kr.code for o in scope.okrs.objectives for kr in o.krs()]
+        near = difflib.get_close_matches(code.upper(), mine or every, n=1, cutoff=0.6)
+        suggestion = near[0] if near else ""
+        raise KrbotError("code.unknown", word=code, known=", ".join(mine) or "—", suggestion=suggestion)
     return target
+
+
+def _folded_code(okrs: model.Okrs, code: str) -> model.KeyResult | model.Objective | None:
+    """The KR or objective whose code matches without regard to case, spaces and hyphens (kr-2 = KR2)."""
+    wanted = fold(code)
+    for objective in okrs.objectives:
+        if fold(objective.code) == wanted:
+            return objective
+        for kr in objective.krs():
+            if fold(kr.code) == wanted:
+                return kr
+    return None
 
 
 def codes_of(okrs: model.Okrs, key: str) -> list[str]:
@@ -131,6 +176,12 @@ def find_person(*, uow: UnitOfWork, platform: str, user_id: str) -> tuple[str, s
     """(workspace name, person key) of a Slack or Feishu user, or None for someone krbot does not know."""
     with uow.begin() as session:
         return repository.person_by_chat_id(session=session, platform=platform, user_id=user_id)
+
+
+def require_person(*, uow: UnitOfWork, person: str, at: datetime, workspace: str | None = None) -> None:
+    """Refuse someone krbot does not know, or no longer knows (archived), as every command does."""
+    with uow.begin() as session:
+        person_in(load_scope(session=session, workspace=workspace, at=at), person)
 
 
 def person_of(

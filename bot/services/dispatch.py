@@ -7,12 +7,13 @@ from datetime import datetime
 
 from bot import commands
 from bot.core.errors import KrbotError
+from bot.core.text import clean_text
 from bot.metrics import COMMANDS
 from bot.services.checkins import record_checkin
-from bot.services.context import workspace_language
+from bot.services.context import require_person, workspace_language
 from bot.services.digest import compose
 from bot.services.goals import change_goal, complete_task
-from bot.services.replies import Reply
+from bot.services.replies import Reply, Shows
 from bot.services.schedule import set_away
 from bot.services.views import list_krs, show_matrix, show_paths, show_plan, status_of
 from storage.db import UnitOfWork
@@ -31,6 +32,7 @@ def run_command(
     event_key: str | None = None,
 ) -> Reply:
     """Any `/kr …` command from any edge: parsed, authorised, done, answered; refusals come back as replies."""
+    text = clean_text(text=text)  # no NUL (PostgreSQL refuses it) and no lone surrogate (UTF-8 can't carry it)
     lang = "en"
     name = "unknown"
     try:
@@ -91,11 +93,14 @@ def _dispatch(
         case commands.StatusOf(code=code):
             return status_of(uow=uow, person=person, code=code, at=at, workspace=workspace)
         case commands.Report():
+            require_person(uow=uow, person=person, at=at, workspace=workspace)
             return Reply(
-                key="reply.report", lang=lang, digest=compose(uow=uow, as_of=at, workspace=workspace)
+                key="reply.report", lang=lang, digest=compose(uow=uow, as_of=at, workspace=workspace), shows=Shows.DIGEST
             )
         case commands.Change():
-            return change_goal(uow=uow, person=person, change=command, at=at, workspace=workspace)
+            return change_goal(
+                uow=uow, person=person, change=command, at=at, workspace=workspace, event_key=event_key
+            )
         case commands.Away(start=start, end=end):
             return set_away(uow=uow, person=person, start=start, end=end, at=at, workspace=workspace)
         case commands.Paths():
@@ -103,7 +108,10 @@ def _dispatch(
         case commands.Matrix():
             return show_matrix(uow=uow, person=person, at=at, workspace=workspace)
         case commands.Plan(code=code):
+            require_person(uow=uow, person=person, at=at, workspace=workspace)
             return show_plan(uow=uow, code=code, at=at, workspace=workspace)
         case commands.TaskDone(code=code, task=task):
-            return complete_task(uow=uow, person=person, code=code, task=task, at=at, workspace=workspace)
+            return complete_task(
+                uow=uow, person=person, code=code, task=task, at=at, workspace=workspace, event_key=event_key
+            )
     raise KrbotError("command.unknown", word=text)

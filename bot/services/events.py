@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -10,6 +13,7 @@ from storage import events
 from storage.db import UnitOfWork
 
 EVENT_MEMORY = timedelta(hours=8)
+T = TypeVar("T")
 
 
 def claim_event(*, uow: UnitOfWork, platform: str, event_id: str, at: datetime) -> bool:
@@ -31,3 +35,48 @@ def claim_events(*, uow: UnitOfWork, platform: str, event_ids: list[str], at: da
     except IntegrityError:
         return False
     return True
+
+
+# ---------------------------------------------------------------- a delivery handled once, in one transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Once(Generic[T]):
+    """What handle_once did: `fresh` False when the delivery was claimed before (then nothing ran); the action's result."""
+
+    fresh: bool
+    result: T | None = None
+
+
+class _Refused(Exception):
+    """The action refused (a joined block raised): what it wrote is dropped, the claim is kept alone."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("refused")
+        self.result = result
+
+
+def handle_once(
+    *, uow: UnitOfWork, platform: str, event_ids: list[str], at: datetime, action: Callable[[], T]
+) -> Once[T]:
+    """Claim a delivery's ids and run `action` in ONE transaction: stored and claimed together, or neither.
+
+    A delivery seen before runs nothing (`fresh` False). An action that refuses keeps nothing of what it began,
+    and its delivery is claimed alone, so a re-delivery is answered once. Any other failure commits nothing
+    and raises, so the platform's retry is handled in full.
+    """
+    try:
+        with uow.atomic() as atomic:
+            events.claim(session=atomic.session, platform=platform, event_ids=event_ids, at=at, memory=EVENT_MEMORY)
+            atomic.session.flush()  # takes the write lock first; a concurrent delivery of the same ids waits, then fails here
+            result = action()
+            if atomic.spoiled:
+                raise _Refused(result)
+    except _Refused as refused:
+        return Once(fresh=claim_events(uow=uow, platform=platform, event_ids=event_ids, at=at), result=refused.result)
+    except IntegrityError:
+        with uow.begin() as session:
+            if not events.seen(session=session, platform=platform, event_ids=event_ids):
+                raise
+        return Once(fresh=False)
+    return Once(fresh=True, result=result)

@@ -7,12 +7,14 @@ from functools import cache
 
 import yaml
 
+from bot.core.errors import KrbotError
 from bot.core.lint import Finding, lint_document
-from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, to_domain
+from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, renames_in, to_domain
 from bot.resources import resource_dir
 from bot.services.replies import ImportOutcome
 from storage import repository
 from storage.db import UnitOfWork, upgrade
+from storage.renames import Renames
 
 
 def upgrade_schema(*, uow: UnitOfWork) -> None:
@@ -39,14 +41,25 @@ def lint_file(*, text: str, filename: str) -> tuple[str, list[Finding]]:
 
 
 def import_okrs(
-    *, uow: UnitOfWork, text: str, filename: str, at: datetime, dry_run: bool = False
+    *,
+    uow: UnitOfWork,
+    text: str,
+    filename: str,
+    at: datetime,
+    dry_run: bool = False,
+    person: str | None = None,
 ) -> ImportOutcome:
-    """Create or update the OKR tree from a file by its codes; on a dry run nothing is kept."""
+    """Create or update the OKR tree from a file by its codes, logging goal changes by `person`; a dry run keeps nothing."""
     spec, _ = parse_okr_file(text=text, filename=filename)
     okrs = to_domain(spec=spec)
+    if person is not None and person not in okrs.people:
+        raise KrbotError("person.unknown", word=person, known=", ".join(okrs.people))
+    codes, measures = renames_in(spec=spec)
     findings = lint_document(data=load_yaml(text=text, filename=filename), terms=smart_terms())
     with uow.begin() as session:
-        report = repository.sync_okrs(session=session, okrs=okrs, at=at)
+        report = repository.sync_okrs(
+            session=session, okrs=okrs, at=at, renames=Renames(codes=codes, measures=measures), person=person
+        )
         if dry_run:
             session.rollback()
     return ImportOutcome(
@@ -58,4 +71,5 @@ def import_okrs(
         changes=report.changes,
         findings=findings,
         dry_run=dry_run,
+        history=report.history,
     )

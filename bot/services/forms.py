@@ -11,8 +11,10 @@ from bot import commands
 from bot.core import model
 from bot.core.asks import classify_ask
 from bot.core.errors import KrbotError
+from bot.core.numbers import NumberStyle
 from bot.core.rules import find_measure
-from bot.core.values import read_value
+from bot.core.text import clean_optional, clean_text
+from bot.core.values import read_amount
 from bot.services.checkins import build_checkin, read_measure, saved_reply
 from bot.services.context import load_scope, owned_target, person_in
 from bot.services.replies import Reply
@@ -38,6 +40,9 @@ def record_form(
     event_key: str | None = None,
 ) -> tuple[Reply | None, dict[str, KrbotError]]:
     """Store a check-in form (values by measure name, an ask of a chosen kind) once per event key, or {field: refusal}."""
+    values = {name: clean_text(text=value) for name, value in values.items()}
+    note, next_step, risk = (clean_optional(text=field) for field in (note, next_step, risk))
+    ask_text, ask_amount = clean_optional(text=ask_text), clean_optional(text=ask_amount)
     try:
         return _record_form(
             uow=uow,
@@ -77,7 +82,7 @@ def _record_form(
     event_key: str | None,
 ) -> tuple[Reply | None, dict[str, KrbotError]]:
     with uow.begin() as session:
-        scope = load_scope(session=session, workspace=workspace, at=at)
+        scope = load_scope(session=session, workspace=workspace, at=at, code=code, people=(person,))
         sender = person_in(scope, person)
         if event_key is not None and repository.checkin_with_event(
             session=session, workspace_id=scope.workspace.id, event_key=event_key
@@ -91,7 +96,9 @@ def _record_form(
                     read_measure(find_measure(target=target, name=name), text)
                 except KrbotError as error:
                     problems[name] = error
-        ask = _form_ask(text=ask_text, kind=ask_kind, amount=ask_amount, problems=problems)
+        ask = _form_ask(
+            text=ask_text, kind=ask_kind, amount=ask_amount, problems=problems, style=scope.style_for(sender.key)
+        )
         if problems:
             return None, problems
         update = commands.Update(
@@ -138,7 +145,7 @@ class _Duplicate(Exception):
 
 
 def _form_ask(
-    *, text: str | None, kind: str | None, amount: str | None, problems: dict[str, KrbotError]
+    *, text: str | None, kind: str | None, amount: str | None, problems: dict[str, KrbotError], style: NumberStyle
 ) -> Any:
     """The ask of a form: typed words, the kind chosen (else classified by the words) and an amount read for that kind."""
     words = (text or "").strip()
@@ -147,23 +154,25 @@ def _form_ask(
         if kind or typed_amount:
             problems["ask_text"] = KrbotError("form.ask_text_missing")
         return None
-    classified = classify_ask(text=words)
+    try:
+        classified = classify_ask(text=words, style=style)
+    except KrbotError as error:
+        problems["ask_text"] = error
+        return None
     chosen = model.AskKind(kind) if kind else classified.kind
     number, unit = (classified.amount, classified.unit) if chosen is classified.kind else (None, None)
     if typed_amount:
-        read = classify_ask(text=typed_amount)
-        if chosen is model.AskKind.MONEY:
-            if read.kind is not model.AskKind.MONEY:
-                problems["ask_amount"] = KrbotError("form.ask_amount_money", word=typed_amount)
-            number, unit = read.amount, read.unit
-        else:
-            try:
-                number, unit = (
-                    read_value(text=typed_amount, unit=None),
-                    ("people" if chosen is model.AskKind.PEOPLE else None),
-                )
-            except KrbotError:
+        try:
+            number, unit = read_amount(text=typed_amount, style=style)
+        except KrbotError as error:
+            problems["ask_amount"] = error
+            return None
+        if chosen is model.AskKind.MONEY and unit is None:
+            problems["ask_amount"] = KrbotError("form.ask_amount_money", word=typed_amount)
+        elif chosen is not model.AskKind.MONEY:
+            if unit is not None:
                 problems["ask_amount"] = KrbotError("form.ask_amount_number", word=typed_amount)
+            unit = "people" if chosen is model.AskKind.PEOPLE else None
     return model.Ask(
         id=None, code="", person="", kind=chosen, text=words, at=datetime.min, amount=number, unit=unit
     )

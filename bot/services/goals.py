@@ -11,17 +11,18 @@ from sqlalchemy.orm import Session
 from bot import commands
 from bot.core import model
 from bot.core.errors import KrbotError, NotAllowed
+from bot.core.goals import check_direction, check_repeat, round_pace
 from bot.core.method import (
     backward_plan,
 )
-from bot.core.pace import extra_per_week
 from bot.core.progress import measure_progress, okr_progress
 from bot.core.rules import find_measure, may_change
-from bot.core.values import unit_family
+from bot.i18n import LANGUAGES, translate
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, name_of, owned_target, person_in
+from bot.services.once import first_time, once_per_request, repeat
 from bot.services.replies import Notice, Reply
-from storage import repository
+from storage import once, repository
 from storage.db import UnitOfWork
 from storage.models import (
     KrRow,
@@ -38,9 +39,26 @@ _GOAL_ATTR = {
 
 
 def change_goal(
-    *, uow: UnitOfWork, person: str, change: commands.Change, at: datetime, workspace: str | None = None
+    *,
+    uow: UnitOfWork,
+    person: str,
+    change: commands.Change,
+    at: datetime,
+    workspace: str | None = None,
+    event_key: str | None = None,
 ) -> Reply:
-    """Change a KR's or objective's goal (accountable or admin only), log it, and show its impact."""
+    """Change a KR's or objective's goal (accountable or admin only) once per request, log it, show its impact."""
+    return once_per_request(
+        uow=uow, workspace=workspace, event_key=event_key,
+        action=lambda: _change_goal(uow=uow, person=person, change=change, at=at, workspace=workspace,
+                                    event_key=event_key),
+    )
+
+
+def _change_goal(
+    *, uow: UnitOfWork, person: str, change: commands.Change, at: datetime, workspace: str | None, event_key: str | None
+) -> Reply:
+    """The goal change in one transaction; each field written only if it still holds what was read."""
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=at)
         sender = person_in(scope, person)
@@ -51,6 +69,8 @@ def change_goal(
             raise NotAllowed("change.not_allowed", code=target.code, accountable=who or "")
         if not (change.reason or "").strip():
             raise KrbotError("change.reason_required", code=target.code)
+        if not first_time(session=session, event_key=event_key, at=at):
+            return repeat(lang=scope.lang)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
         before = _target_progress(scope, target, checkins, at)
         logged = []
@@ -64,6 +84,7 @@ def change_goal(
                     person=sender,
                     at=at,
                     reason=change.reason or "",
+                    insist=change.insist,
                 )
             )
         session.flush()
@@ -74,26 +95,35 @@ def change_goal(
         after = _target_progress(after_scope, new_target, checkins, at)
         edited = [entry["measure"] for entry in logged if entry["measure"]]
         pace = _extra_pace(scope=after_scope, target=new_target, checkins=checkins, at=at, prefer=edited)
-        lang = scope.lang
-    params = {
-        "code": target.code,
-        "title": target.title,
-        "changes": logged,
-        "reason": change.reason,
-        "before": before,
-        "after": after,
-        "pace": pace,
-        "by": sender.name,
-    }
-    involved = [target.owner]
-    if isinstance(target, model.KeyResult):
-        involved += [target.accountable or "", *target.informed]
-    notices = tuple(
-        Notice(person=key, key="notice.goal_changed", params=params, name=name_of(scope, key))
-        for key in dict.fromkeys(involved)
-        if key and key != sender.key
-    )
-    return Reply(key="change.saved", lang=lang, params=params, notices=notices)
+        params = {
+            "code": target.code,
+            "title": target.title,
+            "changes": logged,
+            "reason": change.reason,
+            "before": before,
+            "after": after,
+            "pace": pace,
+            "by": sender.name,
+        }
+        involved = [target.owner]
+        if isinstance(target, model.KeyResult):
+            involved += [target.accountable or "", *target.informed]
+        notices = tuple(
+            Notice(person=key, key="notice.goal_changed", params=params, name=name_of(scope, key))
+            for key in dict.fromkeys(involved)
+            if key and key != sender.key
+        )
+        reply = Reply(key="change.saved", lang=scope.lang, params=params, notices=notices)
+        _words_of(reply)  # a reply that can't be worded fails here, and the change is not kept
+    return reply
+
+
+def _words_of(reply: Reply) -> None:
+    """Word the reply and its notices in every language, so that any failure comes before the commit."""
+    for lang in LANGUAGES:
+        translate(reply.key, lang=lang, **reply.params)
+        for notice in reply.notices:
+            translate(notice.key, lang=lang, **notice.params)
 
 
 def _extra_pace(
@@ -127,9 +157,9 @@ def _extra_pace(
         weeks = (end - at).total_seconds() / (7 * 86400)
         if progress.gap is None or weeks <= 0:
             return None
-        amount = extra_per_week(gap=progress.gap, weeks=weeks, unit=measure.unit)
-        points = unit_family(unit=measure.unit) == "percent"  # a percent measure moves in percentage points
-        return {"measure": measure.name, "amount": amount, "unit": None if points else measure.unit, "points": points}
+        assert measure.baseline is not None and measure.target is not None
+        amount = round_pace(amount=progress.gap / weeks, baseline=measure.baseline, target=measure.target)
+        return {"measure": measure.name, "amount": amount, "unit": measure.unit, "down": measure.goes_down}
     return None
 
 
@@ -155,61 +185,74 @@ def _apply_edit(
     person: model.Person,
     at: datetime,
     reason: str,
+    insist: bool,
 ) -> dict[str, Any]:
+    """Check one edit against the goal in force, write it and log it dated `at`; what the reply shows of it."""
+
+    def log(field: str, old: Any, new: Any, measure: str | None = None) -> None:
+        change = model.GoalChange(
+            code=target.code,
+            field=field,
+            old=None if old is None else _plain(old),
+            new=_plain(new),
+            reason=reason,
+            person=person.key,
+            at=at,
+            measure=measure,
+        )
+        repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
+
+    deadline = _deadline_of(scope, target)
     if edit.field == "title":
         row_type = KrRow if isinstance(target, model.KeyResult) else ObjectiveRow
         row = session.query(row_type).filter_by(cycle_id=scope.cycle.id, code=target.code).one()
-        old, row.title = row.title, edit.text
-        change = model.GoalChange(
-            code=target.code, field="title", old=old, new=edit.text, reason=reason, person=person.key, at=at
-        )
-        repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
+        check_repeat(measure=None, field="title", old=row.title, new=edit.text, unit=None)
+        old = row.title
+        _set_goal(session=session, table="kr" if row_type is KrRow else "objective", row_id=row.id,
+                  column="title", expected=old, new=edit.text, code=target.code, measure=None, field="title")
+        log("title", old, edit.text)
         return {"measure": None, "field": "title", "old": old, "new": edit.text, "unit": None}
     if edit.field == "due" and edit.measure is None and isinstance(target, model.Objective):
         row = repository.objective_row(session=session, cycle_id=scope.cycle.id, code=target.code)
         assert row is not None
         new_day = _read_day(edit.text)
-        old_day, row.deadline = row.deadline, new_day
-        change = model.GoalChange(
-            code=target.code,
-            field="deadline",
-            old=str(old_day) if old_day else None,
-            new=str(new_day),
-            reason=reason,
-            person=person.key,
-            at=at,
-        )
-        repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
-        return {"measure": None, "field": "deadline", "old": old_day, "new": new_day, "unit": None}
+        check_repeat(measure=None, field="deadline", old=deadline, new=new_day, unit=None)
+        old_day = row.deadline
+        _set_goal(session=session, table="objective", row_id=row.id, column="deadline", expected=old_day,
+                  new=new_day, code=target.code, measure=None, field="deadline")
+        log("deadline", old_day, new_day)
+        return {"measure": None, "field": "deadline", "old": str(deadline), "new": str(new_day), "unit": None}
     measure = _measure_for_field(target, edit)
     row = repository.measure_row(
         session=session, cycle_id=scope.cycle.id, code=target.code, name=measure.name
     )
     assert row is not None
     if edit.field == "due":
-        new_value: Any = _read_day(edit.text)
-        old_value: Any = row.due
-        row.due = new_value
-    else:
-        new_value = read_measure(measure, edit.text)
-        column = "limit_value" if edit.field in ("at_most", "at_least") else edit.field
-        old_value = getattr(row, column)
-        if edit.field in ("target", "baseline"):
-            other = row.baseline if edit.field == "target" else row.target
-            if other is not None and other == new_value:
-                raise KrbotError("change.flat", measure=measure.name)
-        setattr(row, column, new_value)
-    change = model.GoalChange(
-        code=target.code,
-        field=edit.field,
-        old=None if old_value is None else _plain(old_value),
-        new=_plain(new_value),
-        reason=reason,
-        person=person.key,
-        at=at,
-        measure=measure.name,
-    )
-    repository.add_goal_change(session=session, loaded=scope.loaded, change=change)
+        new_day = _read_day(edit.text)
+        in_force = row.due or deadline  # a measure without its own due is due at its goal's deadline
+        check_repeat(measure=measure.name, field="due", old=in_force, new=new_day, unit=None)
+        old_due = row.due
+        _set_goal(session=session, table="measure", row_id=row.id, column="due", expected=old_due, new=new_day,
+                  code=target.code, measure=measure.name, field="due")
+        log("due", old_due, new_day, measure.name)
+        return {"measure": measure.name, "field": "due", "old": str(in_force), "new": str(new_day), "unit": None}
+    new_value = read_measure(measure, edit.text, style=scope.style_for(person.key))
+    column = "limit_value" if edit.field in ("at_most", "at_least") else edit.field
+    old_value = getattr(row, column)
+    check_repeat(measure=measure.name, field=edit.field, old=old_value, new=new_value, unit=measure.unit)
+    if edit.field in ("target", "baseline") and row.baseline is not None and row.target is not None:
+        check_direction(
+            measure=measure.name,
+            field=edit.field,
+            baseline=row.baseline,
+            target=row.target,
+            new=new_value,
+            unit=measure.unit,
+            insist=insist,
+        )
+    _set_goal(session=session, table="measure", row_id=row.id, column=column, expected=old_value, new=new_value,
+              code=target.code, measure=measure.name, field=edit.field)
+    log(edit.field, old_value, new_value, measure.name)
     return {
         "measure": measure.name,
         "field": edit.field,
@@ -217,6 +260,24 @@ def _apply_edit(
         "new": new_value,
         "unit": measure.unit,
     }
+
+
+def _deadline_of(scope: Scope, target: model.KeyResult | model.Objective) -> date:
+    """The deadline of the goal `target` serves: its objective's, else the cycle's end."""
+    objective = (
+        target
+        if isinstance(target, model.Objective)
+        else next(o for o in scope.okrs.objectives if target in o.krs())
+    )
+    return objective.deadline or scope.okrs.cycle.end
+def _set_goal(
+    *, session: Session, table: str, row_id: int, column: str, expected: Any, new: Any, code: str,
+    measure: str | None, field: str,
+) -> None:
+    """Write one goal field only if it still holds what this change read; else refuse, nothing changed."""
+    won, now = once.set_goal(session=session, table=table, row_id=row_id, column=column, expected=expected, new=new)
+    if not won:
+        raise KrbotError("change.conflict", code=code, measure=measure, field=field, now=_plain(now) if now else "—")
 
 
 def _plain(value: Any) -> str:
@@ -261,9 +322,27 @@ def _read_day(text: str) -> date:
 
 
 def complete_task(
-    *, uow: UnitOfWork, person: str, code: str, task: str, at: datetime, workspace: str | None = None
+    *,
+    uow: UnitOfWork,
+    person: str,
+    code: str,
+    task: str,
+    at: datetime,
+    workspace: str | None = None,
+    event_key: str | None = None,
 ) -> Reply:
-    """Mark a KR's task done (its owner, the KR's owner or a delegate), by title, start of title or plan number."""
+    """Mark a KR's task done (its owner, the KR's owner or a delegate) once, by title, start of title or plan number."""
+    return once_per_request(
+        uow=uow, workspace=workspace, event_key=event_key,
+        action=lambda: _complete_task(uow=uow, person=person, code=code, task=task, at=at, workspace=workspace,
+                                      event_key=event_key),
+    )
+
+
+def _complete_task(
+    *, uow: UnitOfWork, person: str, code: str, task: str, at: datetime, workspace: str | None, event_key: str | None
+) -> Reply:
+    """The task marked done in one transaction, `UPDATE tasks … WHERE done = false`."""
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=at)
         sender = person_in(scope, person)
@@ -287,7 +366,8 @@ def complete_task(
             raise NotAllowed(
                 "task.not_owner", code=target.code, task=done.title, owner=name_of(scope, done.owner)
             )
-        repository.mark_task_done(
-            session=session, cycle_id=scope.cycle.id, code=target.code, title=done.title
-        )
+        if not first_time(session=session, event_key=event_key, at=at):
+            return repeat(lang=scope.lang)
+        if not once.finish_task(session=session, cycle_id=scope.cycle.id, code=target.code, title=done.title):
+            raise KrbotError("task.already_done", code=target.code, task=done.title)
     return Reply(key="task.done", lang=scope.lang, params={"code": target.code, "task": done.title})

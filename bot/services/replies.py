@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from bot.core import model
 from bot.core.digest import Digest
 from bot.core.lint import Finding
+from storage.renames import ArchivedHistory
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,17 @@ class Notice:
     name: str = ""
 
 
+class Shows(StrEnum):
+    """What kind of answer a reply is, so that an edge picks its surface without reading catalog keys."""
+
+    TEXT = "text"  # words only
+    FORM = "form"  # open the check-in form (Slack modal, Feishu card) on the reply's rows
+    CHART = "chart"  # words, and the priority matrix as a picture where the platform shows images
+    DIGEST = "digest"  # a header, then the digest on the platform's own surface
+    DECISION = "decision"  # this request decided an ask: the digest message and the asker are updated
+    REPEAT = "repeat"  # the same request again: it was answered already, nothing more to show
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """What an edge shows the user (a catalog key and its data, or a digest), and whom else to tell."""
@@ -31,6 +44,7 @@ class Reply:
     ok: bool = True
     digest: Digest | None = None
     notices: tuple[Notice, ...] = ()
+    shows: Shows = Shows.TEXT
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +59,7 @@ class ImportOutcome:
     changes: list[model.GoalChange]
     findings: list[Finding]
     dry_run: bool
+    history: list[ArchivedHistory] = field(default_factory=list)  # archived although they have check-ins
 
 
 @dataclass(frozen=True, slots=True)

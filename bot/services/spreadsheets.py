@@ -6,6 +6,7 @@ import csv
 import io
 from collections import defaultdict
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,9 +15,13 @@ from sqlalchemy.orm import Session
 
 from bot.core import model
 from bot.core.asks import classify_ask, split_asks
+from bot.core.cells import escaped_row, unescape_cell
 from bot.core.errors import KrbotError, NotAllowed
+from bot.core.numbers import NumberStyle
 from bot.core.progress import measure_progress, okr_progress
-from bot.core.rules import find_measure, may_update
+from bot.core.rules import check_checkin_day, find_measure, may_update
+from bot.core.text import clean_text
+from bot.locales import check_locale, number_style
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, owned_target, parse_moment, person_in
 from storage import repository
@@ -36,11 +41,33 @@ CSV_OPTIONAL = ("note", "next", "ask", "risk")
 CSV_IGNORED = ("period",)  # written by `krbot export --format csv`, so an export reads back in
 
 
+def sniff_delimiter(*, text: str) -> str:
+    """The delimiter of a spreadsheet export: `,` `;` or tab (csv.Sniffer, checked against the header)."""
+    first = text.split("\n", 1)[0]
+    try:
+        sniffed = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
+    except csv.Error:
+        sniffed = ","
+    if all(column in [h.strip() for h in first.split(sniffed)] for column in CSV_COLUMNS):
+        return sniffed
+    return max(",;\t", key=lambda sign: sum(h.strip() in CSV_COLUMNS for h in first.split(sign)))
+
+
 def import_checkins(
-    *, uow: UnitOfWork, text: str, filename: str, workspace: str | None = None, now: datetime
+    *,
+    uow: UnitOfWork,
+    text: str,
+    filename: str,
+    workspace: str | None = None,
+    now: datetime,
+    locale: str | None = None,
 ) -> dict[str, int]:
-    """History from a CSV (code,measure,value,person,at[,note,next,ask,risk]): every row or none."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    """History from a CSV (code,measure,value,person,at[,note,next,ask,risk]): every row or none.
+
+    The delimiter is sniffed; numbers are read in `locale`, else the workspace's; a row repeating another's
+    code, measure and time is refused with both line numbers."""
+    body = clean_text(text=text).lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(body), delimiter=sniff_delimiter(text=body))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
@@ -58,11 +85,14 @@ def import_checkins(
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=now)
         tz = scope.workspace.timezone
+        style = _style(scope=scope, locale=locale)
+        seen: dict[tuple[str, str, datetime], int] = {}
         groups: dict[tuple[str, str, datetime], dict[str, Any]] = {}
         targets: dict[str, model.KeyResult | model.Objective] = {}
         rows = 0
         for line_number, raw in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+            # A cell the export escaped (`'=…`) reads back as the text it was.
+            row = {k.strip(): unescape_cell(text=(v or "").strip()) for k, v in raw.items() if k is not None}
             rows += 1
             try:
                 person = person_in(scope, row["person"])
@@ -75,15 +105,21 @@ def import_checkins(
                         "checkin.not_owner", code=code, owner=owner.name if owner else target.owner
                     )
                 at = parse_moment(text=row["at"], timezone=tz)
+                check_checkin_day(day=scope.local(at).date(), cycle=scope.okrs.cycle)
                 group = groups.setdefault((code, person.key, at), {"values": {}, "asks": []})
                 if row["measure"] or row["value"]:
                     measure = find_measure(target=target, name=row["measure"] or None)
-                    group["values"][measure.name] = read_measure(measure, row["value"])
+                    key = (target.code, measure.name, at)
+                    if key in seen:
+                        raise KrbotError("csv.duplicate", first=seen[key], code=target.code, measure=measure.name)
+                    seen[key] = line_number
+                    group["values"][measure.name] = read_measure(measure, row["value"], style=style, check_range=True)
                 for column, attribute in (("note", "note"), ("next", "next_step"), ("risk", "risk")):
                     if row.get(column):
                         group[attribute] = row[column]
                 if row.get("ask"):
-                    group["asks"].extend(split_asks(text=row["ask"]))
+                    for part in split_asks(text=row["ask"]):
+                        group["asks"].append(classify_ask(text=part, style=style))
             except KrbotError as error:
                 raise KrbotError(
                     "csv.row", file=filename, line=line_number, inner=error.key, **error.params
@@ -128,8 +164,7 @@ def _bulk_insert(
                     "value": value,
                 }
             )
-        for text in groups[key]["asks"]:
-            classified = classify_ask(text=text)
+        for classified in groups[key]["asks"]:
             asks.append(
                 {
                     "workspace_id": scope.workspace.id,
@@ -149,6 +184,11 @@ def _bulk_insert(
         session.execute(insert(CheckinValueRow), values)
     if asks:
         session.execute(insert(AskRow), asks)
+
+
+def _style(*, scope: Scope, locale: str | None) -> NumberStyle:
+    """The number style a spreadsheet is read in: `--locale`, else the workspace's."""
+    return number_style(locale=check_locale(tag=locale) if locale else scope.okrs.workspace.number_locale)
 
 
 def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -> dict[str, Any]:
@@ -209,6 +249,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
             "name": okrs.workspace.name,
             "language": okrs.workspace.language,
             "timezone": okrs.workspace.timezone,
+            "locale": okrs.workspace.number_locale,
             "boss_channel": okrs.workspace.boss_channel,
             "reminder": okrs.workspace.reminder,
             "digest": okrs.workspace.digest,
@@ -221,6 +262,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                 "slack": p.slack_id,
                 "feishu": p.feishu_id,
                 "timezone": p.timezone,
+                "locale": p.locale,
             }
             for p in okrs.people.values()
         ],
@@ -350,3 +392,53 @@ def _export_objective(
             for p in o.paths
         ],
     }
+
+
+CSV_EXPORT_COLUMNS = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk", "ask"]
+
+
+def csv_number(*, value: Any, style: NumberStyle) -> str:
+    """A stored value written for a spreadsheet of this locale, so that import-checkins reads it back exactly."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else ("done" if value else "not done")
+    text = format(Decimal(repr(float(value))).normalize(), "f")
+    whole, _, fraction = text.partition(".")
+    if len(fraction) == 3 and whole.lstrip("-") not in ("0", ""):
+        fraction += "0"  # 2.125 would read as two thousand one hundred twenty-five in half the locales
+    return whole + (style.decimal + fraction if fraction else "")
+
+
+def export_csv(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -> str:
+    """The check-ins and asks as a CSV for Excel: UTF-8 BOM, the workspace's numbers and offset; import-checkins reads it."""
+    data = export_all(uow=uow, at=at, workspace=workspace)
+    zone = ZoneInfo(data["workspace"]["timezone"])
+    locale = data["workspace"]["locale"]
+    style = number_style(locale=locale)
+    delimiter = ";" if style.decimal == "," else ","
+
+    def local(moment: str) -> str:
+        return datetime.fromisoformat(moment).astimezone(zone).isoformat()
+
+    rows = [  # text cells escaped so that none becomes a formula; the value is a number, written as one
+        {**escaped_row(row=item), "value": csv_number(value=item["value"], style=style), "at": local(item["at"])}
+        for item in data["checkins"]
+    ]
+    rows += [
+        {
+            **escaped_row(row={"person": a["person"], "code": a["code"], "ask": a["text"]}),
+            "at": local(a["at"]),
+            "period": _period(a["at"], zone),
+        }
+        for a in data["asks"]
+    ]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_EXPORT_COLUMNS, extrasaction="ignore", delimiter=delimiter)
+    writer.writeheader()
+    writer.writerows(sorted(rows, key=lambda c: (c["period"], c["person"], c["code"], c["at"], c.get("ask") or "")))
+    return "\ufeff" + buffer.getvalue()
+
+
+def _period(moment: str, zone: ZoneInfo) -> str:
+    """The ISO week of a moment on the workspace clock."""
+    year, week, _ = datetime.fromisoformat(moment).astimezone(zone).isocalendar()
+    return f"{year}-W{week:02d}"

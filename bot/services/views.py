@@ -18,7 +18,7 @@ from bot.core.method import (
 from bot.core.progress import okr_progress
 from bot.services.context import load_scope, owned_target, person_in
 from bot.services.digest import compose
-from bot.services.replies import Reply
+from bot.services.replies import Reply, Shows
 from storage import repository
 from storage.db import UnitOfWork
 
@@ -33,7 +33,10 @@ def list_krs(
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
     rows = rows_by_person(okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at)))[sender.key]
     return Reply(
-        key="reply.list", lang=scope.lang, params={"rows": rows, "name": sender.name, "form_hint": form_hint}
+        key="reply.list",
+        lang=scope.lang,
+        params={"rows": rows, "name": sender.name, "form_hint": form_hint},
+        shows=Shows.FORM if form_hint else Shows.TEXT,
     )
 
 
@@ -110,7 +113,7 @@ def show_matrix(*, uow: UnitOfWork, person: str, at: datetime, workspace: str | 
     for objective in scope.okrs.objectives:
         for kr in objective.krs():
             quadrants[quadrant(kr=kr)].append({"code": kr.code, "title": kr.title})
-    return Reply(key="reply.matrix", lang=scope.lang, params={"quadrants": quadrants})
+    return Reply(key="reply.matrix", lang=scope.lang, params={"quadrants": quadrants}, shows=Shows.CHART)
 
 
 def show_plan(*, uow: UnitOfWork, code: str, at: datetime, workspace: str | None = None) -> Reply:

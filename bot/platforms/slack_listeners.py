@@ -1,0 +1,399 @@
+"""Slack's listeners: each ack stores (or refuses) and commits before it answers; lazy follow-ups only call Slack."""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import BoltContext, BoltResponse
+from slack_sdk import WebClient
+
+from bot import services
+from bot.charts import matrix_png
+from bot.core import model
+from bot.core.errors import KrbotError
+from bot.i18n import error_message, translate
+from bot.platforms import payloads
+from bot.platforms import slack_blocks as blocks
+from bot.platforms.base import Sent
+from bot.platforms.payloads import Malformed
+from bot.render import render_reply
+
+if TYPE_CHECKING:
+    from bot.services import UnitOfWork
+
+log = logging.getLogger(__name__)
+PLATFORM = "slack"
+DELIVERY = "krbot_delivery"  # context key: the id a replay of the same signed request repeats
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a Slack request, as krbot knows them: their workspace and person key."""
+
+    workspace: str
+    person: str
+
+
+def _raised_in_bolt(error: BaseException) -> bool:
+    """Whether Bolt itself raised (reading a field of a payload that has another shape), not one of krbot's listeners."""
+    trace = traceback.extract_tb(error.__traceback__)
+    return bool(trace) and f"{os.sep}slack_bolt{os.sep}" in trace[-1].filename
+
+
+class SlackListeners:
+    """The listeners of the Slack platform (a mixin: the platform gives the unit of work, the clock and the clients)."""
+
+    uow: UnitOfWork
+    clock: Callable[[], datetime]
+
+    def _client_for(self, *, workspace: str | None) -> WebClient:
+        raise NotImplementedError
+
+    def _client_of(self, *, person: model.Person) -> WebClient:
+        raise NotImplementedError
+
+    def listeners(self) -> list[tuple[str, Any, Callable[..., Any], list[Callable[..., Any]]]]:
+        """(Bolt decorator, matcher, ack function, lazy functions) for everything krbot answers on Slack."""
+        return [
+            ("command", "/kr", self._answer_command, [self._after_command]),
+            ("action", blocks.OPEN_FORM, self._ack_empty, [self._open_form]),
+            ("action", blocks.PICK_KR, self._ack_empty, [self._pick_kr]),
+            ("action", blocks.APPROVE, self._approve, [self._after_decision]),
+            ("action", blocks.DECLINE, self._decline, [self._after_decision]),
+            ("view", blocks.CHECKIN_VIEW, self._submit_form, [self._tell_notices]),
+            ("event", "app_home_opened", self._ack_empty, [self._publish_home]),
+            ("event", "message", self._direct_message, [self._answer_message]),
+        ]
+
+    def _on_error(self, error: Exception, body: Any) -> BoltResponse:
+        """Bolt's error handler: a malformed payload is 400 (one log line); anything else 500, so Slack retries events."""
+        if isinstance(error, Malformed) or _raised_in_bolt(error):
+            log.warning("malformed slack request refused: %s", error if isinstance(error, Malformed) else type(error).__name__)
+            return BoltResponse(status=400, body="")
+        log.error("slack request failed; nothing was stored", exc_info=error)
+        return BoltResponse(status=500, body="")
+
+    # ------------------------------------------------------------ translating helpers
+
+    def _sender(self, *, user_id: str) -> Sender | None:
+        """The krbot person behind a Slack user id, or None."""
+        found = services.find_person(uow=self.uow, platform=PLATFORM, user_id=user_id)
+        if found is None:
+            return None
+        workspace, person = found
+        return Sender(workspace=workspace, person=person)
+
+    def _lang(self, *, sender: Sender) -> str:
+        """The sender's workspace language (only read when an answer has no reply to carry it)."""
+        return services.workspace_language(uow=self.uow, workspace=sender.workspace)
+
+    def _stranger_text(self, *, user_id: str) -> str:
+        """The answer to someone krbot does not know, in the (only) workspace's language."""
+        try:
+            lang = services.workspace_language(uow=self.uow, workspace=None)
+        except KrbotError:
+            lang = "en"
+        return blocks.esc_lines(translate("slack.unknown_user", lang=lang, user=user_id))
+
+    @staticmethod
+    def _failed_text() -> str:
+        """Nothing was saved (the database did not answer): in both languages, as the workspace's can't be read."""
+        return blocks.esc_lines("\n".join(translate("slack.failed", lang=lang) for lang in ("zh", "en")))
+
+    def _reply_text(self, *, reply: services.Reply) -> str:
+        """A service reply as escaped mrkdwn."""
+        return blocks.esc_lines(render_reply(reply=reply))
+
+    def _notices(self, *, reply: services.Reply, workspace: str) -> list[tuple[str, str]]:
+        """(Slack user id, escaped text) for everyone a reply says to tell who has a Slack id."""
+        told = []
+        for notice in reply.notices:
+            person = services.person_of(uow=self.uow, key=notice.person, at=self.clock(), workspace=workspace)
+            if person is not None and person.slack_id:
+                told.append((person.slack_id, blocks.esc_lines(translate(notice.key, lang=reply.lang, **notice.params))))
+        return told
+
+    def _dm(self, *, client: WebClient, user_id: str, message: dict[str, Any]) -> Sent:
+        """Open (or find) the DM with a user and post one message there."""
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        posted = client.chat_postMessage(channel=channel, **message)
+        return Sent(platform=PLATFORM, message_id=str(posted["ts"]), extra={"channel": channel})
+
+    def _send_matrix_chart(self, *, client: WebClient, user_id: str, reply: services.Reply) -> None:
+        """The matrix as a PNG in the asker's DM (an ephemeral answer cannot carry a file)."""
+        chart = matrix_png(quadrants=reply.params["quadrants"], lang=reply.lang)
+        if chart is None:  # no CJK-capable font here: the text answer says it all
+            return
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=channel, content=chart[0], filename="krbot-matrix.png", title=translate("matrix.title", lang=reply.lang)
+        )
+
+    def _tell(self, *, client: WebClient, told: list[tuple[str, str]]) -> None:
+        """DM each (user id, text) pair."""
+        for user_id, text in told:
+            for message in blocks.text_messages(text=text):
+                self._dm(client=client, user_id=user_id, message=message)
+
+    def _tell_reply(self, *, client: WebClient, context: BoltContext) -> None:
+        """After the answer: DM the people the stored reply names (read only; nothing of the user's is written here)."""
+        reply, workspace = context.get("krbot_reply"), context.get("krbot_workspace")
+        if reply is not None and workspace:
+            self._tell(client=client, told=self._notices(reply=reply, workspace=workspace))
+
+    def _open_view(self, *, client: WebClient, sender: Sender, trigger_id: str, code: str | None) -> None:
+        """Open the check-in modal on one of the sender's KRs (the first when `code` is None)."""
+        reply = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
+        view = blocks.checkin_view(rows=reply.params["rows"], code=code, lang=reply.lang)
+        client.views_open(trigger_id=trigger_id, view=view)
+
+    # ------------------------------------------------------------ acks: stored (or refused) and committed, then answered
+
+    @staticmethod
+    def _ack_empty(ack: Callable[..., None]) -> None:
+        """Nothing to store: ack at once; the lazy listener calls Slack."""
+        ack()
+
+    def _answer_command(self, ack: Callable[..., None], body: dict[str, Any], context: BoltContext) -> None:
+        """`/kr …`: claimed and run in one transaction, committed, then the answer is the ack's own text.
+
+        A replay of the same signed request is acked empty; when the database can't take it, the answer says
+        nothing was saved. `/kr update` alone acks empty and the lazy listener opens the modal.
+        """
+        user_id = payloads.text(body, "user_id")
+        text = payloads.text(body, "text", default="")
+        trigger = payloads.text(body, "trigger_id", default="")
+        delivery = context.get(DELIVERY) or f"command:{trigger}"
+        try:
+            sender = self._sender(user_id=user_id)
+            if sender is None:
+                ack(text=self._stranger_text(user_id=user_id), response_type="ephemeral")
+                return
+            once = services.handle_once(
+                uow=self.uow, platform=PLATFORM, event_ids=[delivery], at=self.clock(),
+                action=lambda: services.run_command(
+                    uow=self.uow, person=sender.person, text=text, at=self.clock(), workspace=sender.workspace,
+                    source=PLATFORM, event_key=f"command:{trigger}",
+                ),
+            )
+        except Exception:
+            log.exception("slack command failed; nothing was saved")
+            ack(text=self._failed_text(), response_type="ephemeral")
+            return
+        if not once.fresh or once.result is None:
+            ack()  # a replay of a request answered already
+            return
+        reply = once.result
+        if reply.shows is services.Shows.REPEAT:  # the same command (by its trigger) made its change already
+            ack()
+            return
+        context["krbot_reply"], context["krbot_workspace"] = reply, sender.workspace
+        if reply.shows is services.Shows.FORM:
+            context["krbot_form"] = True
+            ack()
+            return
+        messages = blocks.text_messages(text=self._reply_text(reply=reply))
+        context["krbot_more"] = messages[1:]
+        ack(response_type="ephemeral", **messages[0])
+
+    def _approve(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
+        """Approve an ask from the digest thread: decided and committed before the ack."""
+        self._decide(ack=ack, body=body, action=action, context=context, approve=True)
+
+    def _decline(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
+        """Decline an ask from the digest thread: decided and committed before the ack."""
+        self._decide(ack=ack, body=body, action=action, context=context, approve=False)
+
+    def _decide(
+        self, *, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], context: BoltContext, approve: bool
+    ) -> None:
+        """Decide an ask (boss or admin only) inside the request; what to tell whom is left in the context for the follow-up."""
+        user_id = payloads.text(body, "user", "id")
+        ask_id = payloads.integer(payloads.loads(text=payloads.text(action, "value")).get("id"))
+        try:
+            sender = self._sender(user_id=user_id)
+            if sender is None:
+                context["krbot_answer"] = self._stranger_text(user_id=user_id)
+                ack()
+                return
+            try:
+                reply = services.decide_ask(
+                    uow=self.uow, person=sender.person, ask_id=ask_id, approve=approve, at=self.clock(),
+                    workspace=sender.workspace,
+                    event_key=f"slack:action:{user_id}:{action.get('action_ts', '')}:{action.get('action_id', '')}:{ask_id}",
+                )
+            except KrbotError as error:
+                context["krbot_answer"] = blocks.esc_lines(error_message(error, lang=self._lang(sender=sender)))
+                ack()
+                return
+        except Exception:
+            log.exception("slack decision failed; nothing was saved")
+            context["krbot_answer"] = self._failed_text()
+            ack()
+            return
+        context["krbot_reply"], context["krbot_workspace"], context["krbot_ask"] = reply, sender.workspace, ask_id
+        ack()
+
+    def _submit_form(self, ack: Callable[..., None], body: dict[str, Any], context: BoltContext) -> None:
+        """Validate and store a check-in modal inside the ack: field errors inline, else the saved answer in the modal."""
+        view = payloads.node(body, "view")
+        user_id = payloads.text(body, "user", "id")
+        try:
+            form = blocks.form_values(view=view)
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise Malformed(f"view state: {type(error).__name__}") from None
+        first_block = next(iter(form["blocks"].values()), "note")
+        lang = "en"
+        try:
+            sender = self._sender(user_id=user_id)
+            if sender is None:
+                ack(response_action="update", view=blocks.result_view(text=self._stranger_text(user_id=user_id), lang="en"))
+                return
+            lang = self._lang(sender=sender)
+            note = form["note"]
+            if form["confidence"]:
+                note = translate("slack.form.confidence_note", lang=lang, n=form["confidence"], note=note.strip())
+            reply, problems = services.record_form(
+                uow=self.uow, person=sender.person, code=form["code"], values=form["values"], note=note,
+                next_step=form["next"], risk=form["risk"], ask_text=form["ask_text"], ask_kind=form["ask_kind"] or None,
+                ask_amount=form["ask_amount"], at=self.clock(), workspace=sender.workspace, source=PLATFORM,
+                event_key=f"view:{payloads.text(view, 'id')}:{view.get('hash', '')}",
+            )
+        except KrbotError as error:  # not the owner, an unknown code: shown on the form, nothing stored
+            ack(response_action="errors", errors={first_block: error_message(error, lang=lang)[:300]})
+            return
+        except Exception:
+            log.exception("slack form failed; nothing was saved")
+            ack(response_action="errors", errors={first_block: self._failed_text()[:300]})
+            return
+        if reply is None:
+            errors = {form["blocks"].get(field, field): error_message(error, lang=lang)[:300] for field, error in problems.items()}
+            ack(response_action="errors", errors=errors)
+            return
+        context["krbot_reply"], context["krbot_workspace"] = reply, sender.workspace
+        ack(response_action="update", view=blocks.result_view(text=self._reply_text(reply=reply), lang=reply.lang))
+
+    def _direct_message(self, ack: Callable[..., None], body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """A command typed in the bot's DM: claimed and stored in one transaction before the ack (500 when it can't be)."""
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            ack()
+            return
+        user_id = payloads.text(event, "user")
+        text = payloads.text(event, "text", default="")
+        payloads.text(event, "channel")
+        event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
+        sender = self._sender(user_id=user_id)  # the database down: raised, Bolt answers 500, Slack retries
+        once = services.handle_once(
+            uow=self.uow, platform=PLATFORM, event_ids=[event_id], at=self.clock(),
+            action=lambda: None if sender is None else services.run_command(
+                uow=self.uow, person=sender.person, text=text, at=self.clock(), workspace=sender.workspace,
+                source=PLATFORM, event_key=f"event:{event_id}",
+            ),
+        )
+        if once.fresh:
+            if sender is None:
+                context["krbot_answer"] = self._stranger_text(user_id=user_id)
+            elif once.result is not None:
+                context["krbot_answer"] = self._reply_text(reply=once.result)
+                context["krbot_reply"], context["krbot_workspace"] = once.result, sender.workspace
+        ack()
+
+    # ------------------------------------------------------------ follow-ups after the answer: Slack API calls only
+
+    def _after_command(
+        self, body: dict[str, Any], client: WebClient, respond: Callable[..., Any], context: BoltContext
+    ) -> None:
+        """After a command's answer: the modal, the rest of a long answer, the matrix chart, notices to others."""
+        reply = context.get("krbot_reply")
+        if reply is None:
+            return
+        if context.get("krbot_form"):
+            view = blocks.checkin_view(rows=reply.params["rows"], code=None, lang=reply.lang)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+            return
+        for message in context.get("krbot_more") or []:
+            respond(response_type="ephemeral", **message)
+        if reply.ok and reply.shows is services.Shows.CHART:
+            self._send_matrix_chart(client=client, user_id=body["user_id"], reply=reply)
+        self._tell_reply(client=client, context=context)
+
+    def _open_form(self, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Callable[..., Any]) -> None:
+        """The Update button (reminder DM, App Home): open the modal on that KR."""
+        sender = self._sender(user_id=body["user"]["id"])
+        if sender is None:
+            respond(text=self._stranger_text(user_id=body["user"]["id"]), response_type="ephemeral", replace_original=False)
+            return
+        self._open_view(client=client, sender=sender, trigger_id=body["trigger_id"], code=action.get("value") or None)
+
+    def _pick_kr(self, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """Another KR picked in the modal: the modal redrawn with that KR's measures."""
+        sender = self._sender(user_id=body["user"]["id"])
+        if sender is None:
+            return
+        reply = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
+        code = (action.get("selected_option") or {}).get("value")
+        view = blocks.checkin_view(rows=reply.params["rows"], code=code, lang=reply.lang)
+        client.views_update(view_id=body["view"]["id"], hash=body["view"].get("hash"), view=view)
+
+    def _after_decision(
+        self, body: dict[str, Any], client: WebClient, respond: Callable[..., Any], context: BoltContext
+    ) -> None:
+        """After a decision was stored: the message shows it, the asker is told by DM, others refused privately."""
+        if context.get("krbot_answer"):
+            respond(text=context["krbot_answer"], response_type="ephemeral", replace_original=False)
+            return
+        reply, ask_id = context.get("krbot_reply"), context.get("krbot_ask")
+        if reply is None:
+            return
+        if reply.shows is services.Shows.REPEAT:  # the same click delivered again: decided and answered already
+            return
+        if reply.shows is not services.Shows.DECISION:  # another decision won: it updates the message and tells the asker, once
+            respond(text=self._reply_text(reply=reply), response_type="ephemeral", replace_original=False)
+            return
+        by = reply.params["by"]
+        decision = blocks.esc(translate("slack.ask.decision", lang=reply.lang, id=ask_id, status=reply.params["status"], by=by))
+        message = body.get("message") or {}
+        if message.get("ts") and body.get("channel"):
+            updated = blocks.decided(blocks=message.get("blocks", []), ask_id=ask_id, text=decision)
+            client.chat_update(channel=body["channel"]["id"], ts=message["ts"], blocks=updated, text=blocks.fallback(blocks=updated))
+        self._tell_reply(client=client, context=context)
+
+    def _tell_notices(self, client: WebClient, context: BoltContext) -> None:
+        """After a saved form: tell the people the reply names."""
+        self._tell_reply(client=client, context=context)
+
+    def _answer_message(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        """After a DM command was stored: post the answer in the DM, tell whom it names."""
+        answer = context.get("krbot_answer")
+        if answer is None:
+            return
+        for message in blocks.text_messages(text=answer):
+            client.chat_postMessage(channel=event["channel"], **message)
+        self._tell_reply(client=client, context=context)
+
+    def _publish_home(self, event: dict[str, Any], client: WebClient) -> None:
+        """The App Home tab: the person's KRs; for the boss and admins, the objectives' conclusions too."""
+        if event.get("tab", "home") != "home":
+            return
+        user_id = event["user"]
+        sender = self._sender(user_id=user_id)
+        if sender is None:
+            client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks.sections(text=self._stranger_text(user_id=user_id))})
+            return
+        at = self.clock()
+        reply = services.list_krs(uow=self.uow, person=sender.person, at=at, workspace=sender.workspace)
+        digest = services.compose(uow=self.uow, as_of=at, workspace=sender.workspace)
+        person = services.person_of(uow=self.uow, key=sender.person, at=at, workspace=sender.workspace)
+        last = {k.code: k.last_at for o in digest.objectives for k in o.krs}
+        boss = person is not None and person.role in (model.Role.BOSS, model.Role.ADMIN)
+        view = blocks.home_view(
+            rows=reply.params["rows"], lang=reply.lang, name=reply.params["name"], last=last, tz=digest.timezone,
+            digest=digest if boss else None,
+        )
+        client.views_publish(user_id=user_id, view=view)
