@@ -102,7 +102,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _moment(app: App, text: str | None, workspace: str | None) -> datetime:
+def _moment(app: App, text: str | None, workspace: str | None, *, as_of: bool = False) -> datetime:
     from bot import services
     from bot.i18n import error_message
 
@@ -110,6 +110,8 @@ def _moment(app: App, text: str | None, workspace: str | None) -> datetime:
         return _now()
     zone = services.workspace_timezone(uow=app.uow, workspace=workspace)
     try:
+        if as_of:  # a date alone is the end of that day (CONTRACT §7)
+            return services.parse_as_of(text=text, timezone=zone)
         return services.parse_moment(text=text, timezone=zone)
     except KrbotError as error:
         _fail(error_message(error, lang=services.workspace_language(uow=app.uow, workspace=workspace)))
@@ -317,7 +319,7 @@ def say(
 def digest(
     lang: Annotated[Lang | None, typer.Option("--lang", help="Language (default: the workspace's).")] = None,
     fmt: Annotated[DigestFormat, typer.Option("--format", help="Surface to render.")] = DigestFormat.text,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date-time (default: now).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date or date-time; a date alone is the end of that day (default: now).")] = None,
     post: Annotated[bool, typer.Option("--post", help="Post it to the boss channel.")] = False,
     department: Annotated[
         str | None,
@@ -334,7 +336,7 @@ def digest(
     from bot.render import render_digest, render_report
 
     app = _app(db)
-    moment = _moment(app, as_of, workspace)
+    moment = _moment(app, as_of, workspace, as_of=True)
     language = lang.value if lang else _lang(app, workspace)
     try:
         if post:
@@ -515,7 +517,11 @@ def jobs_list(db: DbOption = None) -> None:
 def jobs_run(
     name: Annotated[JobName, typer.Argument(help="reminders, chasers or digest.")],
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="ISO date-time (default: now; no zone = workspace zone).")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="ISO date or date-time; a date alone is the end of that day (default: now; no zone = workspace zone).",
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -525,7 +531,7 @@ def jobs_run(
     from bot.scheduler import Runner
 
     app = _app(db)
-    moment = _moment(app, as_of, None)
+    moment = _moment(app, as_of, None, as_of=True)
     lang = _lang(app, None)
     platforms = configured_platforms(app=app, http=None)
     try:

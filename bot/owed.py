@@ -163,7 +163,7 @@ def owed_chasers(
     digest_slot = _digest_slot(view=view, now=now + (timedelta(0) if force else CHASER_LEAD), force=force)
     slot = digest_slot - CHASER_LEAD
     day = digest_slot.astimezone(ZoneInfo(view.timezone)).date()
-    if not view.cycle_start <= day <= view.cycle_end + timedelta(days=7):
+    if not view.cycle_start <= day <= view.cycle_end:  # after the cycle's end the digest is the final report: no chasing
         return [], [], 0
     in_grace = force or timedelta(0) <= now - slot <= GRACE["chaser"]
     since = digest_slot - timedelta(days=7)

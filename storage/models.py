@@ -164,6 +164,7 @@ class KrRow(Base):
     control: Mapped[str | None] = mapped_column(String(16))
     impact: Mapped[str | None] = mapped_column(String(16))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # first imported (stale counts from then)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
