@@ -20,6 +20,7 @@ def burnup_svg(*, chart: Burnup, lang: str) -> Markup:
     values = [chart.baseline, chart.target, *(v for _, v in chart.points)]
     if chart.forecast_value is not None:
         values.append(chart.forecast_value)
+    values += [v for v in (chart.low_value, chart.high_value) if v is not None]
     low, high = min(values), max(values)
     if high == low:
         high = low + 1.0
@@ -47,8 +48,19 @@ def burnup_svg(*, chart: Burnup, lang: str) -> Markup:
         f'<polyline points="{actual}" class="actual"/>',
     ]
     parts += [f'<circle cx="{x(at):.1f}" cy="{y(v):.1f}" r="3" class="dot"/>' for at, v in chart.points]
-    if chart.forecast_value is not None and chart.points:
+    if chart.final and chart.forecast_value is not None:  # after the deadline: the result, no forecast line
+        parts.append(
+            f'<circle cx="{x(chart.deadline):.1f}" cy="{y(chart.forecast_value):.1f}" r="5" class="result"/>'
+            f'<text x="{x(chart.deadline) - 8:.1f}" y="{y(chart.forecast_value) - 8:.1f}" text-anchor="end" '
+            f'class="tick">{label(chart.forecast_value)}</text>'
+        )
+    elif chart.forecast_value is not None and chart.points:
         last_at, last_value = chart.points[-1]
+        if chart.low_value is not None and chart.high_value is not None:
+            parts.append(
+                f'<polygon points="{x(last_at):.1f},{y(last_value):.1f} {x(chart.deadline):.1f},{y(chart.high_value):.1f} '
+                f'{x(chart.deadline):.1f},{y(chart.low_value):.1f}" class="band"/>'
+            )
         parts.append(
             f'<line x1="{x(last_at):.1f}" y1="{y(last_value):.1f}" x2="{x(chart.deadline):.1f}" '
             f'y2="{y(chart.forecast_value):.1f}" class="forecast"/>'

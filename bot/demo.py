@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot import commands, services
 from bot.app import build_app
+from bot.core.digest import Digest
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
 from bot.render import render_digest
@@ -50,6 +51,31 @@ def _checkins_by_week(*, path: Path, zone: ZoneInfo) -> dict[datetime, list[comm
     return dict(sorted(weeks.items()))
 
 
+def _headlines(*, digest: Digest, lang: str, echo: Callable[[str], object], number: int, friday: datetime, checkins: int) -> None:
+    """Each objective's headline of one Friday's digest, as the boss reads it first."""
+    for section in digest.objectives:
+        echo(
+            translate(
+                "demo.final" if section.final else "demo.week",
+                lang=lang,
+                number=number,
+                day=translate("format.day", lang=lang, month=friday.month, day=friday.day, year=friday.year),
+                checkins=checkins,
+                code=section.code,
+                completion=section.completion,
+                forecast=section.forecast_completion,
+                low=section.low_completion,
+                high=section.high_completion,
+                days=section.data_days,
+                gap=section.gap,
+                margin=section.margin,
+                unit=section.headline_unit,
+                status=section.status.value,
+                risk=section.main_risk.code if section.main_risk else "",
+            )
+        )
+
+
 def run_demo(*, lang: str, echo: Callable[[str], object], database_url: str | None = None) -> str:
     """Replay the example quarter into a fresh database, print each week's headline and the final digest."""
     folder = Path(tempfile.mkdtemp(prefix="krbot-demo-"))
@@ -72,26 +98,14 @@ def run_demo(*, lang: str, echo: Callable[[str], object], database_url: str | No
             except KrbotError as error:  # the shipped example is valid; say so loudly if it ever is not
                 echo(error_message(error, lang=lang))
         digest = services.compose(uow=app.uow, as_of=friday, workspace=outcome.workspace)
-        for section in digest.objectives:
-            echo(
-                translate(
-                    "demo.week",
-                    lang=lang,
-                    number=number,
-                    day=translate("format.day", lang=lang, month=friday.month, day=friday.day, year=friday.year),
-                    checkins=len(items),
-                    code=section.code,
-                    completion=section.completion,
-                    forecast=section.forecast_completion,
-                    gap=section.gap,
-                    unit=section.headline_unit,
-                    status=section.status.value,
-                    risk=section.main_risk.code if section.main_risk else "",
-                )
-            )
+        _headlines(digest=digest, lang=lang, echo=echo, number=number, friday=friday, checkins=len(items))
+    if weeks:  # the Friday after the cycle's end: the final report
+        friday = max(weeks) + timedelta(days=7)
+        digest = services.compose(uow=app.uow, as_of=friday, workspace=outcome.workspace)
+        _headlines(digest=digest, lang=lang, echo=echo, number=len(weeks) + 1, friday=friday, checkins=0)
     echo("")
     if digest is not None:
-        echo(translate("demo.digest_intro", lang=lang))
+        echo(translate("demo.final_intro" if digest.final else "demo.digest_intro", lang=lang))
         echo("")
         echo(render_digest(digest=digest, fmt="text", lang=lang))
     echo(translate("demo.next", lang=lang, url=url))

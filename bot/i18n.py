@@ -36,6 +36,26 @@ def _compiled(lang: str, key: str) -> Template:
     return _ENV.from_string(catalog(lang=lang)[key])
 
 
+LIST_PARAMS = frozenset({"known", "names", "items", "allowed", "missing", "fields"})
+
+
+def _zh_list(text: Any) -> Any:
+    """A list that code joined with ", " joined the Chinese way, with 、."""
+    return text.replace(", ", "、") if isinstance(text, str) else text
+
+
+def percent_range(*, low: float, high: float) -> str:
+    """A range of completions as whole percents with the sign written once: "85–101%"."""
+    from bot.core.values import format_percent
+
+    return f"{format_percent(ratio=low).rstrip('%')}–{format_percent(ratio=high)}"
+
+
+def _range(low: float, high: float) -> str:
+    """percent_range for templates (positional)."""
+    return percent_range(low=low, high=high)
+
+
 def translate(key: str, /, *, lang: str, **params: Any) -> str:
     """The sentence `key` in `lang`, with `params` filled in as plain values (never as template code)."""
 
@@ -52,7 +72,9 @@ def translate(key: str, /, *, lang: str, **params: Any) -> str:
 
         return "—" if ratio is None else format_percent(ratio=ratio)
 
-    context = {"t": nested, "value": value, "percent": percent, "lang": lang, **params}
+    if lang == "zh":  # a zh list reads 甲、乙、丙, not 甲, 乙, 丙
+        params = {key: _zh_list(text) if key in LIST_PARAMS else text for key, text in params.items()}
+    context = {"t": nested, "value": value, "percent": percent, "percent_range": _range, "lang": lang, **params}
     return _compiled(lang, key).render(**context).strip()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from bot.core.burnup import Burnup
 from bot.core.digest import Digest
 from bot.core.text import clean_text
 from bot.core.values import format_percent, format_value
-from bot.i18n import translate
+from bot.i18n import percent_range, translate
 from bot.resources import resource_dir
 
 FORMATS = ("text", "markdown", "html")
@@ -39,6 +39,7 @@ def markdown_text(text: object, /, limit: int = MAX_USER_TEXT) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", inline(text, limit))
 
 
+@lru_cache(maxsize=8192)  # a digest writes the same targets and baselines many times over
 def _value(number: float | None, unit: str | None, lang: str, digits: int | None = 3) -> str:
     if number is None:
         return "—"
@@ -47,6 +48,11 @@ def _value(number: float | None, unit: str | None, lang: str, digits: int | None
 
 def _percent(ratio: float | None) -> str:
     return "—" if ratio is None else format_percent(ratio=ratio)
+
+
+def _percent_range(low: float, high: float) -> str:
+    """A range of completions as whole percents, the sign written once: "85–101%"."""
+    return percent_range(low=low, high=high)
 
 
 def day_text(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
@@ -78,6 +84,7 @@ def environment() -> Environment:
     env.filters["inline"] = inline
     env.filters["md"] = markdown_text
     env.globals["percent"] = _percent
+    env.globals["percent_range"] = _percent_range
     env.globals["inline"] = inline
     env.globals["md"] = markdown_text
     return env
@@ -102,7 +109,10 @@ _LINE_SOURCE = (
     "{% elif what == 'kr' %}{{ lines.kr(item, u) }}"
     "{% elif what == 'measure' %}{{ lines.measure(item, u) }}"
     "{% elif what == 'ask' %}{{ lines.ask(item, u) }}"
-    "{% elif what == 'change' %}{{ lines.change(item, u) }}{% endif %}"
+    "{% elif what == 'change' %}{{ lines.change(item, u) }}"
+    "{% elif what == 'step' %}{{ lines.step(item, u) }}"
+    "{% elif what == 'cause' %}{{ lines.cause(item, u) }}"
+    "{% elif what == 'unavailable' %}{{ lines.unavailable(item, u) }}{% endif %}"
 )
 
 
@@ -113,7 +123,7 @@ def _line_template() -> Any:
 
 def surface_helpers(*, lang: str, tz: str, escape: Callable[[object], str]) -> dict[str, Any]:
     """The digest helpers (t, value, percent, day) of one language, with a surface's own escape for user text."""
-    return {**_helpers(lang, tz), "percent": _percent, "u": escape}
+    return {**_helpers(lang, tz), "percent": _percent, "percent_range": _percent_range, "u": escape}
 
 
 def line_renderer(*, digest: Digest, lang: str, escape: Callable[[object], str]) -> Callable[[str, Any], str]:

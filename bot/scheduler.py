@@ -1,324 +1,58 @@
-"""The schedule: reminders, chasers and the weekly digest, each sent once per period through the delivery ledger."""
+"""The schedule's jobs — reminders, chasers and the weekly digest — each sent once per period through the outbox."""
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
-import time
-import uuid
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock_time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from urllib3.exceptions import MaxRetryError
-from urllib3.util.retry import Retry
 
 from bot import services
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.i18n import translate
-from bot.metrics import DELIVERIES, PLATFORM_ERRORS, PLATFORM_RETRIES
+from bot.outbox import Outbox, idempotency_key, worker_id
+from bot.owed import (
+    CHASER_LEAD,
+    DAYS,
+    GRACE,
+    Due,
+    Outcome,
+    Weekly,
+    away_now,
+    last_slot,
+    next_slot,
+    next_times,
+    owed_chasers,
+    owed_digests,
+    owed_reminders,
+    parse_weekly,
+    period_of,
+    slot_on,
+    week_slot,
+)
 from bot.platforms.base import Reminder, Sent
+from bot.retrying import RetryPolicy, retry_after
+from storage import ledger
 from storage.db import UnitOfWork
-from storage.ledger import LEASE, Key, attempt, claim, finish, key_of, record_missed, settled
+from storage.ledger import LEASE, Key, claim, key_of, record_missed, settled
+from storage.models import DeliveryRow
+
+__all__ = [
+    "CHASER_LEAD", "DAYS", "GRACE", "JOBS", "Due", "KrbotError", "Outcome", "RetryPolicy", "Runner", "Scheduler",
+    "Weekly", "away_now", "claim", "last_slot", "next_slot", "next_times", "owed_chasers", "owed_digests",
+    "owed_reminders", "parse_weekly", "period_of", "retry_after", "slot_on", "week_slot", "worker_id",
+]
 
 log = logging.getLogger("krbot.scheduler")
 
 JOBS = ("reminders", "chasers", "digest")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-GRACE = {"reminder": timedelta(hours=6), "chaser": timedelta(hours=4), "digest": timedelta(hours=24)}
-CHASER_LEAD = timedelta(hours=4)
 TICK_SECONDS = 60
 FINAL_MEMORY = 200_000
-
-
-# ---------------------------------------------------------------- time: weekly slots and period keys
-
-
-@dataclass(frozen=True, slots=True)
-class Weekly:
-    """A weekly wall-clock time such as "thu 10:00"."""
-
-    weekday: int
-    at: clock_time
-
-
-def parse_weekly(*, text: str) -> Weekly:
-    """Read "thu 10:00" (a weekday's first three letters and a 24-hour time)."""
-    try:
-        day, hhmm = text.strip().lower().split()
-        hours, minutes = hhmm.split(":")
-        return Weekly(weekday=DAYS.index(day[:3]), at=clock_time(int(hours), int(minutes)))
-    except ValueError:
-        raise KrbotError("scheduler.unreadable_time", word=text) from None
-
-
-def slot_on(*, day: date, weekly: Weekly, zone: str) -> datetime:
-    """The instant (in UTC) of `weekly`'s wall time on `day` in `zone`: the first of a repeated hour, a skipped one moved on."""
-    return datetime.combine(day, weekly.at, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
-def last_slot(*, weekly: Weekly, zone: str, now: datetime) -> datetime:
-    """The latest slot at or before `now`."""
-    local = now.astimezone(ZoneInfo(zone))
-    day = local.date() - timedelta(days=(local.weekday() - weekly.weekday) % 7)
-    slot = slot_on(day=day, weekly=weekly, zone=zone)
-    return slot if slot <= now else slot_on(day=day - timedelta(days=7), weekly=weekly, zone=zone)
-
-
-def next_slot(*, weekly: Weekly, zone: str, now: datetime) -> datetime:
-    """The first slot after `now`."""
-    previous = last_slot(weekly=weekly, zone=zone, now=now).astimezone(ZoneInfo(zone))
-    return slot_on(day=previous.date() + timedelta(days=7), weekly=weekly, zone=zone)
-
-
-def week_slot(*, weekly: Weekly, zone: str, now: datetime) -> datetime:
-    """The slot in the week (Monday to Sunday, local to `zone`) that contains `now`, past or still to come."""
-    local = now.astimezone(ZoneInfo(zone)).date()
-    return slot_on(day=local - timedelta(days=local.weekday() - weekly.weekday), weekly=weekly, zone=zone)
-
-
-def period_of(*, slot: datetime, zone: str) -> str:
-    """The ledger's period key: the ISO week of the slot's local date, so DST repeats and catch-ups share one key."""
-    year, week, _ = slot.astimezone(ZoneInfo(zone)).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def _away_on(view: services.ScheduleView, key: str, day: date) -> bool:
-    return any(start <= day <= end for start, end in view.away.get(key, ()))
-
-
-def _zone_of(view: services.ScheduleView, person: model.Person) -> str:
-    return person.timezone or view.timezone
-
-
-# ---------------------------------------------------------------- what is owed
-
-
-@dataclass(frozen=True, slots=True)
-class Due:
-    """One message owed: its ledger key (kind, target, period), its slot, and what to send."""
-
-    kind: str
-    workspace_id: int
-    workspace: str
-    lang: str
-    target: str
-    period: str
-    slot: datetime
-    person: model.Person | None = None
-    channel: str | None = None
-    platform: Any = None
-    text: str | None = None
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What one job run did, counted by result."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    sent: list[Due] = field(default_factory=list)
-
-    def add(self, other: Outcome, /) -> None:
-        """Fold another run's counts into this one."""
-        self.counts.update(other.counts)
-        self.sent.extend(other.sent)
-
-
-def _slot_for(*, weekly: Weekly, zone: str, now: datetime, force: bool) -> datetime:
-    return week_slot(weekly=weekly, zone=zone, now=now) if force else last_slot(weekly=weekly, zone=zone, now=now)
-
-
-def owed_reminders(
-    *, view: services.ScheduleView, now: datetime, force: bool = False
-) -> tuple[list[Due], list[Due], int]:
-    """(due now, past their grace window, skipped as away) reminders of one workspace at `now`."""
-    weekly = parse_weekly(text=view.reminder)
-    due, late, skipped = [], [], 0
-    for person in view.owners:
-        zone = _zone_of(view, person)
-        slot = _slot_for(weekly=weekly, zone=zone, now=now, force=force)
-        day = slot.astimezone(ZoneInfo(zone)).date()
-        if not view.cycle_start <= day <= view.cycle_end:
-            continue
-        if _away_on(view, person.key, day):
-            skipped += 1
-            continue
-        item = Due(
-            kind="reminder", workspace_id=view.workspace_id, workspace=view.workspace, lang=view.lang,
-            target=person.key, period=period_of(slot=slot, zone=zone), slot=slot, person=person,
-        )
-        (due if force or now - slot <= GRACE["reminder"] else late).append(item)
-    return due, late, skipped
-
-
-def _digest_slot(*, view: services.ScheduleView, now: datetime, force: bool) -> datetime:
-    weekly = parse_weekly(text=view.digest)
-    return _slot_for(weekly=weekly, zone=view.timezone, now=now, force=force)
-
-
-def owed_chasers(
-    *, view: services.ScheduleView, now: datetime, force: bool = False
-) -> tuple[list[Due], list[Due], int]:
-    """Chasers owed a few hours before the digest to owners who have not checked in this period."""
-    digest_slot = _digest_slot(view=view, now=now + (timedelta(0) if force else CHASER_LEAD), force=force)
-    slot = digest_slot - CHASER_LEAD
-    day = digest_slot.astimezone(ZoneInfo(view.timezone)).date()
-    if not view.cycle_start <= day <= view.cycle_end + timedelta(days=7):
-        return [], [], 0
-    in_grace = force or timedelta(0) <= now - slot <= GRACE["chaser"]
-    since = digest_slot - timedelta(days=7)
-    due, late, skipped = [], [], 0
-    for person in view.owners:
-        last = view.last_checkin.get(person.key)
-        if _away_on(view, person.key, day) or (last is not None and last > since):
-            skipped += 1
-            continue
-        item = Due(
-            kind="chaser", workspace_id=view.workspace_id, workspace=view.workspace, lang=view.lang,
-            target=person.key, period=period_of(slot=digest_slot, zone=view.timezone), slot=slot, person=person,
-        )
-        (due if in_grace else late).append(item)
-    return due, late, skipped
-
-
-_WARNED: set[tuple[str, str]] = set()
-
-
-def channel_of(*, platform: Any, view: services.ScheduleView) -> str | None:
-    """The boss channel on this platform: the file's, else the platform's own default (the console's terminal)."""
-    return view.boss_channel.get(platform.name) or getattr(platform, "default_channel", None)
-
-
-def owed_digests(
-    *, view: services.ScheduleView, platforms: Sequence[Any], now: datetime, force: bool = False
-) -> tuple[list[Due], list[Due], int]:
-    """The digest owed to each platform's boss channel."""
-    slot = _digest_slot(view=view, now=now, force=force)
-    day = slot.astimezone(ZoneInfo(view.timezone)).date()
-    if not view.cycle_start <= day <= view.cycle_end + timedelta(days=7):
-        return [], [], 0
-    due, late = [], []
-    for platform in platforms:
-        channel = channel_of(platform=platform, view=view)
-        if channel is None:
-            if (view.workspace, platform.name) not in _WARNED:
-                _WARNED.add((view.workspace, platform.name))
-                log.warning("no boss channel for %s in %s: digest not posted there", platform.name, view.workspace)
-            continue
-        item = Due(
-            kind="digest", workspace_id=view.workspace_id, workspace=view.workspace, lang=view.lang,
-            target=f"{platform.name}:{channel}", period=period_of(slot=slot, zone=view.timezone), slot=slot,
-            channel=channel, platform=platform,
-        )
-        (due if force or now - slot <= GRACE["digest"] else late).append(item)
-    return due, late, 0
-
-
-# ---------------------------------------------------------------- sending, with retries
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard to try one send: failures back off exponentially (urllib3's Retry); rate limits wait as told."""
-
-    tries: int = 5
-    backoff: float = 1.0
-    backoff_max: float = 60.0
-    rate_limited_waits: int = 100
-    workers: int = 16
-
-    def retry(self) -> Retry:
-        """A fresh urllib3 Retry counting this policy's failures."""
-        return Retry(total=self.tries - 1, other=self.tries - 1, backoff_factor=self.backoff,
-                     backoff_max=self.backoff_max, backoff_jitter=self.backoff / 4)
-
-
-def retry_after(error: BaseException, /) -> float | None:
-    """Seconds a rate-limited platform asked us to wait (an error's `retry_after`, or its response's Retry-After)."""
-    seconds = getattr(error, "retry_after", None)
-    if seconds is None:
-        headers = getattr(getattr(error, "response", None), "headers", None) or {}
-        header = headers.get("Retry-After") or headers.get("retry-after") if hasattr(headers, "get") else None
-        if header is None:
-            return None
-        try:
-            seconds = Retry().parse_retry_after(str(header))
-        except Exception:  # noqa: BLE001 - an unreadable header is no instruction
-            return None
-    return max(0.0, float(seconds))
-
-
-class Gate:
-    """A shared "not before" time per platform: one Retry-After pauses every sender to that platform."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._until = 0.0
-
-    def hold(self, *, seconds: float) -> None:
-        """Let nobody through for `seconds` from now."""
-        with self._lock:
-            self._until = max(self._until, time.monotonic() + seconds)
-
-    def wait(self) -> None:
-        """Block until the gate is open."""
-        while True:
-            with self._lock:
-                delay = self._until - time.monotonic()
-            if delay <= 0:
-                return
-            time.sleep(delay)
-
-
-def deliver(
-    *, send: Callable[[], Sent], policy: RetryPolicy, gate: Gate, before_try: Callable[[], bool], platform: str = ""
-) -> Sent:
-    """Call `send` until it succeeds: back off after failures, wait out rate limits; raise the last error when spent."""
-    retry = policy.retry()
-    waits = 0
-    while True:
-        gate.wait()
-        if not before_try():
-            raise LostClaim("another worker took this claim over")
-        try:
-            return send()
-        except LostClaim:
-            raise
-        except Exception as error:  # noqa: BLE001 - every platform failure is retried, then recorded
-            PLATFORM_ERRORS.labels(platform=platform).inc()
-            seconds = retry_after(error)
-            if seconds is not None and waits < policy.rate_limited_waits:
-                waits += 1
-                gate.hold(seconds=seconds)
-                PLATFORM_RETRIES.labels(platform=platform).inc()
-                continue
-            try:
-                retry = retry.increment(error=error)
-            except MaxRetryError:
-                raise error from None
-            PLATFORM_RETRIES.labels(platform=platform).inc()
-            log.info("send failed (%s); retrying in %.2fs", error, retry.get_backoff_time())
-            time.sleep(retry.get_backoff_time())
-
-
-class LostClaim(RuntimeError):
-    """Another worker took the claim over (this one outlived its lease): stop without sending."""
-
-
-# ---------------------------------------------------------------- one run of the jobs
-
-
-def worker_id() -> str:
-    """This process's name in the ledger: host, pid and a random suffix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+THREAD = "thread"
 
 
 def _reaches(platform: Any, person: model.Person) -> bool:
@@ -332,9 +66,14 @@ def _reaches(platform: Any, person: model.Person) -> bool:
     return True
 
 
+def _threaded(platform: Any) -> bool:
+    """True for a platform that posts a digest as a headline and parts, each a ledger item (Slack, Feishu)."""
+    return callable(getattr(platform, "digest_posts", None))
+
+
 @dataclass
 class Runner:
-    """Sends owed items through the ledger: claim, send with retries, mark; many at once in a bounded pool."""
+    """Works out what is owed and hands each message to the outbox: claim, send with retries, mark."""
 
     uow: UnitOfWork
     platforms: Sequence[Any]
@@ -342,8 +81,17 @@ class Runner:
     worker: str = field(default_factory=worker_id)
     lease: timedelta = LEASE
     clock: Callable[[], datetime] | None = None
-    gates: dict[str, Gate] = field(default_factory=dict)
-    final: set[Key] = field(default_factory=set)
+    rates: dict[str, float] = field(default_factory=dict)
+    outbox: Outbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(uow=self.uow, policy=self.policy, worker=self.worker, lease=self.lease, clock=self.clock,
+                             rates=self.rates)
+
+    @property
+    def final(self) -> set[Key]:
+        """Keys known final (sent, failed, missed): a cache, the ledger stays the judge."""
+        return self.outbox.final
 
     def _settled(self, *, items: Sequence[Due], now: datetime) -> set[Key]:
         """Keys no one may claim now; final states are remembered, so an idle tick reads the ledger rarely."""
@@ -351,14 +99,8 @@ class Runner:
         live: set[Key] = set()
         if unknown:
             final, live = settled(uow=self.uow, items=unknown, now=now, lease=self.lease)
-            self.final |= final
+            self.final.update(final)
         return self.final | live
-
-    def _now(self, fallback: datetime) -> datetime:
-        return self.clock() if self.clock is not None else fallback
-
-    def _gate(self, platform: Any) -> Gate:
-        return self.gates.setdefault(platform.name, Gate())
 
     def _platform_for(self, item: Due) -> Any:
         if item.platform is not None:
@@ -366,62 +108,23 @@ class Runner:
         assert item.person is not None
         return next((p for p in self.platforms if _reaches(p, item.person)), None)
 
-    def send_one(self, *, item: Due, now: datetime, payload: Callable[[Any, str], Sent]) -> str:
-        """Claim and send one item; returns "sent", "failed", "busy" (claimed elsewhere) or "unreachable"."""
-        platform = self._platform_for(item)
-        if platform is None:
-            return "unreachable"
-        row_id = claim(uow=self.uow, item=item, worker=self.worker, now=now, lease=self.lease)
-        if row_id is None:
-            return "busy"
-        key = f"{item.workspace_id}:{item.kind}:{item.target}:{item.period}"
-        tries = 0
-
-        def before_try() -> bool:
-            nonlocal tries
-            tries += 1
-            return tries == 1 or attempt(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now))
-
-        try:
-            sent = deliver(
-                send=lambda: payload(platform, key),
-                policy=self.policy,
-                gate=self._gate(platform),
-                before_try=before_try,
-                platform=platform.name,
-            )
-        except LostClaim:
-            return "busy"
-        except Exception as error:  # noqa: BLE001 - recorded in the ledger, reported in the digest
-            log.error("%s to %s for %s failed after the last try: %s", item.kind, item.target, item.period, error)
-            finish(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=None, error=repr(error))
-            self.final.add(key_of(item))
-            DELIVERIES.labels(kind=item.kind, status="failed").inc()
-            return "failed"
-        finish(
-            uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=(sent.platform, sent.message_id),
-            error=None,
-        )
-        self.final.add(key_of(item))
-        DELIVERIES.labels(kind=item.kind, status="sent").inc()
-        return "sent"
-
     def send_all(self, *, items: Sequence[Due], now: datetime, payload: Callable[[Due, Any, str], Sent]) -> Outcome:
-        """Send many items concurrently (a bounded thread pool); count the results."""
+        """Send many items through the outbox concurrently; count the results."""
         outcome = Outcome()
-        if not items:
-            return outcome
 
-        def one(item: Due) -> tuple[Due, str]:
-            return item, self.send_one(item=item, now=now, payload=lambda platform, key: payload(item, platform, key))
+        def one(item: Due) -> str:
+            platform = self._platform_for(item)
+            if platform is None:
+                return "unreachable"
+            key = idempotency_key(item)
+            status, _ = self.outbox.send(item=item, now=now, platform=platform,
+                                         send=lambda: payload(item, platform, key))
+            return status
 
-        workers = max(1, min(self.policy.workers, len(items)))
-        if workers == 1:
-            results = [one(item) for item in items]
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="krbot-send") as pool:
-                results = list(pool.map(one, items))
-        for item, result in results:
+        def taken(chunk: Sequence[Due]) -> set[Key]:
+            return self._settled(items=chunk, now=now)
+
+        for item, result in self.outbox.fan_out(items=items, one=one, taken=taken):
             outcome.counts[result] += 1
             if result == "sent":
                 outcome.sent.append(item)
@@ -468,21 +171,95 @@ class Runner:
         outcome.add(self.send_all(items=pending, now=now, payload=payload))
         return outcome
 
+    # ------------------------------------------------------------ the digest: a headline and its parts
+
+    def _queue_digest(self, *, items: Sequence[Due], digest: Any, now: datetime) -> None:
+        """Rows first: each threaded platform's headline and parts, with what each posts, before any is sent."""
+        rows: list[tuple[Due, dict[str, Any]]] = []
+        for item in items:
+            about = {"workspace": item.workspace, "period": item.period}
+            for n, post in enumerate(item.platform.digest_posts(digest=digest)):
+                part = item if n == 0 else Due(
+                    kind=THREAD, workspace_id=item.workspace_id, workspace=item.workspace, lang=item.lang,
+                    target=f"{item.target}#{n}", period=item.period, slot=item.slot, platform=item.platform,
+                )
+                rows.append((part, {"post": post, "channel": item.channel, "about": about}))
+        ledger.enqueue(uow=self.uow, items=rows, now=now)
+
+    def _send_post(self, *, item: Due, row: DeliveryRow, thread: str | None, now: datetime) -> str:
+        """One queued post through the outbox, looked up on the platform first when an earlier try may have posted it."""
+        platform, key = item.platform, idempotency_key(item)
+        assert row.payload is not None
+        post, channel, about = row.payload["post"], row.payload["channel"], row.payload["about"]
+        status, _ = self.outbox.send(
+            item=item, now=now, platform=platform,
+            send=lambda: platform.send_post(post=post, channel=channel, thread=thread, idempotency_key=key, about=about),
+            find=lambda: platform.find_post(channel=channel, thread=thread, idempotency_key=key,
+                                            workspace=about.get("workspace")),
+        )
+        return status
+
+    def _post_group(self, *, head: Due, head_row: DeliveryRow | None, parts: list[DeliveryRow], now: datetime) -> Outcome:
+        """The headline (when still owed), then its parts in order, each a ledger item retried on its own."""
+        outcome = Outcome()
+        if head_row is not None:
+            status = self._send_post(item=head, row=head_row, thread=None, now=now)
+            outcome.counts[status] += 1
+            if status != "sent":
+                return outcome
+            outcome.sent.append(head)
+        thread = ledger.sent_message(uow=self.uow, item=head)
+        if thread is None:
+            return outcome
+        for row in sorted(parts, key=lambda part: int(part.target.rsplit("#", 1)[1])):
+            part = Due(kind=THREAD, workspace_id=head.workspace_id, workspace=head.workspace, lang=head.lang,
+                       target=row.target, period=row.period, slot=head.slot, platform=head.platform)
+            outcome.counts["part " + self._send_post(item=part, row=row, thread=thread, now=now)] += 1
+        return outcome
+
+    def _post_threaded(self, *, view: services.ScheduleView, periods: set[str], now: datetime) -> Outcome:
+        """Every headline and part of this period's digest still owed in the ledger (new, or left by a crash)."""
+        outcome = Outcome()
+        heads = {(row.target, row.period): row for row in ledger.unfinished(
+            uow=self.uow, workspace_id=view.workspace_id, kind="digest", now=now, lease=self.lease) if row.period in periods}
+        parts: dict[tuple[str, str], list[DeliveryRow]] = defaultdict(list)
+        for row in ledger.unfinished(uow=self.uow, workspace_id=view.workspace_id, kind=THREAD, now=now, lease=self.lease):
+            if row.period in periods:
+                parts[(row.target.rsplit("#", 1)[0], row.period)].append(row)
+        by_name = {platform.name: platform for platform in self.platforms if _threaded(platform)}
+        groups = []
+        for target, period in sorted({*heads, *parts}):
+            platform = by_name.get(target.split(":", 1)[0])
+            if platform is not None:
+                head = Due(kind="digest", workspace_id=view.workspace_id, workspace=view.workspace, lang=view.lang,
+                           target=target, period=period, slot=now, platform=platform)
+                groups.append((head, heads.get((target, period)), parts.get((target, period), [])))
+        for _, done in self.outbox.each(items=groups, one=lambda group: self._post_group(
+                head=group[0], head_row=group[1], parts=group[2], now=now)):
+            outcome.add(done)  # type: ignore[arg-type]
+        return outcome
+
     def digest(self, *, view: services.ScheduleView, now: datetime, force: bool = False) -> Outcome:
         """The digest owed to each boss channel, then a word to the accountable person of each stale KR and to
         the owner of each overdue task (once per task and due date)."""
         outcome = Outcome()
         due, late, _ = owed_digests(view=view, platforms=self.platforms, now=now, force=force)
         pending = self._pending(due=due, late=late, now=now, outcome=outcome)
+        escalations: list[Any] = []
+        if pending:
+            digest, escalations = services.boss_digest(uow=self.uow, as_of=now, workspace=view.workspace)
+            self._queue_digest(items=[item for item in pending if _threaded(item.platform)], digest=digest, now=now)
+
+            def post(item: Due, platform: Any, key: str) -> Sent:
+                assert item.channel is not None
+                return platform.post_digest(digest=digest, channel=item.channel, idempotency_key=key)
+
+            outcome.add(self.send_all(items=[item for item in pending if not _threaded(item.platform)], now=now,
+                                      payload=post))
+        if any(_threaded(item.platform) for item in due):
+            outcome.add(self._post_threaded(view=view, periods={item.period for item in due}, now=now))
         if not pending:
             return outcome
-        digest, escalations = services.boss_digest(uow=self.uow, as_of=now, workspace=view.workspace)
-
-        def post(item: Due, platform: Any, key: str) -> Sent:
-            assert item.channel is not None
-            return platform.post_digest(digest=digest, channel=item.channel, idempotency_key=key)
-
-        outcome.add(self.send_all(items=pending, now=now, payload=post))
         notices = [
             Due(
                 kind="escalation", workspace_id=view.workspace_id, workspace=view.workspace, lang=view.lang,
@@ -548,31 +325,6 @@ class Runner:
         for job in JOBS:
             outcome.add(self.run(job=job, now=now, views=views))
         return outcome
-
-
-def next_times(*, uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
-    """Each workspace's jobs with their next time (reminders: the earliest owner's, in their own timezone)."""
-    listing = []
-    for view in services.schedule_views(uow=uow, at=now):
-        reminder = parse_weekly(text=view.reminder)
-        digest = parse_weekly(text=view.digest)
-        zones = sorted({_zone_of(view, person) for person in view.owners}) or [view.timezone]
-        next_reminder = min(next_slot(weekly=reminder, zone=zone, now=now) for zone in zones)
-        next_digest = next_slot(weekly=digest, zone=view.timezone, now=now)
-        next_chaser = next_slot(weekly=digest, zone=view.timezone, now=now + CHASER_LEAD) - CHASER_LEAD
-        listing.append(
-            {
-                "workspace": view.workspace,
-                "lang": view.lang,
-                "timezone": view.timezone,
-                "jobs": {
-                    "reminders": (next_reminder, {"spec": view.reminder}),
-                    "chasers": (next_chaser, {"hours": int(CHASER_LEAD.total_seconds() // 3600)}),
-                    "digest": (next_digest, {"spec": view.digest, "zone": view.timezone}),
-                },
-            }
-        )
-    return listing
 
 
 # ---------------------------------------------------------------- the in-memory timer

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +18,7 @@ from storage.models import DeliveryRow
 log = logging.getLogger("krbot.ledger")
 
 LEASE = timedelta(minutes=10)
+FINAL = ("sent", "failed", "missed")
 
 
 class Slot(Protocol):
@@ -32,11 +33,12 @@ class Slot(Protocol):
 _SQLITE_WRITES = threading.Lock()
 
 
-def _insert(uow: UnitOfWork) -> Any:
+def insert_for(uow: UnitOfWork) -> Any:
+    """The dialect's INSERT with ON CONFLICT."""
     return postgresql.insert if uow.engine.dialect.name == "postgresql" else sqlite.insert
 
 
-def _writing(uow: UnitOfWork) -> Any:
+def writing(uow: UnitOfWork) -> Any:
     """Serialise this process's ledger writes on SQLite (one writer at a time anyway; saves its busy-wait sleeps)."""
     return _SQLITE_WRITES if uow.engine.dialect.name == "sqlite" else nullcontext()
 
@@ -50,13 +52,20 @@ def _key(item: Slot) -> Any:
     )
 
 
-def claim(*, uow: UnitOfWork, item: Slot, worker: str, now: datetime, lease: timedelta = LEASE) -> int | None:
-    """The ledger row's id when this worker may send `item` (a new claim, or one whose lease ran out); else None.
+class Claim(NamedTuple):
+    """A claimed ledger row: its id, and whether an earlier try may already have reached the platform."""
+
+    id: int
+    taken_over: bool
+
+
+def claim(*, uow: UnitOfWork, item: Slot, worker: str, now: datetime, lease: timedelta = LEASE) -> Claim | None:
+    """The claim when this worker may send `item` (a new row, a queued one, or one whose lease ran out); else None.
 
     The claim counts the first try; each later try is counted (and the lease renewed) by `attempt`.
     """
     statement = (
-        _insert(uow)(DeliveryRow)
+        insert_for(uow)(DeliveryRow)
         .values(
             workspace_id=item.workspace_id, kind=item.kind, target=item.target, period=item.period,
             status="claimed", claimed_by=worker, claimed_at=now, attempts=1,
@@ -64,25 +73,75 @@ def claim(*, uow: UnitOfWork, item: Slot, worker: str, now: datetime, lease: tim
         .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
         .returning(DeliveryRow.id)
     )
-    with _writing(uow), uow.begin() as session:
+    open_to_take = (DeliveryRow.status == "queued") | (
+        (DeliveryRow.status == "claimed") & (DeliveryRow.claimed_at < now - lease)
+    )
+    with writing(uow), uow.begin() as session:
         claimed = session.execute(statement).scalar()
         if claimed is not None:
-            return claimed
+            return Claim(id=claimed, taken_over=False)
         taken = session.execute(
             update(DeliveryRow)
-            .where(_key(item), DeliveryRow.status == "claimed", DeliveryRow.claimed_at < now - lease)
-            .values(claimed_by=worker, claimed_at=now, attempts=DeliveryRow.attempts + 1)
-            .returning(DeliveryRow.id)
-        ).scalar()
-    if taken is not None:
+            .where(_key(item), open_to_take)
+            .values(status="claimed", claimed_by=worker, claimed_at=now, attempts=DeliveryRow.attempts + 1)
+            .returning(DeliveryRow.id, DeliveryRow.attempts)
+        ).first()
+    if taken is None:
+        return None
+    if taken.attempts > 1:
         log.warning("took over %s %s %s: its claim outlived the lease", item.kind, item.target, item.period)
-    return taken
+    return Claim(id=taken.id, taken_over=taken.attempts > 1)
+
+
+def enqueue(*, uow: UnitOfWork, items: Sequence[tuple[Slot, dict[str, Any]]], now: datetime) -> None:
+    """Write rows for items still to send, each with what it sends (a row already there is left as it is)."""
+    if not items:
+        return
+    rows = [
+        {
+            "workspace_id": item.workspace_id, "kind": item.kind, "target": item.target, "period": item.period,
+            "status": "queued", "claimed_at": now, "attempts": 0, "payload": payload,
+        }
+        for item, payload in items
+    ]
+    statement = insert_for(uow)(DeliveryRow).on_conflict_do_nothing(
+        index_elements=["workspace_id", "kind", "target", "period"]
+    )
+    with writing(uow), uow.begin() as session:
+        session.execute(statement, rows)
+
+
+def unfinished(
+    *, uow: UnitOfWork, workspace_id: int, kind: str, now: datetime, lease: timedelta = LEASE
+) -> list[DeliveryRow]:
+    """Rows of one kind still owed: queued, or claimed by a worker whose lease ran out; oldest first."""
+    with uow.begin() as session:
+        return list(
+            session.scalars(
+                select(DeliveryRow)
+                .where(
+                    DeliveryRow.workspace_id == workspace_id,
+                    DeliveryRow.kind == kind,
+                    (DeliveryRow.status == "queued")
+                    | ((DeliveryRow.status == "claimed") & (DeliveryRow.claimed_at < now - lease)),
+                )
+                .order_by(DeliveryRow.id)
+            )
+        )
+
+
+def sent_message(*, uow: UnitOfWork, item: Slot) -> str | None:
+    """The platform's message id of an item marked sent, else None."""
+    with uow.begin() as session:
+        return session.scalar(
+            select(DeliveryRow.message_id).where(_key(item), DeliveryRow.status == "sent")
+        )
 
 
 def record_missed(*, uow: UnitOfWork, item: Slot, now: datetime) -> bool:
     """Log a slot past its grace window as missed (once); True when this call logged it."""
     statement = (
-        _insert(uow)(DeliveryRow)
+        insert_for(uow)(DeliveryRow)
         .values(
             workspace_id=item.workspace_id, kind=item.kind, target=item.target, period=item.period,
             status="missed", claimed_at=now, attempts=0, error=f"slot {item.slot.isoformat()} past its grace window",
@@ -90,7 +149,7 @@ def record_missed(*, uow: UnitOfWork, item: Slot, now: datetime) -> bool:
         .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
         .returning(DeliveryRow.id)
     )
-    with _writing(uow), uow.begin() as session:
+    with writing(uow), uow.begin() as session:
         logged = session.execute(statement).scalar() is not None
     if logged:
         log.info("missed %s to %s for %s (slot %s)", item.kind, item.target, item.period, item.slot.isoformat())
@@ -99,7 +158,7 @@ def record_missed(*, uow: UnitOfWork, item: Slot, now: datetime) -> bool:
 
 def attempt(*, uow: UnitOfWork, row_id: int, worker: str, now: datetime) -> bool:
     """Count one try and renew the lease; False when another worker has taken the claim over."""
-    with _writing(uow), uow.begin() as session:
+    with writing(uow), uow.begin() as session:
         result = session.execute(
             update(DeliveryRow)
             .where(DeliveryRow.id == row_id, DeliveryRow.claimed_by == worker, DeliveryRow.status == "claimed")
@@ -123,7 +182,7 @@ def finish(
         if sent is not None
         else {"status": "failed", "error": (error or "")[:2000]}
     )
-    with _writing(uow), uow.begin() as session:
+    with writing(uow), uow.begin() as session:
         session.execute(
             update(DeliveryRow).where(DeliveryRow.id == row_id, DeliveryRow.claimed_by == worker).values(**values)
         )
@@ -140,7 +199,9 @@ def key_of(item: Slot, /) -> Key:
 def settled(
     *, uow: UnitOfWork, items: Sequence[Slot], now: datetime, lease: timedelta = LEASE
 ) -> tuple[set[Key], set[Key]]:
-    """Keys of `items` the ledger holds: (final — sent, failed or missed —, claimed by a worker within its lease)."""
+    """Keys of `items` the ledger holds: (final — sent, failed or missed —, claimed by a worker within its lease).
+
+    A queued row, or one claimed by a worker whose lease ran out, is in neither: it is still owed."""
     if not items:
         return set(), set()
     periods = {item.period for item in items}
@@ -155,15 +216,13 @@ def settled(
             )
         ).all()
     workspace_id = items[0].workspace_id
-    final = {(workspace_id, kind, target, period) for kind, target, period, status, _ in rows if status != "claimed"}
+    final = {(workspace_id, kind, target, period) for kind, target, period, status, _ in rows if status in FINAL}
     live = {
         (workspace_id, kind, target, period)
         for kind, target, period, status, claimed_at in rows
         if status == "claimed" and claimed_at >= now - lease
     }
     return final, live
-
-
 
 
 def failed_between(*, session: Any, workspace_id: int, since: datetime, until: datetime) -> list[DeliveryRow]:

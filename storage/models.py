@@ -164,6 +164,7 @@ class KrRow(Base):
     control: Mapped[str | None] = mapped_column(String(16))
     impact: Mapped[str | None] = mapped_column(String(16))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # first imported (stale counts from then)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -291,10 +292,10 @@ class DeliveryRow(Base):
     __table_args__ = (UniqueConstraint("workspace_id", "kind", "target", "period"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # reminder | chaser | digest | escalation | notice
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | chaser | digest | thread | escalation | overdue | notice
     target: Mapped[str] = mapped_column(String(200))  # a person key, or a channel
     period: Mapped[str] = mapped_column(String(64))  # the scheduled slot, in the target's timezone
-    status: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed | sent | failed | missed
+    status: Mapped[str] = mapped_column(String(16), default="claimed")  # queued | claimed | sent | failed | missed
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -302,6 +303,15 @@ class DeliveryRow(Base):
     platform: Mapped[str | None] = mapped_column(String(16))
     message_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what to send, for a row queued before its send
+
+
+class SendRate(Base):
+    """A shared send gate per platform: the earliest moment the next message may go, for every replica at once."""
+
+    __tablename__ = "send_rates"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)  # epoch seconds
 
 
 # Slack's multi-workspace installs: slack_sdk's own tables (its SQLAlchemy installation and OAuth state stores

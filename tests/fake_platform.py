@@ -124,7 +124,7 @@ class FakePlatformServer:
         if status == 200:
             self.stats.delivered[key] += 1
             self._ids += 1
-            self.stats.received.append({**body, "id": self._ids})
+            self.stats.received.append({**body, "id": self._ids, "served_at": time.time()})
             self.stats.statuses[200] += 1
             return 200, headers, {"ok": True, "id": f"m{self._ids}"}
         with self.lock:

@@ -65,6 +65,9 @@ class FakeSlack:
     served: Served | None = None
     sockets: list[WebSocket] = field(default_factory=list)
     loop: asyncio.AbstractEventLoop | None = None
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    failing: list[tuple[str, bool | None]] = field(default_factory=list)
+    hold_after: tuple[str, threading.Event, threading.Event] | None = None
     _ts: int = 0
 
     @property
@@ -85,6 +88,58 @@ class FakeSlack:
     def throttle(self, *, method: str, times: int, retry_after: int = 1) -> None:
         """Answer the next `times` calls of `method` with 429 and a Retry-After of `retry_after` seconds."""
         self.throttled[method] = [retry_after] * times
+
+    def fail(self, *, method: str, times: int = 1, in_thread: bool | None = None) -> None:
+        """Answer the next `times` calls of `method` (only thread replies, or only top-level posts, when
+        `in_thread` says so) with HTTP 500 and nothing stored."""
+        self.failing.extend([(method, in_thread)] * times)
+
+    def hold_after_storing(self, *, event_type: str) -> tuple[threading.Event, threading.Event]:
+        """Store the next top-level post carrying `event_type` metadata, then hold its answer: (stored, release)."""
+        stored, release = threading.Event(), threading.Event()
+        self.hold_after = (event_type, stored, release)
+        return stored, release
+
+    def posts(self, *, channel: str, event_type: str | None = None) -> list[dict[str, Any]]:
+        """The messages stored in a channel (top-level and thread replies), optionally only those with that metadata."""
+        with self.lock:
+            found = list(self.messages.get(channel, []))
+        return [m for m in found if event_type is None or (m.get("metadata") or {}).get("event_type") == event_type]
+
+    def _failing_now(self, method: str, args: dict[str, Any]) -> bool:
+        in_thread = bool(args.get("thread_ts"))
+        with self.lock:
+            for n, (name, only) in enumerate(self.failing):
+                if name == method and (only is None or only == in_thread):
+                    del self.failing[n]
+                    return True
+        return False
+
+    def _store(self, *, args: dict[str, Any], ts: str) -> dict[str, Any]:
+        """Keep a posted message as Slack does: text, blocks, thread and metadata, answerable by history and replies."""
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks"), "user": BOT_USER,
+                   **({"thread_ts": args["thread_ts"]} if args.get("thread_ts") else {}),
+                   **({"metadata": metadata} if metadata else {})}
+        with self.lock:
+            self.messages.setdefault(str(args.get("channel")), []).append(message)
+        return message
+
+    def _history(self, *, args: dict[str, Any]) -> JSONResponse:
+        """conversations.history (top-level messages, newest first) or .replies (a thread, oldest first);
+        metadata only with include_all_metadata, as Slack answers."""
+        with self.lock:
+            stored = list(self.messages.get(str(args.get("channel")), []))
+        thread = args.get("ts")
+        if thread:
+            found = [m for m in stored if m["ts"] == thread or m.get("thread_ts") == thread]
+        else:
+            found = [m for m in reversed(stored) if not m.get("thread_ts")]
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return JSONResponse({"ok": True, "messages": found[: int(args.get("limit") or 100)], "has_more": False})
 
     def of(self, method: str) -> list[Call]:
         """The successful calls of one method, in order."""
@@ -123,11 +178,15 @@ class FakeSlack:
             for key in ("blocks", "view"):
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
+        args.update(request.query_params)  # GET methods (conversations.history) carry their arguments in the URL
         waits = self.throttled.get(method)
         if waits:
             retry_after = waits.pop(0)
             self._record(method, args, status=429)
             return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429, headers={"Retry-After": str(retry_after)})
+        if self._failing_now(method, args):
+            self._record(method, args, status=500)
+            return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
         if method == "oauth.v2.access":
             return self._oauth_access(args=args, authorization=request.headers.get("authorization", ""))
         if not request.headers.get("authorization", "").startswith("Bearer "):
@@ -145,7 +204,18 @@ class FakeSlack:
                                  "bot_id": "B0KRBOT001", "url": "https://krbot.slack.com/"})
         if method == "conversations.open":
             return JSONResponse({"ok": True, "channel": {"id": "D" + str(args.get("users", ""))[1:]}})
-        if method in ("chat.postMessage", "chat.update"):
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(args=args)
+        if method == "chat.postMessage":
+            message = self._store(args=args, ts=self._next_ts())
+            held = self.hold_after
+            if held and not message.get("thread_ts") and (message.get("metadata") or {}).get("event_type") == held[0]:
+                self.hold_after = None
+                held[1].set()
+                while not held[2].is_set():
+                    await asyncio.sleep(0.02)
+            return JSONResponse({"ok": True, "channel": args.get("channel"), "ts": message["ts"], "message": message})
+        if method == "chat.update":
             ts = args.get("ts") or self._next_ts()
             return JSONResponse({"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"ts": ts, "text": args.get("text")}})
         if method == "files.getUploadURLExternal":

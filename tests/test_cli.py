@@ -118,10 +118,10 @@ def test_checkin_bad_time_is_refused(example: App, run_cli: Any) -> None:
 
 REFUSALS = {
     "someone_elses_kr": ("zhao", "/kr update KR2 1.8%", ["KR2", "陈静", "未保存"]),
-    "unknown_code": ("chen", "/kr update KR9 1.8%", ["KR9", "KR2, KR4"]),
+    "unknown_code": ("chen", "/kr update KR9 1.8%", ["KR9", "KR2、KR4"]),  # a zh list reads 甲、乙
     "unreadable_value": ("chen", "/kr update KR2 abc", ["abc", "新客转化率", "1.8%"]),
     "currency_mismatch": ("lin", "/kr update O1 5000美元", ["5000美元", "USD", "EUR"]),
-    "unknown_person": ("nobody", "/kr update KR2 1.8%", ["nobody", "boss, lin, zhao, chen, sun"]),
+    "unknown_person": ("nobody", "/kr update KR2 1.8%", ["nobody", "boss、lin、zhao、chen、sun"]),
     "unknown_command": ("chen", "/kr frobnicate", ["frobnicate", "/kr help"]),
 }
 

@@ -317,7 +317,8 @@ def test_refusal_renders(text: str, key: str, word: str, lang: str) -> None:
 
 def test_every_raised_key_is_in_both_catalogs_and_tested() -> None:
     """Every key the parser can raise has an en and a zh sentence, and a case in ERRORS."""
-    raised = set(re.findall(r'KrbotError\(\s*"([\w.]+)"', SOURCE.read_text(encoding="utf-8")))
+    sources = (SOURCE, SOURCE.parent / "value_text.py")
+    raised = {key for source in sources for key in re.findall(r'KrbotError\(\s*"([\w.]+)"', source.read_text(encoding="utf-8"))}
     assert raised, "no keys found in bot/commands.py"
     for lang in ("en", "zh"):
         assert raised <= set(_catalog(lang)), lang

@@ -149,3 +149,25 @@ def test_the_pace_is_written_in_points_for_a_percent_measure(example: App) -> No
 )
 def test_round_pace(amount: float, baseline: float, target: float, shown: float) -> None:
     assert round_pace(amount=amount, baseline=baseline, target=target) == shown
+
+
+@pytest.mark.parametrize(("locale", "typed", "stored"), [("de-DE", "80.000 €", 80000.0), ("en-US", "€80,000", 80000.0)])
+def test_a_goal_change_is_read_in_the_writers_locale(
+    app: App, run_cli: Any, tmp_path: Any, locale: str, typed: str, stored: float
+) -> None:
+    """The new target goes through the one number reader: `80.000 €` is eighty thousand for a de-DE writer,
+    and the same `80.000` from an en-US writer is refused as ambiguous, leaving the goal as it was."""
+    text = EXAMPLE_ZH.read_text(encoding="utf-8").replace(
+        "  timezone: Europe/Berlin", f"  timezone: Europe/Berlin\n  locale: {locale}", 1
+    )
+    path = tmp_path / "locale.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert run_cli("import", str(path))[0] == 0
+    code, _, err = _say(run_cli, f"/kr change KR1 GMV.target={typed} reason: 加大投入")
+    assert code == 0, err
+    (change,) = _changes(run_cli)
+    assert (change["field"], change["old"], float(change["new"])) == ("target", "50000", stored)
+    if locale == "en-US":
+        code, _, err = _say(run_cli, "/kr change KR1 GMV.target=90.000 reason: 再加")
+        assert code == 2 and "90.000" in err, err
+        assert len(_changes(run_cli)) == 1

@@ -236,7 +236,7 @@ def test_consulted_are_asked_when_a_kr_drops(example: App) -> None:
     assert first.notices == ()
     worse = services.run_command(
         uow=example.uow, person="chen", text="/kr update KR4 竞品监控覆盖率=70% 会员复购率=26% 风险：ERP接口未开通",
-        at=datetime(2026, 11, 8, 9, tzinfo=UTC),
+        at=datetime(2026, 11, 16, 9, tzinfo=UTC),  # 15 days after the first: enough data for a forecast
     )
     assert [(n.person, n.key) for n in worse.notices] == [("sun", "notice.status_dropped")]
     assert worse.notices[0].params["note"] == "ERP接口未开通"

@@ -16,7 +16,8 @@ from bot.core.model import Measure, MeasureKind
 from bot.core.units import fold
 from bot.locales import number_style, write_value
 from bot.services.checkins import read_measure
-from bot.services.spreadsheets import csv_number, sniff_delimiter
+from bot.services.export import csv_number
+from bot.services.spreadsheets import sniff_delimiter
 
 LOCALES = ["de-DE", "fr-FR", "en-GB", "en-US", "zh-CN", "de-CH"]
 UNITS = ["EUR", "USD", "CNY", "CHF", "%", "orders", "单", "h", None]

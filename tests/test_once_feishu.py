@@ -29,12 +29,14 @@ def test_a_removed_admin_is_a_stranger_to_messages_and_cards(bot: Bot, fake: ff.
     posted, (money, _) = _post_digest_with_asks(bot, fake)
     approve = next(v for v in _buttons(posted[0]) if v["id"] == money and v["ok"])
     reimport(bot.app, okr_file_without(person="lin", heir="zhao"))
-    _, message_id = bot.say(LIN, "/kr change KR2 target=2.2% reason: 旺季")
-    assert STRANGER in text_of(fake.wait_for(lambda: replies_to(fake, message_id))[0])
+    for line in ("/kr change KR2 target=2.2% reason: 旺季", "/kr update O1 17.5万欧"):
+        _, message_id = bot.say(LIN, line)
+        assert STRANGER in text_of(fake.wait_for(lambda message_id=message_id: replies_to(fake, message_id))[0])
     refused = bot.click(LIN, approve)
     assert refused["toast"]["type"] == "error" and STRANGER in refused["toast"]["content"] and "card" not in refused
     assert {a["status"] for a in bot.asks()} == {"open"}
     assert count(bot.app, GoalChangeRow) == 0
+    assert [c for c in bot.checkins() if c["code"] == "O1"] == []
 
 
 def test_a_removed_boss_is_a_stranger_until_re_added(bot: Bot, fake: ff.FakeFeishu) -> None:

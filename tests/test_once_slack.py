@@ -62,14 +62,14 @@ def test_a_removed_admin_is_a_stranger_to_commands_and_buttons(bot: Bot) -> None
     ask_id = bot.asks()[0]["id"]
     message = ask_message(bot, ask_id=ask_id)
     reimport(bot.app, okr_file_without(person="lin", heir="zhao"))
-    answer = bot.command(user=LIN, text="change KR2 target=2.2% reason: 旺季", trigger="t-change")
-    assert STRANGER in answer["text"]
+    for n, line in enumerate(("change KR2 target=2.2% reason: 旺季", "update O1 17.5万欧", "report", "list")):
+        assert STRANGER in bot.command(user=LIN, text=line, trigger=f"t-lin-{n}")["text"], line
     bot.click(user=LIN, action_id=slack_blocks.APPROVE, value=json.dumps({"id": ask_id}), message=message, name="lin")
     refusal = wait(lambda: answers(bot, "lin"))[0]
     assert STRANGER in refusal["text"] and refusal["response_type"] == "ephemeral"
     time.sleep(0.2)
     assert bot.asks()[0]["status"] == "open" and bot.fake.of("chat.update") == []
-    assert count(bot.app, GoalChangeRow) == 0
+    assert count(bot.app, GoalChangeRow) == 0 and [c for c in bot.checkins() if c["code"] == "O1"] == []
 
 
 def test_a_removed_boss_is_a_stranger_until_the_file_has_him_again(bot: Bot) -> None:

@@ -148,7 +148,7 @@ def test_delivery_metrics_count_sends_errors_and_retries() -> None:
 
     from bot.metrics import REGISTRY
     from bot.platforms.base import Sent
-    from bot.scheduler import Gate, RetryPolicy, deliver
+    from bot.retrying import RetryPolicy, retrying
 
     def value(name: str, **labels: str) -> float:
         return _sample(generate_latest(REGISTRY).decode(), name, **labels)
@@ -163,7 +163,7 @@ def test_delivery_metrics_count_sends_errors_and_retries() -> None:
         return answer
 
     policy = RetryPolicy(tries=3, backoff=0.01, backoff_max=0.01)
-    assert deliver(send=send, policy=policy, gate=Gate(), before_try=lambda: True, platform="t").message_id == "m1"
+    assert retrying(policy=policy, platform="t")(send).message_id == "m1"
     assert value("krbot_platform_api_errors_total", platform="t") - errors == 1
     assert value("krbot_platform_api_retries_total", platform="t") - retries == 1
 
@@ -171,6 +171,6 @@ def test_delivery_metrics_count_sends_errors_and_retries() -> None:
         raise RuntimeError("HTTP 503")
 
     with pytest.raises(RuntimeError):
-        deliver(send=always_down, policy=policy, gate=Gate(), before_try=lambda: True, platform="t")
+        retrying(policy=policy, platform="t")(always_down)
     assert value("krbot_platform_api_errors_total", platform="t") - errors == 4  # 1 + 3 tries
     assert value("krbot_platform_api_retries_total", platform="t") - retries == 3  # 1 + the 2 tries after the first

@@ -152,16 +152,16 @@ MEASURE_CASES = [
     ),
     pytest.param(
         target(baseline=0.0, goal=100.0),
-        [(7, 60.0), (14, 120.0)],
-        21,
+        [(7, 60.0), (21, 120.0)],
+        28,
         None,
         # Reached early: value 120, completion 120/100 = 1.2 (not capped).
-        # Line through (7,60),(14,120): slope 60/7; at 92: 120 + 60/7*78 = 5520/7; completion 5520/700.
+        # Line through (7,60),(21,120) (span 14 days): slope 60/14 = 30/7; at 92: 120 + 30/7*71 = 2970/7.
         dict(
             value=120.0,
             completion=1.2,
-            forecast_value=5520 / 7,
-            forecast_completion=5520 / 700,
+            forecast_value=2970 / 7,
+            forecast_completion=2970 / 700,
             gap=None,
             reached=True,
         ),
@@ -205,34 +205,34 @@ MEASURE_CASES = [
     ),
     pytest.param(
         target(due=date(2026, 10, 31)),
-        [(10, 20.0)],
+        [(14, 20.0)],
         21,
         date(2026, 12, 30),
         # Measure due 2026-10-31 wins over the objective's deadline -> x = 31.
-        # Points (0,0),(10,20): slope 2; at 31: 62; completion 0.62; gap 100-62 = 38.
+        # Points (0,0),(14,20): slope 10/7; at 31: 310/7; completion 3.1/7; gap 100 - 310/7 = 390/7.
         dict(
             completion=0.2,
-            forecast_value=62.0,
-            forecast_completion=0.62,
-            gap=38.0,
+            forecast_value=310 / 7,
+            forecast_completion=3.1 / 7,
+            gap=390 / 7,
             deadline=date(2026, 10, 31),
         ),
         id="measure-due-wins",
     ),
     pytest.param(
         target(),
-        [(10, 20.0), (30, 90.0)],
+        [(14, 20.0), (30, 90.0)],
         21,
         None,
         # The day-30 check-in is after as_of (day 21) and is ignored entirely:
-        # value 20, completion 0.2; points (0,0),(10,20): slope 2; at 92: 184; completion 1.84; no gap.
+        # value 20, completion 0.2; points (0,0),(14,20): slope 10/7; at 92: 920/7; completion 9.2/7; no gap.
         dict(
             value=20.0,
             points=1,
-            last_at=day(10),
+            last_at=day(14),
             completion=0.2,
-            forecast_value=184.0,
-            forecast_completion=1.84,
+            forecast_value=920 / 7,
+            forecast_completion=9.2 / 7,
             gap=None,
         ),
         id="after-as-of-ignored",
@@ -270,18 +270,18 @@ MEASURE_CASES = [
         [(7, 10.0), (7, 20.0)],
         21,
         None,
-        # Two check-ins at the same moment: all x equal -> flat forecast at the mean (10+20)/2 = 15;
-        # completion 0.15; gap 85. The later one in the input is the value: 20.
-        dict(value=20.0, points=2, completion=0.2, forecast_value=15.0, forecast_completion=0.15, gap=85.0),
-        id="same-x-flat-mean",
+        # Two check-ins at the same moment: one calendar day, the later one in the input is the day's
+        # point and the value: 20. One day of points: the baseline joins, (0,0),(7,20) span 7 days -> too early.
+        dict(value=20.0, points=1, completion=0.2, forecast_value=None, gap=None, data_days=7),
+        id="same-day-latest-wins",
     ),
     pytest.param(
         target(baseline=None),
         [(10, 50.0)],
         21,
         None,
-        # No baseline: the single point alone gives a flat forecast 50; no completion; gap 100-50 = 50.
-        dict(value=50.0, completion=None, forecast_value=50.0, forecast_completion=None, gap=50.0),
+        # No baseline: the single point alone spans 0 days -> too early; no completion, no gap.
+        dict(value=50.0, completion=None, forecast_value=None, forecast_completion=None, gap=None, data_days=0),
         id="no-baseline",
     ),
     # ---- milestones (due 2026-11-15 -> end at x = 46)
@@ -336,21 +336,22 @@ MEASURE_CASES = [
         [(50, 1.0)],
         60,
         None,
-        # Done after its due date: done is done.
-        dict(completion=1.0, forecast_completion=1.0, reached=True),
+        # Done after its due date: done now (completion 1), but its result at the deadline is not done:
+        # after the deadline the forecast is the result, 0, and it is missed.
+        dict(completion=1.0, forecast_completion=0.0, reached=True, final=True, met=False),
         id="milestone-done-late",
     ),
     # ---- guardrails
     pytest.param(
         at_most(),
-        [(7, 3.0), (14, 4.0)],
-        21,
+        [(7, 3.0), (21, 4.0)],
+        28,
         None,
-        # at_most 5: latest 4 holds. Line (7,3),(14,4): slope 1/7; at 92: 4 + 78/7 = 106/7 = 15.14 > 5 -> trend breaks.
+        # at_most 5: latest 4 holds. Line (7,3),(21,4): slope 1/14; at 92: 4 + 71/14 = 127/14 = 9.07 > 5 -> trend breaks.
         dict(
             value=4.0,
             completion=None,
-            forecast_value=106 / 7,
+            forecast_value=127 / 14,
             forecast_completion=None,
             gap=None,
             reached=True,
@@ -373,20 +374,20 @@ MEASURE_CASES = [
         [(14, 4.9)],
         21,
         None,
-        # One check-in: (0,1),(14,4.9) would reach 1 + 3.9/14*92 = 26.6 > 5, but the trend rule needs
-        # two check-ins, so it does not break.
+        # One check-in: (0,1),(14,4.9) would reach 1 + 3.9/14*92 = 26.6 > 5, but a guardrail's trend
+        # needs check-ins on two days (its baseline is no point), so it does not break.
         dict(value=4.9, reached=True, guardrail_broken=False, guardrail_trend_broken=False),
         id="guardrail-one-checkin-no-trend",
     ),
     pytest.param(
         at_least(),
-        [(7, 4.8), (14, 4.7)],
-        21,
+        [(7, 4.8), (21, 4.7)],
+        28,
         None,
-        # at_least 4.5: latest 4.7 holds; slope -0.1/7; at 92: 4.7 - 7.8/7 = 3.5857 < 4.5 -> trend breaks.
+        # at_least 4.5: latest 4.7 holds; slope -0.1/14; at 92: 4.7 - 7.1/14 = 4.19 < 4.5 -> trend breaks.
         dict(
             value=4.7,
-            forecast_value=4.7 - 7.8 / 7,
+            forecast_value=4.7 - 7.1 / 14,
             reached=True,
             guardrail_broken=False,
             guardrail_trend_broken=True,
@@ -472,37 +473,37 @@ KR_CASES = [
         [SALES, REFUND],
         [],
         21,
-        # Nothing reported: value = baseline 0 (completion 0), no forecast -> no data.
+        # Nothing reported: value = baseline 0 (completion 0), no measure has a forecast -> too early.
         dict(
-            status=Status.NO_DATA,
+            status=Status.TOO_EARLY,
             completion=0.0,
             forecast_completion=None,
             last_checkin=None,
             checkins_in_cycle=0,
         ),
-        id="no-checkins-no-data",
+        id="no-checkins-too-early",
     ),
     pytest.param(
         [SALES, REFUND],
-        [ci("K1", 7, sales=10), ci("K1", 14, sales=20)],
-        21,
-        # (7,10),(14,20): slope 10/7; at 92: 20 + 780/7 = 920/7; completion 9.2/7 = 1.314 -> on track.
-        dict(status=Status.ON_TRACK, completion=0.2, forecast_completion=9.2 / 7, checkins_in_cycle=2),
+        [ci("K1", 7, sales=10), ci("K1", 21, sales=30)],
+        28,
+        # (7,10),(21,30): slope 20/14 = 10/7; at 92: 30 + 710/7 = 920/7; completion 9.2/7 = 1.314 -> on track.
+        dict(status=Status.ON_TRACK, completion=0.3, forecast_completion=9.2 / 7, checkins_in_cycle=2),
         id="on-track",
     ),
     pytest.param(
         [SALES, REFUND],
-        [ci("K1", 7, sales=10, refund=3), ci("K1", 14, sales=20, refund=6)],
-        21,
+        [ci("K1", 7, sales=10, refund=3), ci("K1", 21, sales=30, refund=6)],
+        28,
         # Sales on track (as above) but refund 6 > 5 now -> off track.
         dict(status=Status.OFF_TRACK, forecast_completion=9.2 / 7),
         id="guardrail-broken-now-off-track",
     ),
     pytest.param(
         [SALES, REFUND],
-        [ci("K1", 7, sales=10, refund=3), ci("K1", 14, sales=20, refund=4)],
-        21,
-        # Sales on track; refund 4 holds but its trend reaches 106/7 = 15.1 > 5 at 92 -> at risk.
+        [ci("K1", 7, sales=10, refund=3), ci("K1", 21, sales=30, refund=4)],
+        28,
+        # Sales on track; refund 4 holds but its trend reaches 4 + 71/14 = 127/14 = 9.07 > 5 at 92 -> at risk.
         dict(status=Status.AT_RISK, forecast_completion=9.2 / 7),
         id="guardrail-trending-at-risk",
     ),
@@ -609,10 +610,11 @@ KR_CASES = [
     ),
     pytest.param(
         [SALES],
-        [ci("K1", -3, sales=5), ci("K1", 10, sales=20), ci("K1", 30, sales=90)],
+        [ci("K1", -3, sales=5), ci("K1", 14, sales=20), ci("K1", 30, sales=90)],
         21,
-        # Day -3 (before the cycle) and day 30 (after as_of) do not count as check-ins in the cycle.
-        dict(checkins_in_cycle=1, forecast_completion=1.84),
+        # Day -3 (before the cycle) and day 30 (after as_of) do not count as check-ins in the cycle;
+        # points (0,0),(14,20): at 92: 920/7 -> 9.2/7.
+        dict(checkins_in_cycle=1, forecast_completion=9.2 / 7),
         id="checkins-in-cycle",
     ),
 ]
@@ -698,10 +700,10 @@ def test_objective_done_by_headline() -> None:
 
 
 def test_objective_without_data() -> None:
-    """Nothing reported anywhere: no forecast, no gap, no main risk."""
+    """Nothing reported anywhere: no forecast (too early), no gap, no main risk."""
     result = objective_progress(objective=TWO_PATHS, checkins=[], cycle=CYCLE, as_of=day(50))
     # Both KRs at baseline: completion (0 + 0)/2 = 0.
-    assert_fields(result, dict(completion=0.0, forecast_completion=None, gap=None, status=Status.NO_DATA))
+    assert_fields(result, dict(completion=0.0, forecast_completion=None, gap=None, status=Status.TOO_EARLY))
     assert result.main_risk is None
 
 
@@ -762,12 +764,12 @@ def test_okr_progress_in_file_order_with_mixed_checkins() -> None:
         paths=(),
         deadline=date(2026, 12, 30),
     )
-    checkins = [ci("O2", 14, users=20), ci("ZZ", 3, users=99), *reversed(KR_CHECKINS), ci("O2", 7, users=10)]
+    checkins = [ci("O2", 21, users=20), ci("ZZ", 3, users=99), *reversed(KR_CHECKINS), ci("O2", 7, users=10)]
     first, other = okr_progress(okrs=_okrs(TWO_PATHS, second), checkins=checkins, as_of=day(50))
     assert (first.objective.code, other.objective.code) == ("O1", "O2")
     assert first.forecast_completion == approx(0.8)  # as in test_objective_falls_back_to_kr_mean
-    # O2 headline (7,10),(14,20): slope 10/7; deadline 2026-12-30 -> x = 91: 20 + 10/7*77 = 130 -> 1.3.
-    assert_fields(other, dict(completion=0.2, forecast_completion=1.3, status=Status.ON_TRACK, gap=None))
+    # O2 headline (7,10),(21,20): slope 10/14; deadline 2026-12-30 -> x = 91: 20 + 5/7*70 = 70 -> 0.7, gap 30.
+    assert_fields(other, dict(completion=0.2, forecast_completion=0.7, status=Status.OFF_TRACK, gap=30.0))
     assert other.main_risk is None and other.krs == ()
 
 

@@ -64,8 +64,10 @@ def test_report_leads_with_the_conclusion_and_keeps_the_appendix_below(example: 
     conclusion = text.index("截至11月20日，O1")
     headings = [text.index(f"\n{label}\n") for label in ("关键数据", "下一步", "待决策需求")]
     assert text.index("欧洲事业部 · OKR周报") < conclusion < headings[0] < headings[1] < headings[2]
-    assert re.search(r"完成度\d+%，按当前趋势预计12月31日可完成\d+%，缺口", text[conclusion:])
+    # the forecast with its 80% range, in the conclusion and as a band on the burn-up chart
+    assert re.search(r"完成度\d+%，按当前趋势预计12月31日可完成\d+%（\d+–\d+%），缺口", text[conclusion:])
     assert html.count("<svg") == 1 and "class=\"forecast\"" in html and "class=\"target\"" in html
+    assert "class=\"band\"" in html
 
 
 def test_report_is_self_contained_and_prints_on_a4(example: App) -> None:

@@ -365,3 +365,15 @@ def test_a_digest_that_could_not_be_posted_is_reported_the_next_week(app: App) -
         digests = [item for item in server.stats.received if item["kind"] == "digest"]
     assert len(digests) == 1 and ["digest", "test:boss-room", "2026-W41"] in digests[0]["failed"]
     assert [(row.period, row.status) for row in _rows(app, "digest")] == [("2026-W41", "failed"), ("2026-W42", "sent")]
+
+
+def test_after_the_cycle_the_final_report_goes_out_and_nobody_is_chased(app: App) -> None:
+    """The Friday after the cycle's end: the digest (the final report) is posted, no chaser, no reminder."""
+    _import(app, owners_yaml(owners=3, zones=("UTC",)))
+    with FakePlatformServer() as server:
+        runner = Runner(uow=app.uow, platforms=[HttpTestPlatform(url=server.url)], policy=FAST)
+        runner.tick(now=datetime(2027, 1, 1, 12, 30, tzinfo=UTC))  # chasers would be due: 16:30 Berlin − 4 h
+        runner.tick(now=datetime(2027, 1, 1, 15, 30, tzinfo=UTC))  # the digest: 16:30 Berlin
+        got = [item["kind"] for item in server.stats.received]
+    assert "chaser" not in got and "reminder" not in got
+    assert got.count("digest") == 1

@@ -23,7 +23,7 @@ from bot.charts import chart_font_path
 from bot.config import Settings
 from bot.core.errors import KrbotError
 from bot.http import build_http_app
-from bot.platforms import slack, slack_blocks
+from bot.platforms import slack, slack_blocks, slack_client
 from bot.platforms.base import Reminder
 from tests.conftest import ROOT
 from tests.fake_slack import (
@@ -449,15 +449,15 @@ def test_build_needs_the_secret_for_http_and_the_app_token_for_socket_mode(examp
                            uow=example.uow, http=False)
     assert platform.routes() == [] and not platform.healthy()
     assert all(isinstance(h, object) for h in platform.client.retry_handlers)
-    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-    assert any(isinstance(h, RateLimitErrorRetryHandler) for h in platform.client.retry_handlers)
+    assert [type(h) for h in platform.client.retry_handlers] == [slack_client.SharedPolicy]  # krbot's one retry policy
 
 
 def test_the_manifest_declares_what_the_listeners_need() -> None:
     manifest = yaml.safe_load((ROOT / "slack" / "manifest.yaml").read_text(encoding="utf-8"))
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/kr"]
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "im:write", "im:history", "files:write"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "im:write", "im:history", "files:write",
+                                                               "channels:history", "groups:history"}
     assert set(slack.BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])  # what an install asks for
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im"}
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["features"]["app_home"]["home_tab_enabled"]

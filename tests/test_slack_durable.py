@@ -145,7 +145,7 @@ def _slack_sender(server: Server, burst: Burst, values: list[float]) -> Callable
             slack = SlackSender(url=server.url, client=client)
             for value in values:
                 try:
-                    answer = slack.command(user_id=SLACK_CHEN, text=f"update KR2 {value:.3f}%",
+                    answer = slack.command(user_id=SLACK_CHEN, text=f"update KR2 {value:.4f}%",
                                            response_url="http://127.0.0.1:9/none", trigger_id=f"t-{value:.3f}")
                 except httpx.HTTPError:
                     burst.saw(value=value, saved=None)  # never answered: Slack would show the user an error
@@ -163,7 +163,7 @@ def _feishu_sender(server: Server, burst: Burst, values: list[float]) -> Callabl
     def send() -> None:
         with httpx.Client(timeout=10) as client:
             for value in values:
-                event = ff.message_event(text=f"/kr update KR2 {value:.3f}%", open_id=FEISHU_CHEN,
+                event = ff.message_event(text=f"/kr update KR2 {value:.4f}%", open_id=FEISHU_CHEN,
                                          event_id=f"ev-{value:.3f}", message_id=f"om-{value:.3f}")
                 body, headers = ff.signed_push(payload=event)
                 try:

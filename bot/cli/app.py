@@ -113,7 +113,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def moment_of(app: App, text: str | None, workspace: str | None) -> datetime:
+def moment_of(app: App, text: str | None, workspace: str | None, *, as_of: bool = False) -> datetime:
     from bot import services
     from bot.i18n import error_message
 
@@ -121,6 +121,8 @@ def moment_of(app: App, text: str | None, workspace: str | None) -> datetime:
         return now()
     zone = services.workspace_timezone(uow=app.uow, workspace=workspace)
     try:
+        if as_of:  # a date alone is the end of that day (CONTRACT §7)
+            return services.parse_as_of(text=text, timezone=zone)
         return services.parse_moment(text=text, timezone=zone)
     except KrbotError as error:
         fail(error_message(error, lang=services.workspace_language(uow=app.uow, workspace=workspace)))

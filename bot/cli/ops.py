@@ -98,7 +98,11 @@ def jobs_list(db: DbOption = None) -> None:
 def jobs_run(
     name: Annotated[JobName, typer.Argument(help="reminders, chasers or digest.")],
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="ISO date-time (default: now; no zone = workspace zone).")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="ISO date or date-time; a date alone is the end of that day (default: now; no zone = workspace zone).",
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -108,7 +112,7 @@ def jobs_run(
     from bot.scheduler import Runner
 
     app = open_app(db)
-    moment = moment_of(app, as_of, None)
+    moment = moment_of(app, as_of, None, as_of=True)
     lang = language_of(app, None)
     platforms = configured_platforms(app=app, http=None)
     try:

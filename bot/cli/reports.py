@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 def digest(
     lang: Annotated[Lang | None, typer.Option("--lang", help="Language (default: the workspace's).")] = None,
     fmt: Annotated[DigestFormat, typer.Option("--format", help="Surface to render.")] = DigestFormat.text,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date-time (default: now).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date or date-time; a date alone is the end of that day (default: now).")] = None,
     post: Annotated[bool, typer.Option("--post", help="Post it to the boss channel.")] = False,
     department: Annotated[
         str | None,
@@ -47,7 +47,7 @@ def digest(
     from bot.render import render_digest, render_report
 
     app = open_app(db)
-    moment = moment_of(app, as_of, workspace)
+    moment = moment_of(app, as_of, workspace, as_of=True)
     language = lang.value if lang else language_of(app, workspace)
     try:
         if post:

@@ -24,6 +24,9 @@ class Burnup:
     points: tuple[tuple[datetime, float], ...]
     as_of: datetime
     forecast_value: float | None
+    low_value: float | None = None  # the 80% range at the deadline: drawn as a band
+    high_value: float | None = None
+    final: bool = False  # the deadline has passed: forecast_value is the result
 
 
 def _end_of(day: date, tz: object) -> datetime:
@@ -61,6 +64,9 @@ def burnups(*, okrs: Okrs, checkins: Sequence[Checkin], as_of: datetime) -> tupl
                 points=tuple(sorted((c.at, c.values[headline.name]) for c in own)),
                 as_of=as_of,
                 forecast_value=progress.forecast_value,
+                low_value=progress.low_value,
+                high_value=progress.high_value,
+                final=progress.final,
             )
         )
     return tuple(charts)

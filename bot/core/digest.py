@@ -1,127 +1,52 @@
-"""The boss digest as data: per objective a conclusion, the key data and the asks, plus who is missing."""
+"""The boss digest composed by CONTRACT §7: per objective a conclusion, the key data and the asks, plus who is missing."""
 
 from __future__ import annotations
 
+import logging
+import math
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
 
 from bot.core import model
-from bot.core.progress import KrProgress, MeasureProgress, ObjectiveProgress, okr_progress
+from bot.core.digest_model import (
+    AskLine,
+    ChangeLine,
+    Digest,
+    FailedDelivery,
+    KrLine,
+    MainRisk,
+    MeasureLine,
+    NextStep,
+    ObjectiveSection,
+    OverdueTask,
+    StaleKr,
+    Unavailable,
+)
+from bot.core.inforce import okrs_in_force
+from bot.core.progress import KrProgress, MeasureProgress, ObjectiveProgress, objectives_progress, progress_of
+from bot.core.sentences import first_sentence
+
+__all__ = [
+    "AskLine",
+    "ChangeLine",
+    "Digest",
+    "FailedDelivery",
+    "KrLine",
+    "MainRisk",
+    "MeasureLine",
+    "NextStep",
+    "ObjectiveSection",
+    "OverdueTask",
+    "StaleKr",
+    "Unavailable",
+    "compose_digest",
+]
 
 PERIOD = timedelta(days=7)
 STALE_PERIODS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class MeasureLine:
-    """One measure of a KR in the data section."""
-
-    name: str
-    kind: model.MeasureKind
-    unit: str | None
-    value: float | None
-    baseline: float | None
-    target: float | None
-    limit: float | None
-    completion: float | None
-    forecast_value: float | None
-    forecast_completion: float | None
-    reached: bool
-    broken: bool
-    trend_broken: bool
-
-
-@dataclass(frozen=True, slots=True)
-class KrLine:
-    """One KR: where it stands, its owner's root cause."""
-
-    code: str
-    title: str
-    owner: str
-    path_code: str
-    path_title: str
-    status: model.Status
-    completion: float | None
-    forecast_completion: float | None
-    measures: tuple[MeasureLine, ...]
-    cause: str | None
-    last_at: datetime | None
-    impact: model.Level | None
-
-
-@dataclass(frozen=True, slots=True)
-class MainRisk:
-    """The KR most likely to miss, in its owner's words when they gave some."""
-
-    code: str
-    title: str
-    owner: str
-    words: str | None
-    forecast_completion: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class NextStep:
-    """What an owner says they will do next."""
-
-    code: str
-    owner: str
-    text: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AskLine:
-    """An open ask, quantified, with who must decide."""
-
-    id: int | None
-    code: str
-    person: str
-    kind: model.AskKind
-    amount: float | None
-    unit: str | None
-    text: str
-    deciders: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectiveSection:
-    """The three parts of one objective: conclusion, key data, next steps and asks."""
-
-    code: str
-    title: str
-    owner: str
-    headline: str | None
-    headline_unit: str | None
-    completion: float | None
-    forecast_completion: float | None
-    gap: float | None
-    status: model.Status
-    deadline: date
-    main_risk: MainRisk | None
-    krs: tuple[KrLine, ...]
-    next_steps: tuple[NextStep, ...]
-    asks: tuple[AskLine, ...]
-    counts: dict[model.Status, int]
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeLine:
-    """A goal change since the last digest."""
-
-    code: str
-    measure: str | None
-    field: str
-    old: str | None
-    new: str | None
-    reason: str | None
-    person: str | None
-    at: datetime
-    unit: str | None = None
-    old_number: float | None = None
-    new_number: float | None = None
+_log = logging.getLogger(__name__)
+_History = Mapping[str, Sequence[model.Checkin]]
 
 
 def _number(text: str | None) -> float | None:
@@ -132,61 +57,8 @@ def _number(text: str | None) -> float | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class OverdueTask:
-    """A task past its due date and not done."""
-
-    code: str
-    title: str
-    owner: str
-    due: date
-    days_late: int
-
-
-@dataclass(frozen=True, slots=True)
-class StaleKr:
-    """A KR with no check-in for two periods or more."""
-
-    code: str
-    title: str
-    owner: str
-    last_at: datetime | None
-    days: int
-
-
-@dataclass(frozen=True, slots=True)
-class FailedDelivery:
-    """A scheduled message that could not be delivered after its last try (from the delivery ledger)."""
-
-    kind: str
-    target: str
-    period: str
-    attempts: int
-    error: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    """The whole weekly report, free of words: renderers turn it into text, Markdown, Slack or Feishu."""
-
-    workspace: str
-    language: str
-    timezone: str
-    cycle: str
-    as_of: datetime
-    period_start: datetime
-    objectives: tuple[ObjectiveSection, ...]
-    missing: tuple[str, ...]
-    away: tuple[str, ...]
-    changes: tuple[ChangeLine, ...]
-    overdue: tuple[OverdueTask, ...]
-    stale: tuple[StaleKr, ...]
-    open_asks: int
-    failed: tuple[FailedDelivery, ...] = ()
-
-
 def _name(okrs: model.Okrs, key: str | None) -> str:
+    """A person's name by key (the key itself when unknown)."""
     if key is None:
         return ""
     person = okrs.people.get(key)
@@ -194,6 +66,7 @@ def _name(okrs: model.Okrs, key: str | None) -> str:
 
 
 def _measure_line(progress: MeasureProgress) -> MeasureLine:
+    """A measure's progress as a line of the data section."""
     m = progress.measure
     return MeasureLine(
         name=m.name,
@@ -209,17 +82,31 @@ def _measure_line(progress: MeasureProgress) -> MeasureLine:
         reached=progress.reached,
         broken=progress.guardrail_broken,
         trend_broken=progress.guardrail_trend_broken,
+        too_early=progress.too_early,
+        data_days=progress.data_days,
+        low_completion=progress.low_completion,
+        high_completion=progress.high_completion,
+        final=progress.final,
+        met=progress.met,
+        margin=progress.margin,
+        deadline=progress.deadline,
     )
 
 
-def _latest_words(checkins: Sequence[model.Checkin], attribute: str) -> model.Checkin | None:
+def _latest_words(checkins: Sequence[model.Checkin], attribute: str, since: datetime | None = None) -> model.Checkin | None:
+    """The latest check-in with these words (only those after `since` when given)."""
     for checkin in reversed(checkins):
+        if since is not None and checkin.at <= since:
+            return None
         if getattr(checkin, attribute):
             return checkin
     return None
 
 
-def _kr_line(okrs: model.Okrs, progress: KrProgress, path: model.StrategicPath, history: Sequence[model.Checkin]) -> KrLine:
+def _kr_line(
+    okrs: model.Okrs, progress: KrProgress, path: model.StrategicPath, history: Sequence[model.Checkin], since: datetime
+) -> KrLine:
+    """A KR as a line of the data section, with its owner's latest cause (dated when older than the period)."""
     kr = progress.kr
     noted = _latest_words(history, "note") or _latest_words(history, "risk")
     cause = None if noted is None else (noted.note or noted.risk)
@@ -236,14 +123,20 @@ def _kr_line(okrs: model.Okrs, progress: KrProgress, path: model.StrategicPath, 
         cause=cause,
         last_at=progress.last_checkin.at if progress.last_checkin else None,
         impact=kr.impact,
+        cause_at=noted.at if noted is not None and noted.at <= since else None,
+        data_days=progress.data_days,
+        final=progress.final,
     )
 
 
-def _main_risk(okrs: model.Okrs, progress: KrProgress | None, history: Sequence[model.Checkin]) -> MainRisk | None:
+def _main_risk(
+    okrs: model.Okrs, progress: KrProgress | None, history: Sequence[model.Checkin], since: datetime
+) -> MainRisk | None:
+    """The main risk in its owner's words of this period (latest risk, else latest note), else the KR's title."""
     if progress is None:
         return None
-    risky = _latest_words(history, "risk")
-    noted = _latest_words(history, "note")
+    risky = _latest_words(history, "risk", since)
+    noted = _latest_words(history, "note", since)
     words = risky.risk if risky else (noted.note if noted else None)
     return MainRisk(
         code=progress.kr.code,
@@ -251,85 +144,129 @@ def _main_risk(okrs: model.Okrs, progress: KrProgress | None, history: Sequence[
         owner=_name(okrs, progress.kr.owner),
         words=words,
         forecast_completion=progress.forecast_completion,
+        sentence=first_sentence(text=words or progress.kr.title),
     )
 
 
-def compose_digest(
+_SECTION_NUMBERS = ("completion", "forecast_completion", "gap", "low_completion", "high_completion", "margin")
+_MEASURE_NUMBERS = (
+    "value", "baseline", "target", "limit", "completion", "forecast_value", "forecast_completion",
+    "low_completion", "high_completion", "margin",
+)
+
+
+def _check_finite(section: ObjectiveSection) -> None:
+    """Refuse a section holding a number that is not finite: it would break every surface it is shown on."""
+    numbers = [getattr(section, name) for name in _SECTION_NUMBERS]
+    for line in section.krs:
+        numbers += (line.completion, line.forecast_completion)
+        numbers += [getattr(m, name) for m in line.measures for name in _MEASURE_NUMBERS]
+    numbers += [a.amount for a in section.asks]
+    # A sum of floats is finite only when every one is (inf − inf is nan), so one test covers them all.
+    if not math.isfinite(sum(n for n in numbers if n is not None)):
+        raise ValueError("a number in the digest is not finite")
+
+
+def _section(
     *,
     okrs: model.Okrs,
-    checkins: Sequence[model.Checkin],
-    asks: Sequence[model.Ask],
-    changes: Sequence[model.GoalChange],
-    as_of: datetime,
-    changes_since: datetime | None = None,
-    away: dict[str, list[tuple[date, date]]] | None = None,
-) -> Digest:
-    """Compose the weekly digest at `as_of` (aware) by CONTRACT §7's rules."""
-    local_as_of = as_of
-    period_start = as_of - PERIOD
-    history: dict[str, list[model.Checkin]] = defaultdict(list)
-    for checkin in sorted((c for c in checkins if c.at <= as_of), key=lambda c: c.at):
-        history[checkin.code].append(checkin)
-    deciders = tuple(p.name for p in okrs.people.values() if p.role is model.Role.BOSS) or tuple(
-        p.name for p in okrs.people.values() if p.role is model.Role.ADMIN
+    objective: model.Objective,
+    progress: ObjectiveProgress,
+    history: _History,
+    open_asks: Mapping[str, Sequence[model.Ask]],
+    deciders: tuple[str, ...],
+    since: datetime,
+    final: bool,
+) -> ObjectiveSection:
+    """One objective's conclusion, key data, next steps and asks."""
+    path_of = {kr.code: path for path in objective.paths for kr in path.krs}
+    kr_lines = tuple(_kr_line(okrs, kp, path_of[kp.kr.code], history.get(kp.kr.code, ()), since) for kp in progress.krs)
+    codes = [objective.code, *(kp.kr.code for kp in progress.krs)]
+    steps = []
+    for code in codes:
+        latest = _latest_words(history.get(code, ()), "next_step")
+        if latest is not None:
+            steps.append(
+                NextStep(
+                    code=code,
+                    owner=_name(okrs, latest.person),
+                    text=latest.next_step or "",
+                    at=latest.at,
+                    current=latest.at > since,
+                )
+            )
+    ask_lines = tuple(
+        AskLine(
+            id=ask.id,
+            code=ask.code,
+            person=_name(okrs, ask.person),
+            kind=ask.kind,
+            amount=ask.amount,
+            unit=ask.unit,
+            text=ask.text,
+            deciders=deciders,
+        )
+        for code in codes
+        for ask in open_asks.get(code, ())
     )
-    open_asks: dict[str, list[model.Ask]] = defaultdict(list)
-    for ask in asks:
-        if ask.open_at(as_of):  # as the asks stood at the as-of time: a later decision is not yet known
-            open_asks[ask.code].append(ask)
+    counts: dict[model.Status, int] = defaultdict(int)
+    for kp in progress.krs:
+        counts[kp.status] += 1
+    headline = objective.headline
+    risk = None if final else progress.main_risk
+    margin = progress.headline.margin if progress.uses_headline and progress.headline is not None else None
+    section = ObjectiveSection(
+        code=objective.code,
+        title=objective.title,
+        owner=_name(okrs, objective.owner),
+        headline=headline.name if headline and progress.uses_headline else None,
+        headline_unit=headline.unit if headline else None,
+        completion=progress.completion,
+        forecast_completion=progress.forecast_completion,
+        gap=progress.gap,
+        status=progress.status,
+        deadline=objective.deadline or okrs.cycle.end,
+        main_risk=_main_risk(okrs, risk, history.get(risk.kr.code, ()) if risk else (), since),
+        krs=kr_lines,
+        next_steps=tuple(steps),
+        asks=ask_lines,
+        counts=dict(counts),
+        data_days=progress.data_days,
+        low_completion=progress.low_completion,
+        high_completion=progress.high_completion,
+        final=final or progress.final,
+        margin=margin,
+    )
+    _check_finite(section)
+    return section
 
-    sections = []
-    progresses: tuple[ObjectiveProgress, ...] = okr_progress(okrs=okrs, checkins=checkins, as_of=as_of)
-    path_of = {kr.code: path for objective in okrs.objectives for path in objective.paths for kr in path.krs}
-    for objective, progress in zip(okrs.objectives, progresses, strict=True):
-        kr_lines = tuple(_kr_line(okrs, kp, path_of[kp.kr.code], history[kp.kr.code]) for kp in progress.krs)
-        codes = [objective.code, *(kp.kr.code for kp in progress.krs)]
-        steps = []
-        for code in codes:
-            latest = _latest_words(history[code], "next_step")
-            if latest is not None:
-                steps.append(NextStep(code=code, owner=_name(okrs, latest.person), text=latest.next_step or "", at=latest.at))
-        ask_lines = tuple(
-            AskLine(
-                id=ask.id,
-                code=ask.code,
-                person=_name(okrs, ask.person),
-                kind=ask.kind,
-                amount=ask.amount,
-                unit=ask.unit,
-                text=ask.text,
-                deciders=deciders,
-            )
-            for code in codes
-            for ask in open_asks.get(code, ())
-        )
-        counts: dict[model.Status, int] = defaultdict(int)
-        for kp in progress.krs:
-            counts[kp.status] += 1
-        headline = objective.headline
-        risk_history = history[progress.main_risk.kr.code] if progress.main_risk else ()
-        sections.append(
-            ObjectiveSection(
-                code=objective.code,
-                title=objective.title,
-                owner=_name(okrs, objective.owner),
-                headline=headline.name if headline and progress.uses_headline else None,
-                headline_unit=headline.unit if headline else None,
-                completion=progress.completion,
-                forecast_completion=progress.forecast_completion,
-                gap=progress.gap,
-                status=progress.status,
-                deadline=objective.deadline or okrs.cycle.end,
-                main_risk=_main_risk(okrs, progress.main_risk, risk_history),
-                krs=kr_lines,
-                next_steps=tuple(steps),
-                asks=ask_lines,
-                counts=dict(counts),
-            )
-        )
 
-    done = {kp.kr.code for progress in progresses for kp in progress.krs if kp.status is model.Status.DONE}
-    done |= {p.objective.code for p in progresses if p.status is model.Status.DONE}
+def _stale(
+    *, okrs: model.Okrs, history: _History, done: set[str], as_of: datetime
+) -> tuple[StaleKr, ...]:
+    """KRs with no check-in for two periods or more, counted from the cycle's start or, if later, their import."""
+    cycle_start = datetime.combine(okrs.cycle.start, time(), tzinfo=as_of.tzinfo)
+    stale = []
+    for objective in okrs.objectives:
+        for kr in objective.krs():
+            if kr.code in done:
+                continue
+            checkins = history.get(kr.code, ())
+            last = checkins[-1].at if checkins else None
+            since_last = as_of - max(moment for moment in (last, kr.added, cycle_start) if moment is not None)
+            if since_last >= PERIOD * STALE_PERIODS:
+                stale.append(
+                    StaleKr(code=kr.code, title=kr.title, owner=_name(okrs, kr.owner), last_at=last, days=since_last.days)
+                )
+    return tuple(stale)
+
+
+def _missing(
+    *, okrs: model.Okrs, checkins: Iterable[model.Checkin], done: set[str], as_of: datetime,
+    away: Mapping[str, list[tuple[date, date]]],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Who has not checked in this period (and is not away), and who is away."""
+    period_start = as_of - PERIOD
     owners: dict[str, list[str]] = defaultdict(list)
     for objective in okrs.objectives:
         if objective.headline is not None and objective.code not in done:
@@ -338,20 +275,24 @@ def compose_digest(
             if kr.code not in done:
                 owners[kr.owner].append(kr.code)
     reported = {c.person for c in checkins if period_start < c.at <= as_of}
-    away = away or {}
     day = as_of.date()
     away_people = {key for key, spans in away.items() if any(start <= day <= end for start, end in spans)}
     missing = tuple(_name(okrs, key) for key in owners if key not in reported and key not in away_people)
     away_names = tuple(_name(okrs, key) for key in owners if key in away_people and key not in reported)
+    return missing, away_names
 
-    since = changes_since if changes_since is not None else period_start
+
+def _change_lines(
+    *, okrs: model.Okrs, changes: Sequence[model.GoalChange], since: datetime, as_of: datetime
+) -> tuple[ChangeLine, ...]:
+    """The goal changes between `since` and the as-of time, with their numbers in the measure's unit."""
     units = {
         (owner.code, measure.name): measure.unit
         for objective in okrs.objectives
         for owner in (objective, *objective.krs())
         for measure in owner.measures
     }
-    change_lines = tuple(
+    return tuple(
         ChangeLine(
             code=c.code,
             measure=c.measure,
@@ -368,47 +309,80 @@ def compose_digest(
         for c in changes
         if since < c.at <= as_of
     )
+
+
+def compose_digest(
+    *,
+    okrs: model.Okrs,
+    checkins: Sequence[model.Checkin],
+    asks: Sequence[model.Ask],
+    changes: Sequence[model.GoalChange],
+    as_of: datetime,
+    changes_since: datetime | None = None,
+    away: dict[str, list[tuple[date, date]]] | None = None,
+) -> Digest:
+    """Compose the weekly digest at `as_of` (aware) by CONTRACT §7's rules, with the goals then in force."""
+    okrs = okrs_in_force(okrs=okrs, changes=changes, at=as_of)
+    period_start = as_of - PERIOD
+    final = as_of > datetime.combine(okrs.cycle.end + timedelta(days=1), time(), tzinfo=as_of.tzinfo)
+    in_time = sorted((c for c in checkins if c.at <= as_of), key=lambda c: c.at)
+    history: dict[str, list[model.Checkin]] = defaultdict(list)
+    for checkin in in_time:
+        history[checkin.code].append(checkin)
+    deciders = tuple(p.name for p in okrs.people.values() if p.role is model.Role.BOSS) or tuple(
+        p.name for p in okrs.people.values() if p.role is model.Role.ADMIN
+    )
+    open_asks: dict[str, list[model.Ask]] = defaultdict(list)
+    for ask in asks:
+        if ask.open_at(as_of):  # as the asks stood at the as-of time: a later decision is not yet known
+            open_asks[ask.code].append(ask)
+
+    window, grouped = objectives_progress(okrs=okrs, checkins=checkins, as_of=as_of)
+    sections: list[ObjectiveSection] = []
+    unavailable: list[Unavailable] = []
+    done: set[str] = set()
+    for objective in okrs.objectives:
+        try:
+            progress = progress_of(objective=objective, window=window, grouped=grouped)
+            sections.append(
+                _section(
+                    okrs=okrs, objective=objective, progress=progress, history=history, open_asks=open_asks,
+                    deciders=deciders, since=period_start, final=final,
+                )
+            )
+        except Exception:  # one objective's bad data must not stop the digest for the others (§8)
+            _log.exception("digest: objective %s could not be composed", objective.code)
+            unavailable.append(Unavailable(code=objective.code, title=objective.title))
+            continue
+        done |= {kp.kr.code for kp in progress.krs if kp.status is model.Status.DONE}
+        if progress.status is model.Status.DONE:
+            done.add(objective.code)
+
+    missing, away_names = _missing(okrs=okrs, checkins=in_time, done=done, as_of=as_of, away=away or {})
+    day = as_of.date()
     overdue = tuple(
-        OverdueTask(
-            code=kr.code,
-            title=task.title,
-            owner=_name(okrs, task.owner),
-            due=task.due,
-            days_late=(day - task.due).days,
-        )
+        OverdueTask(code=kr.code, title=task.title, owner=_name(okrs, task.owner), due=task.due, days_late=(day - task.due).days)
         for objective in okrs.objectives
         for kr in objective.krs()
         if kr.code not in done
         for task in kr.tasks
         if not task.done and task.due < day
     )
-    stale_after = PERIOD * STALE_PERIODS
-    cycle_start = datetime.combine(okrs.cycle.start, datetime.min.time(), tzinfo=as_of.tzinfo)
-    stale = []
-    for objective in okrs.objectives:
-        for kr in objective.krs():
-            if kr.code in done:
-                continue
-            last = history[kr.code][-1].at if history[kr.code] else None
-            since_last = as_of - (last or cycle_start)
-            if since_last >= stale_after:
-                stale.append(
-                    StaleKr(
-                        code=kr.code, title=kr.title, owner=_name(okrs, kr.owner), last_at=last, days=since_last.days
-                    )
-                )
+    since = changes_since if changes_since is not None else period_start
     return Digest(
         workspace=okrs.workspace.name,
         language=okrs.workspace.language,
         timezone=okrs.workspace.timezone,
         cycle=okrs.cycle.name,
-        as_of=local_as_of,
+        as_of=as_of,
         period_start=period_start,
         objectives=tuple(sections),
-        missing=missing,
-        away=away_names,
-        changes=change_lines,
-        overdue=overdue,
-        stale=tuple(stale),
+        missing=() if final else missing,  # the final report chases nobody
+        away=() if final else away_names,
+        changes=_change_lines(okrs=okrs, changes=changes, since=since, as_of=as_of),
+        overdue=() if final else overdue,
+        stale=() if final else _stale(okrs=okrs, history=history, done=done, as_of=as_of),
         open_asks=sum(len(section.asks) for section in sections),
+        final=final,
+        unavailable=tuple(unavailable),
     )

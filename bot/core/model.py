@@ -48,6 +48,9 @@ class Status(StrEnum):
     ON_TRACK = "on_track"
     AT_RISK = "at_risk"
     OFF_TRACK = "off_track"
+    TOO_EARLY = "too_early"  # no measure has a forecast yet
+    MET = "met"  # every deadline has passed and every measure reached its target
+    MISSED = "missed"  # every deadline has passed and some measure fell short
     NO_DATA = "no_data"
 
 
@@ -130,6 +133,7 @@ class KeyResult:
     control: Level | None = None
     impact: Level | None = None
     tasks: tuple[Task, ...] = ()
+    added: datetime | None = None  # when it was first imported (stale counts from then when mid-cycle)
 
 
 @dataclass(frozen=True, slots=True)

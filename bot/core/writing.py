@@ -66,10 +66,12 @@ def _compact(value: Decimal, *, lang: str, digits: int | None) -> str:
 def format_value(*, number: float, unit: str | None, lang: str, digits: int | None = None) -> str:
     """A value as krbot shows it in `lang` (exact unless `digits` significant digits are asked for)."""
     value = _exact(number)
-    if digits is not None:
-        value = _round_significant(value, digits)
     canonical = canonical_unit(unit=unit)
     family = unit_family(unit=canonical)
+    if digits is not None:
+        value = _round_significant(value, digits)
+        if family == "count":  # a computed count (a forecast, a gap) is whole: 22 orders, never 22.1
+            value = value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
     size = abs(value)
     zh = lang == "zh"

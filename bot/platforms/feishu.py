@@ -23,15 +23,13 @@ from lark_oapi.api.im.v1 import (
     ReplyMessageRequestBody,
 )
 from starlette.routing import Route
-from urllib3.exceptions import MaxRetryError
-from urllib3.util.retry import Retry
 
+from bot import retrying
 from bot.config import Settings
 from bot.core import model
 from bot.core.digest import Digest
 from bot.core.errors import KrbotError
 from bot.i18n import error_message
-from bot.metrics import PLATFORM_ERRORS, PLATFORM_RETRIES
 from bot.platforms import feishu_cards as cards
 from bot.platforms.base import Reminder, Sent
 from bot.platforms.feishu_listeners import PLATFORM, FeishuListeners, _text_content
@@ -46,7 +44,12 @@ _UUID_NAMESPACE = uuid.UUID("5d7c1c0e-8f0a-4c1e-9d55-6b1f3b8a2f10")
 
 
 class FeishuError(RuntimeError):
-    """The Open API refused a call (after retries when it was rate limiting)."""
+    """The Open API refused a call (after retries when it was rate limiting); its HTTP status and wait, when known."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class FeishuSetupError(KrbotError):
@@ -123,6 +126,7 @@ class FeishuPlatform(FeishuListeners):
     """Feishu through lark-oapi: the callback URL or the long connection in, the Open API out."""
 
     name = PLATFORM
+    send_rate = 50.0  # messages per second for one app, shared by every replica through the outbox's gate
 
     def __init__(
         self,
@@ -138,6 +142,8 @@ class FeishuPlatform(FeishuListeners):
         self.http = http
         self.clock = clock or (lambda: datetime.now(UTC))
         self.backoff = backoff
+        self.policy = retrying.RetryPolicy(tries=6, backoff=backoff, backoff_max=30.0, rate_limited_waits=5,
+                                           every_failure=False)
         self.domain = (settings.feishu_domain or lark.FEISHU_DOMAIN).rstrip("/")
         self.encrypt_key = settings.feishu_encrypt_key or ""
         self.verification_token = settings.feishu_verification_token or ""
@@ -209,6 +215,22 @@ class FeishuPlatform(FeishuListeners):
         ids = self._send_cards(receive_id=channel, id_type="chat_id", built=built, key=idempotency_key)
         return Sent(platform=PLATFORM, message_id=ids[0], extra={"message_ids": ids})
 
+    def digest_posts(self, *, digest: Digest) -> list[dict[str, Any]]:
+        """The digest as cards: conclusions on top of the first, more cards only past the size limit."""
+        return cards.digest_cards(digest=digest)
+
+    def send_post(
+        self, *, post: dict[str, Any], channel: str, thread: str | None, idempotency_key: str, about: dict[str, str]
+    ) -> Sent:
+        """Send one digest card to the boss chat under the key's deterministic uuid (Feishu sends it once)."""
+        message_id = self.create(receive_id=channel, id_type="chat_id", msg_type="interactive",
+                                 content=cards.content_of(post), key=idempotency_key)
+        return Sent(platform=PLATFORM, message_id=message_id)
+
+    def find_post(self, *, channel: str, thread: str | None, idempotency_key: str, workspace: str | None = None) -> Sent | None:
+        """Nothing to look up: a send again under the same uuid is one message on Feishu."""
+        return None
+
     def notify(self, *, person: model.Person, text: str, idempotency_key: str) -> Sent:
         """A text message to one person."""
         if not person.feishu_id:
@@ -221,25 +243,22 @@ class FeishuPlatform(FeishuListeners):
     # ------------------------------------------------------------ Open API (with retries on rate limits)
 
     def _call(self, what: str, request: Callable[[], Any]) -> Any:
-        """One Open API call, retried with exponential backoff (urllib3's Retry) while Feishu rate-limits."""
-        retry = Retry(total=5, backoff_factor=self.backoff, backoff_max=30.0)
-        while True:
+        """One Open API call under krbot's one retry policy: rate limits (code 99991400, HTTP 429) and 5xx are retried."""
+
+        def once() -> Any:
             response = request()
             if response.success():
                 return response
             status = response.raw.status_code if response.raw is not None else None
-            PLATFORM_ERRORS.labels(platform=PLATFORM).inc()
-            failure = FeishuError(f"feishu {what} failed: code={response.code} status={status} msg={response.msg}")
-            if response.code != RATE_LIMITED and status != 429:
-                raise failure
-            try:
-                retry = retry.increment(error=failure)
-            except MaxRetryError:
-                raise failure from None
-            PLATFORM_RETRIES.labels(platform=PLATFORM).inc()
-            delay = retry.get_backoff_time() or self.backoff
-            log.warning("feishu %s rate limited; retry in %.2fs", what, delay)
-            time.sleep(delay)
+            limited = response.code == RATE_LIMITED or status == 429
+            headers = getattr(response.raw, "headers", None) or {}
+            reset = headers.get("x-ogw-ratelimit-reset") if hasattr(headers, "get") else None
+            raise FeishuError(
+                f"feishu {what} failed: code={response.code} status={status} msg={response.msg}",
+                status=429 if limited else status, retry_after=float(reset) if limited and reset else None,
+            )
+
+        return retrying.call(once, policy=self.policy, platform=PLATFORM)
 
     def create(self, *, receive_id: str, id_type: str, msg_type: str, content: str, key: str) -> str:
         """Send a message; the uuid from `key` makes a retry a no-op."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from bot.core.digest import Digest
@@ -307,10 +308,12 @@ def digest_cards(
     def t(key: str, **params: Any) -> str:
         return translate(key, lang=language, **params)
 
-    title = t("digest.title", workspace=md(digest.workspace), cycle=md(digest.cycle), date=helpers["day"](digest.as_of))
+    title_key = "digest.final_title" if digest.final else "digest.title"
+    title = t(title_key, workspace=md(digest.workspace), cycle=md(digest.cycle), date=helpers["day"](digest.as_of))
     elements: list[dict[str, Any]] = [
         _markdown("**" + t("feishu.digest.conclusions") + "**"),
         *(_markdown("■ " + line("conclusion", o)) for o in digest.objectives),
+        *(_markdown("■ " + line("unavailable", x)) for x in digest.unavailable),
     ]
     if digest.missing:
         elements.append(_markdown(t("digest.labelled", label=t("digest.section.missing"), items=", ".join(md(n) for n in digest.missing))))
@@ -328,12 +331,12 @@ def digest_cards(
             for m in k.measures:
                 text += "\n    " + line("measure", m)
             if k.cause:
-                text += "\n    " + t("digest.cause", text=md(k.cause))
+                text += "\n    " + line("cause", k)
             elif not k.last_at:
                 text += "\n    " + t("digest.no_checkin")
             data.append(_markdown(text))
         elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.data")), data or [_markdown(t("digest.none"))]))
-        steps = [_markdown("· " + t("digest.step", code=s.code, owner=md(s.owner), text=md(s.text))) for s in o.next_steps]
+        steps = [_markdown("· " + line("step", replace(s, owner=md(s.owner)))) for s in o.next_steps]
         elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.next")), steps or [_markdown(t("digest.none"))]))
         asks: list[dict[str, Any]] = []
         for a in o.asks:

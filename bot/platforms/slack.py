@@ -23,7 +23,6 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request.internals import extract_team_id
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -35,11 +34,11 @@ from bot.core import model
 from bot.core.digest import Digest
 from bot.core.errors import KrbotError
 from bot.i18n import translate
-from bot.metrics import PLATFORM_ERRORS, PLATFORM_RETRIES
-from bot.platforms import payloads
+from bot.platforms import payloads, slack_client
 from bot.platforms import slack_blocks as blocks
 from bot.platforms.base import Reminder, Sent
 from bot.platforms.payloads import Malformed
+from bot.platforms.slack_client import DIGEST_EVENT, SLACK_API_URL, SharedPolicy, make_client
 from bot.platforms.slack_listeners import DELIVERY, PLATFORM, SlackListeners
 
 if TYPE_CHECKING:
@@ -48,8 +47,10 @@ if TYPE_CHECKING:
     from bot.services import UnitOfWork
 
 log = logging.getLogger(__name__)
-SLACK_API_URL = "https://slack.com/api/"
-BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "files:write")  # as slack/manifest.yaml asks
+BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "files:write", "channels:history",
+              "groups:history")  # as slack/manifest.yaml asks
+__all__ = ["BOT_SCOPES", "DIGEST_EVENT", "PLATFORM", "SLACK_API_URL", "SharedPolicy", "SlackPlatform", "build",
+           "make_client"]
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 LAZY_THREADS = 4  # follow-ups (modals, message updates, notices) run at once after the answer
@@ -70,29 +71,11 @@ class _TokenGoesThroughAuthorize(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_TokenGoesThroughAuthorize())
 
 
-class _CountedRateLimits(RateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler, counting each rate-limited answer and each retry in the metrics."""
-
-    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
-        retry = super()._can_retry(state=state, request=request, response=response, error=error)
-        if response is not None and response.status_code == 429:
-            PLATFORM_ERRORS.labels(platform=PLATFORM).inc()
-            if retry:
-                PLATFORM_RETRIES.labels(platform=PLATFORM).inc()
-        return retry
-
-
-def make_client(*, token: str | None, base_url: str | None = None) -> WebClient:
-    """A WebClient that honours 429 Retry-After and retries dropped connections, against `base_url` (Slack's own by default)."""
-    url = (base_url or SLACK_API_URL).rstrip("/") + "/"
-    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), _CountedRateLimits(max_retry_count=5)]
-    return WebClient(token=token, base_url=url, retry_handlers=handlers, timeout=10)
-
-
 class SlackPlatform(SlackListeners):
     """Slack for krbot: the Bolt app with its listeners, and the sends the scheduler and services ask for."""
 
     name = PLATFORM
+    send_rate: float | None = None  # Slack limits per channel and answers 429 with Retry-After, which every replica waits
 
     def __init__(
         self,
@@ -183,13 +166,34 @@ class SlackPlatform(SlackListeners):
 
     def post_digest(self, *, digest: Digest, channel: str, idempotency_key: str) -> Sent:
         """Post the conclusions to the boss channel and the rest (with the ask buttons) in its thread."""
+        about = {"workspace": digest.workspace, "period": idempotency_key}
+        head, *parts = self.digest_posts(digest=digest)
+        posted = self.send_post(post=head, channel=channel, thread=None, idempotency_key=idempotency_key, about=about)
+        channel_id = str(posted.extra.get("channel") or channel)
+        replies = [
+            self.send_post(post=part, channel=channel_id, thread=posted.message_id,
+                           idempotency_key=f"{idempotency_key}#{n}", about=about).message_id
+            for n, part in enumerate(parts, start=1)
+        ]
+        return Sent(platform=PLATFORM, message_id=posted.message_id, extra={"channel": channel_id, "thread": replies})
+
+    def digest_posts(self, *, digest: Digest) -> list[dict[str, Any]]:
+        """The digest as messages: the conclusions for the channel first, then each reply of its thread."""
         main, thread = blocks.digest_messages(digest=digest)
-        client = self._client_for(workspace=digest.workspace)
-        posted = client.chat_postMessage(channel=channel, **main)
-        ts = str(posted["ts"])
-        channel_id = str(posted.get("channel") or channel)
-        replies = [str(client.chat_postMessage(channel=channel_id, thread_ts=ts, **message)["ts"]) for message in thread]
-        return Sent(platform=PLATFORM, message_id=ts, extra={"channel": channel_id, "thread": replies})
+        return [main, *thread]
+
+    def send_post(
+        self, *, post: dict[str, Any], channel: str, thread: str | None, idempotency_key: str, about: dict[str, str]
+    ) -> Sent:
+        """Post one digest message (in the headline's thread when `thread` is its ts), marked to be found again."""
+        client = self._client_for(workspace=about.get("workspace"))
+        return slack_client.post_marked(client=client, post=post, channel=channel, thread=thread, key=idempotency_key,
+                                        about=about)
+
+    def find_post(self, *, channel: str, thread: str | None, idempotency_key: str, workspace: str | None = None) -> Sent | None:
+        """A digest message already posted under this key (the channel's recent history, or the thread's replies)."""
+        return slack_client.find_marked(client=self._client_for(workspace=workspace), channel=channel, thread=thread,
+                                        key=idempotency_key)
 
     def notify(self, *, person: model.Person, text: str, idempotency_key: str) -> Sent:
         """DM one person a sentence (escaped: it may carry what others typed)."""

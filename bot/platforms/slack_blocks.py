@@ -185,10 +185,13 @@ def digest_messages(*, digest: Digest, lang: str | None = None) -> tuple[dict[st
     def t(key: str, **params: Any) -> str:
         return translate(key, lang=language, **params)
 
-    title = t("digest.title", workspace=digest.workspace, cycle=digest.cycle, date=helpers["day"](digest.as_of))
+    title_key = "digest.final_title" if digest.final else "digest.title"
+    title = t(title_key, workspace=digest.workspace, cycle=digest.cycle, date=helpers["day"](digest.as_of))
     head: list[dict[str, Any]] = [_header(title)]
     for o in digest.objectives:
         head.extend(sections(text="■ " + line("conclusion", o)))
+    for x in digest.unavailable:
+        head.extend(sections(text="■ " + line("unavailable", x)))
     head.append(_context(t("slack.digest.thread_hint", asks=digest.open_asks)))
 
     thread: list[dict[str, Any]] = []
@@ -203,14 +206,14 @@ def digest_messages(*, digest: Digest, lang: str | None = None) -> tuple[dict[st
             data.append("• " + line("kr", k))
             data.extend("      " + line("measure", m) for m in k.measures)
             if k.cause:
-                data.append("      " + t("digest.cause", text=esc(k.cause)))
+                data.append("      " + line("cause", k))
             elif not k.last_at:
                 data.append("      " + t("digest.no_checkin"))
         if not o.krs:
             data.append(t("digest.none"))
         thread.extend(sections(text="\n".join(data)))
         steps = [f"*{t('digest.section.next')}*"]
-        steps += ["• " + t("digest.step", code=s.code, owner=s.owner, text=esc(s.text)) for s in o.next_steps]
+        steps += ["• " + line("step", s) for s in o.next_steps]
         if not o.next_steps:
             steps.append(t("digest.none"))
         thread.extend(sections(text="\n".join(steps)))

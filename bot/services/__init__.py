@@ -25,6 +25,7 @@ from bot.services.context import (
     local_zone,
     name_of,
     owned_target,
+    parse_as_of,
     parse_moment,
     person_in,
     person_of,
@@ -35,20 +36,14 @@ from bot.services.context import (
 from bot.services.digest import boss_digest, compose, compose_as_posted, compose_report
 from bot.services.dispatch import run_command
 from bot.services.events import EVENT_MEMORY, Once, claim_event, claim_events, handle_once, release_event
+from bot.services.export import export_all, export_csv
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import record_form
 from bot.services.goals import _GOAL_ATTR, change_goal, complete_task
 from bot.services.installs import slack_install_stores
 from bot.services.replies import Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
-from bot.services.spreadsheets import (
-    CSV_COLUMNS,
-    CSV_IGNORED,
-    CSV_OPTIONAL,
-    export_all,
-    export_csv,
-    import_checkins,
-)
+from bot.services.spreadsheets import CSV_COLUMNS, CSV_IGNORED, CSV_OPTIONAL, import_checkins
 from bot.services.views import (
     list_krs,
     measure_row,
@@ -103,6 +98,7 @@ __all__ = [
     "name_of",
     "overdue_tasks",
     "owned_target",
+    "parse_as_of",
     "parse_moment",
     "person_in",
     "person_of",

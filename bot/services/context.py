@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
+from bot.core.timeline import as_of_moment
 from bot.core.units import fold
 from bot.locales import number_style
 from storage import repository
@@ -67,6 +68,14 @@ def parse_moment(*, text: str, timezone: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
+
+
+def parse_as_of(*, text: str, timezone: str) -> datetime:
+    """An as-of time (CONTRACT §7): a date alone is the end of that day in `timezone`; no zone means `timezone`."""
+    try:
+        return as_of_moment(text=text, tz=ZoneInfo(timezone))
+    except ValueError:
+        raise KrbotError("time.unreadable", word=text) from None
 
 
 def load_scope(

@@ -1,30 +1,25 @@
-"""Check-in history in and everything out: CSV import and the export."""
+"""Check-in history in from a spreadsheet: delimiter sniffed, numbers read in the locale, every row or none."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bot.core import model
 from bot.core.asks import classify_ask, split_asks
-from bot.core.cells import escaped_row, unescape_cell
+from bot.core.cells import unescape_cell
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.numbers import NumberStyle
-from bot.core.progress import measure_progress, okr_progress
 from bot.core.rules import check_checkin_day, find_measure, may_update
 from bot.core.text import clean_text
 from bot.locales import check_locale, number_style
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, owned_target, parse_moment, person_in
-from storage import repository
 from storage.db import UnitOfWork
 from storage.models import (
     AskRow,
@@ -189,256 +184,3 @@ def _bulk_insert(
 def _style(*, scope: Scope, locale: str | None) -> NumberStyle:
     """The number style a spreadsheet is read in: `--locale`, else the workspace's."""
     return number_style(locale=check_locale(tag=locale) if locale else scope.okrs.workspace.number_locale)
-
-
-def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -> dict[str, Any]:
-    """Everything stored for the current cycle: check-ins, asks, goal changes, the OKR tree with values."""
-    with uow.begin() as session:
-        scope = load_scope(session=session, workspace=workspace, at=at)
-        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id)
-        asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
-        changes = repository.load_changes(session=session, workspace_id=scope.workspace.id)
-    okrs = scope.okrs
-    kinds: dict[tuple[str, str], model.MeasureKind] = {}
-    for objective in okrs.objectives:
-        for m in objective.measures:
-            kinds[(objective.code, m.name)] = m.kind
-        for kr in objective.krs():
-            for m in kr.measures:
-                kinds[(kr.code, m.name)] = m.kind
-    checkin_items = []
-    zone = ZoneInfo(scope.workspace.timezone)
-
-    def period(moment: datetime) -> str:
-        year, week, _ = moment.astimezone(zone).isocalendar()
-        return f"{year}-W{week:02d}"
-
-    for c in checkins:
-        for name, value in c.values.items():
-            shown: Any = bool(value) if kinds.get((c.code, name)) is model.MeasureKind.MILESTONE else value
-            checkin_items.append(
-                {
-                    "code": c.code,
-                    "measure": name,
-                    "value": shown,
-                    "person": c.person,
-                    "at": c.at.isoformat(),
-                    "note": c.note,
-                    "next": c.next_step,
-                    "risk": c.risk,
-                    "period": period(c.at),
-                }
-            )
-        if not c.values:
-            checkin_items.append(
-                {
-                    "code": c.code,
-                    "measure": None,
-                    "value": None,
-                    "person": c.person,
-                    "at": c.at.isoformat(),
-                    "note": c.note,
-                    "next": c.next_step,
-                    "risk": c.risk,
-                    "period": period(c.at),
-                }
-            )
-    progresses = okr_progress(okrs=okrs, checkins=checkins, as_of=scope.local(at))
-    return {
-        "workspace": {
-            "name": okrs.workspace.name,
-            "language": okrs.workspace.language,
-            "timezone": okrs.workspace.timezone,
-            "locale": okrs.workspace.number_locale,
-            "boss_channel": okrs.workspace.boss_channel,
-            "reminder": okrs.workspace.reminder,
-            "digest": okrs.workspace.digest,
-        },
-        "people": [
-            {
-                "id": p.key,
-                "name": p.name,
-                "role": p.role.value,
-                "slack": p.slack_id,
-                "feishu": p.feishu_id,
-                "timezone": p.timezone,
-                "locale": p.locale,
-            }
-            for p in okrs.people.values()
-        ],
-        "cycle": {
-            "name": okrs.cycle.name,
-            "start": okrs.cycle.start.isoformat(),
-            "end": okrs.cycle.end.isoformat(),
-        },
-        "objectives": [
-            _export_objective(p, okrs=okrs, checkins=checkins, at=scope.local(at)) for p in progresses
-        ],
-        "checkins": checkin_items,
-        "asks": [
-            {
-                "id": a.id,
-                "code": a.code,
-                "person": a.person,
-                "kind": a.kind.value,
-                "amount": a.amount,
-                "unit": a.unit,
-                "text": a.text,
-                "status": a.status.value,
-                "at": a.at.isoformat(),
-                "decided_by": a.decided_by,
-            }
-            for a in asks
-        ],
-        "changes": [
-            {
-                "code": c.code,
-                "measure": c.measure,
-                "field": c.field,
-                "old": c.old,
-                "new": c.new,
-                "reason": c.reason,
-                "person": c.person,
-                "at": c.at.isoformat(),
-            }
-            for c in changes
-        ],
-    }
-
-
-def _export_measure(progress: Any) -> dict[str, Any]:
-    m = progress.measure
-    item: dict[str, Any] = {"name": m.name, "kind": m.kind.value}
-    if m.unit:
-        item["unit"] = m.unit
-    if m.kind is model.MeasureKind.TARGET:
-        item.update(baseline=m.baseline, target=m.target)
-    elif m.kind is model.MeasureKind.AT_MOST:
-        item["at_most"] = m.limit
-    elif m.kind is model.MeasureKind.AT_LEAST:
-        item["at_least"] = m.limit
-    if m.due:
-        item["due"] = m.due.isoformat()
-    value = progress.value
-    item["value"] = bool(value) if m.kind is model.MeasureKind.MILESTONE and value is not None else value
-    item["completion"] = progress.completion
-    item["forecast"] = progress.forecast_value
-    return item
-
-
-def _export_objective(
-    progress: Any, *, okrs: model.Okrs, checkins: list[model.Checkin], at: datetime
-) -> dict[str, Any]:
-    o = progress.objective
-    measures = [
-        measure_progress(
-            measure=m,
-            checkins=checkins,
-            code=o.code,
-            cycle=okrs.cycle,
-            objective_deadline=o.deadline,
-            as_of=at,
-        )
-        for m in o.measures
-    ]
-    by_path: dict[str, list[Any]] = defaultdict(list)
-    for kp in progress.krs:
-        by_path[next(p.code for p in o.paths if kp.kr in p.krs)].append(kp)
-    return {
-        "code": o.code,
-        "title": o.title,
-        "owner": o.owner,
-        "strategy": o.strategy,
-        "deadline": o.deadline.isoformat() if o.deadline else None,
-        "completion": progress.completion,
-        "forecast_completion": progress.forecast_completion,
-        "status": progress.status.value,
-        "measures": [_export_measure(m) for m in measures],
-        "paths": [
-            {
-                "code": p.code,
-                "title": p.title,
-                "priority": p.priority,
-                "scores": p.scores,
-                "krs": [
-                    {
-                        "code": kp.kr.code,
-                        "title": kp.kr.title,
-                        "owner": kp.kr.owner,
-                        "accountable": kp.kr.accountable,
-                        "consulted": list(kp.kr.consulted),
-                        "informed": list(kp.kr.informed),
-                        "control": kp.kr.control.value if kp.kr.control else None,
-                        "impact": kp.kr.impact.value if kp.kr.impact else None,
-                        "status": kp.status.value,
-                        "completion": kp.completion,
-                        "forecast_completion": kp.forecast_completion,
-                        "measures": [_export_measure(m) for m in kp.measures],
-                        "tasks": [
-                            {
-                                "title": t.title,
-                                "owner": t.owner,
-                                "due": t.due.isoformat(),
-                                "buffer_days": t.buffer_days,
-                                "critical": t.critical,
-                                "done": t.done,
-                            }
-                            for t in kp.kr.tasks
-                        ],
-                    }
-                    for kp in by_path.get(p.code, [])
-                ],
-            }
-            for p in o.paths
-        ],
-    }
-
-
-CSV_EXPORT_COLUMNS = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk", "ask"]
-
-
-def csv_number(*, value: Any, style: NumberStyle) -> str:
-    """A stored value written for a spreadsheet of this locale, so that import-checkins reads it back exactly."""
-    if isinstance(value, bool) or value is None:
-        return "" if value is None else ("done" if value else "not done")
-    text = format(Decimal(repr(float(value))).normalize(), "f")
-    whole, _, fraction = text.partition(".")
-    if len(fraction) == 3 and whole.lstrip("-") not in ("0", ""):
-        fraction += "0"  # 2.125 would read as two thousand one hundred twenty-five in half the locales
-    return whole + (style.decimal + fraction if fraction else "")
-
-
-def export_csv(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -> str:
-    """The check-ins and asks as a CSV for Excel: UTF-8 BOM, the workspace's numbers and offset; import-checkins reads it."""
-    data = export_all(uow=uow, at=at, workspace=workspace)
-    zone = ZoneInfo(data["workspace"]["timezone"])
-    locale = data["workspace"]["locale"]
-    style = number_style(locale=locale)
-    delimiter = ";" if style.decimal == "," else ","
-
-    def local(moment: str) -> str:
-        return datetime.fromisoformat(moment).astimezone(zone).isoformat()
-
-    rows = [  # text cells escaped so that none becomes a formula; the value is a number, written as one
-        {**escaped_row(row=item), "value": csv_number(value=item["value"], style=style), "at": local(item["at"])}
-        for item in data["checkins"]
-    ]
-    rows += [
-        {
-            **escaped_row(row={"person": a["person"], "code": a["code"], "ask": a["text"]}),
-            "at": local(a["at"]),
-            "period": _period(a["at"], zone),
-        }
-        for a in data["asks"]
-    ]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_EXPORT_COLUMNS, extrasaction="ignore", delimiter=delimiter)
-    writer.writeheader()
-    writer.writerows(sorted(rows, key=lambda c: (c["period"], c["person"], c["code"], c["at"], c.get("ask") or "")))
-    return "\ufeff" + buffer.getvalue()
-
-
-def _period(moment: str, zone: ZoneInfo) -> str:
-    """The ISO week of a moment on the workspace clock."""
-    year, week, _ = datetime.fromisoformat(moment).astimezone(zone).isocalendar()
-    return f"{year}-W{week:02d}"

@@ -285,7 +285,7 @@ def sync_okrs(
                 }
                 k_row = krs.get(kr.code)
                 if k_row is None:
-                    k_row = KrRow(cycle_id=cycle.id, code=kr.code, **k_values)
+                    k_row = KrRow(cycle_id=cycle.id, code=kr.code, created_at=at, **k_values)
                     session.add(k_row)
                     session.flush()
                     report.created["krs"] += 1

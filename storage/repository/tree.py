@@ -248,6 +248,7 @@ def _loaded(
                 control=model.Level(row.control) if row.control else None,
                 impact=model.Level(row.impact) if row.impact else None,
                 tasks=tuple(tasks_by_kr[row.id]),
+                added=row.created_at,
             )
         )
     paths_by_objective: dict[int, list[model.StrategicPath]] = defaultdict(list)

@@ -1,0 +1,218 @@
+"""One measure as of a moment by CONTRACT §7: value, completion, forecast from daily points, range, result, gap."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.core.forecast import fit_line
+from bot.core.model import Measure, MeasureKind, Status
+from bot.core.timeline import History, Window, daily_points, value_at
+
+EPSILON = 1e-9
+ON_TRACK_FROM = 1.0
+AT_RISK_FROM = 0.8
+MIN_FORECAST_DAYS = 14  # points spanning fewer days give no forecast: "too early to forecast"
+MIN_RANGE_DAYS = 3  # points on at least this many days give the 80% range
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureProgress:
+    """One measure as of a moment: value, completion, forecast (or result) at its deadline, range, gap, guardrail state."""
+
+    measure: Measure
+    value: float | None
+    points: int  # calendar days with a check-in in the cycle up to as-of
+    last_at: datetime | None
+    completion: float | None
+    forecast_value: float | None  # after the deadline: the result, the value at the end of the deadline day
+    forecast_completion: float | None
+    gap: float | None  # target − forecast (or result) in the unit, when it falls short
+    deadline: date
+    reached: bool
+    guardrail_broken: bool
+    guardrail_trend_broken: bool
+    data_days: int = 0  # the points' span in whole days (the baseline point included when it is used)
+    low_value: float | None = None  # the 80% prediction interval at the deadline, in the unit
+    high_value: float | None = None
+    low_completion: float | None = None  # the same interval as completions (low ≤ high)
+    high_completion: float | None = None
+    final: bool = False  # the deadline has passed: forecast_value is the result
+    met: bool | None = None  # when final: the result reached the target (a guardrail held, a milestone was done)
+    margin: float | None = None  # when final: how far past (+) or short of (−) the target, in the unit
+
+    @property
+    def too_early(self) -> bool:
+        """True when a baseline/target measure has no forecast yet (no check-in, or under 14 days of data)."""
+        return self.measure.kind is MeasureKind.TARGET and not self.final and self.forecast_value is None
+
+
+def reaches(measure: Measure, value: float) -> bool:
+    """True when a value reaches a target measure's target (downwards for a decreasing measure)."""
+    if measure.target is None:
+        return False
+    if measure.goes_down:
+        return value <= measure.target + EPSILON
+    return value >= measure.target - EPSILON
+
+
+def ratio(measure: Measure, value: float | None) -> float | None:
+    """(value − baseline) / (target − baseline), uncapped; 1/0 when target equals baseline."""
+    if value is None or measure.baseline is None or measure.target is None:
+        return None
+    span = measure.target - measure.baseline
+    if abs(span) <= EPSILON:
+        return 1.0 if reaches(measure, value) else 0.0
+    return (value - measure.baseline) / span
+
+
+def _shortfall(measure: Measure, forecast: float | None) -> float | None:
+    """How far a forecast falls short of the target in the measure's unit, or None when it does not."""
+    if forecast is None or measure.target is None:
+        return None
+    short = forecast - measure.target if measure.goes_down else measure.target - forecast
+    return short if short > EPSILON else None
+
+
+def _margin(measure: Measure, result: float | None) -> float | None:
+    """How far a result lies past (+) or short of (−) the target, in the direction the measure must go."""
+    if result is None or measure.target is None:
+        return None
+    return measure.target - result if measure.goes_down else result - measure.target
+
+
+def breaks(measure: Measure, value: float) -> bool:
+    """True when a value breaks a guardrail's limit."""
+    if measure.limit is None:
+        return False
+    if measure.kind is MeasureKind.AT_MOST:
+        return value > measure.limit + EPSILON
+    return value < measure.limit - EPSILON
+
+
+def by_forecast(forecast: float | None) -> Status:
+    """The status a forecast completion gives: ≥1 on track, ≥0.8 at risk, else off track; None too early."""
+    if forecast is None:
+        return Status.TOO_EARLY
+    if forecast >= ON_TRACK_FROM - EPSILON:
+        return Status.ON_TRACK
+    if forecast >= AT_RISK_FROM - EPSILON:
+        return Status.AT_RISK
+    return Status.OFF_TRACK
+
+
+@dataclass(frozen=True, slots=True)
+class _Trend:
+    """A forecast read from daily points: the value at the deadline and its range, or why there is none."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    data_days: int
+
+
+def _trend(*, measure: Measure, points: list[tuple[float, float]], at: float) -> _Trend:
+    """The least-squares line through the points read at x = at, with the 80% range from three days on."""
+    if not points:
+        return _Trend(value=None, low=None, high=None, data_days=0)
+    if len(points) < 2 and measure.baseline is not None and not measure.is_guardrail:
+        points = [(0.0, float(measure.baseline)), *points]
+    xs = [x for x, _ in points]
+    span = max(xs) - min(xs)
+    data_days = int(math.floor(span + EPSILON))
+    if span < MIN_FORECAST_DAYS - EPSILON:
+        return _Trend(value=None, low=None, high=None, data_days=data_days)
+    line = fit_line(xs=xs, ys=[y for _, y in points])
+    value = line.at(at)
+    half = line.half_width(at) if len(points) >= MIN_RANGE_DAYS else None
+    if half is None:
+        return _Trend(value=value, low=None, high=None, data_days=data_days)
+    return _Trend(value=value, low=value - half, high=value + half, data_days=data_days)
+
+
+def _milestone(*, measure: Measure, history: History, window: Window, deadline: date, points: int) -> MeasureProgress:
+    """A milestone: 0% or 100%; after its due day its result is whether it was done by then."""
+    current = value_at(history=history, name=measure.name, stamp=window.as_of)
+    done = current is not None and current[0] >= 0.5
+    deadline_end = window.end_of(deadline)
+    final = window.as_of > deadline_end
+    by_then = value_at(history=history, name=measure.name, stamp=deadline_end)
+    met = by_then is not None and by_then[0] >= 0.5
+    forecast = (1.0 if met else 0.0) if final else (1.0 if done else None)
+    return MeasureProgress(
+        measure=measure,
+        value=None if current is None else current[0],
+        points=points,
+        last_at=None if current is None else current[1],
+        completion=1.0 if done else 0.0,
+        forecast_value=forecast,
+        forecast_completion=forecast,
+        gap=None,
+        deadline=deadline,
+        reached=done,
+        guardrail_broken=False,
+        guardrail_trend_broken=False,
+        final=final,
+        met=met if final else None,
+    )
+
+
+def measure_at(*, measure: Measure, history: History, window: Window, deadline: date) -> MeasureProgress:
+    """A measure's progress from its owner's check-ins (already filtered to ≤ as_of and sorted)."""
+    points = daily_points(history=history, name=measure.name, window=window)
+    if measure.kind is MeasureKind.MILESTONE:
+        return _milestone(measure=measure, history=history, window=window, deadline=deadline, points=len(points))
+    current = value_at(history=history, name=measure.name, stamp=window.as_of)
+    latest = None if current is None else current[0]
+    deadline_end = window.end_of(deadline)
+    final = window.as_of > deadline_end
+    if final:
+        by_then = value_at(history=history, name=measure.name, stamp=deadline_end)
+        result = by_then[0] if by_then is not None else (None if measure.is_guardrail else measure.baseline)
+        trend = _Trend(value=result, low=None, high=None, data_days=0)
+    else:
+        trend = _trend(measure=measure, points=points, at=window.days(deadline_end))
+    common = {
+        "measure": measure,
+        "points": len(points),
+        "last_at": None if current is None else current[1],
+        "deadline": deadline,
+        "data_days": trend.data_days,
+        "final": final,
+        "forecast_value": trend.value,
+    }
+    if measure.is_guardrail:
+        broken = latest is not None and breaks(measure, latest)
+        held = trend.value is not None and not breaks(measure, trend.value)
+        return MeasureProgress(
+            **common,  # type: ignore[arg-type]
+            value=latest,
+            completion=None,
+            forecast_completion=None,
+            gap=None,
+            reached=not broken,
+            guardrail_broken=broken,
+            guardrail_trend_broken=not final and trend.value is not None and breaks(measure, trend.value),
+            met=held if final else None,
+        )
+    value = latest if latest is not None else measure.baseline
+    low, high = ratio(measure, trend.low), ratio(measure, trend.high)
+    if low is not None and high is not None and low > high:
+        low, high = high, low
+    return MeasureProgress(
+        **common,  # type: ignore[arg-type]
+        value=value,
+        completion=ratio(measure, value),
+        forecast_completion=ratio(measure, trend.value),
+        gap=_shortfall(measure, trend.value),
+        reached=value is not None and reaches(measure, value),
+        guardrail_broken=False,
+        guardrail_trend_broken=False,
+        low_value=trend.low,
+        high_value=trend.high,
+        low_completion=low,
+        high_completion=high,
+        met=(trend.value is not None and reaches(measure, trend.value)) if final else None,
+        margin=_margin(measure, trend.value) if final else None,
+    )

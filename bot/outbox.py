@@ -1,0 +1,212 @@
+"""The once-only path for every message krbot sends unprompted: a ledger row first, then the send, then the mark."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import tenacity
+
+from bot.metrics import DELIVERIES
+from bot.platforms.base import Sent
+from bot.retrying import SENDS, GiveUp, RetryPolicy, outer, retry_after, retrying
+from storage import ledger, rates
+from storage.db import UnitOfWork
+from storage.ledger import LEASE, Key, Slot, key_of
+
+log = logging.getLogger("krbot.outbox")
+
+T = TypeVar("T", bound=Slot)
+HEADROOM = 0.97  # the share of a platform's rate limit the gate hands out
+CHUNK = 100  # items checked against the ledger at once in a fan-out
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A ledger item that is no scheduled slot: a notice after an ack, and later an outbound webhook."""
+
+    workspace_id: int
+    kind: str
+    target: str
+    period: str
+    slot: datetime
+
+
+def notice(*, workspace_id: int, person: str, cause: str, now: datetime, kind: str = "notice") -> Message:
+    """The ledger item of telling `person` about `cause` (e.g. "ask:42:approved", an event id): once per cause."""
+    period = cause if len(cause) <= 64 else "sha1:" + hashlib.sha1(cause.encode()).hexdigest()
+    return Message(workspace_id=workspace_id, kind=kind, target=person[:200], period=period, slot=now)
+
+
+class LostClaim(GiveUp):
+    """Another worker took the claim over (this one outlived its lease): stop without sending."""
+
+
+def worker_id() -> str:
+    """This process's name in the ledger: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def idempotency_key(item: Slot, /) -> str:
+    """The key a platform de-duplicates one ledger item's send by (Feishu's uuid, Slack's metadata)."""
+    return f"{item.workspace_id}:{item.kind}:{item.target}:{item.period}"
+
+
+@dataclass
+class Outbox:
+    """Claims a ledger row, waits its turn at the platform's shared gate, sends under one retry policy, marks the row."""
+
+    uow: UnitOfWork
+    policy: RetryPolicy = SENDS
+    worker: str = field(default_factory=worker_id)
+    lease: timedelta = LEASE
+    clock: Callable[[], datetime] | None = None
+    rates: dict[str, float] = field(default_factory=dict)
+    final: set[Key] = field(default_factory=set)
+
+    def _now(self, fallback: datetime) -> datetime:
+        return self.clock() if self.clock is not None else fallback
+
+    def _rate(self, platform: Any) -> float | None:
+        return self.rates.get(platform.name) or getattr(platform, "send_rate", None)
+
+    def wait_turn(self, *, platform: Any) -> None:
+        """Reserve this send's moment at the platform's gate (shared by every replica) and sleep until it comes.
+
+        The gate runs a little under the platform's limit, so a sender that wakes late for its moment finds the
+        platform's bucket with room to spare instead of a 429 that would pause everyone.
+        """
+        rate = self._rate(platform)
+        interval = 1.0 / (rate * HEADROOM) if rate else 0.0
+        at = rates.reserve(uow=self.uow, name=platform.name, interval=interval, now=time.time())
+        delay = at - time.time()
+        if delay > 0:
+            time.sleep(delay)
+
+    def hold(self, *, platform: Any, seconds: float) -> None:
+        """A platform asked to wait: close its gate for every replica."""
+        log.info("%s asked to wait %.1fs: every sender to it waits", platform.name, seconds)
+        rates.hold(uow=self.uow, name=platform.name, until=time.time() + seconds)
+
+    def send(
+        self,
+        *,
+        item: Slot,
+        now: datetime,
+        platform: Any,
+        send: Callable[[], Sent],
+        find: Callable[[], Sent | None] | None = None,
+    ) -> tuple[str, Sent | None]:
+        """Claim and send one item: ("sent" | "failed" | "busy" — claimed elsewhere or settled —, what was accepted).
+
+        `find` looks for a copy the platform already holds; it is asked before any try that may repeat an earlier
+        one which reached the platform (a take-over after a crash, or a retry after a failure other than a 429).
+        """
+        try:
+            claim = ledger.claim(uow=self.uow, item=item, worker=self.worker, now=now, lease=self.lease)
+        except Exception:  # noqa: BLE001 - the database hiccupped: the next tick claims it again; the others go on
+            log.exception("could not claim %s to %s for %s", item.kind, item.target, item.period)
+            return "error", None
+        if claim is None:
+            return "busy", None
+        maybe_sent = claim.taken_over
+
+        def renew() -> None:
+            if not ledger.attempt(uow=self.uow, row_id=claim.id, worker=self.worker, now=self._now(now)):
+                raise LostClaim("another worker took this claim over")
+
+        def once() -> Sent:
+            nonlocal maybe_sent
+            if maybe_sent and find is not None:
+                found = find()
+                if found is not None:
+                    log.warning("%s to %s for %s was posted before: found it, not posting again",
+                                item.kind, item.target, item.period)
+                    return found
+            self.wait_turn(platform=platform)
+            try:
+                return send()
+            except Exception as error:
+                maybe_sent = retry_after(error) is None
+                raise
+
+        policy = retrying(
+            policy=self.policy, platform=platform.name, before=renew,
+            hold=lambda seconds: self.hold(platform=platform, seconds=seconds),
+        )
+        try:
+            with outer():
+                sent = policy(once)
+        except LostClaim:
+            return "busy", None
+        except Exception as error:  # noqa: BLE001 - recorded in the ledger, reported in the digest
+            log.error("%s to %s for %s failed after the last try: %s", item.kind, item.target, item.period, error)
+            self._mark(row_id=claim.id, now=now, sent=None, error=repr(error))
+            self.final.add(key_of(item))
+            DELIVERIES.labels(kind=item.kind, status="failed").inc()
+            return "failed", None
+        self._mark(row_id=claim.id, now=now, sent=(sent.platform, sent.message_id), error=None)
+        self.final.add(key_of(item))
+        DELIVERIES.labels(kind=item.kind, status="sent").inc()
+        return "sent", sent
+
+    def _mark(self, *, row_id: int, now: datetime, sent: tuple[str, str] | None, error: str | None) -> None:
+        """Mark the row, trying again while the database hiccups: the message is out, the mark must follow."""
+        for attempt in tenacity.Retrying(stop=tenacity.stop_after_attempt(5), reraise=True,
+                                         wait=tenacity.wait_exponential(multiplier=0.2, max=5)):
+            with attempt:
+                ledger.finish(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=sent, error=error)
+
+    def each(self, *, items: Sequence[T], one: Callable[[T], str]) -> list[tuple[T, str]]:
+        """Run `one` over many items in a bounded thread pool; (item, result) in order."""
+        workers = max(1, min(self.policy.workers, len(items)))
+        if workers == 1:
+            return [(item, one(item)) for item in items]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="krbot-send") as pool:
+            return list(zip(items, pool.map(one, items), strict=True))
+
+    def fan_out(
+        self, *, items: Sequence[T], one: Callable[[T], str], taken: Callable[[Sequence[T]], set[Key]]
+    ) -> list[tuple[T, str]]:
+        """Like `each`, for many items that other replicas may be sending too: start at a random place in the
+        list and ask the ledger a chunk at a time what is already taken, so replicas spread over the list
+        instead of queueing behind each other's claims. A taken item counts as "busy"."""
+        if len(items) <= CHUNK:
+            return self.each(items=items, one=one)
+        start = random.randrange(len(items))
+        order = [*items[start:], *items[:start]]
+        known: dict[int, set[Key]] = {}
+        lock = threading.Lock()
+
+        def checked(index: int) -> str:
+            chunk = index // CHUNK
+            with lock:
+                if chunk not in known:
+                    known[chunk] = taken(order[chunk * CHUNK:(chunk + 1) * CHUNK])
+            return "busy" if key_of(order[index]) in known[chunk] else one(order[index])
+
+        results = self.each(items=list(range(len(order))), one=checked)  # type: ignore[arg-type]
+        return [(order[index], result) for index, result in results]
+
+    def notify(self, *, item: Slot, platform: Any, person: Any, text: str, now: datetime) -> str:
+        """Tell one person something once (a notice after an ack, an escalation): "sent", "failed" or "busy".
+
+        Build `item` with `notice(...)`: the same notice for the same cause is one ledger row, so told once.
+        """
+        key = idempotency_key(item)
+        status, _ = self.send(
+            item=item, now=now, platform=platform,
+            send=lambda: platform.notify(person=person, text=text, idempotency_key=key),
+        )
+        return status
