@@ -111,6 +111,13 @@ def test_no_import_circle() -> None:
         visit(name, ())
 
 
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_over_400_lines(path: Path) -> None:
+    """A module is a room one can hold in mind: at most 400 lines."""
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= 400, f"{path.relative_to(ROOT)} has {lines} lines; split it by what it does"
+
+
 def test_the_cli_answers_help_without_loading_the_heavy_libraries() -> None:
     """`krbot --help` imports what a command needs when it runs: no database, template or platform SDK."""
     heavy = ("sqlalchemy", "jinja2", "slack_bolt", "slack_sdk", "lark_oapi", "alembic", "starlette", "uvicorn")
