@@ -5,7 +5,7 @@ Run from the repository root:
     .venv/bin/python bench/fanout.py [--owners 5000] [--rate 50] [--workers 64] [--db URL] [--replicas 3]
 
 It writes an OKR file with one KR per owner (all in UTC, reminder "mon 09:30"), imports it, starts
-the fake platform of tests/fake_platform.py with a token bucket of `--rate` messages per second
+the fake platform of tests/fakes/fake_platform.py with a token bucket of `--rate` messages per second
 that answers 429 with Retry-After when empty (Feishu's app limit is 50/s), and runs the
 `reminders` job at Monday 09:30 exactly as the timer would: a ledger claim per owner, a bounded
 thread pool of senders, every Retry-After honoured by all senders to that platform. It prints the
@@ -14,7 +14,7 @@ seen, and exits 1 when the run misses the targets (within 1.2x of the floor, no 
 Senders take their turn at the outbox's send gate (storage/rates.py), which runs at 97% of the limit.
 Default database: a SQLite file in a temp dir; `--db postgresql+psycopg://...` gets a fresh schema.
 
-With `--replicas N` (N > 1) the job runs in N separate processes (tests/scheduler_runner.py) started at the
+With `--replicas N` (N > 1) the job runs in N separate processes (tests/fakes/scheduler_runner.py) started at the
 same moment on the same database, as N `krbot run` replicas would: they share the platform's limit through
 the outbox's send gate in the database (storage/rates.py), so the target there is 1.3x of the floor.
 """
@@ -35,7 +35,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "fakes"))
 sys.path.insert(0, str(ROOT))
 
 from fake_platform import Behaviour, FakePlatformServer, HttpTestPlatform, owners_yaml  # noqa: E402
@@ -44,7 +44,7 @@ from bot import services  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.scheduler import RetryPolicy, Runner  # noqa: E402
 from storage.models import DeliveryRow  # noqa: E402
-from tests.scratch import postgres_schema  # noqa: E402
+from tests.fakes.scratch import postgres_schema  # noqa: E402
 
 MONDAY = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
 
@@ -65,7 +65,7 @@ def _replicas(*, db: str, server: str, args: argparse.Namespace) -> tuple[float,
     until the last finished its job, counts)."""
     with tempfile.TemporaryDirectory() as folder:
         go = Path(folder) / "go"
-        command = [sys.executable, str(ROOT / "tests" / "scheduler_runner.py"), "--db", db, "--url", server,
+        command = [sys.executable, str(ROOT / "tests" / "fakes" / "scheduler_runner.py"), "--db", db, "--url", server,
                    "--now", MONDAY.isoformat(), "--job", "reminders", "--rate", str(args.rate),
                    "--workers", str(args.workers), "--go", str(go)]
         processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)

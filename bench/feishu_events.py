@@ -4,7 +4,7 @@ Run from the repository root:
 
     .venv/bin/python bench/feishu_events.py [--events 200] [--concurrency 20] [--db URL]
 
-It starts the fake Feishu Open API (tests/fake_feishu.py) and the bot's one HTTP app (bot.http,
+It starts the fake Feishu Open API (tests/fakes/fake_feishu.py) and the bot's one HTTP app (bot.http,
 uvicorn) with the Feishu route, on a SQLite file in a temp dir with the example OKRs imported, then
 POSTs N `im.message.receive_v1` events (`/kr update KR2 …`, each a new check-in) one after another,
 then N more from `--concurrency` clients at once, timing the HTTP answer of each; `/healthz` is timed
@@ -33,7 +33,7 @@ from bot.app import build_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.http import build_http_app  # noqa: E402
 from bot.platforms import feishu  # noqa: E402
-from tests import fake_feishu as ff  # noqa: E402
+from tests.fakes import fake_feishu as ff  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "q4-europe.zh.yaml"
 NOW = datetime(2026, 10, 20, 7, 0, tzinfo=UTC)

@@ -38,7 +38,7 @@ from bot.config import Settings  # noqa: E402
 from bot.http import build_http_app  # noqa: E402
 from bot.platforms import slack  # noqa: E402
 from storage.db import make_engine  # noqa: E402
-from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, SlackSender, free_port  # noqa: E402
+from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, SlackSender, free_port  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "q4-europe.zh.yaml"
 NOW = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)

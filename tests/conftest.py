@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bot import services
 from bot.__main__ import cli
 from bot.app import App, build_app
-from tests.scratch import postgres_schema
+from tests.fakes.scratch import postgres_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
