@@ -210,3 +210,22 @@ class Outbox:
             send=lambda: platform.notify(person=person, text=text, idempotency_key=key),
         )
         return status
+
+
+def tell_notices(*, uow: UnitOfWork, platform: Any, reply: Any, workspace: str, cause: str, now: datetime) -> None:
+    """Tell each person a stored reply names (ask decided, goal changed, status dropped) on `platform`, through the
+    ledger: one row per person and cause, so a retried or replayed request tells nobody twice."""
+    from bot import services
+    from bot.i18n import translate
+
+    if not reply.notices:
+        return
+    box = Outbox(uow=uow)
+    workspace_id = services.workspace_id_of(uow=uow, workspace=workspace)
+    for told in reply.notices:
+        person = services.person_of(uow=uow, key=told.person, at=now, workspace=workspace)
+        if person is None or not getattr(person, f"{platform.name}_id", None):
+            continue
+        item = notice(workspace_id=workspace_id, person=person.key, cause=f"{cause}:{told.key}", now=now)
+        text = translate(told.key, lang=reply.lang, **told.params)
+        box.notify(item=item, platform=platform, person=person, text=text, now=now)

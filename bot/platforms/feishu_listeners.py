@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot import commands, services
+from bot import commands, outbox, services
 from bot.charts import matrix_png
 from bot.config import Settings
 from bot.core.errors import KrbotError
@@ -210,20 +210,15 @@ class FeishuListeners:
 
     def _tell(self, *, reply: services.Reply, workspace: str, source: str) -> None:
         """Send the reply's notices (ask decided, goal changed …) to the people they name, from a worker, once per source."""
-        for notice in reply.notices:
-            key = f"notice:{source}:{notice.person}:{notice.key}"
-            self.pool.submit(self._notify_one, notice=notice, lang=reply.lang, workspace=workspace, key=key)
+        if reply.notices:
+            self.pool.submit(self._notify_all, reply=reply, workspace=workspace, cause=source)
 
-    def _notify_one(self, *, notice: services.Notice, lang: str, workspace: str, key: str) -> None:
-        """Deliver one notice to its person, once per key."""
+    def _notify_all(self, *, reply: services.Reply, workspace: str, cause: str) -> None:
+        """Deliver a reply's notices through the outbox, once per person and cause."""
         try:
-            person = services.person_of(uow=self.uow, key=notice.person, at=self.clock(), workspace=workspace)
-            if person is None or not person.feishu_id:
-                return
-            text = translate(notice.key, lang=lang, **notice.params)
-            self.notify(person=person, text=text, idempotency_key=key)
+            outbox.tell_notices(uow=self.uow, platform=self, reply=reply, workspace=workspace, cause=cause, now=self.clock())
         except Exception:
-            log.exception("feishu notice to %s failed", notice.person)
+            log.exception("feishu notices for %s failed", cause)
 
     def _workspace_lang(self, workspace: str | None) -> str:
         """The workspace language for a message, zh when it can't be read."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import BoltContext, BoltResponse
 from slack_sdk import WebClient
 
-from bot import services
+from bot import outbox, services
 from bot.charts import matrix_png
 from bot.core import model
 from bot.core.errors import KrbotError
@@ -110,15 +110,6 @@ class SlackListeners:
         """A service reply as escaped mrkdwn."""
         return blocks.esc_lines(render_reply(reply=reply))
 
-    def _notices(self, *, reply: services.Reply, workspace: str) -> list[tuple[str, str]]:
-        """(Slack user id, escaped text) for everyone a reply says to tell who has a Slack id."""
-        told = []
-        for notice in reply.notices:
-            person = services.person_of(uow=self.uow, key=notice.person, at=self.clock(), workspace=workspace)
-            if person is not None and person.slack_id:
-                told.append((person.slack_id, blocks.esc_lines(translate(notice.key, lang=reply.lang, **notice.params))))
-        return told
-
     def _dm(self, *, client: WebClient, user_id: str, message: dict[str, Any]) -> Sent:
         """Open (or find) the DM with a user and post one message there."""
         channel = client.conversations_open(users=user_id)["channel"]["id"]
@@ -135,17 +126,12 @@ class SlackListeners:
             channel=channel, content=chart[0], filename="krbot-matrix.png", title=translate("matrix.title", lang=reply.lang)
         )
 
-    def _tell(self, *, client: WebClient, told: list[tuple[str, str]]) -> None:
-        """DM each (user id, text) pair."""
-        for user_id, text in told:
-            for message in blocks.text_messages(text=text):
-                self._dm(client=client, user_id=user_id, message=message)
-
     def _tell_reply(self, *, client: WebClient, context: BoltContext) -> None:
-        """After the answer: DM the people the stored reply names (read only; nothing of the user's is written here)."""
+        """After the answer: tell the people the stored reply names, once per request, through the outbox."""
         reply, workspace = context.get("krbot_reply"), context.get("krbot_workspace")
-        if reply is not None and workspace:
-            self._tell(client=client, told=self._notices(reply=reply, workspace=workspace))
+        if reply is not None and workspace and reply.notices:
+            cause = context.get(DELIVERY) or f"{reply.key}:{sorted(map(str, reply.params.items()))}"
+            outbox.tell_notices(uow=self.uow, platform=self, reply=reply, workspace=workspace, cause=cause, now=self.clock())
 
     def _open_view(self, *, client: WebClient, sender: Sender, trigger_id: str, code: str | None) -> None:
         """Open the check-in modal on one of the sender's KRs (the first when `code` is None)."""

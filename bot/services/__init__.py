@@ -30,6 +30,7 @@ from bot.services.context import (
     person_in,
     person_of,
     slack_team_of,
+    workspace_id_of,
     workspace_language,
     workspace_timezone,
 )
@@ -56,6 +57,7 @@ from bot.services.views import (
 from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
 __all__ = [
+    "workspace_id_of",
     "Shows",
     "UnitOfWork",
     "slack_install_stores",

@@ -193,6 +193,15 @@ def person_of(
     return scope.okrs.people.get(key)
 
 
+def workspace_id_of(*, uow: UnitOfWork, workspace: str | None) -> int:
+    """The database id of a workspace, the key its ledger rows carry."""
+    with uow.begin() as session:
+        row = repository.find_workspace(session=session, name=workspace)
+        if row is None:
+            raise KrbotError("workspace.none")
+        return row.id
+
+
 def slack_team_of(*, uow: UnitOfWork, workspace: str | None = None) -> str | None:
     """The Slack team a workspace lives in, as its OKR file names it (multi-workspace installs), or None."""
     with uow.begin() as session:
