@@ -224,7 +224,7 @@ def tell_notices(*, uow: UnitOfWork, platform: Any, reply: Any, workspace: str, 
     workspace_id = services.workspace_id_of(uow=uow, workspace=workspace)
     for told in reply.notices:
         person = services.person_of(uow=uow, key=told.person, at=now, workspace=workspace)
-        if person is None or not getattr(person, f"{platform.name}_id", None):
+        if person is None or not getattr(person, f"{platform.name}_id", True):  # no id on this platform: skip
             continue
         item = notice(workspace_id=workspace_id, person=person.key, cause=f"{cause}:{told.key}", now=now)
         text = translate(told.key, lang=reply.lang, **told.params)

@@ -173,6 +173,30 @@ def test_a_notice_goes_through_the_ledger_once(app: App) -> None:
     assert [(row.status, row.attempts) for row in _ledger(app, "notice")] == [("sent", 2)]
 
 
+def test_the_notices_of_a_reply_are_told_once_per_request(app: App) -> None:
+    """What the Slack and Feishu edges call after an ack: each person a reply names is told once per request,
+    however often the follow-up runs (a replayed request, a re-run lazy listener)."""
+    from bot.outbox import tell_notices
+
+    services.import_okrs(uow=app.uow, text=owners_yaml(owners=2, zones=("UTC",)), filename="t.yaml",
+                         at=MONDAY - timedelta(days=7))
+    view = services.schedule_views(uow=app.uow, at=MONDAY)[0]
+    reply = services.Reply(key="reply.list", lang="en", notices=tuple(
+        services.Notice(person=person.key, key="notice.ask_decided", params={
+            "id": 7, "status": "approved", "by": "Boss", "text": "budget", "code": "KR1", "asker_name": person.name})
+        for person in view.owners))
+    with FakePlatformServer() as server:
+        platform = HttpTestPlatform(url=server.url)
+        for _ in range(3):
+            tell_notices(uow=app.uow, platform=platform, reply=reply, workspace=view.workspace, cause="signed:abc",
+                         now=MONDAY)
+        assert server.kinds()["notice"] == 2
+        tell_notices(uow=app.uow, platform=platform, reply=reply, workspace=view.workspace, cause="signed:def",
+                     now=MONDAY)
+        assert server.kinds()["notice"] == 4
+    assert [row.status for row in _ledger(app, "notice")] == ["sent"] * 4
+
+
 def test_a_feishu_digest_is_sent_once_under_its_uuid(example: App) -> None:
     """The digest job on Feishu: a rate-limited card is tried again under the same uuid; a second run sends nothing."""
     from bot.platforms import feishu
