@@ -191,6 +191,8 @@ def saved_reply(
             as_of=scope.local(at),
         )
         standing = _standing(progress)
+        if not target.consulted:  # nobody to tell of a drop: the standing before is not needed
+            return _saved(scope=scope, checkin=checkin, asks=asks, shown=shown, standing=standing, notices=())
         earlier = checkins[:-1]  # the check-in just stored is the newest at or before `at`
         before = kr_progress(
             kr=target,
@@ -226,6 +228,19 @@ def saved_reply(
                 as_of=scope.local(at),
             )
             standing = {"completion": mp.completion, "forecast": mp.forecast_completion, "status": None}
+    return _saved(scope=scope, checkin=checkin, asks=asks, shown=shown, standing=standing, notices=notices)
+
+def _saved(
+    *,
+    scope: Scope,
+    checkin: model.Checkin,
+    asks: list[model.Ask],
+    shown: list[dict[str, Any]],
+    standing: dict[str, Any] | None,
+    notices: tuple[Notice, ...],
+) -> Reply:
+    """The "saved" reply: the values as understood, the words, the asks and the KR's standing now."""
+    locale = scope.locale_for(checkin.person)
     return Reply(
         key="checkin.saved",
         lang=scope.lang,

@@ -33,12 +33,13 @@ def run_command(
 ) -> Reply:
     """Any `/kr …` command from any edge: parsed, authorised, done, answered; refusals come back as replies."""
     text = clean_text(text=text)  # no NUL (PostgreSQL refuses it) and no lone surrogate (UTF-8 can't carry it)
-    lang = "en"
+    lang: str | None = None  # read only where words need it: a check-in's reply carries its own
     name = "unknown"
     try:
-        lang = workspace_language(uow=uow, workspace=workspace)
         command = commands.parse_command(text=text)
         name = type(command).__name__.lower()
+        if not isinstance(command, commands.Update):
+            lang = workspace_language(uow=uow, workspace=workspace)
         reply = _dispatch(
             uow=uow,
             command=command,
@@ -48,9 +49,10 @@ def run_command(
             workspace=workspace,
             source=source,
             event_key=event_key,
-            lang=lang,
+            lang=lang or "en",
         )
     except KrbotError as error:
+        lang = lang or workspace_language(uow=uow, workspace=workspace)
         COMMANDS.labels(command=name, outcome="refused").inc()
         log.info("refused: %s", error.key, extra={"workspace": workspace, "person": person, "command": name})
         return Reply(key=error.key, lang=lang, params=error.params, ok=False)
