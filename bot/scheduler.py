@@ -245,9 +245,11 @@ class Runner:
         outcome = Outcome()
         due, late, _ = owed_digests(view=view, platforms=self.platforms, now=now, force=force)
         pending = self._pending(due=due, late=late, now=now, outcome=outcome)
-        escalations: list[Any] = []
+        escalations: Any = ()
+        overdue: Any = ()
         if pending:
-            digest, escalations = services.boss_digest(uow=self.uow, as_of=now, workspace=view.workspace)
+            run = services.digest_run(uow=self.uow, as_of=now, workspace=view.workspace)
+            digest, escalations, overdue = run.digest, run.escalations, run.overdue
             self._queue_digest(items=[item for item in pending if _threaded(item.platform)], digest=digest, now=now)
 
             def post(item: Due, platform: Any, key: str) -> Sent:
@@ -284,7 +286,7 @@ class Runner:
                     days=(today - task.due).days,
                 ),
             )
-            for person, kr, task in services.overdue_tasks(uow=self.uow, as_of=now, workspace=view.workspace)
+            for person, kr, task in overdue
         ]
         told = self._settled(items=notices, now=now)
         todo = [item for item in notices if key_of(item) not in told]

@@ -34,7 +34,7 @@ from bot.services.context import (
     workspace_language,
     workspace_timezone,
 )
-from bot.services.digest import boss_digest, compose, compose_as_posted, compose_report
+from bot.services.digest import boss_digest, compose, compose_as_posted, compose_report, digest_run
 from bot.services.dispatch import run_command
 from bot.services.events import EVENT_MEMORY, Once, claim_event, claim_events, handle_once, release_event
 from bot.services.export import export_all, export_csv
@@ -42,7 +42,7 @@ from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_sche
 from bot.services.forms import record_form
 from bot.services.goals import _GOAL_ATTR, change_goal, complete_task
 from bot.services.installs import slack_install_stores
-from bot.services.replies import Escalation, ImportOutcome, Notice, Reply, Shows
+from bot.services.replies import DigestRun, Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
 from bot.services.spreadsheets import CSV_COLUMNS, CSV_IGNORED, CSV_OPTIONAL, import_checkins
 from bot.services.views import (
@@ -57,6 +57,8 @@ from bot.services.views import (
 from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
 __all__ = [
+    "DigestRun",
+    "digest_run",
     "workspace_id_of",
     "Shows",
     "UnitOfWork",

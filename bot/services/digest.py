@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from bot.core.burnup import Burnup, burnups
 from bot.core.digest import Digest, FailedDelivery, compose_digest
 from bot.core.errors import KrbotError
@@ -13,8 +15,8 @@ from bot.core.method import (
     department_view,
     departments,
 )
-from bot.services.context import load_scope, name_of
-from bot.services.replies import Escalation
+from bot.services.context import Scope, load_scope, name_of
+from bot.services.replies import DigestRun, Escalation
 from storage import ledger, repository
 from storage.db import UnitOfWork
 
@@ -25,12 +27,15 @@ def compose(
     """The weekly digest at `as_of` (of one department's view when named), read in a fixed number of queries."""
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=as_of)
-        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=as_of)
-        asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
-        changes = repository.load_changes(
-            session=session, workspace_id=scope.workspace.id, since=as_of - timedelta(days=7)
-        )
-        away = repository.away_days(session=session, workspace_id=scope.workspace.id)
+        return _composed(session=session, scope=scope, as_of=as_of, department=department)
+
+
+def _composed(*, session: Session, scope: Scope, as_of: datetime, department: str | None = None) -> Digest:
+    """The digest of a loaded scope: its check-ins, asks, changes and away days read once, then composed."""
+    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=as_of)
+    asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
+    changes = repository.load_changes(session=session, workspace_id=scope.workspace.id, since=as_of - timedelta(days=7))
+    away = repository.away_days(session=session, workspace_id=scope.workspace.id)
     local = as_of.astimezone(ZoneInfo(scope.workspace.timezone))
     okrs = scope.okrs
     if department is not None:
@@ -71,9 +76,16 @@ def boss_digest(
     *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None
 ) -> tuple[Digest, tuple[Escalation, ...]]:
     """The digest to post, with the week's failed deliveries, and the stale KRs whose accountable person to tell."""
-    digest = compose(uow=uow, as_of=as_of, workspace=workspace)
+    run = digest_run(uow=uow, as_of=as_of, workspace=workspace)
+    return run.digest, run.escalations
+
+
+def digest_run(*, uow: UnitOfWork, as_of: datetime, workspace: str | None = None) -> DigestRun:
+    """Everything the weekly digest job sends, from one load and one composition: the digest with the week's failed
+    deliveries, the stale KRs to escalate, and the overdue tasks with their owners."""
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=as_of)
+        digest = _composed(session=session, scope=scope, as_of=as_of)
         rows = ledger.failed_between(
             session=session, workspace_id=scope.workspace.id, since=as_of - timedelta(days=7), until=as_of
         )
@@ -102,4 +114,11 @@ def boss_digest(
         for stale in digest.stale
         if stale.code in krs and (krs[stale.code].accountable or "") in people
     )
-    return replace(digest, failed=failed), escalations
+    late = {(task.code, task.title) for task in digest.overdue}
+    overdue = tuple(
+        (people[task.owner], kr, task)
+        for kr in krs.values()
+        for task in kr.tasks
+        if (kr.code, task.title) in late and task.owner in people
+    )
+    return DigestRun(digest=replace(digest, failed=failed), escalations=escalations, overdue=overdue)

@@ -72,3 +72,12 @@ class Escalation:
     person: model.Person
     last_at: datetime | None
     days: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    """What the weekly digest job sends, composed once: the digest, escalations and overdue tasks."""
+
+    digest: Digest
+    escalations: tuple[Escalation, ...]
+    overdue: tuple[tuple[model.Person, model.KeyResult, model.Task], ...]

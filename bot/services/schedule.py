@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.core import model
 from bot.core.progress import okr_progress
 from bot.services.context import load_scope, person_in
-from bot.services.digest import compose
+from bot.services.digest import digest_run
 from bot.services.replies import Reply
 from bot.services.views import rows_by_person
 from storage import repository
@@ -99,14 +99,4 @@ def overdue_tasks(
     *, uow: UnitOfWork, as_of: datetime, workspace: str | None = None
 ) -> list[tuple[model.Person, model.KeyResult, model.Task]]:
     """Each task past its due date and not done (of KRs not yet done), with the person who owns it."""
-    digest = compose(uow=uow, as_of=as_of, workspace=workspace)
-    late = {(task.code, task.title) for task in digest.overdue}
-    with uow.begin() as session:
-        scope = load_scope(session=session, workspace=workspace, at=as_of)
-    return [
-        (scope.okrs.people[task.owner], kr, task)
-        for objective in scope.okrs.objectives
-        for kr in objective.krs()
-        for task in kr.tasks
-        if (kr.code, task.title) in late and task.owner in scope.okrs.people
-    ]
+    return list(digest_run(uow=uow, as_of=as_of, workspace=workspace).overdue)
