@@ -536,6 +536,30 @@ def test_overdue_tasks(example: App) -> None:
     seen(en, "KR3", "海运到港并清关", "孙浩", "Oct 17", "27 days late")
 
 
+def test_the_digest_job_reads_and_composes_once(example: App) -> None:
+    """What the weekly job sends — digest, escalations, overdue tasks — comes from one load and one composition:
+    the statements of one digest plus the one read of the week's failed sends (before: two digests, two trees)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    as_of = berlin(11, 13, 17)
+    event.listen(example.uow.engine, "before_cursor_execute", count)
+    try:
+        compose(example, as_of)
+        one_digest = len(statements)
+        statements.clear()
+        run = services.digest_run(uow=example.uow, as_of=as_of)
+    finally:
+        event.remove(example.uow.engine, "before_cursor_execute", count)
+    assert len(statements) == one_digest + 1
+    assert [(kr.code, task.title) for _, kr, task in run.overdue] == [("KR3", "工厂排产完成"), ("KR3", "海运到港并清关")]
+    assert run.digest.overdue == compose(example, as_of).overdue
+
+
 def test_goal_changes_since_the_last_period(example: App) -> None:
     # 陈静 owns KR2 but is not its accountable: refused, nothing logged
     refused = services.run_command(
