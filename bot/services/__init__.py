@@ -40,7 +40,7 @@ from bot.services.events import EVENT_MEMORY, Once, claim_event, claim_events, h
 from bot.services.export import export_all, export_csv
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import record_form
-from bot.services.goals import _GOAL_ATTR, change_goal, complete_task
+from bot.services.goals import change_goal, complete_task
 from bot.services.installs import slack_install_stores
 from bot.services.replies import DigestRun, Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
@@ -74,7 +74,6 @@ __all__ = [
     "Reply",
     "ScheduleView",
     "Scope",
-    "_GOAL_ATTR",
     "_STATUS_RANK",
     "boss_channels",
     "boss_digest",
