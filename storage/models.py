@@ -71,6 +71,8 @@ class WorkspaceRow(Base):
     digest: Mapped[str] = mapped_column(String(32), default="fri 17:00")
     slack_team: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the Slack team (multi-workspace installs)
     locale: Mapped[str | None] = mapped_column(String(35), nullable=True)  # BCP 47 (numbers, dates)
+    sync: Mapped[str | None] = mapped_column(String(32), nullable=True)  # when sources are pulled; None: the default
+    webhooks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)  # [{url, events, secret_env}]
 
 
 class PersonRow(Base):
@@ -185,6 +187,53 @@ class MeasureRow(Base):
     due: Mapped[date | None] = mapped_column(Date)
     position: Mapped[int] = mapped_column(Integer, default=0)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)  # {sql, database_env} | {url, json_path, headers_env}
+
+
+class SourcePullRow(Base):
+    """How a measure's data source last went: the last good pull, the last failure, the day its owner was told."""
+
+    __tablename__ = "source_pulls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"), unique=True)
+    tried_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ok_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the last pull that stored a value
+    value: Mapped[float | None] = mapped_column(Float)  # what it pulled then
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the last pull that failed or found nothing
+    error: Mapped[str | None] = mapped_column(Text)  # why, in words an owner can act on
+    told_on: Mapped[date | None] = mapped_column(Date)  # the day the owner was last told it failed (once a day)
+
+
+class ApiTokenRow(Base):
+    """A bearer token for /api/v1/, acting as its person; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    person_key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart in a list
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class MeasureHookRow(Base):
+    """A secret check-in URL for one measure of one KR (for tools that cannot hold a token); only its hash is kept."""
+
+    __tablename__ = "measure_hooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    measure: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class TaskRow(Base):

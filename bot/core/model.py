@@ -77,6 +77,22 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """Where a measure pulls its value instead of asking its owner: one SQL query, or one JSON document (§9)."""
+
+    sql: str | None = None  # a query returning one row with one number
+    database_env: str | None = None  # the environment variable holding the SQLAlchemy URL it runs against
+    url: str | None = None  # a JSON document fetched over HTTP(S)
+    json_path: str | None = None  # where the number sits in it, e.g. $.data.gmv
+    headers_env: str | None = None  # an environment variable holding the request's headers as JSON
+
+    @property
+    def kind(self) -> str:
+        """`sql` or `url`."""
+        return "sql" if self.sql is not None else "url"
+
+
+@dataclass(frozen=True, slots=True)
 class Measure:
     """One number (or milestone) of an objective or KR; `limit` is the guardrail's bound."""
 
@@ -87,6 +103,7 @@ class Measure:
     target: float | None = None
     limit: float | None = None
     due: date | None = None
+    source: Source | None = None  # pulled from a data source; None: typed by its owner
 
     @property
     def is_guardrail(self) -> bool:
@@ -189,6 +206,27 @@ class Cycle:
     end: date
 
 
+class WebhookEvent(StrEnum):
+    """What an outbound webhook may be told of (§9)."""
+
+    CHECKIN_SAVED = "checkin.saved"
+    ASK_DECIDED = "ask.decided"
+    GOAL_CHANGED = "goal.changed"
+    DIGEST_POSTED = "digest.posted"
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """An outbound webhook: where to post, which events, and the variable holding its signing secret."""
+
+    url: str
+    events: tuple[WebhookEvent, ...]
+    secret_env: str
+
+
+DEFAULT_SYNC = "daily 06:00"  # when data sources are pulled unless the workspace says otherwise
+
+
 @dataclass(frozen=True, slots=True)
 class Workspace:
     """A team: its language, timezone, boss channels and weekly times."""
@@ -201,6 +239,8 @@ class Workspace:
     digest: str = "fri 17:00"
     slack_team: str | None = None
     locale: str | None = None  # BCP 47; None: zh-CN for zh, en-US for en
+    sync: str = DEFAULT_SYNC  # when data sources are pulled ("daily 06:00" or a weekly time)
+    webhooks: tuple[Webhook, ...] = ()
 
     @property
     def number_locale(self) -> str:
@@ -244,6 +284,15 @@ class Checkin:
     note: str | None = None
     next_step: str | None = None
     risk: str | None = None
+    source: str | None = None  # where it came from: slack, feishu, cli, csv, api, hook … or SYNCED
+
+    @property
+    def synced(self) -> bool:
+        """True when a data source pulled it, not a person."""
+        return self.source == SYNCED
+
+
+SYNCED = "sync"  # the source of a check-in a data source made
 
 
 @dataclass(frozen=True, slots=True)

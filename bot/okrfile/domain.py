@@ -34,6 +34,8 @@ def to_domain(*, spec: OkrFile) -> model.Okrs:
         digest=ws.digest,
         slack_team=ws.slack_team,
         locale=ws.locale,
+        sync=ws.sync,
+        webhooks=tuple(hook.to_domain() for hook in ws.webhooks),
     )
     style = number_style(locale=workspace.number_locale)
     people = {

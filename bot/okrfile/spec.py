@@ -7,20 +7,18 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.core.numbers import EN_STYLE, NumberStyle
 from bot.core.values import canonical_unit, read_value
 from bot.locales import check_locale, default_locale, number_style
+from bot.okrfile.feeds import SourceSpec, WebhookSpec, _problem, _Strict
 
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 
@@ -28,11 +26,10 @@ _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 _TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):[0-5]\d$", re.IGNORECASE)
 
 
+_DAILY = re.compile(r"^daily\s+([01]?\d|2[0-3]):[0-5]\d$", re.IGNORECASE)
+
+
 _SLACK_TEAM = re.compile(r"^[TE][A-Z0-9]{2,}$")  # a Slack team (or Enterprise Grid org) id
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class WorkspaceSpec(_Strict):
@@ -46,11 +43,20 @@ class WorkspaceSpec(_Strict):
     digest: str = "fri 17:00"
     slack_team: str | None = None
     locale: str | None = None
+    sync: str = model.DEFAULT_SYNC
+    webhooks: list[WebhookSpec] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return _check_zone(value)
+
+    @field_validator("sync")
+    @classmethod
+    def _sync_time(cls, value: str) -> str:
+        if not (_DAILY.match(value) or _TIME.match(value)):
+            raise _problem("sync_time", word=value)
+        return " ".join(value.lower().split())
 
     @field_validator("locale")
     @classmethod
@@ -121,6 +127,7 @@ class MeasureSpec(_Strict):
     milestone: bool = False
     due: date | None = None
     was: str | None = Field(default=None, min_length=1, max_length=200)
+    source: SourceSpec | None = None
 
     @field_validator("baseline", "target", "at_most", "at_least", mode="before")
     @classmethod
@@ -157,16 +164,19 @@ class MeasureSpec(_Strict):
 
     def to_domain(self) -> model.Measure:
         """The plain measure."""
+        source = None if self.source is None else self.source.to_domain()
         if self.milestone:
-            return model.Measure(name=self.name, kind=model.MeasureKind.MILESTONE, due=self.due)
+            return model.Measure(name=self.name, kind=model.MeasureKind.MILESTONE, due=self.due, source=source)
         unit = canonical_unit(unit=self.unit)
         if self.at_most is not None:
             return model.Measure(
-                name=self.name, kind=model.MeasureKind.AT_MOST, unit=unit, limit=self.at_most, due=self.due
+                name=self.name, kind=model.MeasureKind.AT_MOST, unit=unit, limit=self.at_most, due=self.due,
+                source=source,
             )
         if self.at_least is not None:
             return model.Measure(
-                name=self.name, kind=model.MeasureKind.AT_LEAST, unit=unit, limit=self.at_least, due=self.due
+                name=self.name, kind=model.MeasureKind.AT_LEAST, unit=unit, limit=self.at_least, due=self.due,
+                source=source,
             )
         return model.Measure(
             name=self.name,
@@ -175,6 +185,7 @@ class MeasureSpec(_Strict):
             baseline=self.baseline,
             target=self.target,
             due=self.due,
+            source=source,
         )
 
 
@@ -306,11 +317,6 @@ def _check_code(value: str) -> str:
     if not _CODE.match(value):
         raise _problem("code", word=value)
     return value.upper()
-
-
-def _problem(key: str, /, **params: Any) -> PydanticCustomError:
-    """A validation failure that carries our catalog key (okrfile.problem.<key>) and its words."""
-    return PydanticCustomError(f"okr_{key}", key, params)
 
 
 def unique_measures(measures: list[MeasureSpec], loc: tuple[Any, ...], fail: Any) -> None:

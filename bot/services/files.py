@@ -35,7 +35,8 @@ def lint_file(*, text: str, filename: str) -> tuple[str, list[Finding]]:
     data = load_yaml(text=text, filename=filename)  # unreadable YAML is bad input, not a finding
     findings = lint_document(data=data, terms=smart_terms())
     for error in refusals(text=text, filename=filename):
-        if ".measures[" not in str(error.params.get("field", "")):  # those are the M findings above
+        field = str(error.params.get("field", ""))
+        if ".measures[" not in field or ".source" in field:  # a measure's numbers are the M findings above
             findings.append(Finding(letter="F", code="", severity="fail", key=error.key, params=error.params))
     return lang, findings
 

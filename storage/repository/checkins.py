@@ -32,6 +32,7 @@ def load_checkins(
             CheckinRow.note,
             CheckinRow.next_step,
             CheckinRow.risk,
+            CheckinRow.source,
             MeasureRow.name,
             CheckinValueRow.value,
         )
@@ -46,11 +47,12 @@ def load_checkins(
         query = query.where(CheckinRow.code == code)
     rows = session.execute(query)
     grouped: dict[int, model.Checkin] = {}
-    for checkin_id, code, person, at, note, next_step, risk, measure, value in rows:
+    for checkin_id, code, person, at, note, next_step, risk, source, measure, value in rows:
         checkin = grouped.get(checkin_id)
         if checkin is None:
             checkin = model.Checkin(
-                code=code, person=person, at=at, values={}, note=note, next_step=next_step, risk=risk
+                code=code, person=person, at=at, values={}, note=note, next_step=next_step, risk=risk,
+                source=source,
             )
             grouped[checkin_id] = checkin
         if measure is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,7 +50,25 @@ def _measure_fields(measure: model.Measure) -> dict[str, object]:
         "target": measure.target,
         "limit_value": measure.limit,
         "due": measure.due,
+        "source": source_fields(measure.source),
     }
+
+
+def source_fields(source: model.Source | None) -> dict[str, str] | None:
+    """A measure's data source as stored: only the keys it names."""
+    if source is None:
+        return None
+    return {name: value for name, value in dataclasses.asdict(source).items() if value is not None}
+
+
+def webhook_fields(webhooks: Sequence[model.Webhook]) -> list[dict[str, object]] | None:
+    """A workspace's outbound webhooks as stored."""
+    if not webhooks:
+        return None
+    return [
+        {"url": hook.url, "events": [event.value for event in hook.events], "secret_env": hook.secret_env}
+        for hook in webhooks
+    ]
 
 
 def _set(row: object, values: dict[str, object]) -> bool:
@@ -95,6 +114,8 @@ def sync_okrs(
         "digest": ws.digest,
         "slack_team": ws.slack_team,
         "locale": ws.locale,
+        "sync": None if ws.sync == model.DEFAULT_SYNC else ws.sync,
+        "webhooks": webhook_fields(ws.webhooks),
     }
     if workspace is None:
         workspace = WorkspaceRow(name=ws.name, **ws_values)

@@ -72,6 +72,30 @@ def _measure(row: MeasureRow) -> model.Measure:
         target=row.target,
         limit=limit,
         due=row.due,
+        source=model.Source(**row.source) if row.source else None,
+    )
+
+
+def workspace_of(row: WorkspaceRow) -> model.Workspace:
+    """The domain workspace of a row."""
+    return model.Workspace(
+        name=row.name,
+        language=row.language,
+        timezone=row.timezone,
+        boss_channel=dict(row.boss_channel or {}),
+        reminder=row.reminder,
+        digest=row.digest,
+        slack_team=row.slack_team,
+        locale=row.locale,
+        sync=row.sync or model.DEFAULT_SYNC,
+        webhooks=tuple(
+            model.Webhook(
+                url=item["url"],
+                events=tuple(model.WebhookEvent(event) for event in item.get("events", ())),
+                secret_env=item["secret_env"],
+            )
+            for item in row.webhooks or ()
+        ),
     )
 
 
@@ -278,16 +302,7 @@ def _loaded(
             )
         )
     okrs = model.Okrs(
-        workspace=model.Workspace(
-            name=workspace.name,
-            language=workspace.language,
-            timezone=workspace.timezone,
-            boss_channel=dict(workspace.boss_channel or {}),
-            reminder=workspace.reminder,
-            digest=workspace.digest,
-            slack_team=workspace.slack_team,
-            locale=workspace.locale,
-        ),
+        workspace=workspace_of(workspace),
         people=people,
         cycle=model.Cycle(name=cycle.name, start=cycle.start, end=cycle.end),
         objectives=tuple(objectives),

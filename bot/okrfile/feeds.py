@@ -1,0 +1,94 @@
+"""The OKR file's §9 parts: a measure's data source and the workspace's outbound webhooks, and the shared validation bits."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from bot.core import model
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class WebhookSpec(_Strict):
+    """One outbound webhook: where, which events, the variable holding its signing secret (§9)."""
+
+    url: str = Field(min_length=1, max_length=2000)
+    events: list[Literal["checkin.saved", "ask.decided", "goal.changed", "digest.posted"]] = Field(min_length=1)
+    secret_env: str
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.lower().startswith(("https://", "http://")):
+            raise _problem("webhook_url", word=value)
+        return value
+
+    @field_validator("secret_env")
+    @classmethod
+    def _variable(cls, value: str) -> str:
+        return _check_env(value)
+
+    def to_domain(self) -> model.Webhook:
+        """The plain webhook."""
+        return model.Webhook(
+            url=self.url,
+            events=tuple(model.WebhookEvent(event) for event in dict.fromkeys(self.events)),
+            secret_env=self.secret_env,
+        )
+
+
+class SourceSpec(_Strict):
+    """A measure's data source: `{sql, database_env}` or `{url, json_path, headers_env}` (§9)."""
+
+    sql: str | None = Field(default=None, min_length=1)
+    database_env: str | None = None
+    url: str | None = Field(default=None, min_length=1)
+    json_path: str | None = Field(default=None, min_length=1)
+    headers_env: str | None = None
+
+    @field_validator("database_env", "headers_env")
+    @classmethod
+    def _variable(cls, value: str | None) -> str | None:
+        return None if value is None else _check_env(value)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SourceSpec:
+        if (self.sql is None) == (self.url is None):
+            raise _problem("source_kind")
+        if self.sql is not None and (self.database_env is None or self.json_path or self.headers_env):
+            raise _problem("source_sql")
+        if self.url is not None:
+            if self.json_path is None or self.database_env is not None:
+                raise _problem("source_url")
+            if not self.url.lower().startswith(("https://", "http://")):
+                raise _problem("webhook_url", word=self.url)
+        return self
+
+    def to_domain(self) -> model.Source:
+        """The plain source."""
+        return model.Source(
+            sql=self.sql,
+            database_env=self.database_env,
+            url=self.url,
+            json_path=self.json_path,
+            headers_env=self.headers_env,
+        )
+
+
+def _check_env(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise _problem("env_name", word=value)
+    return value
+
+
+def _problem(key: str, /, **params: Any) -> PydanticCustomError:
+    """A validation failure that carries our catalog key (okrfile.problem.<key>) and its words."""
+    return PydanticCustomError(f"okr_{key}", key, params)
