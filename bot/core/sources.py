@@ -1,0 +1,48 @@
+"""Data sources in the domain: which measures pull their value, who only owes words, and a pulled number as text."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.core import model
+from bot.core.numbers import MAX_DIGITS, NumberStyle
+
+
+def sourced(*, target: model.KeyResult | model.Objective) -> list[model.Measure]:
+    """The measures of a KR or objective that a data source fills."""
+    return [m for m in target.measures if m.source is not None]
+
+
+def targets_of(*, okrs: model.Okrs, person: str) -> list[model.KeyResult | model.Objective]:
+    """What a person reports on: objectives they own with measures, KRs they own."""
+    found: list[model.KeyResult | model.Objective] = []
+    for objective in okrs.objectives:
+        if objective.owner == person and objective.measures:
+            found.append(objective)
+        found.extend(kr for kr in objective.krs() if kr.owner == person)
+    return found
+
+
+def all_synced(*, okrs: model.Okrs, person: str) -> bool:
+    """True when every measure a person reports on is pulled by a data source (they owe only words)."""
+    measures = [m for target in targets_of(okrs=okrs, person=person) for m in target.measures]
+    return bool(measures) and all(m.source is not None for m in measures)
+
+
+def synced_only(*, okrs: model.Okrs) -> frozenset[str]:
+    """The people whose numbers all arrive by themselves."""
+    owners = {o.owner for o in okrs.objectives if o.measures} | {kr.owner for o in okrs.objectives for kr in o.krs()}
+    return frozenset(key for key in owners if all_synced(okrs=okrs, person=key))
+
+
+def number_text(*, number: Decimal | float | int, style: NumberStyle) -> str:
+    """A pulled number written so the §6 reader reads it back exactly in `style`: at most 15 significant digits,
+    no grouping, the locale's decimal sign, and a trailing zero where three decimals could read as a thousand."""
+    value = Decimal(number) if isinstance(number, int) else Decimal(str(number))
+    if value.is_finite() and value != 0:
+        value = round(value, MAX_DIGITS - 1 - value.adjusted())  # fifteen significant digits, as a person could type
+    text = format(value.normalize(), "f")
+    whole, _, fraction = text.partition(".")
+    if len(fraction) == 3 and whole.lstrip("-") not in ("0", ""):
+        fraction += "0"  # 2.125 would read as two thousand one hundred twenty-five in half the locales
+    return whole + (style.decimal + fraction if fraction else "")
