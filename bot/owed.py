@@ -171,7 +171,7 @@ def owed_chasers(
     for person in view.owners:
         last = view.last_checkin.get(person.key)
         spared = _spared(view=view, person=person, now=now, slot=digest_slot, sending=in_grace)
-        if spared or (last is not None and last > since):
+        if spared or person.key in view.synced_only or (last is not None and last > since):
             skipped += 1
             continue
         item = Due(
@@ -217,6 +217,8 @@ def owed_digests(
 
 def next_times(*, uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
     """Each workspace's jobs with their next time (reminders: the earliest owner's, in their own timezone)."""
+    from bot.syncing import next_sync
+
     listing = []
     for view in services.schedule_views(uow=uow, at=now):
         reminder = parse_weekly(text=view.reminder)
@@ -231,6 +233,8 @@ def next_times(*, uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
                 "lang": view.lang,
                 "timezone": view.timezone,
                 "jobs": {
+                    "sync": (next_sync(spec=view.sync, zone=view.timezone, now=now),
+                             {"spec": view.sync, "zone": view.timezone, **_pulls(uow=uow, view=view)}),
                     "reminders": (next_reminder, {"spec": view.reminder}),
                     "chasers": (next_chaser, {"hours": int(CHASER_LEAD.total_seconds() // 3600)}),
                     "digest": (next_digest, {"spec": view.digest, "zone": view.timezone}),
@@ -238,3 +242,11 @@ def next_times(*, uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
             }
         )
     return listing
+
+
+def _pulls(*, uow: UnitOfWork, view: services.ScheduleView) -> dict[str, Any]:
+    """The sync job's last outcome in a workspace: sources that last pulled a value, that last failed, the last try."""
+    status = services.source_status(uow=uow, workspace=view.workspace)
+    last = status["last"]
+    shown = last.astimezone(ZoneInfo(view.timezone)).strftime("%Y-%m-%d %H:%M") if last is not None else ""
+    return {"pulled": status["pulled"], "failed": status["failed"], "last": shown}

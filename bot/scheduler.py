@@ -36,6 +36,7 @@ from bot.owed import (
 )
 from bot.platforms.base import Reminder, Sent
 from bot.retrying import RetryPolicy, retry_after
+from bot.syncing import sync_job
 from storage import ledger
 from storage.db import UnitOfWork
 from storage.ledger import LEASE, Key, claim, key_of, record_missed, settled
@@ -49,7 +50,7 @@ __all__ = [
 
 log = logging.getLogger("krbot.scheduler")
 
-JOBS = ("reminders", "chasers", "digest")
+JOBS = ("sync", "reminders", "chasers", "digest")  # sync first: a tick pulls the sources before it reminds
 TICK_SECONDS = 60
 FINAL_MEMORY = 200_000
 THREAD = "thread"
@@ -130,7 +131,14 @@ class Runner:
                 outcome.sent.append(item)
         return outcome
 
-    # ------------------------------------------------------------ the three jobs
+    # ------------------------------------------------------------ the jobs
+
+    def sync(self, *, view: services.ScheduleView, now: datetime, force: bool = False, period: str | None = None,
+             people: set[str] | None = None) -> Outcome:
+        """Pull the workspace's data sources owed now, once per slot (bot/syncing.py); tell owners of failures."""
+        return sync_job(uow=self.uow, outbox=self.outbox, view=view, now=now, force=force, period=period,
+                        people=people, worker=self.worker,
+                        reach=lambda person: next((p for p in self.platforms if _reaches(p, person)), None))
 
     def _pending(self, *, due: list[Due], late: list[Due], now: datetime, outcome: Outcome) -> list[Due]:
         """Drop what the ledger already settled; log what is past its grace window as missed."""
@@ -156,6 +164,9 @@ class Runner:
         pending = self._pending(due=due, late=late, now=now, outcome=outcome)
         if not pending:
             return outcome
+        if not chaser:  # the numbers pulled first, so the reminder shows them (§9)
+            outcome.add(self.sync(view=view, now=now, period=f"reminder {pending[0].period}",
+                                  people={item.target for item in pending}))
         rows = services.reminder_rows(
             uow=self.uow, people=[item.target for item in pending], at=now, workspace=view.workspace
         )
@@ -248,6 +259,7 @@ class Runner:
         escalations: Any = ()
         overdue: Any = ()
         if pending:
+            outcome.add(self.sync(view=view, now=now, period=f"digest {pending[0].period}"))
             run = services.digest_run(uow=self.uow, as_of=now, workspace=view.workspace)
             digest, escalations, overdue = run.digest, run.escalations, run.overdue
             self._queue_digest(items=[item for item in pending if _threaded(item.platform)], digest=digest, now=now)
@@ -309,7 +321,9 @@ class Runner:
         outcome = Outcome()
         for view in services.schedule_views(uow=self.uow, at=now) if views is None else views:
             try:
-                if job == "digest":
+                if job == "sync":
+                    outcome.add(self.sync(view=view, now=now, force=force))
+                elif job == "digest":
                     outcome.add(self.digest(view=view, now=now, force=force))
                 else:
                     outcome.add(self.reminders(view=view, now=now, force=force, chaser=job == "chasers"))

@@ -26,6 +26,7 @@ from bot.core.digest_model import (
 from bot.core.inforce import okrs_in_force
 from bot.core.progress import KrProgress, MeasureProgress, ObjectiveProgress, objectives_progress, progress_of
 from bot.core.sentences import first_sentence
+from bot.core.sources import synced_only
 
 __all__ = [
     "AskLine",
@@ -274,7 +275,8 @@ def _missing(
         for kr in objective.krs():
             if kr.code not in done:
                 owners[kr.owner].append(kr.code)
-    reported = {c.person for c in checkins if period_start < c.at <= as_of}
+    words_only = synced_only(okrs=okrs)  # a pulled number is their report; for anyone else it is no check-in
+    reported = {c.person for c in checkins if period_start < c.at <= as_of and (not c.synced or c.person in words_only)}
     day = as_of.date()
     away_people = {key for key, spans in away.items() if any(start <= day <= end for start, end in spans)}
     missing = tuple(_name(okrs, key) for key in owners if key not in reported and key not in away_people)

@@ -20,6 +20,12 @@ class Reminder:
     rows: Sequence[dict[str, Any]]
     chaser: bool = False
 
+    @property
+    def words_only(self) -> bool:
+        """True when every number of the person's KRs is synced from a data source: ask only for words (§9)."""
+        measures = [m for row in self.rows for m in row.get("measures", ())]
+        return bool(measures) and all(m.get("synced") for m in measures)
+
 
 @dataclass(frozen=True, slots=True)
 class Sent:

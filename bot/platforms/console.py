@@ -71,7 +71,8 @@ class ConsolePlatform:
 
     def send_reminder(self, *, reminder: Reminder, idempotency_key: str) -> Sent:
         """Print a reminder (or chaser) addressed to its person."""
-        key = "scheduler.chaser" if reminder.chaser else "scheduler.reminder"
+        key = "scheduler.chaser" if reminder.chaser else (
+            "scheduler.reminder_words" if reminder.words_only else "scheduler.reminder")
         kind = translate("delivery.chaser" if reminder.chaser else "delivery.reminder", lang=reminder.lang)
         head = translate("console.to", lang=reminder.lang, name=reminder.person.name, kind=kind)
         body = translate(key, lang=reminder.lang, name=reminder.person.name, rows=list(reminder.rows))

@@ -205,7 +205,8 @@ class FeishuPlatform(FeishuListeners):
         """DM the check-in card (a chaser looks different) to the person."""
         if not reminder.person.feishu_id:
             raise FeishuError(f"{reminder.person.key} has no feishu id")
-        built = cards.checkin_cards(rows=reminder.rows, lang=reminder.lang, chaser=reminder.chaser)
+        built = cards.checkin_cards(rows=reminder.rows, lang=reminder.lang, chaser=reminder.chaser,
+                                    words_only=reminder.words_only)
         ids = self._send_cards(receive_id=reminder.person.feishu_id, id_type="open_id", built=built, key=idempotency_key)
         return Sent(platform=PLATFORM, message_id=ids[0], extra={"message_ids": ids})
 

@@ -200,7 +200,7 @@ def checkin_elements(
     errors = errors or {}
     fields: list[dict[str, Any]] = []
     names = []
-    for j, measure in enumerate(row["measures"]):
+    for j, measure in enumerate(m for m in row["measures"] if not m.get("synced")):  # synced ones are never asked
         names.append(measure["name"])
         milestone = measure["kind"] == "milestone"
         current = (
@@ -262,9 +262,11 @@ def checkin_cards(
     values: Mapping[str, Mapping[str, Any]] | None = None,
     errors: Mapping[str, Mapping[str, str]] | None = None,
     saved: Mapping[str, str] | None = None,
+    words_only: bool = False,
 ) -> list[dict[str, Any]]:
     """The check-in card(s) for a person's KRs: one form per KR, with submitted values, field errors or saved notes."""
-    title = translate("feishu.checkin.chaser_title" if chaser else "feishu.checkin.title", lang=lang)
+    title = translate("feishu.checkin.chaser_title" if chaser else (
+        "feishu.checkin.words_title" if words_only else "feishu.checkin.title"), lang=lang)
     if not rows:
         return [_card(title, [_markdown(translate("feishu.checkin.none", lang=lang))])]
     elements: list[dict[str, Any]] = []

@@ -45,6 +45,7 @@ from bot.services.installs import slack_install_stores
 from bot.services.replies import DigestRun, Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
 from bot.services.spreadsheets import CSV_COLUMNS, CSV_IGNORED, CSV_OPTIONAL, import_checkins
+from bot.services.sync import SourceNotice, SyncRun, source_status, sync_sources
 from bot.services.views import (
     list_krs,
     measure_row,
@@ -63,6 +64,10 @@ __all__ = [
     "Shows",
     "UnitOfWork",
     "slack_install_stores",
+    "SourceNotice",
+    "SyncRun",
+    "source_status",
+    "sync_sources",
     "CSV_COLUMNS",
     "CSV_IGNORED",
     "CSV_OPTIONAL",

@@ -16,8 +16,10 @@ from bot.core.numbers import NumberStyle
 from bot.core.progress import measure_progress, okr_progress
 from bot.locales import number_style
 from bot.services.context import load_scope
+from bot.services.sync import sources_of
 from storage import repository
 from storage.db import UnitOfWork
+from storage.repository import pulls
 
 
 def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -> dict[str, Any]:
@@ -27,6 +29,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id)
         asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
         changes = repository.load_changes(session=session, workspace_id=scope.workspace.id)
+        sources = sources_of(scope=scope, rows=pulls.pull_rows(session=session, workspace_id=scope.workspace.id))
     okrs = scope.okrs
     kinds: dict[tuple[str, str], model.MeasureKind] = {}
     for objective in okrs.objectives:
@@ -56,6 +59,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "next": c.next_step,
                     "risk": c.risk,
                     "period": period(c.at),
+                    "source": c.source,
                 }
             )
         if not c.values:
@@ -101,7 +105,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
             "end": okrs.cycle.end.isoformat(),
         },
         "objectives": [
-            _export_objective(p, okrs=okrs, checkins=checkins, at=scope.local(at)) for p in progresses
+            _export_objective(p, okrs=okrs, checkins=checkins, at=scope.local(at), sources=sources) for p in progresses
         ],
         "checkins": checkin_items,
         "asks": [
@@ -135,7 +139,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
     }
 
 
-def _export_measure(progress: Any) -> dict[str, Any]:
+def _export_measure(progress: Any, *, code: str, sources: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
     m = progress.measure
     item: dict[str, Any] = {"name": m.name, "kind": m.kind.value}
     if m.unit:
@@ -152,11 +156,14 @@ def _export_measure(progress: Any) -> dict[str, Any]:
     item["value"] = bool(value) if m.kind is model.MeasureKind.MILESTONE and value is not None else value
     item["completion"] = progress.completion
     item["forecast"] = progress.forecast_value
+    if (code, m.name) in sources:
+        item["source"] = sources[(code, m.name)]
     return item
 
 
 def _export_objective(
-    progress: Any, *, okrs: model.Okrs, checkins: list[model.Checkin], at: datetime
+    progress: Any, *, okrs: model.Okrs, checkins: list[model.Checkin], at: datetime,
+    sources: dict[tuple[str, str], dict[str, Any]],
 ) -> dict[str, Any]:
     o = progress.objective
     measures = [
@@ -182,7 +189,7 @@ def _export_objective(
         "completion": progress.completion,
         "forecast_completion": progress.forecast_completion,
         "status": progress.status.value,
-        "measures": [_export_measure(m) for m in measures],
+        "measures": [_export_measure(m, code=o.code, sources=sources) for m in measures],
         "paths": [
             {
                 "code": p.code,
@@ -202,7 +209,7 @@ def _export_objective(
                         "status": kp.status.value,
                         "completion": kp.completion,
                         "forecast_completion": kp.forecast_completion,
-                        "measures": [_export_measure(m) for m in kp.measures],
+                        "measures": [_export_measure(m, code=kp.kr.code, sources=sources) for m in kp.measures],
                         "tasks": [
                             {
                                 "title": t.title,

@@ -15,6 +15,7 @@ from bot.services.replies import Reply
 from bot.services.views import rows_by_person
 from storage import repository
 from storage.db import UnitOfWork
+from storage.repository import pulls
 
 
 def set_away(
@@ -51,7 +52,9 @@ class ScheduleView:
     cycle_end: date
     owners: tuple[model.Person, ...]
     away: dict[str, list[tuple[date, date]]]
-    last_checkin: dict[str, datetime]
+    last_checkin: dict[str, datetime]  # typed check-ins only: a synced one is no owner's report
+    sync: str = model.DEFAULT_SYNC  # when the data sources are pulled
+    synced_only: frozenset[str] = frozenset()  # owners whose numbers all come from data sources
 
 
 def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
@@ -64,7 +67,7 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
             if cycle is None:
                 continue
             owners = repository.schedule_owners(session=session, workspace_id=row.id, cycle_id=cycle.id)
-            last = repository.last_checkins(session=session, cycle_id=cycle.id, until=at)
+            last = repository.last_checkins(session=session, cycle_id=cycle.id, until=at, typed_only=True)
             views.append(
                 ScheduleView(
                     workspace_id=row.id,
@@ -79,6 +82,8 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
                     owners=owners,
                     away=dict(repository.away_days(session=session, workspace_id=row.id)),
                     last_checkin=last,
+                    sync=row.sync or model.DEFAULT_SYNC,
+                    synced_only=pulls.synced_only_owners(session=session, cycle_id=cycle.id),
                 )
             )
     return views

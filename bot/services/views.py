@@ -51,6 +51,7 @@ def measure_row(progress: Any) -> dict[str, Any]:
         "completion": progress.completion,
         "reached": progress.reached,
         "broken": progress.guardrail_broken,
+        "synced": m.source is not None,  # pulled by a data source: no field for it in a form
     }
 
 

@@ -117,11 +117,12 @@ def checkin_with_event(*, session: Session, workspace_id: int, event_key: str) -
     )
 
 
-def last_checkins(*, session: Session, cycle_id: int, until: datetime) -> dict[str, datetime]:
-    """Each person's latest check-in in a cycle up to `until` (UTC)."""
-    rows = session.execute(
-        select(CheckinRow.person_key, func.max(CheckinRow.at))
-        .where(CheckinRow.cycle_id == cycle_id, CheckinRow.at <= until)
-        .group_by(CheckinRow.person_key)
-    ).all()
+def last_checkins(*, session: Session, cycle_id: int, until: datetime, typed_only: bool = False) -> dict[str, datetime]:
+    """Each person's latest check-in in a cycle up to `until` (UTC); `typed_only` leaves out what data sources pulled."""
+    query = select(CheckinRow.person_key, func.max(CheckinRow.at)).where(
+        CheckinRow.cycle_id == cycle_id, CheckinRow.at <= until
+    )
+    if typed_only:
+        query = query.where(CheckinRow.source != model.SYNCED)
+    rows = session.execute(query.group_by(CheckinRow.person_key)).all()
     return {key: moment.replace(tzinfo=ZoneInfo("UTC")) for key, moment in rows}

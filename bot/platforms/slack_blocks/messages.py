@@ -190,7 +190,8 @@ def measure_line(measure: Mapping[str, Any], lang: str) -> str:
 def reminder_message(*, reminder: Reminder) -> dict[str, Any]:
     """A reminder (or chaser) DM: the person's KRs with value and target, and an Update button for each."""
     lang = reminder.lang
-    key = "slack.reminder.chaser" if reminder.chaser else "slack.reminder.title"
+    key = "slack.reminder.chaser" if reminder.chaser else (
+        "slack.reminder.words" if reminder.words_only else "slack.reminder.title")
     blocks: list[dict[str, Any]] = [section(translate(key, lang=lang, name=esc(reminder.person.name)))]
     if not reminder.rows:
         blocks.append(section(translate("slack.form.none", lang=lang)))

@@ -83,7 +83,11 @@ def checkin_view(*, rows: Sequence[Mapping[str, Any]], code: str | None, lang: s
         )
     blocks.append(section(f"*{esc(row['code'])}* {esc(row['title'])}"))
     names = []
-    for index, measure in enumerate(row["measures"]):
+    for measure in row["measures"]:
+        if measure.get("synced"):  # pulled by its data source: shown, never asked (§9)
+            blocks.append(section(translate("slack.form.synced", lang=lang, name=esc(measure["name"]),
+                                            current=current_text(measure, lang))))
+    for index, measure in enumerate(m for m in row["measures"] if not m.get("synced")):
         names.append(measure["name"])
         unit = measure.get("unit") or ""
         milestone = measure["kind"] == "milestone"
