@@ -1,0 +1,175 @@
+"""Data sources over real databases (§9): values arrive as synced check-ins, once per slot; failures are kept,
+recorded and told once a day; writes and implausible values are refused."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot import services
+from bot.app import App
+from bot.scheduler import RetryPolicy, Runner
+from storage.models import CheckinRow, DeliveryRow, SourcePullRow
+from tests.conftest import POSTGRES_URL
+from tests.fakes.fake_platform import FakePlatformServer, HttpTestPlatform
+from tests.fakes.served import free_port
+from tests.fakes.sources import HEADERS, JsonSource, add_orders, count_orders, sales_database, sources_yaml
+
+IMPORTED = datetime(2026, 9, 30, 12, 0, tzinfo=UTC)
+OCT15 = datetime(2026, 10, 15, 4, 5, tzinfo=UTC)  # 06:05 in Berlin, just after the daily 06:00 slot
+FAST = RetryPolicy(tries=2, backoff=0.01, backoff_max=0.02, workers=4)
+
+
+@dataclass
+class Synced:
+    """The app with sourced OKRs imported, the sales database, the JSON server and the fake chat platform."""
+
+    app: App
+    sales: str
+    json: JsonSource
+    chat: FakePlatformServer
+    platform: HttpTestPlatform
+
+    def runner(self) -> Runner:
+        return Runner(uow=self.app.uow, platforms=[self.platform], policy=FAST)
+
+    def synced(self) -> list[CheckinRow]:
+        with self.app.uow.begin() as session:
+            return list(session.scalars(select(CheckinRow).where(CheckinRow.source == "sync").order_by(CheckinRow.id)))
+
+    def pulls(self) -> dict[str, SourcePullRow]:
+        data = services.export_all(uow=self.app.uow, at=OCT15)
+        measures = {m["name"]: m for o in data["objectives"] for p in o["paths"] for k in p["krs"] for m in k["measures"]}
+        return {name: m for name, m in measures.items() if "source" in m}
+
+    def notices(self) -> list[dict]:
+        return [item for item in self.chat.stats.received if item["kind"] == "notice"]
+
+
+@pytest.fixture
+def synced(app: App, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Synced]:
+    """Sources on a second database of the same kind as krbot's (SQLite file, PostgreSQL schema) and a JSON server."""
+    kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    with sales_database(kind=kind, tmp_path=tmp_path, postgres_url=POSTGRES_URL) as sales, JsonSource() as json, \
+            FakePlatformServer() as chat:
+        monkeypatch.setenv("SALES_DB_URL", sales)
+        monkeypatch.setenv("SHOP_HEADERS", HEADERS)
+        services.import_okrs(uow=app.uow, text=sources_yaml(json_url=json.url), filename="sync.yaml", at=IMPORTED)
+        add_orders(sales, (1000.5, 3), (2500.25, 2))
+        platform = HttpTestPlatform(url=chat.url)
+        yield Synced(app=app, sales=sales, json=json, chat=chat, platform=platform)
+        platform.stop()
+
+
+def _values(app: App) -> dict[tuple[str, str], float]:
+    data = services.export_all(uow=app.uow, at=datetime(2026, 12, 1, tzinfo=UTC))
+    return {(c["code"], c["measure"]): c["value"] for c in data["checkins"] if c["source"] == "sync"}
+
+
+def test_sql_and_json_values_arrive_as_one_synced_checkin_per_kr(synced: Synced) -> None:
+    outcome = synced.runner().run(job="sync", now=OCT15)
+    assert outcome.counts["pulled"] == 3 and outcome.counts["pull failed"] == 0, outcome.counts
+    rows = synced.synced()
+    assert [(r.code, r.person_key) for r in rows] == [("KR1", "ana"), ("KR2", "ben")]
+    assert _values(synced.app) == {("KR1", "GMV"): 3500.75, ("KR1", "Orders"): 420, ("KR2", "Returns"): 5}
+    pulls = synced.pulls()
+    assert pulls["GMV"]["source"]["kind"] == "sql" and pulls["GMV"]["source"]["database_env"] == "SALES_DB_URL"
+    assert pulls["Orders"]["source"]["headers_env"] == "SHOP_HEADERS" and "s3cret" not in str(pulls)
+    assert {m["source"]["last_pull"]["status"] for m in pulls.values()} == {"ok"}
+    assert pulls["GMV"]["value"] == 3500.75  # the synced value is the measure's value
+
+
+def test_the_scheduled_slot_pulls_once_even_when_run_twice_and_concurrently(synced: Synced) -> None:
+    runners = [synced.runner(), synced.runner()]
+    threads = [threading.Thread(target=r.run, kwargs={"job": "sync", "now": OCT15}) for r in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    again = synced.runner().run(job="sync", now=OCT15.replace(minute=30))
+    assert again.counts["pulled"] == 0 and again.counts["already"] == 3
+    assert len(synced.synced()) == 2  # one check-in per KR, not one per run
+    assert synced.json.requests == 1
+    later = synced.runner().tick(now=OCT15.replace(hour=20))  # 22:00 in Berlin: past the slot's grace, nothing owed
+    assert later.counts["pulled"] == 0
+    by_hand = synced.runner().run(job="sync", now=OCT15.replace(minute=31), force=True)  # `krbot jobs run sync`
+    assert by_hand.counts["pulled"] == 3
+    assert len(synced.synced()) == 4 and synced.json.requests == 2
+
+
+def test_an_unreachable_source_is_recorded_told_once_a_day_and_its_last_value_kept(
+    synced: Synced, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced.runner().run(job="sync", now=OCT15)
+    if db_url.startswith("sqlite"):
+        (tmp_path / "sales.db").rename(tmp_path / "sales-moved.db")
+    else:  # the database server moved: nothing listens where the URL points
+        monkeypatch.setenv("SALES_DB_URL", f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/sales")
+    nov10 = datetime(2026, 11, 10, 5, 1, tzinfo=UTC)
+    outcome = synced.runner().run(job="sync", now=nov10)
+    assert outcome.counts["pulled"] == 1 and outcome.counts["pull failed"] == 2, outcome.counts  # JSON still works
+    pulls = synced.pulls()
+    gmv = pulls["GMV"]["source"]["last_pull"]
+    assert gmv["status"] == "failed" and gmv["error"].startswith("could not connect"), gmv
+    assert gmv["value"] == 3500.75 and pulls["GMV"]["value"] == 3500.75  # the last good value stands
+    told = synced.notices()
+    assert sorted(n["target"] for n in told) == ["ana", "ben"]
+    ana = next(n["text"] for n in told if n["target"] == "ana")
+    assert "KR1 · GMV" in ana and "could not connect" in ana and "SALES_DB_URL" in ana and "3,500.75" in ana
+    second = synced.runner().run(job="sync", now=nov10.replace(hour=11), force=True)  # later that day, by hand
+    assert second.counts["pull failed"] == 2
+    assert len(synced.notices()) == 2  # not told twice that day
+    synced.runner().run(job="sync", now=nov10.replace(day=11))
+    assert len(synced.notices()) == 4  # the next day it is told again
+
+
+def test_a_write_through_a_source_query_is_refused_by_the_read_only_transaction(synced: Synced) -> None:
+    before = count_orders(synced.sales)
+    services.import_okrs(
+        uow=synced.app.uow, filename="sync.yaml", at=IMPORTED,
+        text=sources_yaml(json_url=synced.json.url, gmv_sql="INSERT INTO orders (id, gmv, returned) VALUES (99, 1, 0) RETURNING gmv"),
+    )
+    outcome = synced.runner().run(job="sync", now=OCT15)
+    assert outcome.counts["pull failed"] == 1
+    error = synced.pulls()["GMV"]["source"]["last_pull"]["error"]
+    assert "tried to write" in error and "read-only" in error, error
+    assert count_orders(synced.sales) == before
+
+
+def test_an_implausible_pulled_value_is_refused_and_reported_not_stored(synced: Synced) -> None:
+    add_orders(synced.sales, (99_000_000, 0))  # far beyond ten spans of 0 → 200,000 EUR
+    outcome = synced.runner().run(job="sync", now=OCT15)
+    assert outcome.counts["pull failed"] == 1 and outcome.counts["pulled"] == 2
+    assert ("KR1", "GMV") not in _values(synced.app) and ("KR1", "Orders") in _values(synced.app)
+    error = synced.pulls()["GMV"]["source"]["last_pull"]["error"]
+    assert "implausible" in error and "99003500.75" in error, error
+    assert any("implausible" in n["text"] for n in synced.notices() if n["target"] == "ana")
+
+
+def test_a_failed_source_leaves_a_failed_ledger_row_and_pulled_ones_name_their_checkin(synced: Synced) -> None:
+    synced.json.document = {"data": {}}
+    synced.runner().run(job="sync", now=OCT15)
+    with synced.app.uow.begin() as session:
+        rows = list(session.scalars(select(DeliveryRow).where(DeliveryRow.kind == "sync")))
+    assert sorted(r.status for r in rows) == ["failed", "sent", "sent"]
+    assert all(r.message_id.startswith("checkin:") for r in rows if r.status == "sent")
+    failed = next(r for r in rows if r.status == "failed")
+    assert "nothing at $.data.orders" in (failed.error or "")
+
+
+def test_a_pulled_text_is_read_by_the_number_reader_or_refused_with_its_words(synced: Synced) -> None:
+    text = sources_yaml(json_url=synced.json.url, gmv_sql="SELECT '12.500,50 EUR'")
+    services.import_okrs(uow=synced.app.uow, filename="sync.yaml", at=IMPORTED, text=text)
+    synced.runner().run(job="sync", now=OCT15)
+    assert _values(synced.app)[("KR1", "GMV")] == 12500.5  # a form only one convention reads, in any locale
+    text = sources_yaml(json_url=synced.json.url, gmv_sql="SELECT 'abc'")
+    services.import_okrs(uow=synced.app.uow, filename="sync.yaml", at=IMPORTED, text=text)
+    synced.runner().run(job="sync", now=OCT15.replace(day=16))
+    error = synced.pulls()["GMV"]["source"]["last_pull"]["error"]
+    assert error.startswith("returned the text “abc”, which is not a number"), error
