@@ -138,8 +138,8 @@ def add_synced_checkins(*, session: Session, loaded: Loaded, checkins: Sequence[
     ids: dict[str, int] = {}
     for start in range(0, len(checkins), CHUNK):
         chunk = checkins[start:start + CHUNK]
-        rows = session.scalars(
-            insert(CheckinRow).returning(CheckinRow.id, sort_by_parameter_order=True),
+        rows = session.execute(
+            insert(CheckinRow).returning(CheckinRow.code, CheckinRow.id),  # by code: batched, in any order
             [
                 {"workspace_id": loaded.workspace_id, "cycle_id": loaded.cycle_id, "code": c.code,
                  "person_key": c.person, "at": c.at, "note": None, "next_step": None, "risk": None,
@@ -147,7 +147,7 @@ def add_synced_checkins(*, session: Session, loaded: Loaded, checkins: Sequence[
                 for c in chunk
             ],
         ).all()
-        ids.update({c.code: row_id for c, row_id in zip(chunk, rows, strict=True)})
+        ids.update({code: row_id for code, row_id in rows})
     values = [
         {"checkin_id": ids[c.code], "measure_id": loaded.measure_ids[(c.code, name)], "value": value}
         for c in checkins
