@@ -95,11 +95,14 @@ def sync_job(
     outcome.counts["pulled"] += run.pulled
     outcome.counts["pull failed"] += run.failed
     outcome.counts["already"] += run.already
-    for told in run.notices:
+
+    def tell(told: services.SourceNotice) -> str:
         platform = reach(told.person)
         if platform is None:
-            continue
+            return "unreachable"
         item = notice(workspace_id=run.workspace_id, person=told.person.key, cause=told.cause, now=now, kind=NOTICE)
-        status = outbox.notify(item=item, platform=platform, person=told.person, text=told.text, now=now)
+        return outbox.notify(item=item, platform=platform, person=told.person, text=told.text, now=now)
+
+    for _, status in outbox.each(items=run.notices, one=tell):  # type: ignore[arg-type]
         outcome.counts["told" if status == "sent" else f"tell {status}"] += 1
     return outcome

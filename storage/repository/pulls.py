@@ -56,18 +56,18 @@ def claim_pulls(
     claimed: dict[int, int] = {}
     targets = {f"measure:{measure_id}": measure_id for measure_id in measure_ids}
     names = list(targets)
-    for start in range(0, len(names), CHUNK):
-        rows = [
-            {"workspace_id": workspace_id, "kind": SYNC, "target": target, "period": period, "status": "claimed",
-             "claimed_by": worker, "claimed_at": now, "attempts": 1}
-            for target in names[start:start + CHUNK]
-        ]
+    rows = [
+        {"workspace_id": workspace_id, "kind": SYNC, "target": target, "period": period, "status": "claimed",
+         "claimed_by": worker, "claimed_at": now, "attempts": 1}
+        for target in names
+    ]
+    if rows:  # one executemany, sent in batches of many VALUES; RETURNING gives the rows this worker inserted
         statement = (
-            _insert(session)(DeliveryRow).values(rows)
+            _insert(session)(DeliveryRow)
             .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
             .returning(DeliveryRow.id, DeliveryRow.target)
         )
-        claimed.update({targets[target]: row_id for row_id, target in session.execute(statement)})
+        claimed.update({targets[target]: row_id for row_id, target in session.execute(statement, rows)})
     left = [name for name in names if targets[name] not in claimed]
     for start in range(0, len(left), CHUNK):
         expired = session.execute(
