@@ -13,6 +13,7 @@ DELIVERIES = Counter(
     "krbot_deliveries", "Scheduled messages (reminders, chasers, digests) by kind and result", ["kind", "status"],
     registry=REGISTRY,
 )
+SOURCE_PULLS = Counter("krbot_source_pulls", "Data-source pulls, by kind (sql, url) and outcome (ok, failed)", ["kind", "outcome"], registry=REGISTRY)
 PLATFORM_ERRORS = Counter("krbot_platform_api_errors", "Chat platform API errors", ["platform"], registry=REGISTRY)
 PLATFORM_RETRIES = Counter("krbot_platform_api_retries", "Chat platform API calls retried", ["platform"], registry=REGISTRY)
 REQUEST_LATENCY = Histogram(

@@ -16,7 +16,7 @@ from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
 from bot.core.sources import number_text, sourced
 from bot.locales import number_style, write_value
-from bot.metrics import CHECKINS
+from bot.metrics import CHECKINS, SOURCE_PULLS
 from bot.services.checkins import build_checkin, read_measure
 from bot.services.context import Scope, load_scope
 from storage import ledger
@@ -149,6 +149,9 @@ def sync_sources(
         pulls.record_pulls(session=session, workspace_id=run.workspace_id, results=results, now=at, today=day)
         pulls.finish_pulls(session=session, claims=claims, results=results, checkin_ids=by_measure, now=at)
     CHECKINS.labels(source=model.SYNCED).inc(len(checkins))
+    for item, result in zip(mine, results, strict=True):
+        assert item.measure.source is not None
+        SOURCE_PULLS.labels(kind=item.measure.source.kind, outcome="failed" if result.error else "ok").inc()
     run.pulled = sum(1 for r in results if r.error is None)
     run.failed = len(results) - run.pulled
     if run.failed:

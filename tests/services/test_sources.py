@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot import services
 from bot.app import App
+from bot.metrics import SOURCE_PULLS
 from storage.models import DeliveryRow
 from tests.fakes.served import free_port
 from tests.fakes.sources import add_orders, count_orders, sources_yaml
@@ -32,7 +33,9 @@ def _values(app: App) -> dict[tuple[str, str], float]:
 
 
 def test_sql_and_json_values_arrive_as_one_synced_checkin_per_kr(synced: Synced) -> None:
+    before = SOURCE_PULLS.labels(kind="sql", outcome="ok")._value.get()
     outcome = synced.runner().run(job="sync", now=OCT15)
+    assert SOURCE_PULLS.labels(kind="sql", outcome="ok")._value.get() == before + 2  # in /metrics
     assert outcome.counts["pulled"] == 3 and outcome.counts["pull failed"] == 0, outcome.counts
     rows = synced.synced()
     assert [(r.code, r.person_key) for r in rows] == [("KR1", "ana"), ("KR2", "ben")]
