@@ -226,13 +226,15 @@ def settled(
 
 
 def failed_between(*, session: Any, workspace_id: int, since: datetime, until: datetime) -> list[DeliveryRow]:
-    """The workspace's sends recorded failed after their last try, claimed in (since, until], oldest first."""
+    """The workspace's sends recorded failed after their last try, claimed in (since, until], oldest first (a data
+    source's failed pull is no send: its owner is told, and the digest shows it beside its number)."""
     return list(
         session.scalars(
             select(DeliveryRow)
             .where(
                 DeliveryRow.workspace_id == workspace_id,
                 DeliveryRow.status == "failed",
+                DeliveryRow.kind != "sync",
                 DeliveryRow.claimed_at >= since,
                 DeliveryRow.claimed_at <= until,
             )

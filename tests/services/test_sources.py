@@ -123,6 +123,8 @@ def test_a_failed_source_leaves_a_failed_ledger_row_and_pulled_ones_name_their_c
     assert all(r.message_id.startswith("checkin:") for r in rows if r.status == "sent")
     failed = next(r for r in rows if r.status == "failed")
     assert "nothing at $.data.orders" in (failed.error or "")
+    digest = services.compose(uow=synced.app.uow, as_of=OCT15.replace(hour=12))
+    assert digest.failed == ()  # a failed pull is no undelivered message
 
 
 def test_a_pulled_text_is_read_by_the_number_reader_or_refused_with_its_words(synced: Synced) -> None:
