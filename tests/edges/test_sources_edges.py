@@ -17,6 +17,7 @@ from bot.owed import owed_chasers
 from bot.platforms.base import Reminder
 from bot.platforms.console import ConsolePlatform
 from bot.platforms.feishu_cards import checkin_cards, content_of
+from bot.platforms.slack_blocks.messages import reminder_message
 from bot.platforms.slack_blocks.views import checkin_view
 from bot.scheduler import Runner
 from tests.fakes.synced import FAST, OCT15, Synced, synced_workspace
@@ -94,3 +95,16 @@ def test_jobs_list_shows_the_sync_and_its_last_outcome_and_jobs_run_sync_pulls_a
     code, out, _ = run_cli("jobs", "list")
     line = next(line for line in out.splitlines() if line.strip().startswith("sync"))
     assert "daily 06:00" in line and "2 pulled, 1 failed" in line, out
+
+
+def test_the_digest_pulls_first_and_a_slack_reminder_says_the_numbers_are_synced(synced: Synced) -> None:
+    out = io.StringIO()
+    console = ConsolePlatform(uow=synced.app.uow, stdout=out)
+    outcome = Runner(uow=synced.app.uow, platforms=[console], policy=FAST).run(
+        job="digest", now=FRIDAY.replace(hour=14, minute=31))
+    assert outcome.counts["pulled"] == 3 and outcome.counts["sent"] == 1, outcome.counts
+    assert len(synced.synced()) == 2
+    assert "3,500" in out.getvalue() and "420" in out.getvalue()  # pulled first, then composed: the digest shows them
+    message = json.dumps(reminder_message(reminder=_reminder(synced, "ana")), ensure_ascii=False)
+    assert "your numbers arrive by themselves (synced)" in message
+    assert "your numbers arrive by themselves" not in json.dumps(reminder_message(reminder=_reminder(synced, "ben")))
