@@ -8,6 +8,7 @@ whose key (`source.*`) names what went wrong and what to check.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -44,6 +45,7 @@ class Puller:
     timeout: float = TIMEOUT_SECONDS
     engines: dict[str, Any] = field(default_factory=dict)
     client: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)  # engines and the client are made once, by one thread
 
     def pull(self, *, source: model.Source) -> Any:
         """The raw value `source` gives now (a number or a string), or a KrbotError saying what failed."""

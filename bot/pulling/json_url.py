@@ -41,10 +41,12 @@ def pull_json(*, puller: Puller, url: str, json_path: str, headers_env: str | No
     """The one value at `json_path` in the JSON document at `url`."""
     headers = _headers(headers_env=headers_env)
     expression = _expression(json_path=json_path)
-    if puller.client is None:
-        puller.client = httpx.Client(timeout=puller.timeout, follow_redirects=True)
+    with puller.lock:
+        if puller.client is None:
+            puller.client = httpx.Client(timeout=puller.timeout, follow_redirects=True)
+        client = puller.client
     try:
-        response = puller.client.get(url, headers=headers)
+        response = client.get(url, headers=headers)
     except httpx.TimeoutException:
         raise KrbotError("source.timeout", seconds=int(puller.timeout)) from None
     except httpx.HTTPError as error:

@@ -33,9 +33,16 @@ def read_only_url(*, url: URL) -> URL:
 
 def _engine(*, puller: Puller, name: str, address: str) -> Engine:
     """One engine per URL within a sync run."""
-    engine = puller.engines.get(address)
-    if engine is not None:
-        return engine
+    with puller.lock:
+        engine = puller.engines.get(address)
+        if engine is None:
+            engine = _new_engine(puller=puller, name=name, address=address)
+            puller.engines[address] = engine
+    return engine
+
+
+def _new_engine(*, puller: Puller, name: str, address: str) -> Engine:
+    """An engine for a source URL, opened read-only where the URL can say so."""
     try:
         url = read_only_url(url=make_url(address))
     except ArgumentError:
@@ -52,7 +59,6 @@ def _engine(*, puller: Puller, name: str, address: str) -> Engine:
         raise KrbotError("source.connect", detail=_said(error, url=url)) from None
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_query_only)
-    puller.engines[address] = engine
     return engine
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,8 @@ from storage.db import UnitOfWork
 from storage.repository import pulls
 
 log = logging.getLogger("krbot.sync")
+
+PULLERS = 8  # sources pulled at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +163,11 @@ def sync_sources(
 
 
 def _pull_all(*, scope: Scope, items: list[_Sourced], source: Any) -> tuple[dict[int, str], dict[int, KrbotError]]:
-    """Each source's value as the text its owner would type, or the refusal (a pull's, or the §6 reader's)."""
-    texts: dict[int, str] = {}
-    errors: dict[int, KrbotError] = {}
+    """Each source's value as the text its owner would type, or the refusal (a pull's, or the §6 reader's); pulled
+    a few at a time, since most of a pull is waiting for another system."""
     workspace_style = number_style(locale=scope.okrs.workspace.number_locale)
-    for item in items:
+
+    def one(item: _Sourced) -> str | KrbotError:
         owner_style = scope.style_for(item.target.owner)
         text = ""
         try:
@@ -174,14 +177,17 @@ def _pull_all(*, scope: Scope, items: list[_Sourced], source: Any) -> tuple[dict
             read_measure(item.measure, text, style=owner_style, check_range=True)
         except KrbotError as error:
             if error.key == "checkin.bad_value":  # the §6 reader refused the pulled number: implausible, too long …
-                error = KrbotError("source.implausible", **{**error.params, "text": text})
-            errors[item.measure_id] = error
-            continue
+                return KrbotError("source.implausible", **{**error.params, "text": text})
+            return error
         except Exception as error:  # noqa: BLE001 - one source failing never stops the others
             log.exception("source of %s · %s failed", item.target.code, item.measure.name)
-            errors[item.measure_id] = KrbotError("source.query", detail=str(error)[:300] or type(error).__name__)
-            continue
-        texts[item.measure_id] = text
+            return KrbotError("source.query", detail=str(error)[:300] or type(error).__name__)
+        return text
+
+    with ThreadPoolExecutor(max_workers=max(1, min(PULLERS, len(items))), thread_name_prefix="krbot-pull") as pool:
+        answers = list(pool.map(one, items))
+    texts = {i.measure_id: a for i, a in zip(items, answers, strict=True) if isinstance(a, str)}
+    errors = {i.measure_id: a for i, a in zip(items, answers, strict=True) if isinstance(a, KrbotError)}
     return texts, errors
 
 
