@@ -78,8 +78,10 @@ def start_scheduler(*, app: App, platforms: list[Any]) -> Any:
     return timer
 
 
-def api_routes(*, app: App, platforms: list[Any]) -> list[Any]:
-    """/api/v1/ and /hooks/{secret} (CONTRACT §9); a reply's notices are told through each platform's outbox."""
+def api_routes(*, app: App, platforms: list[Any], clock: Any = None) -> list[Any]:
+    """/api/v1/ and /hooks/{secret} (CONTRACT §9); a reply's notices are told through each platform's outbox.
+
+    `clock` (tests only) is the time requests are stored at; the real one by default."""
     from bot.api import api_routes as routes
 
     def tell(reply: Any, workspace: str, cause: str) -> None:
@@ -92,7 +94,7 @@ def api_routes(*, app: App, platforms: list[Any]) -> list[Any]:
                 uow=app.uow, platform=platform, reply=reply, workspace=workspace, cause=cause, now=datetime.now(UTC)
             )
 
-    return routes(uow=app.uow, tell=tell)
+    return routes(uow=app.uow, tell=tell) if clock is None else routes(uow=app.uow, tell=tell, clock=clock)
 
 
 def _stop_on_sigterm(_signum: int, _frame: object) -> None:

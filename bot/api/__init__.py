@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.routing import Mount, Route
 
 from bot.api.app import build_api
+from bot.api.auth import now
 from bot.api.hooks import receive_hook
 
 PREFIX = "/api/v1"
 
 
-def api_routes(*, uow: Any, tell: Callable[[Any, str, str], None] | None = None) -> list[Any]:
+def api_routes(
+    *, uow: Any, tell: Callable[[Any, str, str], None] | None = None, clock: Callable[[], datetime] = now
+) -> list[Any]:
     """The routes `krbot run --http` adds: /api/v1/ (FastAPI, its OpenAPI at /api/v1/openapi.json, docs at
     /api/v1/docs) and POST /hooks/{secret}."""
-    api = build_api(uow=uow, tell=tell)
-    return [Mount(PREFIX, app=api), Route("/hooks/{secret}", _with_uow(receive_hook, uow=uow), methods=["POST"])]
+    api = build_api(uow=uow, tell=tell, clock=clock)
+    hook = _with_state(receive_hook, uow=uow, clock=clock)
+    return [Mount(PREFIX, app=api), Route("/hooks/{secret}", hook, methods=["POST"])]
 
 
-def _with_uow(endpoint: Callable[..., Any], *, uow: Any) -> Callable[..., Any]:
-    """The hook endpoint with the unit of work at hand (the outer Starlette app holds no state of ours)."""
+def _with_state(endpoint: Callable[..., Any], *, uow: Any, clock: Callable[[], datetime]) -> Callable[..., Any]:
+    """The hook endpoint with the unit of work and clock at hand (the outer Starlette app holds no state of ours)."""
 
     async def handle(request: Any) -> Any:
         request.state.uow = uow
+        request.state.clock = clock
         return await endpoint(request)
 
     return handle

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
 
+from bot.api.auth import now
 from bot.api.errors import HANDLERS
 from bot.api.routes import router
 
@@ -17,8 +19,14 @@ DESCRIPTION = (
 )
 
 
-def build_api(*, uow: Any, tell: Callable[[Any, str, str], None] | None = None) -> FastAPI:
-    """The API over `uow`; `tell(reply, workspace, cause)` delivers a stored reply's notices after the answer."""
+def build_api(
+    *,
+    uow: Any,
+    tell: Callable[[Any, str, str], None] | None = None,
+    clock: Callable[[], datetime] = now,
+) -> FastAPI:
+    """The API over `uow`; `tell(reply, workspace, cause)` delivers a stored reply's notices after the answer;
+    `clock` is the time each request is stored at (the real one but in tests)."""
     api = FastAPI(
         title="krbot API",
         version="1",
@@ -29,6 +37,7 @@ def build_api(*, uow: Any, tell: Callable[[Any, str, str], None] | None = None) 
     )
     api.state.uow = uow
     api.state.tell = tell
+    api.state.clock = clock
     for kind, handler in HANDLERS.items():
         api.add_exception_handler(kind, handler)
     api.include_router(router)

@@ -18,7 +18,7 @@ bearer = HTTPBearer(auto_error=False, description="A token from `krbot token cre
 
 
 def now() -> datetime:
-    """The clock every request reads once."""
+    """The real clock (the API's own unless a test gives it another)."""
     return datetime.now(UTC)
 
 
@@ -30,7 +30,7 @@ def caller(
     uow = request.app.state.uow
     found = None
     if credentials is not None and credentials.credentials.isascii():
-        found = services.token_caller(uow=uow, token=credentials.credentials, at=now())
+        found = services.token_caller(uow=uow, token=credentials.credentials, at=request.app.state.clock())
     if found is None:
         raise ApiError(
             status=401,

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot import services
-from bot.api.auth import MAX_KEY, now
+from bot.api.auth import MAX_KEY
 from bot.api.errors import ApiError, error_response, refusal
 from bot.api.schemas import HookOut, saved_values
 from bot.core.errors import KrbotError
@@ -47,7 +47,7 @@ async def receive_hook(request: Request) -> JSONResponse:
     try:
         reply = await run_in_threadpool(
             lambda: services.hook_checkin(
-                uow=request.state.uow, secret=request.path_params["secret"], value=value, now=now(), key=key
+                uow=request.state.uow, secret=request.path_params["secret"], value=value, now=request.state.clock(), key=key
             )
         )
     except services.HookRefused as refused:

@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from bot import services
-from bot.api.auth import Caller, IdempotencyKey, now
+from bot.api.auth import Caller, IdempotencyKey
 from bot.api.errors import ApiError, refusal
 from bot.api.schemas import (
     ERRORS,
@@ -52,7 +52,7 @@ def post_checkin(
     event_key = _key(who, key)
     try:
         reply = services.json_checkin(
-            uow=request.app.state.uow, person=who.person, workspace=who.workspace, code=body.code, now=now(),
+            uow=request.app.state.uow, person=who.person, workspace=who.workspace, code=body.code, now=request.app.state.clock(),
             values=body.values, text=body.text, note=body.note, next_step=body.next, ask=body.ask, risk=body.risk,
             at=body.at, source="api", event_key=event_key,
         )
@@ -66,7 +66,7 @@ def post_checkin(
 def get_okrs(who: Caller, request: Request) -> OkrsOut:
     """The current cycle's tree as `krbot export --format json` gives it."""
     try:
-        data = services.export_all(uow=request.app.state.uow, at=now(), workspace=who.workspace)
+        data = services.export_all(uow=request.app.state.uow, at=request.app.state.clock(), workspace=who.workspace)
     except KrbotError as error:
         raise refusal(error, lang=who.lang) from None
     return OkrsOut(workspace=data["workspace"], cycle=data["cycle"], objectives=data["objectives"])
@@ -98,7 +98,7 @@ def get_digest(
     uow, language = request.app.state.uow, lang or who.lang
     try:
         zone = services.workspace_timezone(uow=uow, workspace=who.workspace)
-        moment = now() if as_of is None else services.moment_within_reach(text=as_of, timezone=zone, as_of=True)
+        moment = request.app.state.clock() if as_of is None else services.moment_within_reach(text=as_of, timezone=zone, as_of=True)
         if fmt == "html":
             digest, charts = services.compose_report(uow=uow, as_of=moment, workspace=who.workspace)
             page = render_report(digest=digest, charts=charts, lang=language)
@@ -115,7 +115,7 @@ def get_digest(
 def _asks(*, request: Request, who: services.Caller) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The cycle's asks as exported, and each person's name by id."""
     try:
-        data = services.export_all(uow=request.app.state.uow, at=now(), workspace=who.workspace)
+        data = services.export_all(uow=request.app.state.uow, at=request.app.state.clock(), workspace=who.workspace)
     except KrbotError as error:
         raise refusal(error, lang=who.lang) from None
     return data["asks"], {p["id"]: p["name"] for p in data["people"]}
@@ -145,7 +145,7 @@ def post_decision(
     concurrent decision gets 409 saying who decided; a retry with the same Idempotency-Key gets the same answer."""
     try:
         reply = services.decide_ask(
-            uow=request.app.state.uow, person=who.person, ask_id=ask_id, approve=body.decision == "approve", at=now(),
+            uow=request.app.state.uow, person=who.person, ask_id=ask_id, approve=body.decision == "approve", at=request.app.state.clock(),
             workspace=who.workspace, event_key=_key(who, key),
         )
     except KrbotError as error:
