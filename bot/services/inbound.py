@@ -27,10 +27,11 @@ def number_text(*, number: float | int) -> str:
     """A JSON number as text the §6 reader reads as that same number in every locale.
 
     Plain digits with a `.` decimal; a fraction of exactly three digits gets a trailing zero (`1.2340`), since
-    `1.234` would be a thousands group in de or ambiguous in en, while `1.2340` only one convention can read."""
+    `1.234` would be a thousands group in de or ambiguous in en, while `1.2340` only one convention can read.
+    A float keeps its first 15 significant digits: 0.1 + 0.2 sent as 0.30000000000000004 is 0.3, not a refusal."""
     if isinstance(number, float) and not math.isfinite(number):
         raise KrbotError("value.too_long", text=str(number), limit=15)
-    text = plain(Decimal(repr(number)))
+    text = plain(Decimal(format(number, ".15g") if isinstance(number, float) else number))
     whole, _, fraction = text.partition(".")
     return f"{whole}.{fraction}0" if len(fraction) == 3 else text
 
