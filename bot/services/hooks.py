@@ -33,7 +33,7 @@ def create_hook(
             target = owned_target(scope, code, NOBODY)
         except KrbotError as error:
             known = [o.code for o in scope.okrs.objectives] + [k.code for o in scope.okrs.objectives for k in o.krs()]
-            raise KrbotError(error.key, **{**error.params, "known": ", ".join(known)}) from None
+            raise KrbotError("hook.code_unknown", **{**error.params, "known": ", ".join(known)}) from None
         found = find_measure(target=target, name=measure)
         hook_id = credentials.add_hook(
             session=session, workspace_id=scope.workspace.id, code=target.code, measure=found.name,

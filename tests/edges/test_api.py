@@ -288,3 +288,6 @@ def test_the_openapi_document_and_docs_are_served_beside_the_api(example: App) -
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     docs = api.get("/api/v1/docs")
     assert docs.status_code == 200 and "/api/v1/openapi.json" in docs.text
+    api.post("/hooks/krh_none", json={"value": 1})
+    metrics = api.get("/metrics").text  # API and hook requests are timed under their fixed start, not one per URL
+    assert 'route="/api/v1/*"' in metrics and 'route="/hooks/*"' in metrics and "krh_none" not in metrics
