@@ -96,10 +96,11 @@ def json_checkin(
         with uow.begin() as session:
             zone = workspace_row(session=session, workspace=workspace).timezone
         moment = moment_within_reach(text=at, timezone=zone)
-    reply = record_checkin(
-        uow=uow, person=person, update=update, at=moment, workspace=workspace, source=source, event_key=event_key,
-        now=now,
-    )
+    with uow.one_writer():  # on SQLite, a burst of API check-ins waits in turn, not in SQLite's sleeping busy handler
+        reply = record_checkin(
+            uow=uow, person=person, update=update, at=moment, workspace=workspace, source=source, event_key=event_key,
+            now=now,
+        )
     if reply.key == DUPLICATE and event_key is not None:
         return stored_reply(uow=uow, workspace=workspace, event_key=event_key) or reply
     return reply
