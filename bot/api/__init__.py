@@ -21,16 +21,19 @@ def api_routes(
     """The routes `krbot run --http` adds: /api/v1/ (FastAPI, its OpenAPI at /api/v1/openapi.json, docs at
     /api/v1/docs) and POST /hooks/{secret}."""
     api = build_api(uow=uow, tell=tell, clock=clock)
-    hook = _with_state(receive_hook, uow=uow, clock=clock)
+    hook = _with_state(receive_hook, uow=uow, clock=clock, tell=tell)
     return [Mount(PREFIX, app=api), Route("/hooks/{secret}", hook, methods=["POST"])]
 
 
-def _with_state(endpoint: Callable[..., Any], *, uow: Any, clock: Callable[[], datetime]) -> Callable[..., Any]:
-    """The hook endpoint with the unit of work and clock at hand (the outer Starlette app holds no state of ours)."""
+def _with_state(
+    endpoint: Callable[..., Any], *, uow: Any, clock: Callable[[], datetime], tell: Callable[..., None] | None
+) -> Callable[..., Any]:
+    """The hook endpoint with the unit of work, clock and notice teller at hand (the outer app holds none of ours)."""
 
     async def handle(request: Any) -> Any:
         request.state.uow = uow
         request.state.clock = clock
+        request.state.tell = tell
         return await endpoint(request)
 
     return handle

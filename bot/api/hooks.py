@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -45,7 +47,7 @@ async def receive_hook(request: Request) -> JSONResponse:
     key = request.headers.get("idempotency-key")
     key = key.strip()[:MAX_KEY] if key and key.strip() else None
     try:
-        reply = await run_in_threadpool(
+        reply, workspace = await run_in_threadpool(
             lambda: services.hook_checkin(
                 uow=request.state.uow, secret=request.path_params["secret"], value=value, now=request.state.clock(), key=key
             )
@@ -59,4 +61,9 @@ async def receive_hook(request: Request) -> JSONResponse:
         code=params.get("code", ""), values=saved_values(params=params),
         message=translate(reply.key, lang=reply.lang, **params),
     )
-    return JSONResponse(shown.model_dump(), status_code=201)
+    tell = request.state.tell
+    later = None
+    if tell is not None and reply.notices:  # a drop in status: the consulted hear it, once, as after a chat check-in
+        once = uuid.uuid4().hex if key is None else services.request_key(scope=request.path_params["secret"], key=key)
+        later = BackgroundTask(tell, reply, workspace, f"hook:{once}")
+    return JSONResponse(shown.model_dump(), status_code=201, background=later)

@@ -13,7 +13,6 @@ from bot import services
 from bot.api.auth import Caller, IdempotencyKey
 from bot.api.errors import ApiError, refusal
 from bot.api.schemas import (
-    ERRORS,
     AskOut,
     AsksOut,
     CheckinIn,
@@ -22,12 +21,13 @@ from bot.api.schemas import (
     DecisionOut,
     OkrsOut,
     checkin_out,
+    errors,
 )
 from bot.core.errors import KrbotError
 from bot.i18n import translate
 from bot.render import REPORT_CSP
 
-router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
+router = APIRouter()
 MAX_ID = 2**31 - 1  # the largest id a database integer holds: larger ones are no ask, not a database error
 
 
@@ -43,7 +43,10 @@ def _tell(request: Request, background: BackgroundTasks, *, reply: services.Repl
         background.add_task(tell, reply, workspace, cause)
 
 
-@router.post("/checkins", status_code=201, response_model=CheckinOut, summary="Check in on a KR or objective")
+@router.post(
+    "/checkins", status_code=201, response_model=CheckinOut, responses=errors(403, 404),
+    summary="Check in on a KR or objective",
+)
 def post_checkin(
     body: CheckinIn, who: Caller, key: IdempotencyKey, request: Request, background: BackgroundTasks
 ) -> CheckinOut:
@@ -62,7 +65,7 @@ def post_checkin(
     return checkin_out(reply=reply, message=translate(reply.key, lang=who.lang, **reply.params))
 
 
-@router.get("/okrs", response_model=OkrsOut, summary="The OKR tree with values, completion, forecast and status")
+@router.get("/okrs", response_model=OkrsOut, responses=errors(), summary="The OKR tree with values, completion, forecast and status")
 def get_okrs(who: Caller, request: Request) -> OkrsOut:
     """The current cycle's tree as `krbot export --format json` gives it."""
     try:
@@ -80,7 +83,8 @@ def get_okrs(who: Caller, request: Request) -> OkrsOut:
         200: {
             "description": "The digest on the surface asked for.",
             "content": {"text/plain": {}, "text/markdown": {}, "text/html": {}, "application/json": {}},
-        }
+        },
+        **errors(),
     },
 )
 def get_digest(
@@ -121,7 +125,7 @@ def _asks(*, request: Request, who: services.Caller) -> tuple[list[dict[str, Any
     return data["asks"], {p["id"]: p["name"] for p in data["people"]}
 
 
-@router.get("/asks", response_model=AsksOut, summary="Asks, open and decided")
+@router.get("/asks", response_model=AsksOut, responses=errors(), summary="Asks, open and decided")
 def get_asks(
     who: Caller,
     request: Request,
@@ -132,7 +136,10 @@ def get_asks(
     return AsksOut(asks=[AskOut(**a) for a in asks if status is None or a["status"] == status])
 
 
-@router.post("/asks/{ask_id}/decision", response_model=DecisionOut, summary="Approve or decline an ask")
+@router.post(
+    "/asks/{ask_id}/decision", response_model=DecisionOut, responses=errors(403, 404, 409),
+    summary="Approve or decline an ask",
+)
 def post_decision(
     ask_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: DecisionIn,

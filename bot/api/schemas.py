@@ -145,16 +145,18 @@ class HookOut(BaseModel):
     message: str
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut, "description": about}
-    for status, about in (
-        (401, "No token, or an unknown or revoked one, or its person left the OKR file."),
-        (403, "Someone else's KR, or a decision you may not make."),
-        (404, "Unknown code or ask."),
-        (409, "The ask was already decided."),
-        (422, "A value §6 refuses, or a malformed body."),
-    )
+ABOUT = {
+    401: "No token, or an unknown or revoked one, or its person left the OKR file.",
+    403: "Someone else's KR, or a decision you may not make.",
+    404: "Unknown code or ask.",
+    409: "The ask was already decided.",
+    422: "A value §6 refuses, or a malformed body or query.",
 }
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented refusals of one operation (401 and 422 always), each as ErrorOut."""
+    return {status: {"model": ErrorOut, "description": ABOUT[status]} for status in sorted({401, 422, *statuses})}
 
 
 def saved_values(*, params: dict[str, Any]) -> list[SavedValue]:

@@ -70,8 +70,9 @@ def revoke_hook(*, uow: UnitOfWork, hook_id: int, at: datetime, workspace: str |
 
 def hook_checkin(
     *, uow: UnitOfWork, secret: str, value: JsonValue | None, now: datetime, key: str | None = None
-) -> Reply:
-    """Store `value` for the hook's measure as a check-in by the KR's owner (source `hook`), once per `key`.
+) -> tuple[Reply, str]:
+    """Store `value` for the hook's measure as a check-in by the KR's owner (source `hook`), once per `key`; the
+    reply and the workspace it was stored in.
 
     An unknown or revoked secret is refused as `hook.unknown` alike; a value §6 refuses raises its refusal."""
     with uow.begin() as session:
@@ -88,13 +89,14 @@ def hook_checkin(
     try:
         if value is None:
             raise KrbotError("hook.no_value")
-        return json_checkin(
+        reply = json_checkin(
             uow=uow, person=goal.owner, workspace=target.workspace, code=target.code, now=now,
             values={target.measure: value}, source=HOOK_SOURCE,
             event_key=None if key is None else request_key(scope=f"hook:{target.hook_id}", key=key),
         )
     except KrbotError as error:
         raise HookRefused(error=error, lang=lang) from None
+    return reply, target.workspace
 
 
 class HookRefused(Exception):

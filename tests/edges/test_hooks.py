@@ -14,7 +14,8 @@ from bot import services
 from bot.app import App
 from storage.models import MeasureHookRow
 from tests.conftest import EXAMPLE_EN
-from tests.fakes.api_client import NOW, checkin_rows, client, http_app
+from tests.fakes.api_client import NOW, bearer, checkin_rows, client, http_app, token
+from tests.fakes.fake_platform import FakePlatformServer, HttpTestPlatform
 from tests.fakes.served import serve
 
 
@@ -124,4 +125,19 @@ def test_an_idempotency_key_on_a_real_server_stores_once(example: App) -> None:
         served.stop()
     assert first.status_code == again.status_code == other.status_code == 201
     assert first.json() == again.json()
+    assert len(checkin_rows(example)) == 2
+
+
+def test_a_hooks_drop_in_status_is_told_to_the_consulted_once(example: App) -> None:
+    """KR4 consults sun: a hook value that drops the KR's status tells him once, even when the hook is retried."""
+    with FakePlatformServer() as chat:
+        api = client(example, platforms=[HttpTestPlatform(url=chat.url)])
+        owner = bearer(token(example, "chen"))
+        good = {"code": "KR4", "values": {"竞品监控覆盖率": 100, "价格响应": 1.5, "会员复购率": 35}, "at": "2026-11-10T10:00"}
+        assert api.post("/api/v1/checkins", json=good, headers=owner).status_code == 201
+        path = _hook(example, "KR4", "竞品监控覆盖率")
+        for _ in range(2):
+            assert api.post(path, json={"value": 61}, headers={"Idempotency-Key": "drop-1"}).status_code == 201
+        told = [r for r in chat.stats.received if r.get("kind") == "notice"]
+    assert [r["target"] for r in told] == ["sun"]
     assert len(checkin_rows(example)) == 2
