@@ -38,6 +38,9 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
     checkin_items = []
     zone = ZoneInfo(scope.workspace.timezone)
 
+    def origin(checkin: model.Checkin) -> str:
+        return "synced" if checkin.synced else "typed"
+
     def period(moment: datetime) -> str:
         year, week, _ = moment.astimezone(zone).isocalendar()
         return f"{year}-W{week:02d}"
@@ -56,6 +59,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "next": c.next_step,
                     "risk": c.risk,
                     "period": period(c.at),
+                    "origin": origin(c),
                 }
             )
         if not c.values:
@@ -70,6 +74,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "next": c.next_step,
                     "risk": c.risk,
                     "period": period(c.at),
+                    "origin": origin(c),
                 }
             )
     progresses = okr_progress(okrs=okrs, checkins=checkins, as_of=scope.local(at))
@@ -101,7 +106,8 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
             "end": okrs.cycle.end.isoformat(),
         },
         "objectives": [
-            _export_objective(p, okrs=okrs, checkins=checkins, at=scope.local(at)) for p in progresses
+            _export_objective(p, okrs=okrs, checkins=checkins, at=scope.local(at), given=_given(checkins, at=at))
+            for p in progresses
         ],
         "checkins": checkin_items,
         "asks": [
@@ -135,7 +141,12 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
     }
 
 
-def _export_measure(progress: Any) -> dict[str, Any]:
+def _given(checkins: list[model.Checkin], *, at: datetime) -> dict[tuple[str, str], model.Checkin]:
+    """The check-in that gave each measure its current value, by (code, measure name)."""
+    return {(c.code, name): c for c in checkins if c.at <= at for name, v in c.values.items() if v is not None}
+
+
+def _export_measure(progress: Any, *, code: str, given: dict[tuple[str, str], model.Checkin]) -> dict[str, Any]:
     m = progress.measure
     item: dict[str, Any] = {"name": m.name, "kind": m.kind.value}
     if m.unit:
@@ -152,11 +163,15 @@ def _export_measure(progress: Any) -> dict[str, Any]:
     item["value"] = bool(value) if m.kind is model.MeasureKind.MILESTONE and value is not None else value
     item["completion"] = progress.completion
     item["forecast"] = progress.forecast_value
+    checkin = given.get((code, m.name))  # typed or synced, and when (none: the baseline, nothing given yet)
+    item["origin"] = None if checkin is None else ("synced" if checkin.synced else "typed")
+    item["value_at"] = None if checkin is None else checkin.at.isoformat()
     return item
 
 
 def _export_objective(
-    progress: Any, *, okrs: model.Okrs, checkins: list[model.Checkin], at: datetime
+    progress: Any, *, okrs: model.Okrs, checkins: list[model.Checkin], at: datetime,
+    given: dict[tuple[str, str], model.Checkin],
 ) -> dict[str, Any]:
     o = progress.objective
     measures = [
@@ -182,7 +197,7 @@ def _export_objective(
         "completion": progress.completion,
         "forecast_completion": progress.forecast_completion,
         "status": progress.status.value,
-        "measures": [_export_measure(m) for m in measures],
+        "measures": [_export_measure(m, code=o.code, given=given) for m in measures],
         "paths": [
             {
                 "code": p.code,
@@ -202,7 +217,7 @@ def _export_objective(
                         "status": kp.status.value,
                         "completion": kp.completion,
                         "forecast_completion": kp.forecast_completion,
-                        "measures": [_export_measure(m) for m in kp.measures],
+                        "measures": [_export_measure(m, code=kp.kr.code, given=given) for m in kp.measures],
                         "tasks": [
                             {
                                 "title": t.title,
@@ -223,7 +238,7 @@ def _export_objective(
     }
 
 
-CSV_EXPORT_COLUMNS = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk", "ask"]
+CSV_EXPORT_COLUMNS = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk", "ask", "origin"]
 
 
 def csv_number(*, value: Any, style: NumberStyle) -> str:

@@ -4,50 +4,17 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
 from bot import services
 from bot.app import App
-from bot.core import model
 from bot.platforms import feishu_cards as cards
 from bot.platforms import slack_blocks as blocks
 from bot.render import render_digest, render_report
-from bot.services.context import load_scope
-from storage import repository
-from storage.models import MeasureRow, SourcePullRow
 from tests.fakes.hostile import HOSTILE, active_html, evaluated, live_mentions, strings_of, valid_json
-from tests.fakes.surfaces import said
-
-AT = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # a Friday: the week is Nov 13 16:00 .. Nov 20 16:00
-SYNCED_AT = AT - timedelta(days=3, hours=2)
-FAILED_AT = AT - timedelta(hours=2)
-SOURCE = {"sql": "SELECT avg(cvr) FROM visits", "database_env": "BI_URL"}
-
-
-def _synced_with_pull(app: App, *, error: str | None, failed: bool = True) -> None:
-    """KR2's conversion pulled from a source 3 days ago (a synced check-in), and its last pull's outcome since."""
-    with app.uow.begin() as session:
-        scope = load_scope(session=session, workspace=None, at=AT)
-        measure_id = scope.loaded.measure_ids[("KR2", "新客转化率")]
-        session.execute(update(MeasureRow).where(MeasureRow.id == measure_id).values(source=SOURCE))
-        checkin = model.Checkin(code="KR2", person="chen", at=SYNCED_AT, values={"新客转化率": 1.7})
-        repository.add_checkin(session=session, loaded=scope.loaded, checkin=checkin, source=model.SYNCED)
-        session.add(
-            SourcePullRow(
-                workspace_id=scope.workspace.id, measure_id=measure_id, tried_at=FAILED_AT, ok_at=SYNCED_AT,
-                value=1.7, failed_at=FAILED_AT if failed else None, error=error if failed else None,
-            )
-        )
-
-
-def _typed(app: App) -> None:
-    """ACOS typed 10 days ago (older than the week), KR4's coverage typed yesterday (inside it)."""
-    assert said(app, person="chen", text="/kr update KR2 ACOS=23%", at=AT - timedelta(days=10)).ok
-    assert said(app, person="chen", text="/kr update KR4 竞品监控覆盖率=80%", at=AT - timedelta(days=1)).ok
+from tests.fakes.pulls import AT, synced_with_pull, typed
 
 
 def _surfaces(app: App) -> dict[str, str]:
@@ -81,8 +48,8 @@ MARKS = {
 
 def test_every_surface_says_typed_or_synced_its_age_and_the_failed_pull(example: App) -> None:
     """A fresh typed number says typed (no age), an old one its age, a failing source its age and error — everywhere."""
-    _typed(example)
-    _synced_with_pull(example, error="connection refused by the BI database")
+    typed(example)
+    synced_with_pull(example, error="connection refused by the BI database")
     shown = _surfaces(example)
     for surface, text in shown.items():
         marks = MARKS[surface.rsplit(".", 1)[1]]
@@ -98,7 +65,7 @@ def test_every_surface_says_typed_or_synced_its_age_and_the_failed_pull(example:
 
 def test_a_source_that_pulls_again_shows_synced_without_age_or_failure(example: App) -> None:
     """Synced 3 days ago with no failure since: "synced", no age (inside the week), no failure, no conclusion note."""
-    _synced_with_pull(example, error=None, failed=False)
+    synced_with_pull(example, error=None, failed=False)
     for surface, text in _surfaces(example).items():
         lang = surface.rsplit(".", 1)[1]
         line = _line(text, "新客转化率")
@@ -116,7 +83,7 @@ HOSTILE_ERRORS = [pytest.param(text, id=name) for name, text in HOSTILE if name 
 @pytest.mark.parametrize("error", HOSTILE_ERRORS)
 def test_a_hostile_error_from_a_source_is_shown_inert(example: App, error: str) -> None:
     """A source's error text (a remote server's words) never runs as script, pings, runs as a template or breaks JSON."""
-    _synced_with_pull(example, error=error)
+    synced_with_pull(example, error=error)
     digest, charts = services.compose_report(uow=example.uow, as_of=AT)
     problems: list[str] = []
     for lang in ("zh", "en"):
