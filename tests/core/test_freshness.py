@@ -5,32 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from bot.core import model
 from bot.core.digest import Digest, MeasureLine, compose_digest
 from bot.core.freshness import PullStatus
-from bot.core.model import (
-    SYNCED,
-    Checkin,
-    Cycle,
-    KeyResult,
-    Measure,
-    MeasureKind,
-    Objective,
-    Okrs,
-    Person,
-    Source,
-    StrategicPath,
-    Workspace,
-)
 
-CYCLE = Cycle(name="Q4", start=date(2026, 10, 1), end=date(2026, 12, 31))
+CYCLE = model.Cycle(name="Q4", start=date(2026, 10, 1), end=date(2026, 12, 31))
 DAY0 = datetime(2026, 10, 1, tzinfo=UTC)
-SOURCE = Source(sql="SELECT sum(gmv) FROM orders", database_env="SALES_DB_URL")
-GMV = Measure(name="GMV", kind=MeasureKind.TARGET, unit="EUR", baseline=0.0, target=100.0, source=SOURCE)
-ORDERS = Measure(name="orders", kind=MeasureKind.TARGET, baseline=0.0, target=50.0)
-ACOS = Measure(name="ACOS", kind=MeasureKind.AT_MOST, unit="%", limit=25.0, source=SOURCE)
-LAUNCH = Measure(name="launch", kind=MeasureKind.MILESTONE)
-KR = KeyResult(code="K1", title="Sell", owner="ann", measures=(GMV, ORDERS, ACOS, LAUNCH))
-HEAD = Measure(name="revenue", kind=MeasureKind.TARGET, unit="EUR", baseline=0.0, target=1000.0, source=SOURCE)
+SOURCE = model.Source(sql="SELECT sum(gmv) FROM orders", database_env="SALES_DB_URL")
+GMV = model.Measure(name="GMV", kind=model.MeasureKind.TARGET, unit="EUR", baseline=0.0, target=100.0, source=SOURCE)
+ORDERS = model.Measure(name="orders", kind=model.MeasureKind.TARGET, baseline=0.0, target=50.0)
+ACOS = model.Measure(name="ACOS", kind=model.MeasureKind.AT_MOST, unit="%", limit=25.0, source=SOURCE)
+LAUNCH = model.Measure(name="launch", kind=model.MeasureKind.MILESTONE)
+KR = model.KeyResult(code="K1", title="Sell", owner="ann", measures=(GMV, ORDERS, ACOS, LAUNCH))
+HEAD = model.Measure(name="revenue", kind=model.MeasureKind.TARGET, unit="EUR", baseline=0.0, target=1000.0, source=SOURCE)
 
 
 def day(n: float) -> datetime:
@@ -38,22 +25,22 @@ def day(n: float) -> datetime:
     return DAY0 + timedelta(days=n)
 
 
-def tree(*, headline: bool = False) -> Okrs:
+def tree(*, headline: bool = False) -> model.Okrs:
     """One objective (with a sourced headline when asked) holding K1."""
-    objective = Objective(
+    objective = model.Objective(
         code="O1", title="Grow", owner="boss", measures=(HEAD,) if headline else (),
-        paths=(StrategicPath(code="P", title="P", priority=1, krs=(KR,)),),
+        paths=(model.StrategicPath(code="P", title="P", priority=1, krs=(KR,)),),
     )
-    people = {"ann": Person(key="ann", name="Ann"), "boss": Person(key="boss", name="Boss")}
-    return Okrs(workspace=Workspace(name="w"), people=people, cycle=CYCLE, objectives=(objective,))
+    people = {"ann": model.Person(key="ann", name="Ann"), "boss": model.Person(key="boss", name="Boss")}
+    return model.Okrs(workspace=model.Workspace(name="w"), people=people, cycle=CYCLE, objectives=(objective,))
 
 
-def ci(n: float, values: dict[str, float], *, synced: bool = False, code: str = "K1") -> Checkin:
+def ci(n: float, values: dict[str, float], *, synced: bool = False, code: str = "K1") -> model.Checkin:
     """A check-in on day n, typed by Ann or pulled by a source."""
-    return Checkin(code=code, person="ann", at=day(n), values=values, source=SYNCED if synced else "slack")
+    return model.Checkin(code=code, person="ann", at=day(n), values=values, source=model.SYNCED if synced else "slack")
 
 
-def compose(checkins: list[Checkin], *, as_of: float, pulls: dict | None = None, headline: bool = False) -> Digest:
+def compose(checkins: list[model.Checkin], *, as_of: float, pulls: dict | None = None, headline: bool = False) -> Digest:
     """The digest at day `as_of` with these pulls."""
     return compose_digest(
         okrs=tree(headline=headline), checkins=checkins, asks=[], changes=[], as_of=day(as_of), pulls=pulls
