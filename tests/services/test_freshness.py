@@ -90,3 +90,11 @@ def test_export_says_typed_or_synced_and_when(example: App) -> None:
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert {(r["measure"], r["origin"]) for r in rows if r["code"] == "KR2"} == {("新客转化率", "synced"), ("ACOS", "typed")}
     assert services.import_checkins(uow=example.uow, text=text, filename="export.csv", now=AT)["rows"] >= 3
+
+
+def test_a_long_source_error_is_shortened_in_status(example: App) -> None:
+    """A source's error of thousands of characters (an HTTP body) is cut beside the number, with "…"."""
+    synced_with_pull(example, error="Bad gateway " + "x" * 5000)
+    text = render_reply(reply=services.run_command(uow=example.uow, person="chen", text="/kr status KR2", at=AT))
+    assert "最近一次拉取失败：Bad gateway x" in text and "…）" in text
+    assert len(text) < 600
