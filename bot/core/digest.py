@@ -24,7 +24,7 @@ from bot.core.digest_model import (
     StaleKr,
     Unavailable,
 )
-from bot.core.freshness import Freshness, Pulls, failing_sources, freshness
+from bot.core.freshness import Freshness, Pulls, freshness
 from bot.core.inforce import okrs_in_force
 from bot.core.progress import KrProgress, MeasureProgress, ObjectiveProgress, objectives_progress, progress_of
 from bot.core.sentences import first_sentence
@@ -188,9 +188,8 @@ def _section(
     path_of = {kr.code: path for path in objective.paths for kr in path.krs}
     fresh = partial(freshness, pulls=pulls, period_start=since, as_of=as_of)
     kr_lines = tuple(_kr_line(okrs, kp, path_of[kp.kr.code], history.get(kp.kr.code, ()), since, fresh) for kp in progress.krs)
-    head = progress.headline if progress.uses_headline else None
-    heads = [] if head is None else [(head.measure.name, fresh(measure=head.measure, code=objective.code, history=history.get(objective.code, ())))]
-    failing = failing_sources(lines=heads + [(m.name, m.fresh) for line in kr_lines for m in line.measures])
+    head = None if progress.headline is None or not progress.uses_headline else progress.headline.measure
+    head_fresh = None if head is None else fresh(measure=head, code=objective.code, history=history.get(objective.code, ()))
     codes = [objective.code, *(kp.kr.code for kp in progress.krs)]
     steps = []
     for code in codes:
@@ -246,7 +245,7 @@ def _section(
         high_completion=progress.high_completion,
         final=final or progress.final,
         margin=margin,
-        failing=failing,
+        headline_fresh=head_fresh,
     )
     _check_finite(section)
     return section

@@ -98,7 +98,3 @@ def freshness(
         error=(pull.error if pull else None) if failed_at is not None else None,
     )
 
-
-def failing_sources(*, lines: Sequence[tuple[str, Freshness | None]]) -> tuple[str, ...]:
-    """The names of the measures whose source failed on its last pull, once each, in order."""
-    return tuple(dict.fromkeys(name for name, fresh in lines if fresh is not None and fresh.failing))

@@ -134,5 +134,8 @@ def test_the_failing_sources_reach_the_objective_section() -> None:
              ("K1", "ACOS"): replace(failed, code="K1", measure="ACOS")}
     (section,) = compose(checkins, as_of=23, pulls=pulls, headline=True).objectives
     assert section.failing == ("revenue", "ACOS")
+    assert section.headline_fresh.synced is True and section.headline_fresh.failing
     (healthy,) = compose(checkins, as_of=23, headline=True).objectives
-    assert healthy.failing == ()
+    assert healthy.failing == () and healthy.headline_fresh.age_days is None
+    (old,) = compose(checkins, as_of=30, headline=True).objectives
+    assert old.headline_fresh.age_days == 10  # the conclusion's own number, older than the week

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from bot.platforms import slack_blocks as blocks
 from bot.render import render_digest, render_report
 from tests.fakes.hostile import HOSTILE, active_html, evaluated, live_mentions, strings_of, valid_json
 from tests.fakes.pulls import AT, synced_with_pull, typed
+from tests.fakes.surfaces import said
 
 
 def _surfaces(app: App) -> dict[str, str]:
@@ -40,9 +42,9 @@ def _line(text: str, name: str) -> str:
 
 MARKS = {
     "en": {"typed": "· typed", "old": "· typed 10 days ago", "failing": "· synced 3 days ago — last pull failed: ",
-           "conclusion": "Source down: 新客转化率 (last pull failed)."},
+           "conclusion": "新客GMV: typed 9 days ago. Source down: 新客转化率 (last pull failed)."},
     "zh": {"typed": "· 手填", "old": "· 10 天前手填", "failing": "· 3 天前同步——最近一次拉取失败：",
-           "conclusion": "数据源异常：新客转化率（最近一次拉取失败）。"},
+           "conclusion": "新客GMV：9 天前手填。数据源异常：新客转化率（最近一次拉取失败）。"},
 }
 
 
@@ -50,6 +52,7 @@ def test_every_surface_says_typed_or_synced_its_age_and_the_failed_pull(example:
     """A fresh typed number says typed (no age), an old one its age, a failing source its age and error — everywhere."""
     typed(example)
     synced_with_pull(example, error="connection refused by the BI database")
+    assert said(example, person="lin", text="/kr update O1 新客GMV=5万欧", at=AT - timedelta(days=9)).ok  # the headline
     shown = _surfaces(example)
     for surface, text in shown.items():
         marks = MARKS[surface.rsplit(".", 1)[1]]
@@ -58,7 +61,7 @@ def test_every_surface_says_typed_or_synced_its_age_and_the_failed_pull(example:
         assert _line(text, "ACOS").endswith(marks["old"]), surface
         failing = _line(text, "新客转化率")
         assert marks["failing"] in failing and "connection refused by the BI database" in failing, (surface, failing)
-        assert marks["conclusion"] in text, surface
+        assert marks["conclusion"] in text, surface  # the headline's age and the failing source, in the conclusion
         # a measure nobody has given a number yet carries no mark
         assert not re.search(r"(typed|synced|手填|同步)", _line(text, "价格响应")), surface
 
@@ -71,6 +74,7 @@ def test_a_source_that_pulls_again_shows_synced_without_age_or_failure(example: 
         line = _line(text, "新客转化率")
         assert line.endswith("· synced" if lang == "en" else "· 自动同步"), (surface, line)
         assert "failed" not in text and "拉取失败" not in text and "数据源异常" not in text, surface
+        assert "新客GMV: " not in text and "新客GMV：" not in text, surface  # a headline without check-ins: no age
 
 
 # (NUL and lone surrogates cannot be stored at all: the writer of `source_pulls` cleans them, as for typed text.)
