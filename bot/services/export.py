@@ -39,7 +39,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
     zone = ZoneInfo(scope.workspace.timezone)
 
     def origin(checkin: model.Checkin) -> str:
-        return "synced" if checkin.synced else "typed"
+        return "synced" if checkin.synced else "typed"  # a data source pulled it, or a person typed it (§9)
 
     def period(moment: datetime) -> str:
         year, week, _ = moment.astimezone(zone).isocalendar()
@@ -58,8 +58,8 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "note": c.note,
                     "next": c.next_step,
                     "risk": c.risk,
-                    "period": period(c.at),
                     "origin": origin(c),
+                    "period": period(c.at),
                 }
             )
         if not c.values:
@@ -73,8 +73,8 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "note": c.note,
                     "next": c.next_step,
                     "risk": c.risk,
-                    "period": period(c.at),
                     "origin": origin(c),
+                    "period": period(c.at),
                 }
             )
     progresses = okr_progress(okrs=okrs, checkins=checkins, as_of=scope.local(at))
@@ -106,8 +106,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
             "end": okrs.cycle.end.isoformat(),
         },
         "objectives": [
-            _export_objective(p, okrs=okrs, checkins=checkins, at=scope.local(at), given=_given(checkins, at=at))
-            for p in progresses
+            _export_objective(p, okrs=okrs, checkins=checkins, at=scope.local(at)) for p in progresses
         ],
         "checkins": checkin_items,
         "asks": [
@@ -141,12 +140,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
     }
 
 
-def _given(checkins: list[model.Checkin], *, at: datetime) -> dict[tuple[str, str], model.Checkin]:
-    """The check-in that gave each measure its current value, by (code, measure name)."""
-    return {(c.code, name): c for c in checkins if c.at <= at for name, v in c.values.items() if v is not None}
-
-
-def _export_measure(progress: Any, *, code: str, given: dict[tuple[str, str], model.Checkin]) -> dict[str, Any]:
+def _export_measure(progress: Any) -> dict[str, Any]:
     m = progress.measure
     item: dict[str, Any] = {"name": m.name, "kind": m.kind.value}
     if m.unit:
@@ -161,17 +155,14 @@ def _export_measure(progress: Any, *, code: str, given: dict[tuple[str, str], mo
         item["due"] = m.due.isoformat()
     value = progress.value
     item["value"] = bool(value) if m.kind is model.MeasureKind.MILESTONE and value is not None else value
+    item["value_at"] = progress.last_at.isoformat() if progress.last_at else None  # none: the baseline, nothing given
     item["completion"] = progress.completion
     item["forecast"] = progress.forecast_value
-    checkin = given.get((code, m.name))  # typed or synced, and when (none: the baseline, nothing given yet)
-    item["origin"] = None if checkin is None else ("synced" if checkin.synced else "typed")
-    item["value_at"] = None if checkin is None else checkin.at.isoformat()
     return item
 
 
 def _export_objective(
-    progress: Any, *, okrs: model.Okrs, checkins: list[model.Checkin], at: datetime,
-    given: dict[tuple[str, str], model.Checkin],
+    progress: Any, *, okrs: model.Okrs, checkins: list[model.Checkin], at: datetime
 ) -> dict[str, Any]:
     o = progress.objective
     measures = [
@@ -197,7 +188,7 @@ def _export_objective(
         "completion": progress.completion,
         "forecast_completion": progress.forecast_completion,
         "status": progress.status.value,
-        "measures": [_export_measure(m, code=o.code, given=given) for m in measures],
+        "measures": [_export_measure(m) for m in measures],
         "paths": [
             {
                 "code": p.code,
@@ -217,7 +208,7 @@ def _export_objective(
                         "status": kp.status.value,
                         "completion": kp.completion,
                         "forecast_completion": kp.forecast_completion,
-                        "measures": [_export_measure(m, code=kp.kr.code, given=given) for m in kp.measures],
+                        "measures": [_export_measure(m) for m in kp.measures],
                         "tasks": [
                             {
                                 "title": t.title,

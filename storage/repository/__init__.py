@@ -5,7 +5,6 @@ from __future__ import annotations
 from storage.repository.asks import ask_row, load_asks
 from storage.repository.changes import add_goal_change, load_changes
 from storage.repository.checkins import add_checkin, checkin_with_event, last_checkins, load_checkins
-from storage.repository.freshness import pull_statuses
 from storage.repository.people import away_days, person_by_chat_id, schedule_owners, set_away
 from storage.repository.sync import GOAL_FIELDS, IMPORT_REASON, SyncReport, sync_okrs
 from storage.repository.tree import (
@@ -41,7 +40,6 @@ __all__ = [
     "measure_row",
     "objective_row",
     "person_by_chat_id",
-    "pull_statuses",
     "schedule_owners",
     "set_away",
     "sync_okrs",

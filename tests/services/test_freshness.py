@@ -14,7 +14,7 @@ from bot.app import App
 from bot.i18n import translate
 from bot.render import render_reply
 from bot.services.context import load_scope
-from storage import repository
+from storage.repository.freshness import pull_statuses
 from tests.fakes.pulls import AT, FAILED_AT, SYNCED_AT, synced_with_pull, typed
 
 
@@ -30,7 +30,7 @@ def test_the_pulls_of_a_cycle_are_read_in_one_query(example: App) -> None:
         cycle = load_scope(session=session, workspace=None, at=AT).cycle
         event.listen(example.uow.engine, "before_cursor_execute", count)
         try:
-            pulls = repository.pull_statuses(session=session, cycle_id=cycle.id)
+            pulls = pull_statuses(session=session, cycle_id=cycle.id)
         finally:
             event.remove(example.uow.engine, "before_cursor_execute", count)
     assert len(statements) == 1
@@ -73,7 +73,7 @@ def test_kr_status_says_typed_or_synced_and_the_failed_pull(example: App) -> Non
 
 
 def test_export_says_typed_or_synced_and_when(example: App) -> None:
-    """JSON: each check-in's origin, each measure's origin and the moment of its value; CSV: an origin column that
+    """JSON: each check-in's origin (typed or synced), each measure's moment of its value; CSV: an origin column that
     import-checkins reads back (ignored: a spreadsheet cannot make a number synced)."""
     typed(example)
     synced_with_pull(example, error=None, failed=False)
@@ -82,10 +82,10 @@ def test_export_says_typed_or_synced_and_when(example: App) -> None:
     assert origins[("KR2", "新客转化率")] == "synced" and origins[("KR2", "ACOS")] == "typed"
     kr2 = next(kr for p in data["objectives"][0]["paths"] for kr in p["krs"] if kr["code"] == "KR2")
     measures = {m["name"]: m for m in kr2["measures"]}
-    assert (measures["新客转化率"]["origin"], measures["新客转化率"]["value_at"]) == ("synced", SYNCED_AT.isoformat())
-    assert (measures["ACOS"]["origin"], measures["ACOS"]["value_at"]) == ("typed", (AT - timedelta(days=10)).isoformat())
+    assert measures["新客转化率"]["value_at"] == SYNCED_AT.isoformat()
+    assert measures["ACOS"]["value_at"] == (AT - timedelta(days=10)).isoformat()
     kr1 = next(kr for p in data["objectives"][0]["paths"] for kr in p["krs"] if kr["code"] == "KR1")
-    assert {m["origin"] for m in kr1["measures"]} == {None}  # nothing given yet: no origin
+    assert {m["value_at"] for m in kr1["measures"]} == {None}  # nothing given yet: the baseline, no moment
     text = services.export_csv(uow=example.uow, at=AT)
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert {(r["measure"], r["origin"]) for r in rows if r["code"] == "KR2"} == {("新客转化率", "synced"), ("ACOS", "typed")}
