@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from storage.repository.asks import ask_row, load_asks
 from storage.repository.changes import add_goal_change, load_changes
-from storage.repository.checkins import add_checkin, checkin_with_event, last_checkins, load_checkins
+from storage.repository.checkins import (
+    add_checkin,
+    checkin_with_event,
+    last_checkins,
+    load_checkins,
+    stored_checkin,
+)
 from storage.repository.people import away_days, person_by_chat_id, schedule_owners, set_away
 from storage.repository.sync import GOAL_FIELDS, IMPORT_REASON, SyncReport, sync_okrs
 from storage.repository.tree import (
@@ -42,6 +48,7 @@ __all__ = [
     "person_by_chat_id",
     "schedule_owners",
     "set_away",
+    "stored_checkin",
     "sync_okrs",
     "workspace_names",
     "workspaces",

@@ -29,7 +29,7 @@ def synced(app: App, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def _values(app: App) -> dict[tuple[str, str], float]:
     data = services.export_all(uow=app.uow, at=datetime(2026, 12, 1, tzinfo=UTC))
-    return {(c["code"], c["measure"]): c["value"] for c in data["checkins"] if c["source"] == "sync"}
+    return {(c["code"], c["measure"]): c["value"] for c in data["checkins"] if c["origin"] == "synced"}
 
 
 def test_sql_and_json_values_arrive_as_one_synced_checkin_per_kr(synced: Synced) -> None:
