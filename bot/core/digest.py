@@ -28,7 +28,7 @@ from bot.core.freshness import Freshness, Pulls, freshness
 from bot.core.inforce import okrs_in_force
 from bot.core.progress import KrProgress, MeasureProgress, ObjectiveProgress, objectives_progress, progress_of
 from bot.core.sentences import first_sentence
-from bot.core.sources import synced_only
+from bot.core.sources import reporters
 
 __all__ = [
     "AskLine",
@@ -285,8 +285,7 @@ def _missing(
         for kr in objective.krs():
             if kr.code not in done:
                 owners[kr.owner].append(kr.code)
-    words_only = synced_only(okrs=okrs)  # a pulled number is their report; for anyone else it is no check-in
-    reported = {c.person for c in checkins if period_start < c.at <= as_of and (not c.synced or c.person in words_only)}
+    reported = reporters(okrs=okrs, checkins=[c for c in checkins if period_start < c.at <= as_of])
     day = as_of.date()
     away_people = {key for key, spans in away.items() if any(start <= day <= end for start, end in spans)}
     missing = tuple(_name(okrs, key) for key in owners if key not in reported and key not in away_people)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from bot.core import model
@@ -33,6 +34,12 @@ def synced_only(*, okrs: model.Okrs) -> frozenset[str]:
     """The people whose numbers all arrive by themselves."""
     owners = {o.owner for o in okrs.objectives if o.measures} | {kr.owner for o in okrs.objectives for kr in o.krs()}
     return frozenset(key for key in owners if all_synced(okrs=okrs, person=key))
+
+
+def reporters(*, okrs: model.Okrs, checkins: Iterable[model.Checkin]) -> set[str]:
+    """Who reported in these check-ins: a typed one counts for anyone; a pulled one only for whom owes only words."""
+    words_only = synced_only(okrs=okrs)
+    return {c.person for c in checkins if not c.synced or c.person in words_only}
 
 
 def number_text(*, number: Decimal | float | int, style: NumberStyle) -> str:
