@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import services
+from bot import services, webhooks
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.i18n import translate
@@ -49,7 +49,7 @@ __all__ = [
 
 log = logging.getLogger("krbot.scheduler")
 
-JOBS = ("reminders", "chasers", "digest")
+JOBS = ("reminders", "chasers", "digest", "webhooks")
 TICK_SECONDS = 60
 FINAL_MEMORY = 200_000
 THREAD = "thread"
@@ -311,6 +311,8 @@ class Runner:
             try:
                 if job == "digest":
                     outcome.add(self.digest(view=view, now=now, force=force))
+                elif job == "webhooks":  # after the digest, so a digest just posted is told at once
+                    outcome.counts.update(webhooks.job(uow=self.uow, platforms=self.platforms, view=view, now=now))
                 else:
                     outcome.add(self.reminders(view=view, now=now, force=force, chaser=job == "chasers"))
             except Exception:  # noqa: BLE001 - one workspace failing never stops the others

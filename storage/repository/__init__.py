@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from storage.repository.asks import ask_row, load_asks
+from storage.repository.asks import ask_row, load_asks, tell_decision
 from storage.repository.changes import add_goal_change, load_changes
-from storage.repository.checkins import add_checkin, checkin_with_event, last_checkins, load_checkins
+from storage.repository.checkins import (
+    add_checkin,
+    checkin_with_event,
+    last_checkins,
+    load_checkins,
+    tell_checkins,
+)
 from storage.repository.people import away_days, person_by_chat_id, schedule_owners, set_away
 from storage.repository.sync import GOAL_FIELDS, IMPORT_REASON, SyncReport, sync_okrs
 from storage.repository.tree import (
@@ -43,6 +49,8 @@ __all__ = [
     "schedule_owners",
     "set_away",
     "sync_okrs",
+    "tell_checkins",
+    "tell_decision",
     "workspace_names",
     "workspaces",
 ]
