@@ -1,0 +1,110 @@
+"""A real local HTTP receiver of krbot's webhooks: it checks each signature with the secret and records what came."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import yaml
+
+from tests.conftest import EXAMPLE_ZH
+
+SECRET = "whsec-test-0123456789"
+SECRET_ENV = "KRBOT_TEST_WEBHOOK_SECRET"
+EVENTS = ["checkin.saved", "ask.decided", "goal.changed", "digest.posted"]
+
+
+@dataclass
+class Received:
+    """One request as the receiver saw it: the body, its headers, and whether the signature held."""
+
+    body: dict[str, Any]
+    headers: dict[str, str]
+    valid: bool
+    status: int
+
+
+@dataclass
+class Receiver:
+    """Answers 2xx, or fails the first `fail_first` requests (or all, when `down`) with `fail_status`."""
+
+    secret: str = SECRET
+    fail_first: int = 0
+    fail_status: int = 500
+    retry_after: str | None = None
+    down: bool = False
+    requests: list[Received] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/krbot"
+
+    def delivered(self) -> list[dict[str, Any]]:
+        """Bodies answered 2xx with a valid signature, in the order they came."""
+        with self._lock:
+            return [r.body for r in self.requests if r.valid and 200 <= r.status < 300]
+
+    def wait_for(self, count: int, *, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """Wait until `count` deliveries came; the bodies."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if len(self.delivered()) >= count:
+                return self.delivered()
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} deliveries, got {len(self.delivered())}: {self.requests}")
+
+    def check(self, *, raw: bytes, headers: dict[str, str]) -> bool:
+        """The §9 check a receiver does: HMAC-SHA256(secret, timestamp + "." + body), fresh within 5 minutes."""
+        timestamp = headers.get("x-krbot-timestamp", "")
+        expected = "sha256=" + hmac.new(self.secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+        fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) < 300
+        return fresh and hmac.compare_digest(expected, headers.get("x-krbot-signature", ""))
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                valid = receiver.check(raw=raw, headers=headers)
+                with receiver._lock:
+                    failing = receiver.down or len(receiver.requests) < receiver.fail_first
+                    status = receiver.fail_status if failing else (200 if valid else 401)
+                    receiver.requests.append(Received(body=json.loads(raw), headers=headers, valid=valid, status=status))
+                self.send_response(status)
+                if failing and receiver.retry_after is not None:
+                    self.send_header("Retry-After", receiver.retry_after)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *_args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def okr_file_with_webhooks(*, urls: list[str], events: list[str] | None = None, secret_env: str = SECRET_ENV) -> str:
+    """The example OKR file with `workspace.webhooks` sending `events` (all four by default) to each URL."""
+    data = yaml.safe_load(EXAMPLE_ZH.read_text(encoding="utf-8"))
+    data["workspace"]["webhooks"] = [
+        {"url": url, "events": events or EVENTS, "secret_env": secret_env} for url in urls
+    ]
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

@@ -1,0 +1,174 @@
+"""Outbound webhooks (§9) on SQLite and PostgreSQL: each event told once, signed, only when committed, retried."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot import services
+from bot.app import App
+from bot.retrying import RetryPolicy
+from bot.webhooks import Drainer, install
+from storage.db import UnitOfWork, make_engine
+from storage.models import DeliveryRow
+from tests.fakes.okr_helpers import AT, LATER, new_ask, reimport, say
+from tests.fakes.webhook_receiver import SECRET, SECRET_ENV, Receiver, okr_file_with_webhooks
+
+QUICK = RetryPolicy(tries=8, backoff=0.02, backoff_max=0.1, rate_limited_waits=8)  # across drains, in milliseconds
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real local HTTP receiver that checks signatures."""
+    served = Receiver().start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def hooked(app: App, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> App:
+    """The example OKRs with every event sent to the receiver, its secret in the environment."""
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    reimport(app, okr_file_with_webhooks(urls=[receiver.url]), at=datetime(2026, 9, 30, 12, 0, tzinfo=UTC))
+    return app
+
+
+def _rows(app: App, status: str | None = None) -> list[DeliveryRow]:
+    with app.uow.begin() as session:
+        query = select(DeliveryRow).where(DeliveryRow.kind == "webhook").order_by(DeliveryRow.id)
+        if status is not None:
+            query = query.where(DeliveryRow.status == status)
+        return list(session.scalars(query))
+
+
+def _settle(app: App) -> None:
+    """Wait for the drain each commit started in the background."""
+    assert install(uow=app.uow).wait(timeout=15)
+
+
+def test_checkins_decisions_and_goal_changes_are_each_told_once_and_signed(hooked: App, receiver: Receiver) -> None:
+    """Chat, a CSV import, a decision, /kr change and a re-import each reach the receiver once, signed, with their data."""
+    assert say(hooked, "chen", "/kr update KR2 新客转化率=1.7% ACOS=22% 备注：新品词起量 下一步：加预算 风险：竞品降价").ok
+    ask_id = new_ask(hooked)
+    assert services.decide_ask(uow=hooked.uow, person="boss", ask_id=ask_id, approve=True, at=AT).key == "ask.decided"
+    again = services.decide_ask(uow=hooked.uow, person="lin", ask_id=ask_id, approve=False, at=AT)
+    assert again.key == "ask.already"
+    assert say(hooked, "lin", "/kr change KR2 target=2.2% reason: 竞品降价，提高目标").ok
+    csv = "code,measure,value,person,at\nKR3,入欧备货,120万件,sun,2026-10-02T09:00\nKR2,ACOS,21%,chen,2026-10-02T10:00\n"
+    assert services.import_checkins(uow=hooked.uow, text=csv, filename="h.csv", now=LATER)["checkins"] == 2
+    reimport(hooked, okr_file_with_webhooks(urls=[receiver.url]).replace("target: 6000000", "target: 6500000"))
+    bodies = receiver.wait_for(8)
+    _settle(hooked)
+    time.sleep(0.2)
+    assert all(request.valid for request in receiver.requests)
+    assert len(receiver.requests) == 8, [b["event"] for b in receiver.delivered()]
+    by_event = Counter(body["event"] for body in bodies)
+    assert by_event == {"checkin.saved": 4, "ask.decided": 1, "goal.changed": 3}
+    assert len({body["id"] for body in bodies}) == 8
+    assert all(body["workspace"] == "欧洲事业部" and body["at"] for body in bodies)
+    typed = next(b["data"] for b in bodies if b["event"] == "checkin.saved" and b["data"]["note"])
+    assert typed["code"] == "KR2" and typed["person"] == "chen"
+    assert typed["values"] == {"新客转化率": {"value": 1.7, "unit": "%"}, "ACOS": {"value": 22.0, "unit": "%"}}
+    assert (typed["note"], typed["next"], typed["risk"]) == ("新品词起量", "加预算", "竞品降价")
+    imported = [b["data"] for b in bodies if b["event"] == "checkin.saved" and b["data"]["source"] == "import"]
+    assert sorted((d["code"], d["values"]) for d in imported) == [
+        ("KR2", {"ACOS": {"value": 21.0, "unit": "%"}}),
+        ("KR3", {"入欧备货": {"value": 1_200_000.0, "unit": "件"}}),
+    ]
+    decided = next(b["data"] for b in bodies if b["event"] == "ask.decided")
+    assert decided | {"at": None} == {
+        "ask": ask_id, "code": "KR2", "person": "chen", "kind": "money", "text": decided["text"], "amount": 5000.0,
+        "unit": "EUR", "decision": "approved", "who": "boss", "at": None,
+    }
+    changes = sorted((b["data"] for b in bodies if b["event"] == "goal.changed"), key=lambda d: (d["at"], d["code"]))
+    assert [(c["code"], c["measure"], c["field"], c["old"], c["new"], c["who"], c["reason"]) for c in changes] == [
+        ("KR2", "新客转化率", "target", "2", "2.2", "lin", "竞品降价，提高目标"),
+        ("KR2", "新客转化率", "target", "2.2", "2", None, "import"),  # the file still says 2.0%
+        ("KR3", "入欧备货", "target", "6000000", "6500000", None, "import"),
+    ]
+    assert [row.status for row in _rows(hooked)] == ["sent"] * 8
+
+
+def test_a_refused_checkin_sends_nothing(hooked: App, receiver: Receiver) -> None:
+    """A value §6 refuses stores nothing, so nothing is queued and the receiver hears nothing."""
+    reply = say(hooked, "chen", "/kr update KR2 新客转化率=abc%")
+    assert not reply.ok
+    assert Drainer(uow=hooked.uow).drain() == Counter()
+    assert _rows(hooked) == [] and receiver.requests == []
+
+
+def test_a_receiver_failing_twice_gets_it_once_more_after_backoff(hooked: App, receiver: Receiver) -> None:
+    """Two 500s, then 2xx: three tries of the same id, the third delivered, then never again."""
+    receiver.fail_first = 2
+    drainer = Drainer(uow=_quiet(hooked), schedule=QUICK)
+    assert say(_app(hooked, drainer.uow), "chen", "/kr update KR2 1.7%").ok
+    outcomes: Counter[str] = Counter()
+    end = time.monotonic() + 10
+    while not receiver.delivered() and time.monotonic() < end:
+        outcomes.update(drainer.drain())
+        time.sleep(0.01)
+    for _ in range(3):
+        outcomes.update(drainer.drain())
+    assert [r.status for r in receiver.requests] == [500, 500, 200]
+    assert len({r.body["id"] for r in receiver.requests}) == 1
+    assert outcomes["retry"] == 2 and outcomes["sent"] == 1 and outcomes["failed"] == 0
+    [row] = _rows(hooked)
+    assert (row.status, row.attempts, row.error) == ("sent", 3, None)
+
+
+def test_a_missing_secret_fails_naming_the_variable(hooked: App, receiver: Receiver,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """No secret in the environment: nothing unsigned goes out, and the ledger says which variable to set."""
+    monkeypatch.delenv(SECRET_ENV)
+    drainer = Drainer(uow=_quiet(hooked), schedule=QUICK)
+    assert say(_app(hooked, drainer.uow), "chen", "/kr update KR2 1.7%").ok
+    drainer.drain()
+    [row] = _rows(hooked)
+    assert row.status == "queued" and SECRET_ENV in (row.error or "") and receiver.requests == []
+
+
+def test_a_retry_after_is_waited_out(hooked: App, receiver: Receiver) -> None:
+    """429 with Retry-After: 1 — the next try comes no sooner than a second later, and delivers."""
+    receiver.fail_first, receiver.fail_status, receiver.retry_after = 1, 429, "1"
+    drainer = Drainer(uow=_quiet(hooked), schedule=QUICK)
+    assert say(_app(hooked, drainer.uow), "chen", "/kr update KR2 1.7%").ok
+    started = time.monotonic()
+    while not receiver.delivered() and time.monotonic() - started < 10:
+        drainer.drain()
+    assert [r.status for r in receiver.requests] == [429, 200]
+    assert time.monotonic() - started >= 1.0
+
+
+def test_two_drainers_at_once_deliver_each_row_once(hooked: App, receiver: Receiver) -> None:
+    """Forty check-ins queued, two drainers on their own engines at once: forty deliveries, no id twice."""
+    quiet = _quiet(hooked)
+    for n in range(40):
+        assert say(_app(hooked, quiet), "chen", f"/kr update KR2 {1.5 + n / 100:.2f}%").ok
+    assert len(_rows(hooked, "queued")) == 40 and receiver.requests == []
+    drainers = [Drainer(uow=_quiet(hooked)) for _ in range(2)]
+    counts: list[Counter[str]] = []
+    threads = [threading.Thread(target=lambda d=d: counts.append(d.drain())) for d in drainers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [r.body["id"] for r in receiver.requests]
+    assert len(ids) == 40 and len(set(ids)) == 40
+    assert sum(c["sent"] for c in counts) == 40
+    assert all(c["sent"] > 0 for c in counts), counts  # both took part
+    assert [row.status for row in _rows(hooked)] == ["sent"] * 40
+
+
+def _quiet(app: App) -> UnitOfWork:
+    """A unit of work on its own engine, with no drain after its commits (the test drains by hand)."""
+    return UnitOfWork(engine=make_engine(url=app.uow.engine.url.render_as_string(hide_password=False)))
+
+
+def _app(app: App, uow: UnitOfWork) -> App:
+    return App(settings=app.settings, uow=uow)
