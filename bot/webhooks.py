@@ -106,16 +106,19 @@ def tell_admins(*, uow: UnitOfWork, platforms: Sequence[Any], workspace_id: int,
 
 def job(*, uow: UnitOfWork, platforms: Sequence[Any], view: Any, now: datetime,
         drainer: Drainer | None = None) -> Counter[str]:
-    """The scheduler's `webhooks` job for one workspace: digest.posted queued, every due row sent, admins told."""
+    """The scheduler's `webhooks` job for one workspace: digest.posted queued for the digests posted by `now` (the
+    schedule's clock), then every due row sent and the admins told of give-ups (on the real clock: these are real
+    HTTP tries, whatever time a simulation says)."""
     hooks = webhooks.with_webhooks(uow=uow).get(view.workspace_id)
     drainer = drainer or Drainer(uow=uow)
     counts: Counter[str] = Counter()
     if hooks is not None:
         services.queue_digest_posted(uow=uow, workspace=hooks, workspace_id=view.workspace_id,
                                      since=now - TOLD_WITHIN)
-    counts.update(drainer.drain(now=now, workspace_id=view.workspace_id))
+    counts.update(drainer.drain(workspace_id=view.workspace_id))
     counts["escalated"] += tell_admins(uow=uow, platforms=platforms, workspace_id=view.workspace_id,
-                                       workspace=view.workspace, lang=view.lang, now=now, outbox=drainer.outbox)
+                                       workspace=view.workspace, lang=view.lang, now=datetime.now(UTC),
+                                       outbox=Outbox(uow=uow))
     return counts
 
 

@@ -8,16 +8,25 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 
+from bot.app import App
+from bot.retrying import RetryPolicy
+from storage.db import UnitOfWork, make_engine
+from storage.models import DeliveryRow
 from tests.conftest import EXAMPLE_ZH
+from tests.fakes.okr_helpers import reimport
 
 SECRET = "whsec-test-0123456789"
 SECRET_ENV = "KRBOT_TEST_WEBHOOK_SECRET"
 EVENTS = ["checkin.saved", "ask.decided", "goal.changed", "digest.posted"]
+QUICK = RetryPolicy(tries=8, backoff=0.02, backoff_max=0.1, rate_limited_waits=8)  # across drains, in milliseconds
+BEFORE_CYCLE = datetime(2026, 9, 30, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -39,6 +48,7 @@ class Receiver:
     fail_status: int = 500
     retry_after: str | None = None
     down: bool = False
+    delay: float = 0.0  # seconds to wait before answering (after recording the request)
     requests: list[Received] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -81,6 +91,7 @@ class Receiver:
                     failing = receiver.down or len(receiver.requests) < receiver.fail_first
                     status = receiver.fail_status if failing else (200 if valid else 401)
                     receiver.requests.append(Received(body=json.loads(raw), headers=headers, valid=valid, status=status))
+                time.sleep(receiver.delay)
                 self.send_response(status)
                 if failing and receiver.retry_after is not None:
                     self.send_header("Retry-After", receiver.retry_after)
@@ -108,3 +119,24 @@ def okr_file_with_webhooks(*, urls: list[str], events: list[str] | None = None, 
         {"url": url, "events": events or EVENTS, "secret_env": secret_env} for url in urls
     ]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def hook_up(app: App, *, url: str) -> App:
+    """Import the example OKRs with every event sent to `url` (the secret must be in the environment)."""
+    reimport(app, okr_file_with_webhooks(urls=[url]), at=BEFORE_CYCLE)
+    return app
+
+
+def webhook_rows(app: App, status: str | None = None) -> list[DeliveryRow]:
+    """The ledger's webhook rows (of one status, when given), oldest first."""
+    with app.uow.begin() as session:
+        query = select(DeliveryRow).where(DeliveryRow.kind == "webhook").order_by(DeliveryRow.id)
+        if status is not None:
+            query = query.where(DeliveryRow.status == status)
+        return list(session.scalars(query))
+
+
+def quiet(app: App) -> App:
+    """The app on an engine of its own that drains nothing after its commits (the test drains by hand)."""
+    engine = make_engine(url=app.uow.engine.url.render_as_string(hide_password=False))
+    return App(settings=app.settings, uow=UnitOfWork(engine=engine))

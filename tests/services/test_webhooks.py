@@ -6,21 +6,23 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
 
 from bot import services
 from bot.app import App
-from bot.retrying import RetryPolicy
 from bot.webhooks import Drainer, install
-from storage.db import UnitOfWork, make_engine
-from storage.models import DeliveryRow
 from tests.fakes.okr_helpers import AT, LATER, new_ask, reimport, say
-from tests.fakes.webhook_receiver import SECRET, SECRET_ENV, Receiver, okr_file_with_webhooks
-
-QUICK = RetryPolicy(tries=8, backoff=0.02, backoff_max=0.1, rate_limited_waits=8)  # across drains, in milliseconds
+from tests.fakes.webhook_receiver import (
+    QUICK,
+    SECRET,
+    SECRET_ENV,
+    Receiver,
+    hook_up,
+    okr_file_with_webhooks,
+    quiet,
+    webhook_rows,
+)
 
 
 @pytest.fixture
@@ -35,16 +37,7 @@ def receiver() -> Iterator[Receiver]:
 def hooked(app: App, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> App:
     """The example OKRs with every event sent to the receiver, its secret in the environment."""
     monkeypatch.setenv(SECRET_ENV, SECRET)
-    reimport(app, okr_file_with_webhooks(urls=[receiver.url]), at=datetime(2026, 9, 30, 12, 0, tzinfo=UTC))
-    return app
-
-
-def _rows(app: App, status: str | None = None) -> list[DeliveryRow]:
-    with app.uow.begin() as session:
-        query = select(DeliveryRow).where(DeliveryRow.kind == "webhook").order_by(DeliveryRow.id)
-        if status is not None:
-            query = query.where(DeliveryRow.status == status)
-        return list(session.scalars(query))
+    return hook_up(app, url=receiver.url)
 
 
 def _settle(app: App) -> None:
@@ -92,7 +85,7 @@ def test_checkins_decisions_and_goal_changes_are_each_told_once_and_signed(hooke
         ("KR2", "新客转化率", "target", "2.2", "2", None, "import"),  # the file still says 2.0%
         ("KR3", "入欧备货", "target", "6000000", "6500000", None, "import"),
     ]
-    assert [row.status for row in _rows(hooked)] == ["sent"] * 8
+    assert [row.status for row in webhook_rows(hooked)] == ["sent"] * 8
 
 
 def test_a_refused_checkin_sends_nothing(hooked: App, receiver: Receiver) -> None:
@@ -100,14 +93,15 @@ def test_a_refused_checkin_sends_nothing(hooked: App, receiver: Receiver) -> Non
     reply = say(hooked, "chen", "/kr update KR2 新客转化率=abc%")
     assert not reply.ok
     assert Drainer(uow=hooked.uow).drain() == Counter()
-    assert _rows(hooked) == [] and receiver.requests == []
+    assert webhook_rows(hooked) == [] and receiver.requests == []
 
 
 def test_a_receiver_failing_twice_gets_it_once_more_after_backoff(hooked: App, receiver: Receiver) -> None:
     """Two 500s, then 2xx: three tries of the same id, the third delivered, then never again."""
     receiver.fail_first = 2
-    drainer = Drainer(uow=_quiet(hooked), schedule=QUICK)
-    assert say(_app(hooked, drainer.uow), "chen", "/kr update KR2 1.7%").ok
+    writer = quiet(hooked)
+    drainer = Drainer(uow=writer.uow, schedule=QUICK)
+    assert say(writer, "chen", "/kr update KR2 1.7%").ok
     outcomes: Counter[str] = Counter()
     end = time.monotonic() + 10
     while not receiver.delivered() and time.monotonic() < end:
@@ -118,7 +112,7 @@ def test_a_receiver_failing_twice_gets_it_once_more_after_backoff(hooked: App, r
     assert [r.status for r in receiver.requests] == [500, 500, 200]
     assert len({r.body["id"] for r in receiver.requests}) == 1
     assert outcomes["retry"] == 2 and outcomes["sent"] == 1 and outcomes["failed"] == 0
-    [row] = _rows(hooked)
+    [row] = webhook_rows(hooked)
     assert (row.status, row.attempts, row.error) == ("sent", 3, None)
 
 
@@ -126,18 +120,20 @@ def test_a_missing_secret_fails_naming_the_variable(hooked: App, receiver: Recei
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """No secret in the environment: nothing unsigned goes out, and the ledger says which variable to set."""
     monkeypatch.delenv(SECRET_ENV)
-    drainer = Drainer(uow=_quiet(hooked), schedule=QUICK)
-    assert say(_app(hooked, drainer.uow), "chen", "/kr update KR2 1.7%").ok
+    writer = quiet(hooked)
+    drainer = Drainer(uow=writer.uow, schedule=QUICK)
+    assert say(writer, "chen", "/kr update KR2 1.7%").ok
     drainer.drain()
-    [row] = _rows(hooked)
+    [row] = webhook_rows(hooked)
     assert row.status == "queued" and SECRET_ENV in (row.error or "") and receiver.requests == []
 
 
 def test_a_retry_after_is_waited_out(hooked: App, receiver: Receiver) -> None:
     """429 with Retry-After: 1 — the next try comes no sooner than a second later, and delivers."""
     receiver.fail_first, receiver.fail_status, receiver.retry_after = 1, 429, "1"
-    drainer = Drainer(uow=_quiet(hooked), schedule=QUICK)
-    assert say(_app(hooked, drainer.uow), "chen", "/kr update KR2 1.7%").ok
+    writer = quiet(hooked)
+    drainer = Drainer(uow=writer.uow, schedule=QUICK)
+    assert say(writer, "chen", "/kr update KR2 1.7%").ok
     started = time.monotonic()
     while not receiver.delivered() and time.monotonic() - started < 10:
         drainer.drain()
@@ -147,11 +143,11 @@ def test_a_retry_after_is_waited_out(hooked: App, receiver: Receiver) -> None:
 
 def test_two_drainers_at_once_deliver_each_row_once(hooked: App, receiver: Receiver) -> None:
     """Forty check-ins queued, two drainers on their own engines at once: forty deliveries, no id twice."""
-    quiet = _quiet(hooked)
+    writer = quiet(hooked)
     for n in range(40):
-        assert say(_app(hooked, quiet), "chen", f"/kr update KR2 {1.5 + n / 100:.2f}%").ok
-    assert len(_rows(hooked, "queued")) == 40 and receiver.requests == []
-    drainers = [Drainer(uow=_quiet(hooked)) for _ in range(2)]
+        assert say(writer, "chen", f"/kr update KR2 {1.5 + n / 100:.2f}%").ok
+    assert len(webhook_rows(hooked, "queued")) == 40 and receiver.requests == []
+    drainers = [Drainer(uow=quiet(hooked).uow) for _ in range(2)]
     counts: list[Counter[str]] = []
     threads = [threading.Thread(target=lambda d=d: counts.append(d.drain())) for d in drainers]
     for thread in threads:
@@ -162,13 +158,4 @@ def test_two_drainers_at_once_deliver_each_row_once(hooked: App, receiver: Recei
     assert len(ids) == 40 and len(set(ids)) == 40
     assert sum(c["sent"] for c in counts) == 40
     assert all(c["sent"] > 0 for c in counts), counts  # both took part
-    assert [row.status for row in _rows(hooked)] == ["sent"] * 40
-
-
-def _quiet(app: App) -> UnitOfWork:
-    """A unit of work on its own engine, with no drain after its commits (the test drains by hand)."""
-    return UnitOfWork(engine=make_engine(url=app.uow.engine.url.render_as_string(hide_password=False)))
-
-
-def _app(app: App, uow: UnitOfWork) -> App:
-    return App(settings=app.settings, uow=uow)
+    assert [row.status for row in webhook_rows(hooked)] == ["sent"] * 40
