@@ -150,3 +150,24 @@ def test_no_delivery_is_lost_or_doubled_across_a_crash(hooked: App, receiver: Re
     assert twice <= in_flight, "told twice, and not in the crash window"
     print(f"crash: {stored} committed, {len(at_kill) - len(in_flight) - sum(s == 'sent' for s in at_kill.values())}"
           f" queued and {len(in_flight)} in flight at the kill, {counts['sent']} sent on restart, {len(twice)} twice")
+
+
+def test_lint_and_import_warn_of_an_unset_secret(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A webhook whose secret variable is not set: `krbot lint` and `krbot import` warn, naming it, in zh and en."""
+    from tests.conftest import EXAMPLE_EN
+    from tests.fakes.webhook_receiver import okr_file_with_webhooks
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    zh = tmp_path / "zh.yaml"
+    zh.write_text(okr_file_with_webhooks(urls=["https://erp.example.com/krbot"]), encoding="utf-8")
+    code, out, _ = run_cli("lint", str(zh))
+    assert f"环境变量 {SECRET_ENV}" in out and "未设置" in out
+    code, out, _ = run_cli("import", str(zh))
+    assert code == 0 and f"环境变量 {SECRET_ENV}" in out
+    en = tmp_path / "en.yaml"
+    en.write_text(okr_file_with_webhooks(urls=["https://erp.example.com/krbot"], base=EXAMPLE_EN), encoding="utf-8")
+    code, out, _ = run_cli("lint", str(en))
+    assert f"environment variable {SECRET_ENV}, which is not set" in out
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    code, out, _ = run_cli("lint", str(en))
+    assert SECRET_ENV not in out

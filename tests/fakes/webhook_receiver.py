@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -112,9 +113,11 @@ class Receiver:
             self._server.server_close()
 
 
-def okr_file_with_webhooks(*, urls: list[str], events: list[str] | None = None, secret_env: str = SECRET_ENV) -> str:
+def okr_file_with_webhooks(
+    *, urls: list[str], events: list[str] | None = None, secret_env: str = SECRET_ENV, base: Path = EXAMPLE_ZH
+) -> str:
     """The example OKR file with `workspace.webhooks` sending `events` (all four by default) to each URL."""
-    data = yaml.safe_load(EXAMPLE_ZH.read_text(encoding="utf-8"))
+    data = yaml.safe_load(base.read_text(encoding="utf-8"))
     data["workspace"]["webhooks"] = [
         {"url": url, "events": events or EVENTS, "secret_env": secret_env} for url in urls
     ]

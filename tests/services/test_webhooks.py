@@ -88,6 +88,20 @@ def test_checkins_decisions_and_goal_changes_are_each_told_once_and_signed(hooke
     assert [row.status for row in webhook_rows(hooked)] == ["sent"] * 8
 
 
+def test_a_form_is_told_once_even_when_its_submission_comes_twice(hooked: App, receiver: Receiver) -> None:
+    """A Slack/Feishu form (same submission delivered twice): one check-in, one checkin.saved; a refused form none."""
+    form = {"person": "chen", "code": "KR2", "note": "表单", "next_step": None, "risk": None, "ask_text": None,
+            "ask_kind": None, "ask_amount": None, "at": AT, "source": "slack", "event_key": "view-1"}
+    for _ in range(2):
+        services.record_form(uow=hooked.uow, values={"新客转化率": "1.8%"}, **form)
+    reply, problems = services.record_form(uow=hooked.uow, values={"新客转化率": "很多"}, **form | {"event_key": "v2"})
+    assert reply is None and problems
+    [body] = receiver.wait_for(1)
+    _settle(hooked)
+    assert len(receiver.requests) == 1 and len(webhook_rows(hooked)) == 1
+    assert body["data"]["source"] == "slack" and body["data"]["values"] == {"新客转化率": {"value": 1.8, "unit": "%"}}
+
+
 def test_a_refused_checkin_sends_nothing(hooked: App, receiver: Receiver) -> None:
     """A value §6 refuses stores nothing, so nothing is queued and the receiver hears nothing."""
     reply = say(hooked, "chen", "/kr update KR2 新客转化率=abc%")
