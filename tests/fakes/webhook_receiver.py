@@ -38,6 +38,7 @@ class Received:
     headers: dict[str, str]
     valid: bool
     status: int
+    at: float = field(default_factory=time.perf_counter)  # when it came (perf_counter)
 
 
 @dataclass
