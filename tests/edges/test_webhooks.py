@@ -20,6 +20,7 @@ from bot.app import App
 from bot.config import Settings
 from bot.metrics import WEBHOOKS, exposition
 from bot.platforms import slack
+from bot.render import render_digest
 from bot.scheduler import Runner
 from bot.webhooks import Drainer, job
 from tests.fakes.fake_slack import BOT_TOKEN, FROZEN_AT, SIGNING_SECRET, FakeSlack
@@ -113,6 +114,10 @@ def test_a_receiver_down_for_good_is_given_up_shown_and_told_once(
     assert len(dms) == 1 and receiver.url in dms[0].args["text"]
     code, out, _ = run_cli("jobs", "list")
     assert code == 0 and "checkin.saved" in out and receiver.url in out and "已失败" in out and "8" in out
+    digest = services.digest_run(uow=hooked.uow, as_of=datetime.now(UTC)).digest
+    assert [f.kind for f in digest.failed] == ["webhook"]
+    for lang, word in (("zh", "webhook"), ("en", "webhook")):
+        assert word in render_digest(digest=digest, fmt="markdown", lang=lang).split(row.period)[0].splitlines()[-1]
 
 
 def test_no_delivery_is_lost_or_doubled_across_a_crash(hooked: App, receiver: Receiver, db_url: str) -> None:
