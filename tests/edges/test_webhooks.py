@@ -29,7 +29,6 @@ from tests.fakes.webhook_receiver import (
     SECRET,
     SECRET_ENV,
     Receiver,
-    hook_up,
     quiet,
     webhook_rows,
 )
@@ -38,38 +37,18 @@ CRASHER = Path(__file__).resolve().parents[1] / "fakes" / "webhook_crasher.py"
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A real local HTTP receiver that checks signatures."""
-    served = Receiver().start()
-    yield served
-    served.stop()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    """A fake Slack Web API, served locally."""
+def on_slack(hooked: App) -> Iterator[tuple[FakeSlack, slack.SlackPlatform]]:
+    """The fake Slack Web API served locally, and krbot's Slack platform talking to it."""
     served = FakeSlack().start()
-    yield served
+    yield served, slack.build(uow=hooked.uow, http=True, settings=Settings(
+        _env_file=None, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=served.api_url))
     served.stop()
 
 
-@pytest.fixture
-def hooked(app: App, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> App:
-    """The example OKRs with every event sent to the receiver, its secret in the environment."""
-    monkeypatch.setenv(SECRET_ENV, SECRET)
-    return hook_up(app, url=receiver.url)
-
-
-def _slack(app: App, fake: FakeSlack) -> slack.SlackPlatform:
-    settings = Settings(_env_file=None, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                        SLACK_API_URL=fake.api_url)
-    return slack.build(settings=settings, uow=app.uow, http=True)
-
-
-def test_the_digest_job_tells_digest_posted_once(hooked: App, receiver: Receiver, fake: FakeSlack) -> None:
+def test_the_digest_job_tells_digest_posted_once(hooked: App, receiver: Receiver, on_slack) -> None:
     """The weekly digest posted to the boss channel: one digest.posted with its period, channel and each
     objective's completion and forecast — however often the job runs after."""
-    runner = Runner(uow=hooked.uow, platforms=[_slack(hooked, fake)])
+    runner = Runner(uow=hooked.uow, platforms=[on_slack[1]])
     assert runner.run(job="digest", now=FROZEN_AT, force=True).counts["sent"] == 1
     for _ in range(3):
         runner.run(job="webhooks", now=FROZEN_AT + timedelta(minutes=1))
@@ -86,7 +65,7 @@ def test_the_digest_job_tells_digest_posted_once(hooked: App, receiver: Receiver
 
 
 def test_a_receiver_down_for_good_is_given_up_shown_and_told_once(
-    hooked: App, receiver: Receiver, fake: FakeSlack, run_cli
+    hooked: App, receiver: Receiver, on_slack, run_cli
 ) -> None:
     """After the last of 8 tries: the ledger says failed, /metrics counts it, `krbot jobs list` shows it, and the
     admin (林雪) gets one DM — not one per run of the job."""
@@ -94,7 +73,7 @@ def test_a_receiver_down_for_good_is_given_up_shown_and_told_once(
     writer = quiet(hooked)
     assert services.run_command(uow=writer.uow, person="chen", text="/kr update KR2 1.7%", at=FROZEN_AT).ok
     before = WEBHOOKS.labels(event="checkin.saved", outcome="failed")._value.get()
-    platform = _slack(hooked, fake)
+    fake, platform = on_slack
     [view] = services.schedule_views(uow=hooked.uow, at=FROZEN_AT)
     drainer = Drainer(uow=hooked.uow, schedule=QUICK)
     counts: Counter[str] = Counter()

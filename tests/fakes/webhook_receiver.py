@@ -7,12 +7,14 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import select
 
@@ -144,3 +146,18 @@ def quiet(app: App) -> App:
     """The app on an engine of its own that drains nothing after its commits (the test drains by hand)."""
     engine = make_engine(url=app.uow.engine.url.render_as_string(hide_password=False))
     return App(settings=app.settings, uow=UnitOfWork(engine=engine))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real local HTTP receiver that checks signatures (a fixture, offered by the layers' conftest)."""
+    served = Receiver().start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def hooked(app: App, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> App:
+    """The example OKRs with every event sent to the receiver, its secret in the environment (a fixture)."""
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    return hook_up(app, url=receiver.url)

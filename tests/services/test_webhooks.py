@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,29 +14,12 @@ from bot.webhooks import Drainer, install
 from tests.fakes.okr_helpers import AT, LATER, new_ask, reimport, say
 from tests.fakes.webhook_receiver import (
     QUICK,
-    SECRET,
     SECRET_ENV,
     Receiver,
-    hook_up,
     okr_file_with_webhooks,
     quiet,
     webhook_rows,
 )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A real local HTTP receiver that checks signatures."""
-    served = Receiver().start()
-    yield served
-    served.stop()
-
-
-@pytest.fixture
-def hooked(app: App, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> App:
-    """The example OKRs with every event sent to the receiver, its secret in the environment."""
-    monkeypatch.setenv(SECRET_ENV, SECRET)
-    return hook_up(app, url=receiver.url)
 
 
 def _settle(app: App) -> None:
