@@ -103,7 +103,7 @@ def test_no_delivery_is_lost_or_doubled_across_a_crash(hooked: App, receiver: Re
     """A process storing check-ins (each drained right after its commit) is SIGKILLed mid-stream: a restarted
     drainer delivers every check-in committed, each once — except one the receiver answered 2xx while krbot died
     before marking it (documented: receivers dedupe by id)."""
-    receiver.delay = 0.05
+    receiver.delay = 0.2  # slower than check-ins are stored: the kill finds some queued, some mid-send
     env = {**os.environ, SECRET_ENV: SECRET}
     victim = subprocess.Popen([sys.executable, str(CRASHER), "--db", db_url, "--count", "400"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -117,7 +117,7 @@ def test_no_delivery_is_lost_or_doubled_across_a_crash(hooked: App, receiver: Re
     victim.wait(timeout=10)
     at_kill = {row.period: row.status for row in webhook_rows(hooked)}
     in_flight = {period for period, status in at_kill.items() if status == "claimed"}
-    assert len(at_kill) >= 16 and "queued" in at_kill.values(), "the kill should leave deliveries owed"
+    assert len(at_kill) >= 16 and set(at_kill.values()) - {"sent"}, "the kill should leave deliveries owed"
     time.sleep(1.1)
     counts = Drainer(uow=quiet(hooked).uow, lease=timedelta(seconds=1)).drain()
     with hooked.uow.begin() as session:

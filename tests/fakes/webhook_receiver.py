@@ -96,12 +96,15 @@ class Receiver:
                     status = receiver.fail_status if failing else (200 if valid else 401)
                     receiver.requests.append(Received(body=json.loads(raw), headers=headers, valid=valid, status=status))
                 time.sleep(receiver.delay)
-                self.send_response(status)
-                if failing and receiver.retry_after is not None:
-                    self.send_header("Retry-After", receiver.retry_after)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                try:
+                    self.send_response(status)
+                    if failing and receiver.retry_after is not None:
+                        self.send_header("Retry-After", receiver.retry_after)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):  # the sender was killed while we answered
+                    return
 
             def log_message(self, *_args: Any) -> None:
                 return

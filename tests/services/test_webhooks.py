@@ -84,6 +84,32 @@ def test_a_form_is_told_once_even_when_its_submission_comes_twice(hooked: App, r
     assert body["data"]["source"] == "slack" and body["data"]["values"] == {"新客转化率": {"value": 1.8, "unit": "%"}}
 
 
+def test_two_bosses_deciding_at_once_tell_one_decision(hooked: App, receiver: Receiver) -> None:
+    """The boss and an admin click at the same moment on their own engines: one ask.decided, naming the winner."""
+    ask_id = new_ask(hooked)
+    receiver.wait_for(1)
+    _settle(hooked)
+    start = threading.Barrier(2)
+    replies: dict[str, str] = {}
+
+    def decide(person: str, approve: bool) -> None:
+        writer = quiet(hooked)
+        start.wait()
+        replies[person] = services.decide_ask(uow=writer.uow, person=person, ask_id=ask_id, approve=approve, at=AT).key
+
+    threads = [threading.Thread(target=decide, args=args) for args in (("boss", True), ("lin", False))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(replies.values()) == ["ask.already", "ask.decided"]
+    assert Drainer(uow=hooked.uow).drain()["sent"] == 1
+    decided = [b["data"] for b in receiver.delivered() if b["event"] == "ask.decided"]
+    winner = next(person for person, key in replies.items() if key == "ask.decided")
+    assert len(decided) == 1 and decided[0]["who"] == winner
+    assert decided[0]["decision"] == ("approved" if winner == "boss" else "declined")
+
+
 def test_a_refused_checkin_sends_nothing(hooked: App, receiver: Receiver) -> None:
     """A value §6 refuses stores nothing, so nothing is queued and the receiver hears nothing."""
     reply = say(hooked, "chen", "/kr update KR2 新客转化率=abc%")
