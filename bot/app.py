@@ -82,6 +82,25 @@ def start_scheduler(*, app: App, platforms: list[Any]) -> Any:
     return timer
 
 
+def api_routes(*, app: App, platforms: list[Any], clock: Any = None) -> list[Any]:
+    """/api/v1/ and /hooks/{secret} (CONTRACT §9); a reply's notices are told through each platform's outbox.
+
+    `clock` (tests only) is the time requests are stored at; the real one by default."""
+    from bot.api import api_routes as routes
+
+    def tell(reply: Any, workspace: str, cause: str) -> None:
+        from datetime import UTC, datetime
+
+        from bot.outbox import tell_notices
+
+        for platform in platforms:
+            tell_notices(
+                uow=app.uow, platform=platform, reply=reply, workspace=workspace, cause=cause, now=datetime.now(UTC)
+            )
+
+    return routes(uow=app.uow, tell=tell) if clock is None else routes(uow=app.uow, tell=tell, clock=clock)
+
+
 def _stop_on_sigterm(_signum: int, _frame: object) -> None:
     """SIGTERM ends `krbot run` like Ctrl-C: uvicorn shuts down, then the platforms and the scheduler stop in order."""
     raise SystemExit(0)
@@ -105,6 +124,7 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
     try:
         if http:
             routes = [route for platform in platforms for route in platform.routes()]
+            routes += api_routes(app=app, platforms=platforms)
 
             def health() -> dict[str, Any]:
                 states = {platform.name: platform.healthy() for platform in platforms}

@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     log_format: str = Field(default="text", alias="KRBOT_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="KRBOT_LOG_LEVEL")
     metrics_token: str | None = Field(default=None, alias="KRBOT_METRICS_TOKEN")
+    public_url: str | None = Field(default=None, alias="KRBOT_PUBLIC_URL")  # where hook URLs point (§9)
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential krbot holds, so that logs can blank them out."""

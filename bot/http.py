@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.metrics import REQUEST_LATENCY, exposition
@@ -89,12 +89,20 @@ def _bearer_matches(request: Request, token: str | None) -> bool:
 class _Timing:
     """Observe each HTTP request's latency under its route (plain ASGI: no extra task or stream per request).
 
-    Paths that are no route are counted as "other", so that a scanner's random URLs add no new series.
+    Paths that are no route are counted as "other", so that a scanner's random URLs add no new series; a path under a
+    mounted app or a route with a parameter counts under its fixed start (`/api/v1/*`, `/hooks/*`).
     """
 
-    def __init__(self, app: ASGIApp, *, paths: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, *, paths: frozenset[str], prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.paths = paths
+        self.prefixes = prefixes
+
+    def route_of(self, path: str) -> str:
+        """The series a path is counted under."""
+        if path in self.paths:
+            return path
+        return next((f"{prefix}*" for prefix in self.prefixes if path.startswith(prefix)), "other")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,8 +112,7 @@ class _Timing:
         try:
             await self.app(scope, receive, send)
         finally:
-            route = scope["path"] if scope["path"] in self.paths else "other"
-            REQUEST_LATENCY.labels(route=route).observe(time.perf_counter() - started)
+            REQUEST_LATENCY.labels(route=self.route_of(scope["path"])).observe(time.perf_counter() - started)
 
 
 def build_http_app(
@@ -136,9 +143,15 @@ def build_http_app(
         return Response(body, media_type=content_type)
 
     every = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"]), *routes]
-    paths = frozenset(route.path for route in every)
+    paths = frozenset(route.path for route in every if "{" not in route.path and not isinstance(route, Mount))
+    prefixes = tuple(
+        route.path + "/" if isinstance(route, Mount) else route.path.split("{", 1)[0]
+        for route in every
+        if isinstance(route, Mount) or "{" in route.path
+    )
     return Starlette(
-        routes=every, middleware=[Middleware(_BodyLimit, limit=max_body), Middleware(_Timing, paths=paths)]
+        routes=every,
+        middleware=[Middleware(_BodyLimit, limit=max_body), Middleware(_Timing, paths=paths, prefixes=prefixes)],
     )
 
 

@@ -82,6 +82,12 @@ class UnitOfWork:
             yield session
 
     @contextmanager
+    def one_writer(self) -> Iterator[None]:
+        """Queue this process's writers in turn for a write made outside atomic() (SQLite); elsewhere, nothing."""
+        with self._writer:
+            yield
+
+    @contextmanager
     def atomic(self) -> Iterator[Atomic]:
         """One transaction around several service calls (each `begin()` inside joins it): committed at the end, or not at all."""
         if self._joined.get() is not None:

@@ -15,6 +15,7 @@ from bot.cli.app import (
     main,
 )
 from bot.cli.chat import checkin, plan, say
+from bot.cli.credentials import hook_cli, token_cli
 from bot.cli.files import KINDS, export, import_checkins, import_file, lint
 from bot.cli.ops import JobName, db_upgrade, demo, jobs_list, jobs_run, run, secret_key
 from bot.cli.reports import digest
@@ -34,6 +35,7 @@ __all__ = [
     "db_upgrade",
     "demo",
     "digest",
+    "hook_cli",
     "export",
     "import_checkins",
     "import_file",
@@ -46,4 +48,5 @@ __all__ = [
     "run",
     "say",
     "secret_key",
+    "token_cli",
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from bot.core import model
 from bot.core.digest_model import (
@@ -23,6 +24,7 @@ from bot.core.digest_model import (
     StaleKr,
     Unavailable,
 )
+from bot.core.freshness import Freshness, Pulls, freshness
 from bot.core.inforce import okrs_in_force
 from bot.core.progress import KrProgress, MeasureProgress, ObjectiveProgress, objectives_progress, progress_of
 from bot.core.sentences import first_sentence
@@ -65,8 +67,8 @@ def _name(okrs: model.Okrs, key: str | None) -> str:
     return person.name if person else key
 
 
-def _measure_line(progress: MeasureProgress) -> MeasureLine:
-    """A measure's progress as a line of the data section."""
+def _measure_line(progress: MeasureProgress, fresh: Freshness | None = None) -> MeasureLine:
+    """A measure's progress as a line of the data section, with where its number came from."""
     m = progress.measure
     return MeasureLine(
         name=m.name,
@@ -90,6 +92,7 @@ def _measure_line(progress: MeasureProgress) -> MeasureLine:
         met=progress.met,
         margin=progress.margin,
         deadline=progress.deadline,
+        fresh=fresh,
     )
 
 
@@ -104,7 +107,8 @@ def _latest_words(checkins: Sequence[model.Checkin], attribute: str, since: date
 
 
 def _kr_line(
-    okrs: model.Okrs, progress: KrProgress, path: model.StrategicPath, history: Sequence[model.Checkin], since: datetime
+    okrs: model.Okrs, progress: KrProgress, path: model.StrategicPath, history: Sequence[model.Checkin], since: datetime,
+    fresh: Callable[..., Freshness],
 ) -> KrLine:
     """A KR as a line of the data section, with its owner's latest cause (dated when older than the period)."""
     kr = progress.kr
@@ -119,7 +123,7 @@ def _kr_line(
         status=progress.status,
         completion=progress.completion,
         forecast_completion=progress.forecast_completion,
-        measures=tuple(_measure_line(m) for m in progress.measures),
+        measures=tuple(_measure_line(m, fresh(measure=m.measure, code=kr.code, history=history)) for m in progress.measures),
         cause=cause,
         last_at=progress.last_checkin.at if progress.last_checkin else None,
         impact=kr.impact,
@@ -177,10 +181,15 @@ def _section(
     deciders: tuple[str, ...],
     since: datetime,
     final: bool,
+    pulls: Pulls,
+    as_of: datetime,
 ) -> ObjectiveSection:
     """One objective's conclusion, key data, next steps and asks."""
     path_of = {kr.code: path for path in objective.paths for kr in path.krs}
-    kr_lines = tuple(_kr_line(okrs, kp, path_of[kp.kr.code], history.get(kp.kr.code, ()), since) for kp in progress.krs)
+    fresh = partial(freshness, pulls=pulls, period_start=since, as_of=as_of)
+    kr_lines = tuple(_kr_line(okrs, kp, path_of[kp.kr.code], history.get(kp.kr.code, ()), since, fresh) for kp in progress.krs)
+    head = None if progress.headline is None or not progress.uses_headline else progress.headline.measure
+    head_fresh = None if head is None else fresh(measure=head, code=objective.code, history=history.get(objective.code, ()))
     codes = [objective.code, *(kp.kr.code for kp in progress.krs)]
     steps = []
     for code in codes:
@@ -236,6 +245,7 @@ def _section(
         high_completion=progress.high_completion,
         final=final or progress.final,
         margin=margin,
+        headline_fresh=head_fresh,
     )
     _check_finite(section)
     return section
@@ -320,8 +330,9 @@ def compose_digest(
     as_of: datetime,
     changes_since: datetime | None = None,
     away: dict[str, list[tuple[date, date]]] | None = None,
+    pulls: Pulls | None = None,
 ) -> Digest:
-    """Compose the weekly digest at `as_of` (aware) by CONTRACT §7's rules, with the goals then in force."""
+    """Compose the weekly digest at `as_of` (aware) by §7's rules, with the goals then in force and the sources' pulls."""
     okrs = okrs_in_force(okrs=okrs, changes=changes, at=as_of)
     period_start = as_of - PERIOD
     final = as_of > datetime.combine(okrs.cycle.end + timedelta(days=1), time(), tzinfo=as_of.tzinfo)
@@ -347,7 +358,7 @@ def compose_digest(
             sections.append(
                 _section(
                     okrs=okrs, objective=objective, progress=progress, history=history, open_asks=open_asks,
-                    deciders=deciders, since=period_start, final=final,
+                    deciders=deciders, since=period_start, final=final, pulls=pulls or {}, as_of=as_of,
                 )
             )
         except Exception:  # one objective's bad data must not stop the digest for the others (§8)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.core import model
+from bot.core.freshness import Freshness
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class MeasureLine:
     met: bool | None = None
     margin: float | None = None  # when final: past (+) or short of (−) the target, in the unit
     deadline: date | None = None
+    fresh: Freshness | None = None  # typed or synced, when, its age when older than the period, its source's failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,13 @@ class ObjectiveSection:
     high_completion: float | None = None
     final: bool = False  # the final report: the result at the deadline, met or missed
     margin: float | None = None  # when final and read from the headline: past (+) or short of (−), in its unit
+    headline_fresh: Freshness | None = None  # the headline's number: typed or synced, its age, its source's failure
+
+    @property
+    def failing(self) -> tuple[str, ...]:
+        """The measures (the headline and the KRs') whose data source failed on its last pull, once each, in order."""
+        named = [(self.headline or "", self.headline_fresh), *((m.name, m.fresh) for k in self.krs for m in k.measures)]
+        return tuple(dict.fromkeys(name for name, fresh in named if fresh is not None and fresh.failing))
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,10 +41,21 @@ from bot.services.export import export_all, export_csv
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import record_form
 from bot.services.goals import change_goal, complete_task
+from bot.services.hooks import HookRefused, create_hook, hook_checkin, list_hooks, revoke_hook
+from bot.services.inbound import json_checkin, moment_within_reach, request_key
 from bot.services.installs import slack_install_stores
 from bot.services.replies import DigestRun, Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
 from bot.services.spreadsheets import CSV_COLUMNS, CSV_IGNORED, CSV_OPTIONAL, import_checkins
+from bot.services.tokens import (
+    Caller,
+    Issued,
+    create_token,
+    list_tokens,
+    person_language,
+    revoke_token,
+    token_caller,
+)
 from bot.services.views import (
     list_krs,
     measure_row,
@@ -58,6 +69,21 @@ from bot.services.webhooks import queue_digest_posted, webhook_backlog, workspac
 from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
 __all__ = [
+    "Caller",
+    "HookRefused",
+    "Issued",
+    "create_hook",
+    "create_token",
+    "hook_checkin",
+    "json_checkin",
+    "list_hooks",
+    "moment_within_reach",
+    "list_tokens",
+    "person_language",
+    "request_key",
+    "revoke_hook",
+    "revoke_token",
+    "token_caller",
     "DigestRun",
     "digest_run",
     "workspace_id_of",

@@ -89,14 +89,7 @@ def load_scope(
     """The workspace's current cycle at `at`: the whole tree, or — given a code — only that KR or objective
     and the people it names plus `people` (the whole tree when the code or a person is unknown, so that the
     refusal can list the known ones)."""
-    row = repository.find_workspace(session=session, name=workspace)
-    if row is None:
-        names = repository.workspace_names(session=session)
-        if not names:
-            raise KrbotError("workspace.none")
-        if workspace is None:
-            raise KrbotError("workspace.ambiguous", known=", ".join(names))
-        raise KrbotError("workspace.unknown", word=workspace, known=", ".join(names))
+    row = workspace_row(session=session, workspace=workspace)
     day = at.astimezone(ZoneInfo(row.timezone)).date()
     cycle = repository.current_cycle(session=session, workspace_id=row.id, day=day)
     if cycle is None:
@@ -109,6 +102,19 @@ def load_scope(
     if loaded is None or any(key not in loaded.okrs.people for key in people):
         loaded = repository.load_okrs(session=session, workspace=row, cycle=cycle)
     return Scope(workspace=row, cycle=cycle, loaded=loaded)
+
+
+def workspace_row(*, session: Session, workspace: str | None) -> WorkspaceRow:
+    """The workspace by name (the only one when None); refused with the names stored when there is no such one."""
+    row = repository.find_workspace(session=session, name=workspace)
+    if row is None:
+        names = repository.workspace_names(session=session)
+        if not names:
+            raise KrbotError("workspace.none")
+        if workspace is None:
+            raise KrbotError("workspace.ambiguous", known=", ".join(names))
+        raise KrbotError("workspace.unknown", word=workspace, known=", ".join(names))
+    return row
 
 
 def workspace_language(*, uow: UnitOfWork, workspace: str | None) -> str:

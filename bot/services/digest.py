@@ -19,6 +19,7 @@ from bot.services.context import Scope, load_scope, name_of
 from bot.services.replies import DigestRun, Escalation
 from storage import ledger, repository
 from storage.db import UnitOfWork
+from storage.repository.freshness import pull_statuses
 
 
 def compose(
@@ -36,6 +37,7 @@ def _composed(*, session: Session, scope: Scope, as_of: datetime, department: st
     asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
     changes = repository.load_changes(session=session, workspace_id=scope.workspace.id, since=as_of - timedelta(days=7))
     away = repository.away_days(session=session, workspace_id=scope.workspace.id)
+    pulls = pull_statuses(session=session, cycle_id=scope.cycle.id)  # the sources' last pulls (§9)
     local = as_of.astimezone(ZoneInfo(scope.workspace.timezone))
     okrs = scope.okrs
     if department is not None:
@@ -43,7 +45,7 @@ def _composed(*, session: Session, scope: Scope, as_of: datetime, department: st
         if department not in known:
             raise KrbotError("department.unknown", word=department, known=", ".join(known) or "—")
         okrs = department_view(okrs=okrs, department=department)
-    return compose_digest(okrs=okrs, checkins=checkins, asks=asks, changes=changes, as_of=local, away=away)
+    return compose_digest(okrs=okrs, checkins=checkins, asks=asks, changes=changes, as_of=local, away=away, pulls=pulls)
 
 
 def compose_report(

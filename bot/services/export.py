@@ -38,6 +38,9 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
     checkin_items = []
     zone = ZoneInfo(scope.workspace.timezone)
 
+    def origin(checkin: model.Checkin) -> str:
+        return "synced" if checkin.synced else "typed"  # a data source pulled it, or a person typed it (§9)
+
     def period(moment: datetime) -> str:
         year, week, _ = moment.astimezone(zone).isocalendar()
         return f"{year}-W{week:02d}"
@@ -55,6 +58,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "note": c.note,
                     "next": c.next_step,
                     "risk": c.risk,
+                    "origin": origin(c),
                     "period": period(c.at),
                 }
             )
@@ -69,6 +73,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "note": c.note,
                     "next": c.next_step,
                     "risk": c.risk,
+                    "origin": origin(c),
                     "period": period(c.at),
                 }
             )
@@ -150,6 +155,7 @@ def _export_measure(progress: Any) -> dict[str, Any]:
         item["due"] = m.due.isoformat()
     value = progress.value
     item["value"] = bool(value) if m.kind is model.MeasureKind.MILESTONE and value is not None else value
+    item["value_at"] = progress.last_at.isoformat() if progress.last_at else None  # none: the baseline, nothing given
     item["completion"] = progress.completion
     item["forecast"] = progress.forecast_value
     return item
@@ -223,7 +229,7 @@ def _export_objective(
     }
 
 
-CSV_EXPORT_COLUMNS = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk", "ask"]
+CSV_EXPORT_COLUMNS = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk", "ask", "origin"]
 
 
 def csv_number(*, value: Any, style: NumberStyle) -> str:

@@ -34,7 +34,7 @@ CSV_COLUMNS = ("code", "measure", "value", "person", "at")
 CSV_OPTIONAL = ("note", "next", "ask", "risk")
 
 
-CSV_IGNORED = ("period",)  # written by `krbot export --format csv`, so an export reads back in
+CSV_IGNORED = ("period", "origin")  # written by `krbot export --format csv`, so an export reads back in
 
 
 def sniff_delimiter(*, text: str) -> str:

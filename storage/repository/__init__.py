@@ -9,6 +9,7 @@ from storage.repository.checkins import (
     checkin_with_event,
     last_checkins,
     load_checkins,
+    stored_checkin,
     tell_checkins,
 )
 from storage.repository.people import away_days, person_by_chat_id, schedule_owners, set_away
@@ -48,6 +49,7 @@ __all__ = [
     "person_by_chat_id",
     "schedule_owners",
     "set_away",
+    "stored_checkin",
     "sync_okrs",
     "tell_checkins",
     "tell_decision",

@@ -141,3 +141,30 @@ def last_checkins(*, session: Session, cycle_id: int, until: datetime) -> dict[s
         .group_by(CheckinRow.person_key)
     ).all()
     return {key: moment.replace(tzinfo=ZoneInfo("UTC")) for key, moment in rows}
+
+
+def stored_checkin(
+    *, session: Session, workspace_id: int, event_key: str
+) -> tuple[model.Checkin, list[model.Ask]] | None:
+    """The check-in stored for a request's key, with its asks, as it was stored (for answering a retry alike)."""
+    row = session.scalar(
+        select(CheckinRow).where(CheckinRow.workspace_id == workspace_id, CheckinRow.event_key == event_key)
+    )
+    if row is None:
+        return None
+    values = session.execute(
+        select(MeasureRow.name, CheckinValueRow.value)
+        .join(CheckinValueRow, CheckinValueRow.measure_id == MeasureRow.id)
+        .where(CheckinValueRow.checkin_id == row.id)
+        .order_by(CheckinValueRow.id)
+    )
+    checkin = model.Checkin(
+        code=row.code, person=row.person_key, at=row.at, values={name: value for name, value in values}, note=row.note,
+        next_step=row.next_step, risk=row.risk, source=row.source,
+    )
+    asks = [
+        model.Ask(id=a.id, code=a.code, person=a.person_key, kind=model.AskKind(a.kind), text=a.text, at=a.at,
+                  amount=a.amount, unit=a.unit)
+        for a in session.scalars(select(AskRow).where(AskRow.checkin_id == row.id).order_by(AskRow.id))
+    ]
+    return checkin, asks

@@ -76,9 +76,15 @@ def _top_level_imports(path: Path) -> set[str]:
     return {name for name in names if name in ours}
 
 
-def test_platforms_import_services_render_and_the_grammar_never_storage_or_the_wiring() -> None:
-    """Edges translate: bot/platforms reach the database only through bot.services, and never bot.app."""
-    for path in (ROOT / "bot" / "platforms").glob("*.py"):
+EDGES = ("platforms", "api")  # the chat platforms and the HTTP API: both only translate
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_edges_import_services_render_and_the_grammar_never_storage_or_the_wiring(edge: str) -> None:
+    """Edges translate: bot/platforms and bot/api reach the database only through bot.services, never bot.app."""
+    paths = sorted((ROOT / "bot" / edge).rglob("*.py"))
+    assert paths, f"bot/{edge} has no modules"
+    for path in paths:
         for name in _top_level_imports(path) | _imports(path):
             assert not name.startswith(("storage", "bot.app")), f"{path.name} imports {name}"
 
@@ -120,7 +126,10 @@ def test_no_module_over_400_lines(path: Path) -> None:
 
 def test_the_cli_answers_help_without_loading_the_heavy_libraries() -> None:
     """`krbot --help` imports what a command needs when it runs: no database, template or platform SDK."""
-    heavy = ("sqlalchemy", "jinja2", "slack_bolt", "slack_sdk", "lark_oapi", "alembic", "starlette", "uvicorn")
+    heavy = (
+        "sqlalchemy", "jinja2", "slack_bolt", "slack_sdk", "lark_oapi", "alembic", "starlette", "uvicorn", "fastapi",
+        "httpx", "pydantic", "jsonpath_ng",
+    )
     probe = (
         "import sys, bot.__main__; "
         f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))))"
