@@ -20,8 +20,9 @@ from bot.metrics import WEBHOOKS
 from bot.outbox import Message, Outbox, notice, worker_id
 from bot.retrying import RetryPolicy, pause
 from bot.webhook_post import TIMEOUT, Receiver, WebhookFailed, post
-from storage import webhooks
+from storage import ledger, webhooks
 from storage.db import UnitOfWork
+from storage.ledger import key_of
 from storage.models import DeliveryRow
 
 log = logging.getLogger("krbot.webhooks")
@@ -89,18 +90,21 @@ def tell_admins(*, uow: UnitOfWork, platforms: Sequence[Any], workspace_id: int,
     failed = webhooks.failed_since(uow=uow, workspace_id=workspace_id, since=now - TOLD_WITHIN)
     if not failed or not platforms:
         return 0
-    told = 0
+    owed = []
     for admin in services.workspace_admins(uow=uow, workspace=workspace, at=now):
         platform = next((p for p in platforms if getattr(admin, f"{p.name}_id", True)), None)
-        if platform is None:
+        if platform is not None:
+            owed += [(admin, platform, row, notice(workspace_id=workspace_id, person=admin.key, now=now,
+                                                   cause=f"webhook:{row.target}:{row.period}")) for row in failed]
+    final, live = ledger.settled(uow=uow, items=[item for *_, item in owed], now=now)  # read, not claim, what is told
+    told = 0
+    for admin, platform, row, item in owed:
+        if key_of(item) in final or key_of(item) in live:
             continue
-        for row in failed:
-            payload = row.payload or {}
-            text = translate("webhook.failed", lang=lang, event=payload.get("event", "?"), url=payload.get("url", ""),
-                             id=row.period, attempts=row.attempts, error=(row.error or "")[:300])
-            item = notice(workspace_id=workspace_id, person=admin.key, cause=f"webhook:{row.target}:{row.period}",
-                          now=now)
-            told += outbox.notify(item=item, platform=platform, person=admin, text=text, now=now) == "sent"
+        payload = row.payload or {}
+        text = translate("webhook.failed", lang=lang, event=payload.get("event", "?"), url=payload.get("url", ""),
+                         id=row.period, attempts=row.attempts, error=(row.error or "")[:300])
+        told += outbox.notify(item=item, platform=platform, person=admin, text=text, now=now) == "sent"
     return told
 
 
@@ -119,7 +123,7 @@ def job(*, uow: UnitOfWork, platforms: Sequence[Any], view: Any, now: datetime,
     counts["escalated"] += tell_admins(uow=uow, platforms=platforms, workspace_id=view.workspace_id,
                                        workspace=view.workspace, lang=view.lang, now=datetime.now(UTC),
                                        outbox=Outbox(uow=uow))
-    return counts
+    return +counts  # only what happened: no zero counts in the tick's log
 
 
 # ---------------------------------------------------------------- right after the commit, in this process

@@ -145,9 +145,13 @@ def webhook_rows(app: App, status: str | None = None) -> list[DeliveryRow]:
         return list(session.scalars(query))
 
 
+_QUIET: list[Any] = []  # engines `quiet` made, disposed when `hooked` ends (each holds pooled connections)
+
+
 def quiet(app: App) -> App:
     """The app on an engine of its own that drains nothing after its commits (the test drains by hand)."""
     engine = make_engine(url=app.uow.engine.url.render_as_string(hide_password=False))
+    _QUIET.append(engine)
     return App(settings=app.settings, uow=UnitOfWork(engine=engine))
 
 
@@ -160,7 +164,12 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def hooked(app: App, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> App:
+def hooked(app: App, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     """The example OKRs with every event sent to the receiver, its secret in the environment (a fixture)."""
+    from bot.webhooks import install
+
     monkeypatch.setenv(SECRET_ENV, SECRET)
-    return hook_up(app, url=receiver.url)
+    yield hook_up(app, url=receiver.url)
+    install(uow=app.uow).wait(timeout=15)  # no drain left running on the engine `app` disposes next
+    while _QUIET:
+        _QUIET.pop().dispose()
