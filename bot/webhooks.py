@@ -8,7 +8,7 @@ import logging
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,10 +130,13 @@ def job(*, uow: UnitOfWork, platforms: Sequence[Any], view: Any, now: datetime,
 
 
 class Kicker:
-    """One background thread per database that drains the workspaces a commit just queued webhooks for."""
+    """A background thread per database that drains the workspaces a commit just queued webhooks for.
 
-    def __init__(self, *, drainer: Drainer) -> None:
-        self.drainer = drainer
+    It holds its unit of work weakly (an app that is gone takes its engine and connections with it), and its thread
+    ends after a quiet minute (the next kick starts another)."""
+
+    def __init__(self, *, uow: UnitOfWork) -> None:
+        self._uow = weakref.ref(uow)
         self._wanted: set[int] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -157,15 +160,20 @@ class Kicker:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait()
+            woken = self._wake.wait(timeout=IDLE_END)
             with self._lock:
                 self._wake.clear()
                 wanted, self._wanted = self._wanted, set()
-            for workspace_id in sorted(wanted):
+                if not woken and not wanted:
+                    self._thread = None
+                    return
+            uow = self._uow()
+            for workspace_id in sorted(wanted) if uow is not None else ():
                 try:
-                    self.drainer.drain(workspace_id=workspace_id)
+                    Drainer(uow=uow).drain(workspace_id=workspace_id)
                 except Exception:  # noqa: BLE001 - the scheduler's job sends what this missed
                     log.exception("webhook drain after commit failed for workspace %s", workspace_id)
+            del uow
             with self._lock:
                 if not self._wanted:
                     self._idle.set()
@@ -173,6 +181,7 @@ class Kicker:
 
 _KICKERS: weakref.WeakKeyDictionary[Any, Kicker] = weakref.WeakKeyDictionary()
 _INSTALLED = threading.Lock()
+IDLE_END = 60.0  # seconds without a kick after which the drain thread ends
 EXIT_WAIT = 5.0  # seconds a finishing process (`krbot checkin`, an import) gives its drains before it exits
 
 
@@ -188,7 +197,7 @@ def _after_rollback(session: Any) -> None:
     webhooks.queued_in(session)  # nothing was queued after all
 
 
-def install(*, uow: UnitOfWork, make: Callable[[UnitOfWork], Drainer] | None = None) -> Kicker:
+def install(*, uow: UnitOfWork) -> Kicker:
     """Drain this database's webhooks right after each commit that queued some (best effort, in the background)."""
     from sqlalchemy import event
     from sqlalchemy.orm import Session
@@ -200,7 +209,7 @@ def install(*, uow: UnitOfWork, make: Callable[[UnitOfWork], Drainer] | None = N
             atexit.register(_finish)
         kicker = _KICKERS.get(uow.engine)
         if kicker is None:
-            kicker = _KICKERS[uow.engine] = Kicker(drainer=(make or (lambda u: Drainer(uow=u)))(uow))
+            kicker = _KICKERS[uow.engine] = Kicker(uow=uow)
     return kicker
 
 
