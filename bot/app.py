@@ -27,7 +27,11 @@ def build_app(*, database_url: str | None = None, migrate: bool = True, settings
     engine = make_engine(url=url)
     if migrate:
         upgrade(engine=engine)
-    return App(settings=settings, uow=UnitOfWork(engine=engine))
+    uow = UnitOfWork(engine=engine)
+    from bot.webhooks import install
+
+    install(uow=uow)  # webhooks queued by a commit go out right after it, in the background
+    return App(settings=settings, uow=uow)
 
 
 def database_answers(*, app: App) -> bool:

@@ -14,6 +14,10 @@ DELIVERIES = Counter(
     registry=REGISTRY,
 )
 SOURCE_PULLS = Counter("krbot_source_pulls", "Data-source pulls, by kind (sql, url) and outcome (ok, failed)", ["kind", "outcome"], registry=REGISTRY)
+WEBHOOKS = Counter(
+    "krbot_webhook_deliveries", "Outbound webhook tries by event and outcome (sent, retry: queued again, failed: given up)",
+    ["event", "outcome"], registry=REGISTRY,
+)
 PLATFORM_ERRORS = Counter("krbot_platform_api_errors", "Chat platform API errors", ["platform"], registry=REGISTRY)
 PLATFORM_RETRIES = Counter("krbot_platform_api_retries", "Chat platform API calls retried", ["platform"], registry=REGISTRY)
 REQUEST_LATENCY = Histogram(
@@ -23,7 +27,7 @@ REQUEST_LATENCY = Histogram(
 
 COUNTERS = {
     "checkins": CHECKINS, "commands": COMMANDS, "deliveries": DELIVERIES,
-    "platform_errors": PLATFORM_ERRORS, "platform_retries": PLATFORM_RETRIES,
+    "platform_errors": PLATFORM_ERRORS, "platform_retries": PLATFORM_RETRIES, "webhooks": WEBHOOKS,
 }
 Counts = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

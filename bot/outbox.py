@@ -107,11 +107,14 @@ class Outbox:
         platform: Any,
         send: Callable[[], Sent],
         find: Callable[[], Sent | None] | None = None,
+        again: Callable[[int, BaseException], datetime | None] | None = None,
     ) -> tuple[str, Sent | None]:
-        """Claim and send one item: ("sent" | "failed" | "busy" — claimed elsewhere or settled —, what was accepted).
+        """Claim and send one item: ("sent" | "failed" | "retry" | "busy" — claimed elsewhere or settled —, what was
+        accepted).
 
         `find` looks for a copy the platform already holds; it is asked before any try that may repeat an earlier
         one which reached the platform (a take-over after a crash, or a retry after a failure other than a 429).
+        `again` (tries counted so far, last error) may queue a failed item again for later instead ("retry").
         """
         try:
             claim = ledger.claim(uow=self.uow, item=item, worker=self.worker, now=now, lease=self.lease)
@@ -151,8 +154,13 @@ class Outbox:
         except LostClaim:
             return "busy", None
         except Exception as error:  # noqa: BLE001 - recorded in the ledger, reported in the digest
+            failure = error
+            later = None if again is None else (lambda attempts: again(attempts, failure))
+            if self._mark(row_id=claim.id, now=now, sent=None, error=repr(error), again=later) == "queued":
+                log.warning("%s to %s for %s failed; queued to try again: %s", item.kind, item.target, item.period, error)
+                DELIVERIES.labels(kind=item.kind, status="retry").inc()
+                return "retry", None
             log.error("%s to %s for %s failed after the last try: %s", item.kind, item.target, item.period, error)
-            self._mark(row_id=claim.id, now=now, sent=None, error=repr(error))
             self.final.add(key_of(item))
             DELIVERIES.labels(kind=item.kind, status="failed").inc()
             return "failed", None
@@ -161,12 +169,17 @@ class Outbox:
         DELIVERIES.labels(kind=item.kind, status="sent").inc()
         return "sent", sent
 
-    def _mark(self, *, row_id: int, now: datetime, sent: tuple[str, str] | None, error: str | None) -> None:
+    def _mark(
+        self, *, row_id: int, now: datetime, sent: tuple[str, str] | None, error: str | None,
+        again: Callable[[int], datetime | None] | None = None,
+    ) -> str:
         """Mark the row, trying again while the database hiccups: the message is out, the mark must follow."""
         for attempt in tenacity.Retrying(stop=tenacity.stop_after_attempt(5), reraise=True,
                                          wait=tenacity.wait_exponential(multiplier=0.2, max=5)):
             with attempt:
-                ledger.finish(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=sent, error=error)
+                return ledger.finish(uow=self.uow, row_id=row_id, worker=self.worker, now=self._now(now), sent=sent,
+                                     error=error, again=again)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def each(self, *, items: Sequence[T], one: Callable[[T], str]) -> list[tuple[T, str]]:
         """Run `one` over many items in a bounded thread pool; (item, result) in order."""

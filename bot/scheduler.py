@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import services
+from bot import services, webhooks
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.i18n import translate
@@ -50,7 +50,7 @@ __all__ = [
 
 log = logging.getLogger("krbot.scheduler")
 
-JOBS = ("sync", "reminders", "chasers", "digest")  # sync first: a tick pulls the sources before it reminds
+JOBS = ("sync", "reminders", "chasers", "digest", "webhooks")  # sync first: a tick pulls the sources before it reminds
 TICK_SECONDS = 60
 FINAL_MEMORY = 200_000
 THREAD = "thread"
@@ -325,6 +325,8 @@ class Runner:
                     outcome.add(self.sync(view=view, now=now, force=force))
                 elif job == "digest":
                     outcome.add(self.digest(view=view, now=now, force=force))
+                elif job == "webhooks":  # after the digest, so a digest just posted is told at once
+                    outcome.counts.update(webhooks.job(uow=self.uow, platforms=self.platforms, view=view, now=now))
                 else:
                     outcome.add(self.reminders(view=view, now=now, force=force, chaser=job == "chasers"))
             except Exception:  # noqa: BLE001 - one workspace failing never stops the others

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -35,7 +35,12 @@ _SQLITE_WRITES = threading.Lock()
 
 def insert_for(uow: UnitOfWork) -> Any:
     """The dialect's INSERT with ON CONFLICT."""
-    return postgresql.insert if uow.engine.dialect.name == "postgresql" else sqlite.insert
+    return insert_of(dialect=uow.engine.dialect.name)
+
+
+def insert_of(*, dialect: str) -> Any:
+    """The INSERT with ON CONFLICT of a dialect, by name."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def writing(uow: UnitOfWork) -> Any:
@@ -175,17 +180,25 @@ def finish(
     now: datetime,
     sent: tuple[str, str] | None,
     error: str | None,
-) -> None:
-    """Mark a claim sent (with the platform and its message id) or failed (with the last error)."""
+    again: Callable[[int], datetime | None] | None = None,
+) -> str:
+    """Mark a claim sent (with the platform and its message id) or failed (with the last error); the status written.
+
+    `again` (of the tries counted so far) may put a failed claim back in the queue, due at the time it returns."""
     values: dict[str, Any] = (
         {"status": "sent", "sent_at": now, "platform": sent[0], "message_id": sent[1], "error": None}
         if sent is not None
         else {"status": "failed", "error": (error or "")[:2000]}
     )
+    mine = (DeliveryRow.id == row_id) & (DeliveryRow.claimed_by == worker)
     with writing(uow), uow.begin() as session:
-        session.execute(
-            update(DeliveryRow).where(DeliveryRow.id == row_id, DeliveryRow.claimed_by == worker).values(**values)
-        )
+        if sent is None and again is not None:
+            attempts = session.scalar(select(DeliveryRow.attempts).where(mine))
+            due = again(attempts) if attempts is not None else None
+            if due is not None:
+                values.update(status="queued", claimed_at=due, claimed_by=None)
+        session.execute(update(DeliveryRow).where(mine).values(**values))
+    return str(values["status"])
 
 
 Key = tuple[int, str, str, str]

@@ -73,6 +73,7 @@ class JobName(StrEnum):
     reminders = "reminders"
     chasers = "chasers"
     digest = "digest"
+    webhooks = "webhooks"
 
 
 @jobs_cli.command("list")
@@ -93,11 +94,16 @@ def jobs_list(db: DbOption = None) -> None:
             shown = when.astimezone(services.local_zone(name=zone)).strftime("%Y-%m-%d %a %H:%M")
             about = translate(f"scheduler.job.{job}", lang=lang, **params)
             typer.echo("  " + translate("scheduler.jobs.line", lang=lang, job=job, next=shown, about=about))
+        backlog = services.webhook_backlog(uow=app.uow, workspace=item["workspace"])
+        if backlog:
+            typer.echo(translate("webhook.jobs.title", lang=lang, count=len(backlog)))
+        for line in backlog:
+            typer.echo(translate("webhook.jobs.line", lang=lang, **line))
 
 
 @jobs_cli.command("run")
 def jobs_run(
-    name: Annotated[JobName, typer.Argument(help="sync, reminders, chasers or digest.")],
+    name: Annotated[JobName, typer.Argument(help="sync, reminders, chasers, digest or webhooks.")],
     as_of: Annotated[
         str | None,
         typer.Option(

@@ -66,6 +66,7 @@ from bot.services.views import (
     show_plan,
     status_of,
 )
+from bot.services.webhooks import queue_digest_posted, webhook_backlog, workspace_admins
 from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
 __all__ = [
@@ -156,4 +157,7 @@ __all__ = [
     "validate_checkin",
     "workspace_language",
     "workspace_timezone",
+    "queue_digest_posted",
+    "webhook_backlog",
+    "workspace_admins",
 ]

@@ -61,6 +61,7 @@ def _decide(
             lang=scope.lang,
             params={"id": ask_id, "status": now, "by": name_of(scope, by) if by else "", "by_key": by},
         )
+    repository.tell_decision(session=session, loaded=scope.loaded, row=row, decision=status, who=sender.key, at=at)
     asker = scope.okrs.people.get(row.person_key)
     params = {
         "id": ask_id,

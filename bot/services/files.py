@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 import yaml
 
@@ -34,11 +36,24 @@ def lint_file(*, text: str, filename: str) -> tuple[str, list[Finding]]:
     lang = file_language(text=text)
     data = load_yaml(text=text, filename=filename)  # unreadable YAML is bad input, not a finding
     findings = lint_document(data=data, terms=smart_terms())
+    findings += unset_secrets(data=data)
     for error in refusals(text=text, filename=filename):
         field = str(error.params.get("field", ""))
         if ".measures[" not in field or ".source" in field:  # a measure's numbers are the M findings above
             findings.append(Finding(letter="F", code="", severity="fail", key=error.key, params=error.params))
     return lang, findings
+
+
+def unset_secrets(*, data: Any) -> list[Finding]:
+    """A warning for each outbound webhook whose signing secret's environment variable is not set here."""
+    workspace = data.get("workspace") if isinstance(data, dict) else None
+    hooks = workspace.get("webhooks") if isinstance(workspace, dict) else None
+    return [
+        Finding(letter="F", code="", severity="warn", key="webhook.secret_unset",
+                params={"variable": hook["secret_env"], "url": str(hook.get("url", ""))})
+        for hook in (hooks if isinstance(hooks, list) else [])
+        if isinstance(hook, dict) and isinstance(hook.get("secret_env"), str) and not os.environ.get(hook["secret_env"])
+    ]
 
 
 def import_okrs(
@@ -56,7 +71,8 @@ def import_okrs(
     if person is not None and person not in okrs.people:
         raise KrbotError("person.unknown", word=person, known=", ".join(okrs.people))
     codes, measures = renames_in(spec=spec)
-    findings = lint_document(data=load_yaml(text=text, filename=filename), terms=smart_terms())
+    data = load_yaml(text=text, filename=filename)
+    findings = [*lint_document(data=data, terms=smart_terms()), *unset_secrets(data=data)]
     with uow.begin() as session:
         report = repository.sync_okrs(
             session=session, okrs=okrs, at=at, renames=Renames(codes=codes, measures=measures), person=person

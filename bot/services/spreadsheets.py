@@ -20,6 +20,7 @@ from bot.core.text import clean_text
 from bot.locales import check_locale, number_style
 from bot.services.checkins import read_measure
 from bot.services.context import Scope, load_scope, owned_target, parse_moment, person_in
+from storage import repository
 from storage.db import UnitOfWork
 from storage.models import (
     AskRow,
@@ -179,6 +180,13 @@ def _bulk_insert(
         session.execute(insert(CheckinValueRow), values)
     if asks:
         session.execute(insert(AskRow), asks)
+    repository.tell_checkins(session=session, loaded=scope.loaded, source="import", stored=[
+        (checkin_id, model.Checkin(code=code, person=person, at=at, values=groups[(code, person, at)]["values"],
+                                   note=groups[(code, person, at)].get("note"),
+                                   next_step=groups[(code, person, at)].get("next_step"),
+                                   risk=groups[(code, person, at)].get("risk")))
+        for checkin_id, (code, person, at) in zip(ids, keys, strict=True)
+    ])
 
 
 def _style(*, scope: Scope, locale: str | None) -> NumberStyle:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.repository.asks import ask_row, load_asks
+from storage.repository.asks import ask_row, load_asks, tell_decision
 from storage.repository.changes import add_goal_change, load_changes
 from storage.repository.checkins import (
     add_checkin,
@@ -10,6 +10,7 @@ from storage.repository.checkins import (
     last_checkins,
     load_checkins,
     stored_checkin,
+    tell_checkins,
 )
 from storage.repository.people import away_days, person_by_chat_id, schedule_owners, set_away
 from storage.repository.sync import GOAL_FIELDS, IMPORT_REASON, SyncReport, sync_okrs
@@ -50,6 +51,8 @@ __all__ = [
     "set_away",
     "stored_checkin",
     "sync_okrs",
+    "tell_checkins",
+    "tell_decision",
     "workspace_names",
     "workspaces",
 ]

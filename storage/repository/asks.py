@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import model
+from bot.core.webhooks import ask_data
+from storage import webhooks
 from storage.models import (
     AskRow,
 )
+from storage.repository.tree import Loaded
 
 
 def _ask(row: AskRow) -> model.Ask:
@@ -38,3 +43,10 @@ def load_asks(*, session: Session, workspace_id: int, cycle_id: int | None = Non
 def ask_row(*, session: Session, workspace_id: int, ask_id: int) -> AskRow | None:
     """One ask by id, within its workspace."""
     return session.scalar(select(AskRow).where(AskRow.id == ask_id, AskRow.workspace_id == workspace_id))
+
+
+def tell_decision(*, session: Session, loaded: Loaded, row: AskRow, decision: str, who: str, at: datetime) -> None:
+    """Queue the ask.decided webhook of a decision, in the transaction that made it."""
+    webhooks.enqueue(session=session, workspace_id=loaded.workspace_id, workspace=loaded.okrs.workspace,
+                     event=model.WebhookEvent.ASK_DECIDED,
+                     items=[ask_data(ask=_ask(row), decision=decision, who=who, at=at)])

@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import model
+from bot.core.webhooks import change_data
+from storage import webhooks
 from storage.models import (
     GoalChangeRow,
 )
@@ -30,6 +32,8 @@ def add_goal_change(*, session: Session, loaded: Loaded, change: model.GoalChang
             at=change.at,
         )
     )
+    webhooks.enqueue(session=session, workspace_id=loaded.workspace_id, workspace=loaded.okrs.workspace,
+                     event=model.WebhookEvent.GOAL_CHANGED, items=[change_data(change=change)])
 
 
 def load_changes(

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core import model
+from bot.core.webhooks import checkin_data
+from storage import webhooks
 from storage.models import (
     AskRow,
     CheckinRow,
@@ -105,7 +107,21 @@ def add_checkin(
             )
         )
     session.flush()
+    tell_checkins(session=session, loaded=loaded, stored=[(row.id, checkin)], source=source)
     return row.id
+
+
+def tell_checkins(
+    *, session: Session, loaded: Loaded, stored: Iterable[tuple[int, model.Checkin]], source: str
+) -> None:
+    """Queue a checkin.saved webhook for each stored check-in, in the transaction that stores them."""
+    if loaded.okrs.workspace.webhooks:
+        items = [
+            checkin_data(checkin=checkin, okrs=loaded.okrs, checkin_id=checkin_id, source=source)
+            for checkin_id, checkin in stored
+        ]
+        webhooks.enqueue(session=session, workspace_id=loaded.workspace_id, workspace=loaded.okrs.workspace,
+                         event=model.WebhookEvent.CHECKIN_SAVED, items=items)
 
 
 def checkin_with_event(*, session: Session, workspace_id: int, event_key: str) -> int | None:

@@ -21,6 +21,7 @@ from storage.models import (
     ObjectiveRow,
     SourcePullRow,
 )
+from storage.repository.checkins import tell_checkins
 from storage.repository.tree import Loaded
 
 CHUNK = 500  # rows per multi-row statement (well under every database's parameter limit)
@@ -155,6 +156,7 @@ def add_synced_checkins(*, session: Session, loaded: Loaded, checkins: Sequence[
     ]
     for start in range(0, len(values), CHUNK):
         session.execute(insert(CheckinValueRow), values[start:start + CHUNK])
+    tell_checkins(session=session, loaded=loaded, stored=[(ids[c.code], c) for c in checkins], source=model.SYNCED)
     return ids
 
 

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import model
+from bot.core.webhooks import change_data
+from storage import webhooks
 from storage.models import (
     CycleRow,
     GoalChangeRow,
@@ -356,6 +358,8 @@ def sync_okrs(
                 report.archived[kind] += 1
                 dropped[kind].append(row)
     session.flush()
+    webhooks.enqueue(session=session, workspace_id=workspace.id, workspace=ws, event=model.WebhookEvent.GOAL_CHANGED,
+                     items=[change_data(change=goal_change) for goal_change in report.changes])
     report.history = archived_history(
         session=session,
         cycle_id=cycle.id,
