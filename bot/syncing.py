@@ -73,6 +73,8 @@ def sync_job(
     """Pull the workspace's sources owed now: the scheduled slot's, a named period's (before reminders and digests),
     or — forced by hand — again now, whenever they last ran. Never raises: a failed sync leaves the others alone."""
     outcome = Outcome()
+    if not view.sourced:  # no measure pulls its value: nothing to read, not even the tree
+        return outcome
     if period is None:
         if force:
             period = slot_period(slot=now, zone=view.timezone, why="run")

@@ -55,6 +55,7 @@ class ScheduleView:
     last_checkin: dict[str, datetime]  # typed check-ins only: a synced one is no owner's report
     sync: str = model.DEFAULT_SYNC  # when the data sources are pulled
     synced_only: frozenset[str] = frozenset()  # owners whose numbers all come from data sources
+    sourced: bool = True  # some measure of the cycle has a data source (False: the sync job has nothing to pull)
 
 
 def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
@@ -68,6 +69,7 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
                 continue
             owners = repository.schedule_owners(session=session, workspace_id=row.id, cycle_id=cycle.id)
             last = repository.last_checkins(session=session, cycle_id=cycle.id, until=at, typed_only=True)
+            synced_only, sourced = pulls.synced_only_owners(session=session, cycle_id=cycle.id)
             views.append(
                 ScheduleView(
                     workspace_id=row.id,
@@ -83,7 +85,8 @@ def schedule_views(*, uow: UnitOfWork, at: datetime) -> list[ScheduleView]:
                     away=dict(repository.away_days(session=session, workspace_id=row.id)),
                     last_checkin=last,
                     sync=row.sync or model.DEFAULT_SYNC,
-                    synced_only=pulls.synced_only_owners(session=session, cycle_id=cycle.id),
+                    synced_only=synced_only,
+                    sourced=sourced,
                 )
             )
     return views

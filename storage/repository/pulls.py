@@ -160,8 +160,9 @@ def add_synced_checkins(*, session: Session, loaded: Loaded, checkins: Sequence[
     return ids
 
 
-def synced_only_owners(*, session: Session, cycle_id: int) -> frozenset[str]:
-    """People of a cycle whose every live measure (of the KRs and objectives they own) has a data source."""
+def synced_only_owners(*, session: Session, cycle_id: int) -> tuple[frozenset[str], bool]:
+    """People of a cycle whose every live measure (of the KRs and objectives they own) has a data source, and
+    whether any live measure of the cycle has one."""
     kr_rows = session.execute(
         select(KrRow.owner_key, MeasureRow.source)
         .join(MeasureRow, (MeasureRow.cycle_id == KrRow.cycle_id) & (MeasureRow.code == KrRow.code))
@@ -174,11 +175,13 @@ def synced_only_owners(*, session: Session, cycle_id: int) -> frozenset[str]:
     ).all()
     typed: set[str] = set()
     owners: set[str] = set()
+    sourced = False
     for owner, source in [*kr_rows, *objective_rows]:
         owners.add(owner)
+        sourced = sourced or bool(source)
         if not source:
             typed.add(owner)
-    return frozenset(owners - typed)
+    return frozenset(owners - typed), sourced
 
 
 def pull_summary(*, session: Session, workspace_id: int) -> dict[str, Any]:
