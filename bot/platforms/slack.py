@@ -117,11 +117,8 @@ class SlackPlatform(SlackListeners):
             raise_error_for_unhandled_request=False,
             listener_executor=self._lazy_threads,
         )
-        self.app.error(self._on_error)
         self._socket: Any = None
-        for kind, matcher, ack, lazy in self.listeners():
-            register = getattr(self.app, kind)
-            register(matcher)(ack=ack, lazy=lazy)
+        self.register(app=self.app)
 
     def _authorize(self) -> AuthorizeResult:
         """Who the bot is in its workspace: auth.test, asked once and kept (Bolt's authorize hook)."""
@@ -152,8 +149,8 @@ class SlackPlatform(SlackListeners):
         """The client that reaches one person (their workspace's, with installs)."""
         if self.installs is None or not person.slack_id:
             return self.client
-        found = services.find_person(uow=self.uow, platform=PLATFORM, user_id=person.slack_id)
-        return self._client_for(workspace=found[0] if found else None)
+        found = services.chat_sender(uow=self.uow, platform=PLATFORM, user_id=person.slack_id)
+        return self._client_for(workspace=found.workspace if found else None)
 
     # ------------------------------------------------------------ the Platform protocol
 

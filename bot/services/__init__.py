@@ -17,8 +17,10 @@ from bot.services.checkins import (
     validate_checkin,
 )
 from bot.services.context import (
+    ChatSender,
     Scope,
     boss_channels,
+    chat_sender,
     codes_of,
     find_person,
     load_scope,
@@ -57,6 +59,8 @@ from bot.services.views import (
 from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
 __all__ = [
+    "ChatSender",
+    "chat_sender",
     "DigestRun",
     "digest_run",
     "workspace_id_of",

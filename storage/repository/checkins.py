@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.core import model
@@ -19,10 +20,8 @@ from storage.models import (
 from storage.repository.tree import Loaded
 
 
-def load_checkins(
-    *, session: Session, cycle_id: int, until: datetime | None = None, code: str | None = None
-) -> list[model.Checkin]:
-    """Every check-in of the cycle (at or before `until`, of one code, when given), oldest first, in one query."""
+def _history_statement(*, until: bool, code: bool) -> Select[Any]:
+    """The check-ins of a cycle with their values, oldest first; `until` and `code` bound when asked for."""
     query = (
         select(
             CheckinRow.id,
@@ -38,14 +37,27 @@ def load_checkins(
         )
         .outerjoin(CheckinValueRow, CheckinValueRow.checkin_id == CheckinRow.id)
         .outerjoin(MeasureRow, MeasureRow.id == CheckinValueRow.measure_id)
-        .where(CheckinRow.cycle_id == cycle_id)
+        .where(CheckinRow.cycle_id == bindparam("cycle_id"))
         .order_by(CheckinRow.at, CheckinRow.id)
     )
-    if until is not None:
-        query = query.where(CheckinRow.at <= until)
-    if code is not None:
-        query = query.where(CheckinRow.code == code)
-    rows = session.execute(query)
+    if until:
+        query = query.where(CheckinRow.at <= bindparam("until", type_=CheckinRow.at.type))
+    if code:
+        query = query.where(CheckinRow.code == bindparam("code"))
+    return query
+
+
+_HISTORY = {(until, code): _history_statement(until=until, code=code) for until in (False, True) for code in (False, True)}
+
+
+def load_checkins(
+    *, session: Session, cycle_id: int, until: datetime | None = None, code: str | None = None
+) -> list[model.Checkin]:
+    """Every check-in of the cycle (at or before `until`, of one code, when given), oldest first, in one query.
+
+    Read as plain rows through the session's connection (no ORM objects): a KR's history is read on every check-in."""
+    statement = _HISTORY[(until is not None, code is not None)]
+    rows = session.connection().execute(statement, {"cycle_id": cycle_id, "until": until, "code": code})
     grouped: dict[int, model.Checkin] = {}
     for checkin_id, code, person, at, note, next_step, risk, source, measure, value in rows:
         checkin = grouped.get(checkin_id)
@@ -108,13 +120,14 @@ def add_checkin(
     return row.id
 
 
+_CHECKIN_WITH_EVENT = select(CheckinRow.id).where(
+    CheckinRow.workspace_id == bindparam("workspace_id"), CheckinRow.event_key == bindparam("event_key")
+)
+
+
 def checkin_with_event(*, session: Session, workspace_id: int, event_key: str) -> int | None:
     """The id of the check-in already stored for this platform event, if any."""
-    return session.scalar(
-        select(CheckinRow.id).where(
-            CheckinRow.workspace_id == workspace_id, CheckinRow.event_key == event_key
-        )
-    )
+    return session.scalar(_CHECKIN_WITH_EVENT, {"workspace_id": workspace_id, "event_key": event_key})
 
 
 def last_checkins(*, session: Session, cycle_id: int, until: datetime) -> dict[str, datetime]:
