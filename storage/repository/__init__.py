@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from storage.repository.asks import ask_row, load_asks
 from storage.repository.changes import add_goal_change, load_changes
-from storage.repository.checkins import add_checkin, checkin_with_event, last_checkins, load_checkins
+from storage.repository.checkins import (
+    NewCheckin,
+    add_checkin,
+    add_checkins,
+    checkin_with_event,
+    last_checkins,
+    load_checkins,
+)
 from storage.repository.people import away_days, person_by_chat_id, schedule_owners, set_away
 from storage.repository.sync import GOAL_FIELDS, IMPORT_REASON, SyncReport, sync_okrs
 from storage.repository.tree import (
@@ -24,7 +31,9 @@ __all__ = [
     "IMPORT_REASON",
     "Loaded",
     "SyncReport",
+    "NewCheckin",
     "add_checkin",
+    "add_checkins",
     "add_goal_change",
     "ask_row",
     "away_days",

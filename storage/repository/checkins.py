@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import DateTime, Select, bindparam, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.core import model
@@ -27,7 +28,7 @@ def _history_statement(*, until: bool, code: bool) -> Select[Any]:
             CheckinRow.id,
             CheckinRow.code,
             CheckinRow.person_key,
-            CheckinRow.at,
+            type_coerce(CheckinRow.at, DateTime()),  # naive UTC, made aware below: no per-row decorator call
             CheckinRow.note,
             CheckinRow.next_step,
             CheckinRow.risk,
@@ -57,19 +58,81 @@ def load_checkins(
 
     Read as plain rows through the session's connection (no ORM objects): a KR's history is read on every check-in."""
     statement = _HISTORY[(until is not None, code is not None)]
-    rows = session.connection().execute(statement, {"cycle_id": cycle_id, "until": until, "code": code})
+    rows = session.connection().execute(statement, {"cycle_id": cycle_id, "until": until, "code": code}).all()
     grouped: dict[int, model.Checkin] = {}
     for checkin_id, code, person, at, note, next_step, risk, source, measure, value in rows:
         checkin = grouped.get(checkin_id)
         if checkin is None:
             checkin = model.Checkin(
-                code=code, person=person, at=at, values={}, note=note, next_step=next_step, risk=risk,
-                source=source,
+                code=code, person=person, at=at.replace(tzinfo=UTC), values={}, note=note, next_step=next_step,
+                risk=risk, source=source,
             )
             grouped[checkin_id] = checkin
         if measure is not None:
             checkin.values[measure] = value
     return list(grouped.values())
+
+
+@dataclass(frozen=True, slots=True)
+class NewCheckin:
+    """A check-in to store: the domain check-in, its asks, where it came from and the platform's key for it."""
+
+    checkin: model.Checkin
+    asks: Sequence[model.Ask] = ()
+    source: str = "cli"
+    event_key: str | None = None
+
+
+def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin]) -> list[int]:
+    """Store check-ins with their values and asks in three statements whatever their number; returns their ids."""
+    if not items:
+        return []
+    ids = list(session.scalars(
+        insert(CheckinRow).returning(CheckinRow.id, sort_by_parameter_order=True),
+        [
+            {
+                "workspace_id": loaded.workspace_id,
+                "cycle_id": loaded.cycle_id,
+                "code": item.checkin.code,
+                "person_key": item.checkin.person,
+                "at": item.checkin.at,
+                "note": item.checkin.note,
+                "next_step": item.checkin.next_step,
+                "risk": item.checkin.risk,
+                "source": item.source,
+                "event_key": item.event_key,
+            }
+            for item in items
+        ],
+        execution_options={"render_nulls": True},  # one batch for every row, not one per pattern of NULLs
+    ))
+    values = [
+        {"checkin_id": checkin_id, "measure_id": loaded.measure_ids[(item.checkin.code, name)], "value": value}
+        for checkin_id, item in zip(ids, items, strict=True)
+        for name, value in item.checkin.values.items()
+    ]
+    asks = [
+        {
+            "workspace_id": loaded.workspace_id,
+            "cycle_id": loaded.cycle_id,
+            "checkin_id": checkin_id,
+            "code": ask.code,
+            "person_key": ask.person,
+            "kind": ask.kind.value,
+            "amount": ask.amount,
+            "unit": ask.unit,
+            "text": ask.text,
+            "status": ask.status.value,
+            "at": ask.at,
+        }
+        for checkin_id, item in zip(ids, items, strict=True)
+        for ask in item.asks
+    ]
+    if values:
+        session.execute(insert(CheckinValueRow), values)
+    if asks:
+        session.execute(insert(AskRow), asks, execution_options={"render_nulls": True})
+    return ids
 
 
 def add_checkin(
@@ -82,42 +145,8 @@ def add_checkin(
     event_key: str | None = None,
 ) -> int:
     """Store one check-in with its values and asks; returns its id."""
-    row = CheckinRow(
-        workspace_id=loaded.workspace_id,
-        cycle_id=loaded.cycle_id,
-        code=checkin.code,
-        person_key=checkin.person,
-        at=checkin.at,
-        note=checkin.note,
-        next_step=checkin.next_step,
-        risk=checkin.risk,
-        source=source,
-        event_key=event_key,
-    )
-    session.add(row)
-    session.flush()
-    session.add_all(
-        CheckinValueRow(checkin_id=row.id, measure_id=loaded.measure_ids[(checkin.code, name)], value=value)
-        for name, value in checkin.values.items()
-    )
-    for ask in asks:
-        session.add(
-            AskRow(
-                workspace_id=loaded.workspace_id,
-                cycle_id=loaded.cycle_id,
-                checkin_id=row.id,
-                code=ask.code,
-                person_key=ask.person,
-                kind=ask.kind.value,
-                amount=ask.amount,
-                unit=ask.unit,
-                text=ask.text,
-                status=ask.status.value,
-                at=ask.at,
-            )
-        )
-    session.flush()
-    return row.id
+    item = NewCheckin(checkin=checkin, asks=tuple(asks), source=source, event_key=event_key)
+    return add_checkins(session=session, loaded=loaded, items=[item])[0]
 
 
 _CHECKIN_WITH_EVENT = select(CheckinRow.id).where(
