@@ -84,11 +84,16 @@ class NewCheckin:
 
 
 def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin]) -> list[int]:
-    """Store check-ins with their values and asks in three statements whatever their number; returns their ids."""
+    """Store check-ins with their values and asks, in batches whatever their number; returns their ids in order."""
     if not items:
         return []
-    ids = list(session.scalars(
-        insert(CheckinRow).returning(CheckinRow.id, sort_by_parameter_order=True),
+    keys = [(item.checkin.code, item.checkin.person, item.checkin.at) for item in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError("two check-ins of one code by one person at one moment")
+    # RETURNING the key with the id, in whatever order the database gives: batched (insertmanyvalues) on SQLite too,
+    # where asking for the parameters' order would send one INSERT per row.
+    returned = session.execute(
+        insert(CheckinRow).returning(CheckinRow.id, CheckinRow.code, CheckinRow.person_key, CheckinRow.at),
         [
             {
                 "workspace_id": loaded.workspace_id,
@@ -105,7 +110,9 @@ def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin
             for item in items
         ],
         execution_options={"render_nulls": True},  # one batch for every row, not one per pattern of NULLs
-    ))
+    )
+    by_key = {(code, person, at): checkin_id for checkin_id, code, person, at in returned}
+    ids = [by_key[key] for key in keys]
     values = [
         {"checkin_id": checkin_id, "measure_id": loaded.measure_ids[(item.checkin.code, name)], "value": value}
         for checkin_id, item in zip(ids, items, strict=True)
