@@ -21,8 +21,8 @@ from storage.models import (
 from storage.repository.tree import Loaded
 
 
-def _history_statement(*, until: bool, code: bool) -> Select[Any]:
-    """The check-ins of a cycle with their values, oldest first; `until` and `code` bound when asked for."""
+def _history_statement(*, until: bool) -> Select[Any]:
+    """One code's check-ins in a cycle with their values, oldest first; `until` bound when asked for."""
     query = (
         select(
             CheckinRow.id,
@@ -38,28 +38,73 @@ def _history_statement(*, until: bool, code: bool) -> Select[Any]:
         )
         .outerjoin(CheckinValueRow, CheckinValueRow.checkin_id == CheckinRow.id)
         .outerjoin(MeasureRow, MeasureRow.id == CheckinValueRow.measure_id)
-        .where(CheckinRow.cycle_id == bindparam("cycle_id"))
+        .where(CheckinRow.cycle_id == bindparam("cycle_id"), CheckinRow.code == bindparam("code"))
         .order_by(CheckinRow.at, CheckinRow.id)
     )
     if until:
         query = query.where(CheckinRow.at <= bindparam("until", type_=CheckinRow.at.type))
-    if code:
-        query = query.where(CheckinRow.code == bindparam("code"))
     return query
 
 
-_HISTORY = {(until, code): _history_statement(until=until, code=code) for until in (False, True) for code in (False, True)}
+_HISTORY = {until: _history_statement(until=until) for until in (False, True)}
+
+
+def _cycle_statements(*, until: bool) -> tuple[Select[Any], Select[Any]]:
+    """A whole cycle's check-ins, then their values (the check-in's words not repeated on each value's row)."""
+    checkins = (
+        select(
+            CheckinRow.id,
+            CheckinRow.code,
+            CheckinRow.person_key,
+            type_coerce(CheckinRow.at, DateTime()),
+            CheckinRow.note,
+            CheckinRow.next_step,
+            CheckinRow.risk,
+            CheckinRow.source,
+        )
+        .where(CheckinRow.cycle_id == bindparam("cycle_id"))
+        .order_by(CheckinRow.at, CheckinRow.id)
+    )
+    values = (
+        select(CheckinValueRow.checkin_id, MeasureRow.name, CheckinValueRow.value)
+        .join(CheckinRow, CheckinRow.id == CheckinValueRow.checkin_id)
+        .join(MeasureRow, MeasureRow.id == CheckinValueRow.measure_id)
+        .where(CheckinRow.cycle_id == bindparam("cycle_id"))
+        .order_by(CheckinValueRow.id)
+    )
+    if until:
+        checkins = checkins.where(CheckinRow.at <= bindparam("until", type_=CheckinRow.at.type))
+        values = values.where(CheckinRow.at <= bindparam("until", type_=CheckinRow.at.type))
+    return checkins, values
+
+
+_CYCLE = {until: _cycle_statements(until=until) for until in (False, True)}
 
 
 def load_checkins(
     *, session: Session, cycle_id: int, until: datetime | None = None, code: str | None = None
 ) -> list[model.Checkin]:
-    """Every check-in of the cycle (at or before `until`, of one code, when given), oldest first, in one query.
+    """Every check-in of the cycle (at or before `until`, of one code, when given), oldest first.
 
-    Read as plain rows through the session's connection (no ORM objects): a KR's history is read on every check-in."""
-    statement = _HISTORY[(until is not None, code is not None)]
-    rows = session.connection().execute(statement, {"cycle_id": cycle_id, "until": until, "code": code}).all()
-    grouped: dict[int, model.Checkin] = {}
+    Read as plain rows through the session's connection (no ORM objects): one code's history (on every check-in) in
+    one joined query; a whole cycle's (the digest's tens of thousands) in two, so that no check-in's words are read
+    once per value."""
+    params = {"cycle_id": cycle_id, "until": until, "code": code}
+    connection = session.connection()
+    if code is None:
+        checkins_query, values_query = _CYCLE[until is not None]
+        grouped = {
+            checkin_id: model.Checkin(
+                code=code, person=person, at=at.replace(tzinfo=UTC), values={}, note=note, next_step=next_step,
+                risk=risk, source=source,
+            )
+            for checkin_id, code, person, at, note, next_step, risk, source in connection.execute(checkins_query, params)
+        }
+        for checkin_id, measure, value in connection.execute(values_query, params):
+            grouped[checkin_id].values[measure] = value
+        return list(grouped.values())
+    rows = connection.execute(_HISTORY[until is not None], params).all()
+    grouped = {}
     for checkin_id, code, person, at, note, next_step, risk, source, measure, value in rows:
         checkin = grouped.get(checkin_id)
         if checkin is None:
@@ -93,7 +138,7 @@ def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin
     # RETURNING the key with the id, in whatever order the database gives: batched (insertmanyvalues) on SQLite too,
     # where asking for the parameters' order would send one INSERT per row.
     returned = session.execute(
-        insert(CheckinRow).returning(CheckinRow.id, CheckinRow.code, CheckinRow.person_key, CheckinRow.at),
+        insert(CheckinRow.__table__).returning(CheckinRow.id, CheckinRow.code, CheckinRow.person_key, CheckinRow.at),
         [
             {
                 "workspace_id": loaded.workspace_id,
@@ -136,9 +181,9 @@ def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin
         for ask in item.asks
     ]
     if values:
-        session.execute(insert(CheckinValueRow), values)
+        session.execute(insert(CheckinValueRow.__table__), values)
     if asks:
-        session.execute(insert(AskRow), asks, execution_options={"render_nulls": True})
+        session.execute(insert(AskRow.__table__), asks, execution_options={"render_nulls": True})
     return ids
 
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -63,11 +64,17 @@ def current_cycle(*, session: Session, workspace_id: int, day: date) -> CycleRow
     return cycles[0] if cycles else None
 
 
+# Stored words to enum members by a dict lookup (calling the enum is slow, and a digest does it thousands of times).
+_KINDS = {kind.value: kind for kind in model.MeasureKind}
+_ROLES = {role.value: role for role in model.Role}
+_LEVELS = {level.value: level for level in model.Level}
+
+
 def _measure(row: MeasureRow) -> model.Measure:
     limit = row.limit_value
     return model.Measure(
         name=row.name,
-        kind=model.MeasureKind(row.kind),
+        kind=_KINDS[row.kind],
         unit=row.unit,
         baseline=row.baseline,
         target=row.target,
@@ -100,57 +107,51 @@ def workspace_of(row: WorkspaceRow) -> model.Workspace:
     )
 
 
+def _whole_tree() -> dict[str, Any]:
+    """The statements of a cycle's whole tree, as plain table rows (the cycle bound as `cycle_id`), built once."""
+    cycle = bindparam("cycle_id")
+    return {
+        "people": select(PersonRow.__table__).where(
+            PersonRow.workspace_id == bindparam("workspace_id"), PersonRow.archived.is_(False)
+        ),
+        "objectives": select(ObjectiveRow.__table__)
+        .where(ObjectiveRow.cycle_id == cycle, ObjectiveRow.archived.is_(False))
+        .order_by(ObjectiveRow.position),
+        "paths": select(PathRow.__table__)
+        .join(ObjectiveRow, PathRow.objective_id == ObjectiveRow.id)
+        .where(ObjectiveRow.cycle_id == cycle, PathRow.archived.is_(False))
+        .order_by(PathRow.position),
+        "krs": select(KrRow.__table__)
+        .where(KrRow.cycle_id == cycle, KrRow.archived.is_(False))
+        .order_by(KrRow.position),
+        "measures": select(MeasureRow.__table__)
+        .where(MeasureRow.cycle_id == cycle, MeasureRow.archived.is_(False))
+        .order_by(MeasureRow.position),
+        "tasks": select(TaskRow.__table__)
+        .join(KrRow, TaskRow.kr_id == KrRow.id)
+        .where(KrRow.cycle_id == cycle, TaskRow.archived.is_(False))
+        .order_by(TaskRow.position),
+    }
+
+
+_TREE = _whole_tree()
+
+
 def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> Loaded:
-    """The cycle's live OKR tree in a fixed number of queries, whatever its size."""
-    people_rows = session.scalars(
-        select(PersonRow).where(PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False))
-    )
-    objective_rows = list(
-        session.scalars(
-            select(ObjectiveRow)
-            .where(ObjectiveRow.cycle_id == cycle.id, ObjectiveRow.archived.is_(False))
-            .order_by(ObjectiveRow.position)
-        )
-    )
-    path_rows = list(
-        session.scalars(
-            select(PathRow)
-            .join(ObjectiveRow, PathRow.objective_id == ObjectiveRow.id)
-            .where(ObjectiveRow.cycle_id == cycle.id, PathRow.archived.is_(False))
-            .order_by(PathRow.position)
-        )
-    )
-    kr_rows = list(
-        session.scalars(
-            select(KrRow)
-            .where(KrRow.cycle_id == cycle.id, KrRow.archived.is_(False))
-            .order_by(KrRow.position)
-        )
-    )
-    measure_rows = list(
-        session.scalars(
-            select(MeasureRow)
-            .where(MeasureRow.cycle_id == cycle.id, MeasureRow.archived.is_(False))
-            .order_by(MeasureRow.position)
-        )
-    )
-    task_rows = list(
-        session.scalars(
-            select(TaskRow)
-            .join(KrRow, TaskRow.kr_id == KrRow.id)
-            .where(KrRow.cycle_id == cycle.id, TaskRow.archived.is_(False))
-            .order_by(TaskRow.position)
-        )
-    )
+    """The cycle's live OKR tree in a fixed number of queries, whatever its size (read as plain rows, no ORM objects:
+    a digest reads thousands)."""
+    connection = session.connection()
+    params = {"cycle_id": cycle.id, "workspace_id": workspace.id}
+    rows = {name: connection.execute(statement, params).all() for name, statement in _TREE.items()}
     return _loaded(
         workspace=workspace,
         cycle=cycle,
-        people_rows=people_rows,
-        objective_rows=objective_rows,
-        path_rows=path_rows,
-        kr_rows=kr_rows,
-        measure_rows=measure_rows,
-        task_rows=task_rows,
+        people_rows=rows["people"],
+        objective_rows=rows["objectives"],
+        path_rows=rows["paths"],
+        kr_rows=rows["krs"],
+        measure_rows=rows["measures"],
+        task_rows=rows["tasks"],
     )
 
 
@@ -219,19 +220,19 @@ def _loaded(
     *,
     workspace: WorkspaceRow,
     cycle: CycleRow,
-    people_rows: Iterable[PersonRow],
-    objective_rows: Sequence[ObjectiveRow],
-    path_rows: Sequence[PathRow],
-    kr_rows: Sequence[KrRow],
-    measure_rows: Sequence[MeasureRow],
-    task_rows: Sequence[TaskRow],
+    people_rows: Iterable[Any],
+    objective_rows: Sequence[Any],
+    path_rows: Sequence[Any],
+    kr_rows: Sequence[Any],
+    measure_rows: Sequence[Any],
+    task_rows: Sequence[Any],
 ) -> Loaded:
     """The domain tree built from rows already read."""
     people = {
         row.key: model.Person(
             key=row.key,
             name=row.name,
-            role=model.Role(row.role),
+            role=_ROLES[row.role],
             timezone=row.timezone,
             slack_id=row.slack_id,
             feishu_id=row.feishu_id,
@@ -269,8 +270,8 @@ def _loaded(
                 informed=tuple(row.informed or ()),
                 delegates=tuple(row.delegates or ()),
                 contributors=dict(row.contributors or {}),
-                control=model.Level(row.control) if row.control else None,
-                impact=model.Level(row.impact) if row.impact else None,
+                control=_LEVELS[row.control] if row.control else None,
+                impact=_LEVELS[row.impact] if row.impact else None,
                 tasks=tuple(tasks_by_kr[row.id]),
                 added=row.created_at,
             )
