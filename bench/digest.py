@@ -23,6 +23,7 @@ import csv
 import io
 import pstats
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -54,6 +55,7 @@ AS_OF = "2026-12-25T17:00"
 TIMEZONE = "Europe/Berlin"
 IMPORT_CHECKINS_TARGET_S = 15.0
 DIGEST_TARGET_S = 1.0
+PROCESS_CPU: dict[str, tuple[float, ...]] = {}  # the whole-process digests' own CPU seconds, per workspace
 PROCESS_RATIO_TARGET = 1.5  # the 1,000-KR digest as a whole process against the 100-KR one
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静磊洋艳勇军杰娟涛明超秀霞平刚桂"
@@ -295,6 +297,12 @@ def krbot_executable() -> str:
     return found
 
 
+def child_cpu() -> float:
+    """CPU seconds (user + system) of the children waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_cli(*args: str, cwd: Path) -> tuple[float, str]:
     """Run `krbot ARGS` and return its wall time and stdout; exit with its stderr when it fails."""
     started = time.perf_counter()
@@ -377,9 +385,13 @@ def process_walls(*, big: str, small: str, cwd: Path, pairs: int) -> tuple[tuple
     """`krbot digest` as a whole process on each workspace, interleaved (big, small, big, small …), `pairs` times:
     both meet the same machine at the same moments."""
     walls: dict[str, list[float]] = {big: [], small: []}
+    cpus: dict[str, list[float]] = {big: [], small: []}
     for _ in range(pairs):
         for url in (big, small):
+            before = child_cpu()
             walls[url].append(run_cli("digest", "--as-of", AS_OF, "--db", url, cwd=cwd)[0])
+            cpus[url].append(child_cpu() - before)
+    PROCESS_CPU.update(big=tuple(cpus[big]), small=tuple(cpus[small]))
     return tuple(walls[big]), tuple(walls[small])
 
 
@@ -399,6 +411,10 @@ def report(*, big: Figures, small: Figures, backend: str) -> str:
         f"{statistics.median(s.walls):.2f} s; median ratio {ratio:.2f}×; target ≤ {PROCESS_RATIO_TARGET}×: "
         f"{verdict(ratio, PROCESS_RATIO_TARGET + 1e-9)})",
         f"{'  each pair (big/small)':<35}{pairs}",
+        f"{'digest CPU (process, user+sys)':<35}" + ", ".join(
+            f"{b:.2f}/{m:.2f}={b / m:.2f}×" for b, m in zip(PROCESS_CPU["big"], PROCESS_CPU["small"], strict=True))
+        + f"  (median ratio {statistics.median(b / m for b, m in zip(PROCESS_CPU['big'], PROCESS_CPU['small'], strict=True)):.2f}×: "
+        "what the processes did, whatever else the machine ran)",
         f"{'digest work (in-process, median)':<35}{d.work_s:.3f} s  "
         f"target < {DIGEST_TARGET_S:.0f} s  {verdict(d.work_s, DIGEST_TARGET_S)}",
         f"{'digest SQL statements':<35}{d.statements:<8} ({small.krs} KRs: {s.statements} — {same})",
