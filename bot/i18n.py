@@ -36,6 +36,13 @@ def _compiled(lang: str, key: str) -> Template:
     return _ENV.from_string(catalog(lang=lang)[key])
 
 
+@cache
+def _plain(lang: str, key: str) -> str | None:
+    """The sentence as it reads when it has no placeholder (nothing to render), else None."""
+    text = catalog(lang=lang)[key]
+    return None if "{" in text else text.strip()
+
+
 LIST_PARAMS = frozenset({"known", "names", "items", "allowed", "missing", "fields"})
 
 
@@ -58,6 +65,9 @@ def _range(low: float, high: float) -> str:
 
 def translate(key: str, /, *, lang: str, **params: Any) -> str:
     """The sentence `key` in `lang`, with `params` filled in as plain values (never as template code)."""
+    plain = _plain(lang, key)
+    if plain is not None:  # most labels: no template to run
+        return plain
 
     def nested(other: str, /, **extra: Any) -> str:
         return translate(other, lang=lang, **{**params, **extra})

@@ -67,7 +67,12 @@ def _day(moment: date | datetime | None, lang: str, tz: str | None = None) -> st
         if tz is not None:
             moment = moment.astimezone(ZoneInfo(tz))
         moment = moment.date()
-    return translate("format.day", lang=lang, month=moment.month, day=moment.day, year=moment.year)
+    return _day_words(moment, lang)
+
+
+@lru_cache(maxsize=4096)  # a digest writes the same few dates many times over
+def _day_words(day: date, lang: str) -> str:
+    return translate("format.day", lang=lang, month=day.month, day=day.day, year=day.year)
 
 
 @cache

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import ProcessedEventRow
 
+SWEEP_EVERY = 64  # one delivery in this many (by its id) forgets the old ones: a request need not pay for the sweep
+_FORGET = delete(ProcessedEventRow).where(ProcessedEventRow.received_at < bindparam("before", type_=ProcessedEventRow.received_at.type))
+
+
+def sweeps(*, event_ids: list[str]) -> bool:
+    """Whether this delivery forgets the old ones (one in SWEEP_EVERY, decided by its first id)."""
+    return bool(event_ids) and zlib.crc32(event_ids[0].encode()) % SWEEP_EVERY == 0
+
 
 def claim(*, session: Session, platform: str, event_ids: list[str], at: datetime, memory: timedelta) -> None:
-    """Record the ids of one delivery, forgetting those older than `memory`; the commit fails if one was seen."""
-    session.execute(delete(ProcessedEventRow).where(ProcessedEventRow.received_at < at - memory))
+    """Record the ids of one delivery (now and then forgetting those older than `memory`: a remembered id only ever
+    stops a repeat); the commit fails if one was seen."""
+    if sweeps(event_ids=event_ids):
+        session.execute(_FORGET, {"before": at - memory})
     session.add_all([ProcessedEventRow(platform=platform, event_id=event_id, received_at=at) for event_id in event_ids])
 
 

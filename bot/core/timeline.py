@@ -74,16 +74,31 @@ class Window:
 
 def group(*, checkins: Iterable[Checkin], window: Window, code: str | None = None) -> dict[str, History]:
     """Check-ins at or before as_of, by code, each list sorted by time (stable)."""
-    grouped: dict[str, History] = {}
+    stamped: dict[str, list[tuple[float, Checkin]]] = {}
     for checkin in checkins:
         if code is not None and checkin.code != code:
             continue
         stamp = window.stamp(checkin.at)
         if stamp <= window.as_of:
-            grouped.setdefault(checkin.code, []).append(Entry(stamp=stamp, day=window.day_of(stamp), checkin=checkin))
-    for history in grouped.values():
-        history.sort(key=lambda entry: entry.stamp)
+            stamped.setdefault(checkin.code, []).append((stamp, checkin))
+    grouped: dict[str, History] = {}
+    for key, items in stamped.items():
+        items.sort(key=lambda item: item[0])
+        grouped[key] = _entries(items=items, window=window)
     return grouped
+
+
+def _entries(*, items: list[tuple[float, Checkin]], window: Window) -> History:
+    """Time-ordered check-ins as entries with their calendar day (one day's bounds reckoned once for all its check-ins)."""
+    history: History = []
+    day, low, high = None, 0.0, -1.0
+    for stamp, checkin in items:
+        if not low <= stamp < high:
+            day = window.day_of(stamp)
+            low = datetime.combine(day, time(), tzinfo=window.tz).timestamp()
+            high = window.end_of(day)
+        history.append(Entry(stamp=stamp, day=day, checkin=checkin))  # type: ignore[arg-type]
+    return history
 
 
 def daily_points(*, history: History, name: str, window: Window) -> list[tuple[float, float]]:

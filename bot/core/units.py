@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # code -> (words that mean it, lower-case; en symbol or None; zh name)
 CURRENCIES: dict[str, tuple[tuple[str, ...], str | None, str]] = {
@@ -61,11 +62,13 @@ def normalise(text: str) -> str:
     return " ".join(folded.split())
 
 
+@lru_cache(maxsize=4096)  # measure names and codes are folded on every check-in, a spreadsheet's on every row
 def fold(word: str) -> str:
     """A word in the form used to compare two spellings: NFKC, case-folded, without spaces, hyphens or underscores."""
     return re.sub(r"[\s\-_]+", "", normalise(word).casefold())
 
 
+@lru_cache(maxsize=1024)
 def _fold_unit(unit: str) -> str:
     """A unit in the form used to compare two spellings."""
     return normalise(unit).casefold()
@@ -87,6 +90,7 @@ UNIT_WORDS: dict[str, str] = {
 }  # lower-case word -> canonical unit, for currencies, percent and durations
 
 
+@lru_cache(maxsize=1024)
 def canonical_unit(*, unit: str | None) -> str | None:
     """The unit's standard spelling: EUR/USD/CNY/GBP…, %, h/d/w/min; count and unknown words stripped as given."""
     if unit is None or not unit.strip():

@@ -150,18 +150,20 @@ class FeishuListeners:
         mentions = message.mentions or []
         if message.chat_type == "group" and not mentions:
             return None
-        lang_of = self._workspace_lang
-        who = services.find_person(uow=self.uow, platform=PLATFORM, user_id=open_id)
-        if who is None:
-            return Answer(texts=[("text", _text_content(translate("feishu.unknown_user", lang=lang_of(None))))])
-        workspace, person = who
+        sender = self._sender(open_id=open_id)
+        if sender is None:
+            return Answer(texts=[("text", _text_content(translate("feishu.unknown_user", lang=self._workspace_lang(None))))])
         if message.message_type != "text":
-            return Answer(texts=[("text", _text_content(translate("feishu.only_text", lang=lang_of(workspace))))])
+            return Answer(texts=[("text", _text_content(translate("feishu.only_text", lang=sender.lang)))])
         reply = services.run_command(
-            uow=self.uow, person=person, text=_command_text(message.content), at=self.clock(), workspace=workspace,
-            source=PLATFORM, event_key=f"feishu:{message.message_id}",
+            uow=self.uow, person=sender.person, text=_command_text(message.content), at=self.clock(),
+            workspace=sender.workspace, source=PLATFORM, event_key=f"feishu:{message.message_id}",
         )
-        return Answer(texts=[], reply=reply, workspace=workspace)
+        return Answer(texts=[], reply=reply, workspace=sender.workspace)
+
+    def _sender(self, *, open_id: str | None) -> services.ChatSender | None:
+        """Who sent a Feishu event, as krbot knows them (with their workspace's language), or None: the one lookup."""
+        return services.chat_sender(uow=self.uow, platform=PLATFORM, user_id=open_id) if open_id else None
 
     def _deliver(self, *, message: Any, open_id: str, answer: Answer) -> None:
         """After the commit: the replies (forms and previews in a group go to the sender directly), then the notices."""
@@ -242,14 +244,13 @@ class FeishuListeners:
 
     def _menu_cards(self, *, open_id: str) -> list[tuple[str, str]]:
         """The check-in cards for the menu's clicker, or why there are none."""
-        who = services.find_person(uow=self.uow, platform=PLATFORM, user_id=open_id)
-        if who is None:
+        sender = self._sender(open_id=open_id)
+        if sender is None:
             return [("text", _text_content(translate("feishu.unknown_user", lang=self._workspace_lang(None))))]
-        workspace, person = who
         try:
-            rows = services.list_krs(uow=self.uow, person=person, at=self.clock(), workspace=workspace)
+            rows = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
         except KrbotError as error:
-            return [("text", _text_content(error_message(error, lang=self._workspace_lang(workspace))))]
+            return [("text", _text_content(error_message(error, lang=sender.lang)))]
         return [("interactive", cards.content_of(card)) for card in cards.checkin_cards(rows=rows.params["rows"], lang=rows.lang)]
 
     def _send_direct(self, *, open_id: str, outgoing: list[tuple[str, str]], key: str) -> None:
@@ -267,12 +268,12 @@ class FeishuListeners:
         event = data.event
         open_id = event.operator.open_id if event and event.operator else None
         action = event.action if event else None
-        workspace: str | None = None
+        sender: services.ChatSender | None = None
         try:
-            who = services.find_person(uow=self.uow, platform=PLATFORM, user_id=open_id) if open_id else None
-            if who is None:
+            sender = self._sender(open_id=open_id)
+            if sender is None:
                 return _toast("error", translate("feishu.unknown_user", lang=self._workspace_lang(None)))
-            workspace, person = who
+            person, workspace = sender.person, sender.workspace
             value = (action.value if action else None) or {}
             if value.get("a") == "checkin":
                 form = (action.form_value if action else None) or {}
@@ -280,14 +281,14 @@ class FeishuListeners:
                                             event_id=data.header.event_id)
             if value.get("a") == "ask":
                 return self._decide(person=person, workspace=workspace, value=value, event_id=data.header.event_id)
-            return _toast("info", translate("feishu.card.unknown_action", lang=self._workspace_lang(workspace)))
+            return _toast("info", translate("feishu.card.unknown_action", lang=sender.lang))
         except KrbotError as error:
-            return _toast("error", error_message(error, lang=self._workspace_lang(workspace)))
+            return _toast("error", error_message(error, lang=sender.lang if sender else self._workspace_lang(None)))
         except Malformed:
             raise
         except Exception:  # the database did not take it: nothing was saved, and the toast says so
             log.exception("feishu card action failed; nothing was saved")
-            return _toast("error", translate("feishu.failed", lang=self._workspace_lang(workspace)))
+            return _toast("error", translate("feishu.failed", lang=sender.lang if sender else self._workspace_lang(None)))
 
     def _submit_checkin(
         self, *, person: str, workspace: str, value: dict[str, Any], form: dict[str, Any], event_id: str

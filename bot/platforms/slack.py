@@ -37,6 +37,7 @@ from bot.i18n import translate
 from bot.platforms import payloads, slack_client
 from bot.platforms import slack_blocks as blocks
 from bot.platforms.base import Reminder, Sent
+from bot.platforms.lanes import Lanes
 from bot.platforms.payloads import Malformed
 from bot.platforms.slack_client import DIGEST_EVENT, SLACK_API_URL, SharedPolicy, make_client
 from bot.platforms.slack_listeners import DELIVERY, PLATFORM, SlackListeners
@@ -93,6 +94,7 @@ class SlackPlatform(SlackListeners):
         self.client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         self._identity: AuthorizeResult | None = None
         self._identity_lock = threading.Lock()
+        self.lanes = Lanes(dialect=uow.engine.dialect.name)
         self._lazy_threads = ThreadPoolExecutor(max_workers=LAZY_THREADS, thread_name_prefix="slack-lazy")
         self.installs: InstallationStore | None = None
         auth: dict[str, Any] = {"authorize": lambda: self._authorize()}  # Bolt passes arguments by name; this needs none
@@ -117,11 +119,8 @@ class SlackPlatform(SlackListeners):
             raise_error_for_unhandled_request=False,
             listener_executor=self._lazy_threads,
         )
-        self.app.error(self._on_error)
         self._socket: Any = None
-        for kind, matcher, ack, lazy in self.listeners():
-            register = getattr(self.app, kind)
-            register(matcher)(ack=ack, lazy=lazy)
+        self.register(app=self.app)
 
     def _authorize(self) -> AuthorizeResult:
         """Who the bot is in its workspace: auth.test, asked once and kept (Bolt's authorize hook)."""
@@ -152,8 +151,8 @@ class SlackPlatform(SlackListeners):
         """The client that reaches one person (their workspace's, with installs)."""
         if self.installs is None or not person.slack_id:
             return self.client
-        found = services.find_person(uow=self.uow, platform=PLATFORM, user_id=person.slack_id)
-        return self._client_for(workspace=found[0] if found else None)
+        found = services.chat_sender(uow=self.uow, platform=PLATFORM, user_id=person.slack_id)
+        return self._client_for(workspace=found.workspace if found else None)
 
     # ------------------------------------------------------------ the Platform protocol
 
@@ -238,18 +237,17 @@ class SlackPlatform(SlackListeners):
         except Exception as error:  # noqa: BLE001 - whatever Bolt can't parse is the sender's fault, not ours
             log.warning("malformed slack request refused: %s", type(error).__name__)
             return PlainTextResponse("malformed request", status_code=400)
-        if self.installs is None and not await run_in_threadpool(self._our_team, bolt_request):
-            log.warning("slack request from a foreign team refused")
-            return PlainTextResponse("not our workspace", status_code=403)
         timestamp, signature = request.headers.get("x-slack-request-timestamp", ""), request.headers.get("x-slack-signature", "")
         bolt_request.context[DELIVERY] = "signed:" + hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()[:40]
-        return to_starlette_response(await run_in_threadpool(self._dispatch, bolt_request))
+        return to_starlette_response(await self.lanes.run(self._dispatch, bolt_request))
 
     def _dispatch(self, request: BoltRequest) -> BoltResponse:
-        """Bolt's answer; what escapes Bolt itself (its middleware reading a payload of the wrong shape) is a 400.
-
-        A listener's own failure does not escape: the error handler answers it (500 for events, so Slack retries).
+        """Bolt's answer (403 from a foreign team); what escapes Bolt itself (its middleware reading a payload of the
+        wrong shape) is a 400. A listener's own failure does not escape: the error handler answers it (500 for events).
         """
+        if self.installs is None and not self._our_team(request):
+            log.warning("slack request from a foreign team refused")
+            return BoltResponse(status=403, body="not our workspace")
         try:
             return self.app.dispatch(request)
         except Exception as error:  # noqa: BLE001 - Bolt trips over fields it expects: the sender's payload is wrong

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +19,15 @@ from bot.platforms import payloads
 from bot.platforms import slack_blocks as blocks
 from bot.platforms.base import Sent
 from bot.platforms.payloads import Malformed
+from bot.platforms.slack_context import (
+    HANDOFF,
+    SENDER,
+    Handoff,
+    first_field,
+    is_direct,
+    raised_in_bolt,
+    user_id_of,
+)
 from bot.render import render_reply
 
 if TYPE_CHECKING:
@@ -30,20 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 DELIVERY = "krbot_delivery"  # context key: the id a replay of the same signed request repeats
-
-
-@dataclass(frozen=True, slots=True)
-class Sender:
-    """Who sent a Slack request, as krbot knows them: their workspace and person key."""
-
-    workspace: str
-    person: str
-
-
-def _raised_in_bolt(error: BaseException) -> bool:
-    """Whether Bolt itself raised (reading a field of a payload that has another shape), not one of krbot's listeners."""
-    trace = traceback.extract_tb(error.__traceback__)
-    return bool(trace) and f"{os.sep}slack_bolt{os.sep}" in trace[-1].filename
 
 
 class SlackListeners:
@@ -58,40 +50,64 @@ class SlackListeners:
     def _client_of(self, *, person: model.Person) -> WebClient:
         raise NotImplementedError
 
-    def listeners(self) -> list[tuple[str, Any, Callable[..., Any], list[Callable[..., Any]]]]:
-        """(Bolt decorator, matcher, ack function, lazy functions) for everything krbot answers on Slack."""
+    def listeners(self) -> list[tuple[str, Any, Callable[..., Any], list[Callable[..., Any]], list[Callable[..., bool]]]]:
+        """(Bolt decorator, matcher, ack function, lazy functions, matchers) for everything krbot answers on Slack.
+
+        Every listener but the last runs behind the middleware that resolves its sender."""
         return [
-            ("command", "/kr", self._answer_command, [self._after_command]),
-            ("action", blocks.OPEN_FORM, self._ack_empty, [self._open_form]),
-            ("action", blocks.PICK_KR, self._ack_empty, [self._pick_kr]),
-            ("action", blocks.APPROVE, self._approve, [self._after_decision]),
-            ("action", blocks.DECLINE, self._decline, [self._after_decision]),
-            ("view", blocks.CHECKIN_VIEW, self._submit_form, [self._tell_notices]),
-            ("event", "app_home_opened", self._ack_empty, [self._publish_home]),
-            ("event", "message", self._direct_message, [self._answer_message]),
+            ("command", "/kr", self._answer_command, [self._after_command], []),
+            ("action", blocks.OPEN_FORM, self._ack_empty, [self._open_form], []),
+            ("action", blocks.PICK_KR, self._ack_empty, [self._pick_kr], []),
+            ("action", blocks.APPROVE, self._approve, [self._after_decision], []),
+            ("action", blocks.DECLINE, self._decline, [self._after_decision], []),
+            ("view", blocks.CHECKIN_VIEW, self._submit_form, [self._tell_notices], []),
+            ("event", "app_home_opened", self._ack_empty, [self._publish_home], []),
+            ("event", "message", self._direct_message, [self._answer_message], [is_direct]),
+            ("event", "message", self._ack_empty, [], []),  # any other message the bot sees: nothing to do
         ]
 
-    def _on_error(self, error: Exception, body: Any) -> BoltResponse:
-        """Bolt's error handler: a malformed payload is 400 (one log line); anything else 500, so Slack retries events."""
-        if isinstance(error, Malformed) or _raised_in_bolt(error):
+    def register(self, *, app: Any) -> None:
+        """Register the listeners on a Bolt app, each behind the sender middleware (but the catch-all), and the error handler."""
+        table = self.listeners()
+        for n, (kind, matcher, ack, lazy, matchers) in enumerate(table):
+            middleware = [self._resolve_sender] if n < len(table) - 1 else []
+            getattr(app, kind)(matcher, matchers=matchers, middleware=middleware)(ack=ack, lazy=lazy)
+        app.error(self._on_error)
+
+    def _resolve_sender(self, body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002
+        """Bolt middleware: who sent this request, as krbot knows them (None: a stranger), into the context (one read)."""
+        user_id = user_id_of(body)
+        context[SENDER] = None if user_id is None else services.chat_sender(uow=self.uow, platform=PLATFORM, user_id=user_id)
+        next()
+
+    def _on_error(self, error: Exception, body: Any, context: BoltContext, respond: Any = None) -> BoltResponse:
+        """The one answer to a failure: 400 for a malformed payload; a refusal or "nothing was saved" in the shape the
+        request expects (a command's text, a form's field error, a note to whoever clicked); 500 for events (Slack retries)."""
+        if isinstance(error, Malformed) or raised_in_bolt(error):
             log.warning("malformed slack request refused: %s", error if isinstance(error, Malformed) else type(error).__name__)
             return BoltResponse(status=400, body="")
-        log.error("slack request failed; nothing was stored", exc_info=error)
+        sender = context.get(SENDER)
+        if isinstance(error, KrbotError):
+            text = blocks.esc_lines(error_message(error, lang=sender.lang if sender else "en"))
+        else:
+            log.error("slack request failed; nothing was stored", exc_info=error)
+            text = self._failed_text()
+        kind = body.get("type") if isinstance(body, dict) else None
+        if isinstance(body, dict) and body.get("command"):
+            return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+        if kind == "view_submission":
+            field = first_field(body.get("view") or {})
+            return BoltResponse(status=200, body={"response_action": "errors", "errors": {field: text[:300]}})
+        if kind == "block_actions":
+            try:
+                if respond is not None:
+                    respond(text=text, response_type="ephemeral", replace_original=False)
+            except Exception:  # noqa: BLE001 - Slack unreachable too: the log line above is all that is left
+                log.warning("could not tell the sender of a failed click", exc_info=True)
+            return BoltResponse(status=200, body="")
         return BoltResponse(status=500, body="")
 
     # ------------------------------------------------------------ translating helpers
-
-    def _sender(self, *, user_id: str) -> Sender | None:
-        """The krbot person behind a Slack user id, or None."""
-        found = services.find_person(uow=self.uow, platform=PLATFORM, user_id=user_id)
-        if found is None:
-            return None
-        workspace, person = found
-        return Sender(workspace=workspace, person=person)
-
-    def _lang(self, *, sender: Sender) -> str:
-        """The sender's workspace language (only read when an answer has no reply to carry it)."""
-        return services.workspace_language(uow=self.uow, workspace=sender.workspace)
 
     def _stranger_text(self, *, user_id: str) -> str:
         """The answer to someone krbot does not know, in the (only) workspace's language."""
@@ -128,18 +144,21 @@ class SlackListeners:
 
     def _tell_reply(self, *, client: WebClient, context: BoltContext) -> None:
         """After the answer: tell the people the stored reply names, once per request, through the outbox."""
-        reply, workspace = context.get("krbot_reply"), context.get("krbot_workspace")
-        if reply is not None and workspace and reply.notices:
+        handoff = context.get(HANDOFF)
+        reply = handoff.reply if handoff else None
+        if reply is not None and handoff.workspace and reply.notices:
             cause = context.get(DELIVERY) or f"{reply.key}:{sorted(map(str, reply.params.items()))}"
-            outbox.tell_notices(uow=self.uow, platform=self, reply=reply, workspace=workspace, cause=cause, now=self.clock())
+            outbox.tell_notices(uow=self.uow, platform=self, reply=reply, workspace=handoff.workspace, cause=cause,
+                                now=self.clock())
 
-    def _open_view(self, *, client: WebClient, sender: Sender, trigger_id: str, code: str | None) -> None:
+    def _open_view(self, *, client: WebClient, sender: services.ChatSender, trigger_id: str, code: str | None) -> None:
         """Open the check-in modal on one of the sender's KRs (the first when `code` is None)."""
         reply = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
         view = blocks.checkin_view(rows=reply.params["rows"], code=code, lang=reply.lang)
         client.views_open(trigger_id=trigger_id, view=view)
 
     # ------------------------------------------------------------ acks: stored (or refused) and committed, then answered
+    # (the sender comes resolved by the middleware; what fails is answered by `_on_error`)
 
     @staticmethod
     def _ack_empty(ack: Callable[..., None]) -> None:
@@ -149,44 +168,33 @@ class SlackListeners:
     def _answer_command(self, ack: Callable[..., None], body: dict[str, Any], context: BoltContext) -> None:
         """`/kr …`: claimed and run in one transaction, committed, then the answer is the ack's own text.
 
-        A replay of the same signed request is acked empty; when the database can't take it, the answer says
-        nothing was saved. `/kr update` alone acks empty and the lazy listener opens the modal.
+        A replay of the same signed request is acked empty. `/kr update` alone acks empty and the lazy listener opens
+        the modal.
         """
-        user_id = payloads.text(body, "user_id")
+        sender: services.ChatSender | None = context[SENDER]
+        if sender is None:
+            ack(text=self._stranger_text(user_id=payloads.text(body, "user_id")), response_type="ephemeral")
+            return
         text = payloads.text(body, "text", default="")
         trigger = payloads.text(body, "trigger_id", default="")
-        delivery = context.get(DELIVERY) or f"command:{trigger}"
-        try:
-            sender = self._sender(user_id=user_id)
-            if sender is None:
-                ack(text=self._stranger_text(user_id=user_id), response_type="ephemeral")
-                return
-            once = services.handle_once(
-                uow=self.uow, platform=PLATFORM, event_ids=[delivery], at=self.clock(),
-                action=lambda: services.run_command(
-                    uow=self.uow, person=sender.person, text=text, at=self.clock(), workspace=sender.workspace,
-                    source=PLATFORM, event_key=f"command:{trigger}",
-                ),
-            )
-        except Exception:
-            log.exception("slack command failed; nothing was saved")
-            ack(text=self._failed_text(), response_type="ephemeral")
-            return
-        if not once.fresh or once.result is None:
-            ack()  # a replay of a request answered already
-            return
+        once = services.handle_once(
+            uow=self.uow, platform=PLATFORM, event_ids=[context.get(DELIVERY) or f"command:{trigger}"], at=self.clock(),
+            action=lambda: services.run_command(
+                uow=self.uow, person=sender.person, text=text, at=self.clock(), workspace=sender.workspace,
+                source=PLATFORM, event_key=f"command:{trigger}",
+            ),
+        )
         reply = once.result
-        if reply.shows is services.Shows.REPEAT:  # the same command (by its trigger) made its change already
-            ack()
+        if not once.fresh or reply is None or reply.shows is services.Shows.REPEAT:
+            ack()  # a replay of a request answered already, or the same command (by its trigger) made its change already
             return
-        context["krbot_reply"], context["krbot_workspace"] = reply, sender.workspace
         if reply.shows is services.Shows.FORM:
-            context["krbot_form"] = True
+            context[HANDOFF] = Handoff(reply=reply, workspace=sender.workspace, form=True)
             ack()
             return
-        messages = blocks.text_messages(text=self._reply_text(reply=reply))
-        context["krbot_more"] = messages[1:]
-        ack(response_type="ephemeral", **messages[0])
+        first, *more = blocks.text_messages(text=self._reply_text(reply=reply))
+        context[HANDOFF] = Handoff(reply=reply, workspace=sender.workspace, more=tuple(more))
+        ack(response_type="ephemeral", **first)
 
     def _approve(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
         """Approve an ask from the digest thread: decided and committed before the ack."""
@@ -202,79 +210,54 @@ class SlackListeners:
         """Decide an ask (boss or admin only) inside the request; what to tell whom is left in the context for the follow-up."""
         user_id = payloads.text(body, "user", "id")
         ask_id = payloads.integer(payloads.loads(text=payloads.text(action, "value")).get("id"))
-        try:
-            sender = self._sender(user_id=user_id)
-            if sender is None:
-                context["krbot_answer"] = self._stranger_text(user_id=user_id)
-                ack()
-                return
-            try:
-                reply = services.decide_ask(
-                    uow=self.uow, person=sender.person, ask_id=ask_id, approve=approve, at=self.clock(),
-                    workspace=sender.workspace,
-                    event_key=f"slack:action:{user_id}:{action.get('action_ts', '')}:{action.get('action_id', '')}:{ask_id}",
-                )
-            except KrbotError as error:
-                context["krbot_answer"] = blocks.esc_lines(error_message(error, lang=self._lang(sender=sender)))
-                ack()
-                return
-        except Exception:
-            log.exception("slack decision failed; nothing was saved")
-            context["krbot_answer"] = self._failed_text()
+        sender: services.ChatSender | None = context[SENDER]
+        if sender is None:
+            context[HANDOFF] = Handoff(answer=self._stranger_text(user_id=user_id))
             ack()
             return
-        context["krbot_reply"], context["krbot_workspace"], context["krbot_ask"] = reply, sender.workspace, ask_id
+        reply = services.decide_ask(
+            uow=self.uow, person=sender.person, ask_id=ask_id, approve=approve, at=self.clock(), workspace=sender.workspace,
+            event_key=f"slack:action:{user_id}:{action.get('action_ts', '')}:{action.get('action_id', '')}:{ask_id}",
+        )
+        context[HANDOFF] = Handoff(reply=reply, workspace=sender.workspace, ask=ask_id)
         ack()
 
     def _submit_form(self, ack: Callable[..., None], body: dict[str, Any], context: BoltContext) -> None:
         """Validate and store a check-in modal inside the ack: field errors inline, else the saved answer in the modal."""
         view = payloads.node(body, "view")
-        user_id = payloads.text(body, "user", "id")
         try:
             form = blocks.form_values(view=view)
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise Malformed(f"view state: {type(error).__name__}") from None
-        first_block = next(iter(form["blocks"].values()), "note")
-        lang = "en"
-        try:
-            sender = self._sender(user_id=user_id)
-            if sender is None:
-                ack(response_action="update", view=blocks.result_view(text=self._stranger_text(user_id=user_id), lang="en"))
-                return
-            lang = self._lang(sender=sender)
-            note = form["note"]
-            if form["confidence"]:
-                note = translate("slack.form.confidence_note", lang=lang, n=form["confidence"], note=note.strip())
-            reply, problems = services.record_form(
-                uow=self.uow, person=sender.person, code=form["code"], values=form["values"], note=note,
-                next_step=form["next"], risk=form["risk"], ask_text=form["ask_text"], ask_kind=form["ask_kind"] or None,
-                ask_amount=form["ask_amount"], at=self.clock(), workspace=sender.workspace, source=PLATFORM,
-                event_key=f"view:{payloads.text(view, 'id')}:{view.get('hash', '')}",
-            )
-        except KrbotError as error:  # not the owner, an unknown code: shown on the form, nothing stored
-            ack(response_action="errors", errors={first_block: error_message(error, lang=lang)[:300]})
+        sender: services.ChatSender | None = context[SENDER]
+        if sender is None:
+            text = self._stranger_text(user_id=payloads.text(body, "user", "id"))
+            ack(response_action="update", view=blocks.result_view(text=text, lang="en"))
             return
-        except Exception:
-            log.exception("slack form failed; nothing was saved")
-            ack(response_action="errors", errors={first_block: self._failed_text()[:300]})
-            return
+        note = form["note"]
+        if form["confidence"]:
+            note = translate("slack.form.confidence_note", lang=sender.lang, n=form["confidence"], note=note.strip())
+        reply, problems = services.record_form(
+            uow=self.uow, person=sender.person, code=form["code"], values=form["values"], note=note,
+            next_step=form["next"], risk=form["risk"], ask_text=form["ask_text"], ask_kind=form["ask_kind"] or None,
+            ask_amount=form["ask_amount"], at=self.clock(), workspace=sender.workspace, source=PLATFORM,
+            event_key=f"view:{payloads.text(view, 'id')}:{view.get('hash', '')}",
+        )
         if reply is None:
-            errors = {form["blocks"].get(field, field): error_message(error, lang=lang)[:300] for field, error in problems.items()}
+            errors = {form["blocks"].get(field, field): error_message(error, lang=sender.lang)[:300]
+                      for field, error in problems.items()}
             ack(response_action="errors", errors=errors)
             return
-        context["krbot_reply"], context["krbot_workspace"] = reply, sender.workspace
+        context[HANDOFF] = Handoff(reply=reply, workspace=sender.workspace)
         ack(response_action="update", view=blocks.result_view(text=self._reply_text(reply=reply), lang=reply.lang))
 
     def _direct_message(self, ack: Callable[..., None], body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         """A command typed in the bot's DM: claimed and stored in one transaction before the ack (500 when it can't be)."""
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
-            ack()
-            return
         user_id = payloads.text(event, "user")
         text = payloads.text(event, "text", default="")
         payloads.text(event, "channel")
         event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
-        sender = self._sender(user_id=user_id)  # the database down: raised, Bolt answers 500, Slack retries
+        sender: services.ChatSender | None = context[SENDER]
         once = services.handle_once(
             uow=self.uow, platform=PLATFORM, event_ids=[event_id], at=self.clock(),
             action=lambda: None if sender is None else services.run_command(
@@ -284,10 +267,10 @@ class SlackListeners:
         )
         if once.fresh:
             if sender is None:
-                context["krbot_answer"] = self._stranger_text(user_id=user_id)
+                context[HANDOFF] = Handoff(answer=self._stranger_text(user_id=user_id))
             elif once.result is not None:
-                context["krbot_answer"] = self._reply_text(reply=once.result)
-                context["krbot_reply"], context["krbot_workspace"] = once.result, sender.workspace
+                context[HANDOFF] = Handoff(reply=once.result, workspace=sender.workspace,
+                                           answer=self._reply_text(reply=once.result))
         ack()
 
     # ------------------------------------------------------------ follow-ups after the answer: Slack API calls only
@@ -296,30 +279,33 @@ class SlackListeners:
         self, body: dict[str, Any], client: WebClient, respond: Callable[..., Any], context: BoltContext
     ) -> None:
         """After a command's answer: the modal, the rest of a long answer, the matrix chart, notices to others."""
-        reply = context.get("krbot_reply")
-        if reply is None:
+        handoff: Handoff | None = context.get(HANDOFF)
+        if handoff is None or handoff.reply is None:
             return
-        if context.get("krbot_form"):
+        reply = handoff.reply
+        if handoff.form:
             view = blocks.checkin_view(rows=reply.params["rows"], code=None, lang=reply.lang)
             client.views_open(trigger_id=body["trigger_id"], view=view)
             return
-        for message in context.get("krbot_more") or []:
+        for message in handoff.more:
             respond(response_type="ephemeral", **message)
         if reply.ok and reply.shows is services.Shows.CHART:
             self._send_matrix_chart(client=client, user_id=body["user_id"], reply=reply)
         self._tell_reply(client=client, context=context)
 
-    def _open_form(self, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Callable[..., Any]) -> None:
+    def _open_form(
+        self, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Callable[..., Any], context: BoltContext
+    ) -> None:
         """The Update button (reminder DM, App Home): open the modal on that KR."""
-        sender = self._sender(user_id=body["user"]["id"])
+        sender: services.ChatSender | None = context.get(SENDER)
         if sender is None:
             respond(text=self._stranger_text(user_id=body["user"]["id"]), response_type="ephemeral", replace_original=False)
             return
         self._open_view(client=client, sender=sender, trigger_id=body["trigger_id"], code=action.get("value") or None)
 
-    def _pick_kr(self, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def _pick_kr(self, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """Another KR picked in the modal: the modal redrawn with that KR's measures."""
-        sender = self._sender(user_id=body["user"]["id"])
+        sender: services.ChatSender | None = context.get(SENDER)
         if sender is None:
             return
         reply = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
@@ -331,13 +317,14 @@ class SlackListeners:
         self, body: dict[str, Any], client: WebClient, respond: Callable[..., Any], context: BoltContext
     ) -> None:
         """After a decision was stored: the message shows it, the asker is told by DM, others refused privately."""
-        if context.get("krbot_answer"):
-            respond(text=context["krbot_answer"], response_type="ephemeral", replace_original=False)
+        handoff: Handoff | None = context.get(HANDOFF)
+        if handoff is None:
             return
-        reply, ask_id = context.get("krbot_reply"), context.get("krbot_ask")
-        if reply is None:
+        if handoff.answer:
+            respond(text=handoff.answer, response_type="ephemeral", replace_original=False)
             return
-        if reply.shows is services.Shows.REPEAT:  # the same click delivered again: decided and answered already
+        reply, ask_id = handoff.reply, handoff.ask
+        if reply is None or reply.shows is services.Shows.REPEAT:  # the same click delivered again: answered already
             return
         if reply.shows is not services.Shows.DECISION:  # another decision won: it updates the message and tells the asker, once
             respond(text=self._reply_text(reply=reply), response_type="ephemeral", replace_original=False)
@@ -356,19 +343,19 @@ class SlackListeners:
 
     def _answer_message(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """After a DM command was stored: post the answer in the DM, tell whom it names."""
-        answer = context.get("krbot_answer")
-        if answer is None:
+        handoff: Handoff | None = context.get(HANDOFF)
+        if handoff is None or handoff.answer is None:
             return
-        for message in blocks.text_messages(text=answer):
+        for message in blocks.text_messages(text=handoff.answer):
             client.chat_postMessage(channel=event["channel"], **message)
         self._tell_reply(client=client, context=context)
 
-    def _publish_home(self, event: dict[str, Any], client: WebClient) -> None:
+    def _publish_home(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """The App Home tab: the person's KRs; for the boss and admins, the objectives' conclusions too."""
         if event.get("tab", "home") != "home":
             return
         user_id = event["user"]
-        sender = self._sender(user_id=user_id)
+        sender: services.ChatSender | None = context.get(SENDER)
         if sender is None:
             client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks.sections(text=self._stranger_text(user_id=user_id))})
             return

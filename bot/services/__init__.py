@@ -17,8 +17,10 @@ from bot.services.checkins import (
     validate_checkin,
 )
 from bot.services.context import (
+    ChatSender,
     Scope,
     boss_channels,
+    chat_sender,
     codes_of,
     find_person,
     load_scope,
@@ -85,6 +87,8 @@ __all__ = [
     "revoke_hook",
     "revoke_token",
     "token_caller",
+    "ChatSender",
+    "chat_sender",
     "DigestRun",
     "digest_run",
     "workspace_id_of",

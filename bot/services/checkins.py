@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot import commands
 from bot.core import model
-from bot.core.asks import classify_ask, split_asks
+from bot.core.asks import ClassifiedAsk, classify_ask, split_asks
 from bot.core.errors import KrbotError, NotAllowed
 from bot.core.numbers import EN_STYLE, NumberStyle
 from bot.core.progress import KrProgress, kr_progress, measure_progress
@@ -48,41 +49,54 @@ def read_measure(
 
 
 def build_checkin(
-    *, scope: Scope, person: model.Person, update: commands.Update, at: datetime, now: datetime | None = None
+    *,
+    scope: Scope,
+    person: model.Person,
+    update: commands.Update,
+    at: datetime,
+    now: datetime | None = None,
+    style: NumberStyle | None = None,
+    classified: Sequence[ClassifiedAsk] = (),
 ) -> tuple[model.Checkin, list[model.Ask]]:
-    """Validate an update against the OKR tree, the cycle's days and the sender's rights; nothing is written here."""
+    """Validate an update against the OKR tree, the cycle's days and the sender's rights; nothing is written here.
+
+    The one builder of text, form, CLI and CSV check-ins: `style` reads numbers in another style than the sender's
+    (a spreadsheet's locale), `classified` adds asks already classified (a form's chosen kind and amount)."""
     if update.code is None:
         raise KrbotError("checkin.no_code", known=", ".join(codes_of(scope.okrs, person.key)) or "—")
-    target = owned_target(scope, update.code, person)
+    return checkin_for(
+        scope=scope, target=owned_target(scope, update.code, person), person=person, update=update, at=at, now=now,
+        style=style, classified=classified,
+    )
+
+
+def checkin_for(
+    *,
+    scope: Scope,
+    target: model.KeyResult | model.Objective,
+    person: model.Person,
+    update: commands.Update,
+    at: datetime,
+    now: datetime | None = None,
+    style: NumberStyle | None = None,
+    classified: Sequence[ClassifiedAsk] = (),
+) -> tuple[model.Checkin, list[model.Ask]]:
+    """build_checkin once the target is known (a spreadsheet looks each code up once, not once per row)."""
     if not may_update(target=target, person=person):
         owner = scope.okrs.people.get(target.owner)
         raise NotAllowed("checkin.not_owner", code=target.code, owner=owner.name if owner else target.owner)
-    style = scope.style_for(person.key)
+    style = style or scope.style_for(person.key)
     check_checkin_day(
         day=scope.local(at).date(), cycle=scope.okrs.cycle, today=None if now is None else scope.local(now).date()
     )
-    values: dict[str, float] = {}
-    for item in update.values:
-        measure = find_measure(target=target, name=item.measure)
-        if measure.name in values:
-            raise KrbotError("checkin.measure_twice", measure=measure.name)
-        values[measure.name] = read_measure(measure, item.text, style=style, check_range=True)
-    asks = []
-    for text in update.asks:
-        for part in split_asks(text=text):
-            classified = classify_ask(text=part, style=style)
-            asks.append(
-                model.Ask(
-                    id=None,
-                    code=target.code,
-                    person=person.key,
-                    kind=classified.kind,
-                    text=classified.text,
-                    at=at,
-                    amount=classified.amount,
-                    unit=classified.unit,
-                )
-            )
+    values, problems = read_values(target=target, items=update.values, style=style)
+    if problems:
+        raise next(iter(problems.values()))
+    kinds = [classify_ask(text=part, style=style) for text in update.asks for part in split_asks(text=text)]
+    asks = [
+        model.Ask(id=None, code=target.code, person=person.key, kind=c.kind, text=c.text, at=at, amount=c.amount, unit=c.unit)
+        for c in [*kinds, *classified]
+    ]
     if not values and not asks and not (update.note or update.next_step or update.risk):
         raise KrbotError("checkin.empty", code=target.code, example=_example(target, scope.lang))
     checkin = model.Checkin(
@@ -95,6 +109,23 @@ def build_checkin(
         risk=update.risk,
     )
     return checkin, asks
+
+
+def read_values(
+    *, target: model.KeyResult | model.Objective, items: Sequence[commands.MeasureValue], style: NumberStyle
+) -> tuple[dict[str, float], dict[str, KrbotError]]:
+    """The typed values read for their measures ({measure name: value}), and {measure name (as typed): refusal}."""
+    values: dict[str, float] = {}
+    problems: dict[str, KrbotError] = {}
+    for item in items:
+        try:
+            measure = find_measure(target=target, name=item.measure)
+            if measure.name in values:
+                raise KrbotError("checkin.measure_twice", measure=measure.name)
+            values[measure.name] = read_measure(measure, item.text, style=style, check_range=True)
+        except KrbotError as error:
+            problems.setdefault(item.measure or "", error)
+    return values, problems
 
 
 def _example(target: model.KeyResult | model.Objective, lang: str) -> str:
@@ -306,12 +337,5 @@ def validate_checkin(
         sender = person_in(scope, person)
         target = owned_target(scope, code, sender)
         style = scope.style_for(sender.key)
-    problems: dict[str, KrbotError] = {}
-    for name, text in values.items():
-        if not text.strip():
-            continue
-        try:
-            read_measure(find_measure(target=target, name=name), text, style=style, check_range=True)
-        except KrbotError as error:
-            problems[name] = error
-    return problems
+    typed = tuple(commands.MeasureValue(measure=name, text=text) for name, text in values.items() if text.strip())
+    return read_values(target=target, items=typed, style=style)[1]

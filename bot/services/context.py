@@ -178,10 +178,30 @@ def codes_of(okrs: model.Okrs, key: str) -> list[str]:
     return codes
 
 
+@dataclass(frozen=True, slots=True)
+class ChatSender:
+    """Who sent a chat request, as krbot knows them: their workspace, person key and the workspace's language."""
+
+    workspace: str
+    person: str
+    lang: str
+
+    def __deepcopy__(self, memo: dict[int, object]) -> ChatSender:
+        """Itself: it is immutable (Bolt deep-copies a request's context for its follow-ups)."""
+        return self
+
+
+def chat_sender(*, uow: UnitOfWork, platform: str, user_id: str) -> ChatSender | None:
+    """The krbot person behind a Slack or Feishu user id (one read), or None for someone krbot does not know."""
+    with uow.begin() as session:
+        found = repository.person_by_chat_id(session=session, platform=platform, user_id=user_id)
+    return None if found is None else ChatSender(workspace=found[0], person=found[1], lang=found[2])
+
+
 def find_person(*, uow: UnitOfWork, platform: str, user_id: str) -> tuple[str, str] | None:
     """(workspace name, person key) of a Slack or Feishu user, or None for someone krbot does not know."""
-    with uow.begin() as session:
-        return repository.person_by_chat_id(session=session, platform=platform, user_id=user_id)
+    sender = chat_sender(uow=uow, platform=platform, user_id=user_id)
+    return None if sender is None else (sender.workspace, sender.person)
 
 
 def require_person(*, uow: UnitOfWork, person: str, at: datetime, workspace: str | None = None) -> None:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from bot import commands
 from bot.core import model
-from bot.core.asks import classify_ask
+from bot.core.asks import ClassifiedAsk, classify_ask
 from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
-from bot.core.rules import find_measure
 from bot.core.text import clean_optional, clean_text
 from bot.core.values import read_amount
-from bot.services.checkins import build_checkin, read_measure, saved_reply
+from bot.services.checkins import build_checkin, read_values, saved_reply
 from bot.services.context import load_scope, owned_target, person_in
 from bot.services.replies import Reply
 from storage import repository
@@ -89,43 +87,20 @@ def _record_form(
         ):
             return Reply(key="checkin.duplicate", lang=scope.lang, params={"code": code}), {}
         target = owned_target(scope, code, sender)
-        problems: dict[str, KrbotError] = {}
-        for name, text in values.items():
-            if text.strip():
-                try:
-                    read_measure(find_measure(target=target, name=name), text)
-                except KrbotError as error:
-                    problems[name] = error
-        ask = _form_ask(
-            text=ask_text, kind=ask_kind, amount=ask_amount, problems=problems, style=scope.style_for(sender.key)
-        )
+        style = scope.style_for(sender.key)
+        typed = tuple(commands.MeasureValue(measure=n, text=t) for n, t in values.items() if t.strip())
+        _, problems = read_values(target=target, items=typed, style=style)
+        ask = _form_ask(text=ask_text, kind=ask_kind, amount=ask_amount, problems=problems, style=style)
         if problems:
             return None, problems
         update = commands.Update(
             code=target.code,
-            values=tuple(commands.MeasureValue(measure=n, text=t) for n, t in values.items() if t.strip()),
+            values=typed,
             note=(note or "").strip() or None,
             next_step=(next_step or "").strip() or None,
             risk=(risk or "").strip() or None,
-            asks=(ask.text,) if ask else (),
         )
-        checkin, _ = build_checkin(scope=scope, person=sender, update=update, at=at)
-        asks = (
-            []
-            if ask is None
-            else [
-                model.Ask(
-                    id=None,
-                    code=target.code,
-                    person=sender.key,
-                    kind=ask.kind,
-                    text=ask.text,
-                    at=at,
-                    amount=ask.amount,
-                    unit=ask.unit,
-                )
-            ]
-        )
+        checkin, asks = build_checkin(scope=scope, person=sender, update=update, at=at, classified=(ask,) if ask else ())
         try:
             repository.add_checkin(
                 session=session,
@@ -146,7 +121,7 @@ class _Duplicate(Exception):
 
 def _form_ask(
     *, text: str | None, kind: str | None, amount: str | None, problems: dict[str, KrbotError], style: NumberStyle
-) -> Any:
+) -> ClassifiedAsk | None:
     """The ask of a form: typed words, the kind chosen (else classified by the words) and an amount read for that kind."""
     words = (text or "").strip()
     typed_amount = (amount or "").strip()
@@ -173,6 +148,4 @@ def _form_ask(
             if unit is not None:
                 problems["ask_amount"] = KrbotError("form.ask_amount_number", word=typed_amount)
             unit = "people" if chosen is model.AskKind.PEOPLE else None
-    return model.Ask(
-        id=None, code="", person="", kind=chosen, text=words, at=datetime.min, amount=number, unit=unit
-    )
+    return ClassifiedAsk(kind=chosen, amount=number, unit=unit, text=words)

@@ -4,35 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
-
+from bot import commands
 from bot.core import model
-from bot.core.asks import classify_ask, split_asks
 from bot.core.cells import unescape_cell
-from bot.core.errors import KrbotError, NotAllowed
+from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
-from bot.core.rules import check_checkin_day, find_measure, may_update
 from bot.core.text import clean_text
 from bot.locales import check_locale, number_style
-from bot.services.checkins import read_measure
+from bot.services.checkins import checkin_for
 from bot.services.context import Scope, load_scope, owned_target, parse_moment, person_in
 from storage import repository
 from storage.db import UnitOfWork
-from storage.models import (
-    AskRow,
-    CheckinRow,
-    CheckinValueRow,
-)
 
 CSV_COLUMNS = ("code", "measure", "value", "person", "at")
 
 
 CSV_OPTIONAL = ("note", "next", "ask", "risk")
 
+
+IMPORT_SOURCE = "import"  # what a check-in from a spreadsheet is marked as
 
 CSV_IGNORED = ("period", "origin")  # written by `krbot export --format csv`, so an export reads back in
 
@@ -80,10 +73,9 @@ def import_checkins(
         )
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=now)
-        tz = scope.workspace.timezone
         style = _style(scope=scope, locale=locale)
         seen: dict[tuple[str, str, datetime], int] = {}
-        groups: dict[tuple[str, str, datetime], dict[str, Any]] = {}
+        groups: dict[tuple[str, str, datetime], repository.NewCheckin] = {}
         targets: dict[str, model.KeyResult | model.Objective] = {}
         rows = 0
         for line_number, raw in enumerate(reader, start=2):
@@ -91,102 +83,52 @@ def import_checkins(
             row = {k.strip(): unescape_cell(text=(v or "").strip()) for k, v in raw.items() if k is not None}
             rows += 1
             try:
-                person = person_in(scope, row["person"])
-                code = row["code"].upper()
-                target = targets.get(code) or owned_target(scope, code, person)
-                targets[code] = target
-                if not may_update(target=target, person=person):
-                    owner = scope.okrs.people.get(target.owner)
-                    raise NotAllowed(
-                        "checkin.not_owner", code=code, owner=owner.name if owner else target.owner
-                    )
-                at = parse_moment(text=row["at"], timezone=tz)
-                check_checkin_day(day=scope.local(at).date(), cycle=scope.okrs.cycle)
-                group = groups.setdefault((code, person.key, at), {"values": {}, "asks": []})
-                if row["measure"] or row["value"]:
-                    measure = find_measure(target=target, name=row["measure"] or None)
-                    key = (target.code, measure.name, at)
+                checkin, asks = _row_checkin(scope=scope, row=row, style=style, targets=targets)
+                for name in checkin.values:
+                    key = (checkin.code, name, checkin.at)
                     if key in seen:
-                        raise KrbotError("csv.duplicate", first=seen[key], code=target.code, measure=measure.name)
+                        raise KrbotError("csv.duplicate", first=seen[key], code=checkin.code, measure=name)
                     seen[key] = line_number
-                    group["values"][measure.name] = read_measure(measure, row["value"], style=style, check_range=True)
-                for column, attribute in (("note", "note"), ("next", "next_step"), ("risk", "risk")):
-                    if row.get(column):
-                        group[attribute] = row[column]
-                if row.get("ask"):
-                    for part in split_asks(text=row["ask"]):
-                        group["asks"].append(classify_ask(text=part, style=style))
             except KrbotError as error:
                 raise KrbotError(
                     "csv.row", file=filename, line=line_number, inner=error.key, **error.params
                 ) from None
-        _bulk_insert(session=session, scope=scope, groups=groups)
+            group = (checkin.code, checkin.person, checkin.at)
+            groups[group] = _merged(earlier=groups.get(group), checkin=checkin, asks=asks)
+        repository.add_checkins(session=session, loaded=scope.loaded, items=list(groups.values()))
     return {"rows": rows, "checkins": len(groups)}
 
 
-def _bulk_insert(
-    *, session: Session, scope: Scope, groups: dict[tuple[str, str, datetime], dict[str, Any]]
-) -> None:
-    if not groups:
-        return
-    keys = list(groups)
-    ids = session.scalars(
-        insert(CheckinRow).returning(CheckinRow.id, sort_by_parameter_order=True),
-        [
-            {
-                "workspace_id": scope.workspace.id,
-                "cycle_id": scope.cycle.id,
-                "code": code,
-                "person_key": person,
-                "at": at,
-                "note": groups[(code, person, at)].get("note"),
-                "next_step": groups[(code, person, at)].get("next_step"),
-                "risk": groups[(code, person, at)].get("risk"),
-                "source": "import",
-            }
-            for code, person, at in keys
-        ],
-        execution_options={"render_nulls": True},  # one batch for every row, not one per pattern of NULLs
-    ).all()
-    values = []
-    asks = []
-    for checkin_id, key in zip(ids, keys, strict=True):
-        code, person, at = key
-        for name, value in groups[key]["values"].items():
-            values.append(
-                {
-                    "checkin_id": checkin_id,
-                    "measure_id": scope.loaded.measure_ids[(code, name)],
-                    "value": value,
-                }
-            )
-        for classified in groups[key]["asks"]:
-            asks.append(
-                {
-                    "workspace_id": scope.workspace.id,
-                    "cycle_id": scope.cycle.id,
-                    "checkin_id": checkin_id,
-                    "code": code,
-                    "person_key": person,
-                    "kind": classified.kind.value,
-                    "amount": classified.amount,
-                    "unit": classified.unit,
-                    "text": classified.text,
-                    "status": model.AskStatus.OPEN.value,
-                    "at": at,
-                }
-            )
-    if values:
-        session.execute(insert(CheckinValueRow), values)
-    if asks:
-        session.execute(insert(AskRow), asks)
-    repository.tell_checkins(session=session, loaded=scope.loaded, source="import", stored=[
-        (checkin_id, model.Checkin(code=code, person=person, at=at, values=groups[(code, person, at)]["values"],
-                                   note=groups[(code, person, at)].get("note"),
-                                   next_step=groups[(code, person, at)].get("next_step"),
-                                   risk=groups[(code, person, at)].get("risk")))
-        for checkin_id, (code, person, at) in zip(ids, keys, strict=True)
-    ])
+def _row_checkin(
+    *, scope: Scope, row: dict[str, str], style: NumberStyle, targets: dict[str, model.KeyResult | model.Objective]
+) -> tuple[model.Checkin, list[model.Ask]]:
+    """One spreadsheet row through the one check-in builder (one value, the words, the ask), its code looked up once."""
+    person = person_in(scope, row["person"])
+    code = row["code"].upper()
+    target = targets.get(code) or owned_target(scope, code, person)
+    targets[code] = target
+    typed = (commands.MeasureValue(measure=row["measure"] or None, text=row["value"]),) if row["measure"] or row["value"] else ()
+    update = commands.Update(
+        code=code, values=typed, note=row.get("note") or None, next_step=row.get("next") or None,
+        risk=row.get("risk") or None, asks=(row["ask"],) if row.get("ask") else (),
+    )
+    at = parse_moment(text=row["at"], timezone=scope.workspace.timezone)
+    return checkin_for(scope=scope, target=target, person=person, update=update, at=at, style=style)
+
+
+def _merged(*, earlier: repository.NewCheckin | None, checkin: model.Checkin, asks: list[model.Ask]) -> repository.NewCheckin:
+    """The rows of one check-in (same code, person and time) as one: their values, the last words given, every ask."""
+    if earlier is None:
+        return repository.NewCheckin(checkin=checkin, asks=asks, source=IMPORT_SOURCE)
+    before = earlier.checkin
+    merged = replace(
+        before,
+        values={**before.values, **checkin.values},
+        note=checkin.note or before.note,
+        next_step=checkin.next_step or before.next_step,
+        risk=checkin.risk or before.risk,
+    )
+    return repository.NewCheckin(checkin=merged, asks=[*earlier.asks, *asks], source=IMPORT_SOURCE)
 
 
 def _style(*, scope: Scope, locale: str | None) -> NumberStyle:

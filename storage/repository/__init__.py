@@ -5,7 +5,9 @@ from __future__ import annotations
 from storage.repository.asks import ask_row, load_asks, tell_decision
 from storage.repository.changes import add_goal_change, load_changes
 from storage.repository.checkins import (
+    NewCheckin,
     add_checkin,
+    add_checkins,
     checkin_with_event,
     last_checkins,
     load_checkins,
@@ -31,7 +33,9 @@ __all__ = [
     "IMPORT_REASON",
     "Loaded",
     "SyncReport",
+    "NewCheckin",
     "add_checkin",
+    "add_checkins",
     "add_goal_change",
     "ask_row",
     "away_days",

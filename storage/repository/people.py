@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.core import model
@@ -48,17 +49,24 @@ def set_away(
     session.flush()
 
 
-def person_by_chat_id(*, session: Session, platform: str, user_id: str) -> tuple[str, str] | None:
-    """(workspace name, person key) of a Slack or Feishu user id, or None."""
-    column = {"slack": PersonRow.slack_id, "feishu": PersonRow.feishu_id}[platform]
-    row = session.execute(
-        select(WorkspaceRow.name, PersonRow.key)
+def _person_by(column: Any) -> Select[tuple[str, str, str]]:
+    """(workspace name, person key, workspace language) of the live person whose chat id in `column` is `user_id`."""
+    return (
+        select(WorkspaceRow.name, PersonRow.key, WorkspaceRow.language)
         .join(PersonRow, PersonRow.workspace_id == WorkspaceRow.id)
-        .where(column == user_id, PersonRow.archived.is_(False))
+        .where(column == bindparam("user_id"), PersonRow.archived.is_(False))
         .order_by(PersonRow.id)
         .limit(1)
-    ).first()
-    return (row[0], row[1]) if row else None
+    )
+
+
+_PERSON_BY_CHAT_ID = {"slack": _person_by(PersonRow.slack_id), "feishu": _person_by(PersonRow.feishu_id)}  # built once
+
+
+def person_by_chat_id(*, session: Session, platform: str, user_id: str) -> tuple[str, str, str] | None:
+    """(workspace name, person key, workspace language) of a Slack or Feishu user id, or None."""
+    row = session.execute(_PERSON_BY_CHAT_ID[platform], {"user_id": user_id}).first()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def schedule_owners(*, session: Session, workspace_id: int, cycle_id: int) -> tuple[model.Person, ...]:

@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.core import model
@@ -38,21 +39,22 @@ def workspace_names(*, session: Session) -> list[str]:
     return list(session.scalars(select(WorkspaceRow.name).order_by(WorkspaceRow.id)))
 
 
+_WORKSPACE_BY_NAME = select(WorkspaceRow).where(WorkspaceRow.name == bindparam("name"))
+_FIRST_TWO_WORKSPACES = select(WorkspaceRow).order_by(WorkspaceRow.id).limit(2)
+_CYCLES_OF_WORKSPACE = select(CycleRow).where(CycleRow.workspace_id == bindparam("workspace_id")).order_by(CycleRow.start)
+
+
 def find_workspace(*, session: Session, name: str | None) -> WorkspaceRow | None:
     """The named workspace, or the only one when no name is given."""
     if name is not None:
-        return session.scalar(select(WorkspaceRow).where(WorkspaceRow.name == name))
-    rows = list(session.scalars(select(WorkspaceRow).order_by(WorkspaceRow.id).limit(2)))
+        return session.scalar(_WORKSPACE_BY_NAME, {"name": name})
+    rows = list(session.scalars(_FIRST_TWO_WORKSPACES))
     return rows[0] if len(rows) == 1 else None
 
 
 def current_cycle(*, session: Session, workspace_id: int, day: date) -> CycleRow | None:
     """The cycle containing `day`, else the latest that started before it, else the first."""
-    cycles = list(
-        session.scalars(
-            select(CycleRow).where(CycleRow.workspace_id == workspace_id).order_by(CycleRow.start)
-        )
-    )
+    cycles = list(session.scalars(_CYCLES_OF_WORKSPACE, {"workspace_id": workspace_id}))
     containing = [c for c in cycles if c.start <= day <= c.end]
     if containing:
         return containing[-1]
@@ -62,11 +64,17 @@ def current_cycle(*, session: Session, workspace_id: int, day: date) -> CycleRow
     return cycles[0] if cycles else None
 
 
+# Stored words to enum members by a dict lookup (calling the enum is slow, and a digest does it thousands of times).
+_KINDS = {kind.value: kind for kind in model.MeasureKind}
+_ROLES = {role.value: role for role in model.Role}
+_LEVELS = {level.value: level for level in model.Level}
+
+
 def _measure(row: MeasureRow) -> model.Measure:
     limit = row.limit_value
     return model.Measure(
         name=row.name,
-        kind=model.MeasureKind(row.kind),
+        kind=_KINDS[row.kind],
         unit=row.unit,
         baseline=row.baseline,
         target=row.target,
@@ -99,110 +107,103 @@ def workspace_of(row: WorkspaceRow) -> model.Workspace:
     )
 
 
+def _whole_tree() -> dict[str, Any]:
+    """The statements of a cycle's whole tree, as plain table rows (the cycle bound as `cycle_id`), built once."""
+    cycle = bindparam("cycle_id")
+    return {
+        "people": select(PersonRow.__table__).where(
+            PersonRow.workspace_id == bindparam("workspace_id"), PersonRow.archived.is_(False)
+        ),
+        "objectives": select(ObjectiveRow.__table__)
+        .where(ObjectiveRow.cycle_id == cycle, ObjectiveRow.archived.is_(False))
+        .order_by(ObjectiveRow.position),
+        "paths": select(PathRow.__table__)
+        .join(ObjectiveRow, PathRow.objective_id == ObjectiveRow.id)
+        .where(ObjectiveRow.cycle_id == cycle, PathRow.archived.is_(False))
+        .order_by(PathRow.position),
+        "krs": select(KrRow.__table__)
+        .where(KrRow.cycle_id == cycle, KrRow.archived.is_(False))
+        .order_by(KrRow.position),
+        "measures": select(MeasureRow.__table__)
+        .where(MeasureRow.cycle_id == cycle, MeasureRow.archived.is_(False))
+        .order_by(MeasureRow.position),
+        "tasks": select(TaskRow.__table__)
+        .join(KrRow, TaskRow.kr_id == KrRow.id)
+        .where(KrRow.cycle_id == cycle, TaskRow.archived.is_(False))
+        .order_by(TaskRow.position),
+    }
+
+
+_TREE = _whole_tree()
+
+
 def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> Loaded:
-    """The cycle's live OKR tree in a fixed number of queries, whatever its size."""
-    people_rows = session.scalars(
-        select(PersonRow).where(PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False))
-    )
-    objective_rows = list(
-        session.scalars(
-            select(ObjectiveRow)
-            .where(ObjectiveRow.cycle_id == cycle.id, ObjectiveRow.archived.is_(False))
-            .order_by(ObjectiveRow.position)
-        )
-    )
-    path_rows = list(
-        session.scalars(
-            select(PathRow)
-            .join(ObjectiveRow, PathRow.objective_id == ObjectiveRow.id)
-            .where(ObjectiveRow.cycle_id == cycle.id, PathRow.archived.is_(False))
-            .order_by(PathRow.position)
-        )
-    )
-    kr_rows = list(
-        session.scalars(
-            select(KrRow)
-            .where(KrRow.cycle_id == cycle.id, KrRow.archived.is_(False))
-            .order_by(KrRow.position)
-        )
-    )
-    measure_rows = list(
-        session.scalars(
-            select(MeasureRow)
-            .where(MeasureRow.cycle_id == cycle.id, MeasureRow.archived.is_(False))
-            .order_by(MeasureRow.position)
-        )
-    )
-    task_rows = list(
-        session.scalars(
-            select(TaskRow)
-            .join(KrRow, TaskRow.kr_id == KrRow.id)
-            .where(KrRow.cycle_id == cycle.id, TaskRow.archived.is_(False))
-            .order_by(TaskRow.position)
-        )
-    )
+    """The cycle's live OKR tree in a fixed number of queries, whatever its size (read as plain rows, no ORM objects:
+    a digest reads thousands)."""
+    connection = session.connection()
+    params = {"cycle_id": cycle.id, "workspace_id": workspace.id}
+    rows = {name: connection.execute(statement, params).all() for name, statement in _TREE.items()}
     return _loaded(
         workspace=workspace,
         cycle=cycle,
-        people_rows=people_rows,
-        objective_rows=objective_rows,
-        path_rows=path_rows,
-        kr_rows=kr_rows,
-        measure_rows=measure_rows,
-        task_rows=task_rows,
+        people_rows=rows["people"],
+        objective_rows=rows["objectives"],
+        path_rows=rows["paths"],
+        kr_rows=rows["krs"],
+        measure_rows=rows["measures"],
+        task_rows=rows["tasks"],
     )
+
+
+# The statements of the per-request path, built once: each call only binds its values (no per-call construction).
+_KR_WITH_PARENTS = (
+    select(KrRow, PathRow, ObjectiveRow)
+    .join(PathRow, PathRow.id == KrRow.path_id)
+    .join(ObjectiveRow, ObjectiveRow.id == PathRow.objective_id)
+    .where(
+        KrRow.cycle_id == bindparam("cycle_id"),
+        KrRow.code == bindparam("code"),
+        KrRow.archived.is_(False),
+        ObjectiveRow.archived.is_(False),
+    )
+)
+_OBJECTIVE_BY_CODE = select(ObjectiveRow).where(
+    ObjectiveRow.cycle_id == bindparam("cycle_id"), ObjectiveRow.code == bindparam("code"), ObjectiveRow.archived.is_(False)
+)
+_MEASURES_OF_CODE = (
+    select(MeasureRow)
+    .where(MeasureRow.cycle_id == bindparam("cycle_id"), MeasureRow.code == bindparam("code"), MeasureRow.archived.is_(False))
+    .order_by(MeasureRow.position)
+)
+_PEOPLE_BY_KEY = select(PersonRow).where(
+    PersonRow.workspace_id == bindparam("workspace_id"),
+    PersonRow.archived.is_(False),
+    PersonRow.key.in_(bindparam("keys", expanding=True)),
+)
 
 
 def load_code(
     *, session: Session, workspace: WorkspaceRow, cycle: CycleRow, code: str, people: Iterable[str]
 ) -> Loaded | None:
-    """Only what an action on one code needs: that KR (with its path and objective) or that objective, its
-    measures and tasks, and the named people plus those the KR names; None when no live KR or objective
-    has the code. The same few queries whatever the workspace's size."""
-    kr_row = session.scalars(
-        select(KrRow).where(KrRow.cycle_id == cycle.id, KrRow.code == code, KrRow.archived.is_(False))
-    ).one_or_none()
+    """Only what a check-in on one code needs: that KR (with its path and objective) or that objective, its
+    measures, and the named people plus those the KR names — no tasks; None when no live KR or objective has
+    the code. The same few queries whatever the workspace's size."""
+    found = session.execute(_KR_WITH_PARENTS, {"cycle_id": cycle.id, "code": code}).one_or_none()
+    kr_rows: list[KrRow] = []
     path_rows: list[PathRow] = []
-    if kr_row is not None:
-        path_rows = list(session.scalars(select(PathRow).where(PathRow.id == kr_row.path_id)))
-        objective_filter = ObjectiveRow.id == path_rows[0].objective_id
+    if found is not None:
+        kr_row, path_row, objective_row = found
+        kr_rows, path_rows, objective_rows = [kr_row], [path_row], [objective_row]
     else:
-        objective_filter = ObjectiveRow.code == code
-    objective_rows = list(
-        session.scalars(
-            select(ObjectiveRow).where(
-                ObjectiveRow.cycle_id == cycle.id, objective_filter, ObjectiveRow.archived.is_(False)
-            )
-        )
-    )
-    if not objective_rows:
-        return None
-    kr_rows = [kr_row] if kr_row is not None else []
-    measure_rows = list(
-        session.scalars(
-            select(MeasureRow)
-            .where(MeasureRow.cycle_id == cycle.id, MeasureRow.code == code, MeasureRow.archived.is_(False))
-            .order_by(MeasureRow.position)
-        )
-    )
-    task_rows: list[TaskRow] = []
-    keys = set(people)
-    if kr_row is not None:
-        task_rows = list(
-            session.scalars(
-                select(TaskRow)
-                .where(TaskRow.kr_id == kr_row.id, TaskRow.archived.is_(False))
-                .order_by(TaskRow.position)
-            )
-        )
-        keys |= {kr_row.owner_key, *(kr_row.consulted or ()), *(kr_row.delegates or ())}
-        keys |= {k for k in (kr_row.accountable_key,) if k}
-    keys |= {row.owner_key for row in objective_rows}
-    people_rows = session.scalars(
-        select(PersonRow).where(
-            PersonRow.workspace_id == workspace.id, PersonRow.archived.is_(False), PersonRow.key.in_(sorted(keys))
-        )
-    )
+        objective_rows = list(session.scalars(_OBJECTIVE_BY_CODE, {"cycle_id": cycle.id, "code": code}))
+        if not objective_rows:
+            return None
+    measure_rows = list(session.scalars(_MEASURES_OF_CODE, {"cycle_id": cycle.id, "code": code}))
+    keys = set(people) | {row.owner_key for row in objective_rows}
+    for row in kr_rows:
+        keys |= {row.owner_key, *(row.consulted or ()), *(row.delegates or ())}
+        keys |= {k for k in (row.accountable_key,) if k}
+    people_rows = session.scalars(_PEOPLE_BY_KEY, {"workspace_id": workspace.id, "keys": sorted(keys)})
     return _loaded(
         workspace=workspace,
         cycle=cycle,
@@ -211,7 +212,7 @@ def load_code(
         path_rows=path_rows,
         kr_rows=kr_rows,
         measure_rows=measure_rows,
-        task_rows=task_rows,
+        task_rows=(),
     )
 
 
@@ -219,19 +220,19 @@ def _loaded(
     *,
     workspace: WorkspaceRow,
     cycle: CycleRow,
-    people_rows: Iterable[PersonRow],
-    objective_rows: Sequence[ObjectiveRow],
-    path_rows: Sequence[PathRow],
-    kr_rows: Sequence[KrRow],
-    measure_rows: Sequence[MeasureRow],
-    task_rows: Sequence[TaskRow],
+    people_rows: Iterable[Any],
+    objective_rows: Sequence[Any],
+    path_rows: Sequence[Any],
+    kr_rows: Sequence[Any],
+    measure_rows: Sequence[Any],
+    task_rows: Sequence[Any],
 ) -> Loaded:
     """The domain tree built from rows already read."""
     people = {
         row.key: model.Person(
             key=row.key,
             name=row.name,
-            role=model.Role(row.role),
+            role=_ROLES[row.role],
             timezone=row.timezone,
             slack_id=row.slack_id,
             feishu_id=row.feishu_id,
@@ -269,8 +270,8 @@ def _loaded(
                 informed=tuple(row.informed or ()),
                 delegates=tuple(row.delegates or ()),
                 contributors=dict(row.contributors or {}),
-                control=model.Level(row.control) if row.control else None,
-                impact=model.Level(row.impact) if row.impact else None,
+                control=_LEVELS[row.control] if row.control else None,
+                impact=_LEVELS[row.impact] if row.impact else None,
                 tasks=tuple(tasks_by_kr[row.id]),
                 added=row.created_at,
             )

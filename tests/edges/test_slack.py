@@ -461,7 +461,7 @@ def test_the_manifest_declares_what_the_listeners_need() -> None:
     assert set(slack.BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])  # what an install asks for
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im"}
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["features"]["app_home"]["home_tab_enabled"]
-    kinds = {(kind, matcher) for kind, matcher, _ack, _lazy in slack.SlackPlatform.listeners(_Stub())}  # type: ignore[arg-type]
+    kinds = {(kind, matcher) for kind, matcher, _ack, _lazy, _matchers in slack.SlackPlatform.listeners(_Stub())}  # type: ignore[arg-type]
     assert {("command", "/kr"), ("event", "app_home_opened"), ("event", "message")} <= kinds
 
 

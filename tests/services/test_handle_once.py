@@ -74,3 +74,21 @@ def test_two_deliveries_of_one_event_at_once_store_once(example: App) -> None:
         thread.join()
     assert sorted(r.fresh for r in results) == [False, False, False, True]
     assert _values(example) == [1.9]
+
+
+def test_old_claims_are_forgotten_now_and_then_and_a_recent_one_still_stops_a_repeat(example: App) -> None:
+    """The sweep runs on one delivery in SWEEP_EVERY (not on each request); it forgets only claims past the memory."""
+    from storage import events
+
+    old = [f"old-{n}" for n in range(5)]
+    assert services.claim_events(uow=example.uow, platform="slack", event_ids=old, at=AT)
+    later = AT + services.EVENT_MEMORY / 2
+    assert services.claim_event(uow=example.uow, platform="slack", event_id="recent", at=later)
+    quiet = next(f"q{n}" for n in range(1000) if not events.sweeps(event_ids=[f"q{n}"]))
+    sweeping = next(f"s{n}" for n in range(1000) if events.sweeps(event_ids=[f"s{n}"]))
+    past_memory = AT + services.EVENT_MEMORY + (services.EVENT_MEMORY / 4)
+    assert services.claim_event(uow=example.uow, platform="slack", event_id=quiet, at=past_memory)
+    assert set(old) <= set(_claimed(example))  # a delivery that does not sweep leaves them
+    assert services.claim_event(uow=example.uow, platform="slack", event_id=sweeping, at=past_memory)
+    assert _claimed(example) == sorted(["recent", quiet, sweeping])  # past the memory: forgotten; the recent one kept
+    assert not services.claim_event(uow=example.uow, platform="slack", event_id="recent", at=past_memory)
