@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -14,6 +15,20 @@ token_cli = typer.Typer(help="Bearer tokens for the HTTP API (/api/v1/).", no_ar
 hook_cli = typer.Typer(help="Secret check-in URLs for one measure (POST /hooks/…).", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
 cli.add_typer(hook_cli, name="hook")
+
+T = TypeVar("T")
+
+
+def _call(*, db: str | None, workspace: str | None, action: Callable[[Any], T]) -> tuple[Any, str, T]:
+    """Open the database, run one service call on it, and fail with its refusal in the workspace's language."""
+    from bot.i18n import error_message
+
+    app = open_app(db)
+    lang = language_of(app, workspace)
+    try:
+        return app, lang, action(app)
+    except KrbotError as error:
+        fail(error_message(error, lang=lang))
 
 
 def _when(moment: datetime | None) -> str:
@@ -43,14 +58,10 @@ def token_create(
 ) -> None:
     """Create a token acting as PERSON (with exactly their rights); it is printed once and stored only as a hash."""
     from bot import services
-    from bot.i18n import error_message, translate
+    from bot.i18n import translate
 
-    app = open_app(db)
-    lang = language_of(app, workspace)
-    try:
-        issued = services.create_token(uow=app.uow, person=person, at=now(), name=name, workspace=workspace)
-    except KrbotError as error:
-        fail(error_message(error, lang=lang))
+    _, lang, issued = _call(db=db, workspace=workspace, action=lambda app: services.create_token(
+        uow=app.uow, person=person, at=now(), name=name, workspace=workspace))
     typer.echo(translate("cli.token_created", lang=lang, id=issued.id, person=person, name=name, secret=issued.secret))
 
 
@@ -58,14 +69,8 @@ def token_create(
 def token_list(workspace: WorkspaceOption = None, db: DbOption = None) -> None:
     """Every token: id, person, name, prefix, created, last used, revoked — never the token itself."""
     from bot import services
-    from bot.i18n import error_message
 
-    app = open_app(db)
-    lang = language_of(app, workspace)
-    try:
-        rows = services.list_tokens(uow=app.uow, workspace=workspace)
-    except KrbotError as error:
-        fail(error_message(error, lang=lang))
+    _, lang, rows = _call(db=db, workspace=workspace, action=lambda app: services.list_tokens(uow=app.uow, workspace=workspace))
     columns = ("id", "person", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     _table(rows=rows, columns=columns, header="cli.token_header", empty="cli.tokens_none", lang=lang)
 
@@ -78,14 +83,10 @@ def token_revoke(
 ) -> None:
     """Revoke a token: requests with it get 401 from now on."""
     from bot import services
-    from bot.i18n import error_message, translate
+    from bot.i18n import translate
 
-    app = open_app(db)
-    lang = language_of(app, workspace)
-    try:
-        services.revoke_token(uow=app.uow, token_id=token_id, at=now(), workspace=workspace)
-    except KrbotError as error:
-        fail(error_message(error, lang=lang))
+    _, lang, _ = _call(db=db, workspace=workspace, action=lambda app: services.revoke_token(
+        uow=app.uow, token_id=token_id, at=now(), workspace=workspace))
     typer.echo(translate("cli.token_revoked", lang=lang, id=token_id))
 
 
@@ -98,16 +99,10 @@ def hook_create(
 ) -> None:
     """Create a secret URL that stores a value for this measure as its owner's check-in; printed once."""
     from bot import services
-    from bot.i18n import error_message, translate
+    from bot.i18n import translate
 
-    app = open_app(db)
-    lang = language_of(app, workspace)
-    try:
-        issued, stored_code, stored_measure = services.create_hook(
-            uow=app.uow, code=code, measure=measure, at=now(), workspace=workspace
-        )
-    except KrbotError as error:
-        fail(error_message(error, lang=lang))
+    app, lang, (issued, stored_code, stored_measure) = _call(db=db, workspace=workspace, action=lambda app: (
+        services.create_hook(uow=app.uow, code=code, measure=measure, at=now(), workspace=workspace)))
     base = (app.settings.public_url or f"http://localhost:{app.settings.http_port}").rstrip("/")
     url = f"{base}/hooks/{issued.secret}"
     typer.echo(translate("cli.hook_created", lang=lang, id=issued.id, code=stored_code, measure=stored_measure, url=url))
@@ -117,14 +112,8 @@ def hook_create(
 def hook_list(workspace: WorkspaceOption = None, db: DbOption = None) -> None:
     """Every hook: id, code, measure, prefix, created, last used, revoked — never its URL."""
     from bot import services
-    from bot.i18n import error_message
 
-    app = open_app(db)
-    lang = language_of(app, workspace)
-    try:
-        rows = services.list_hooks(uow=app.uow, workspace=workspace)
-    except KrbotError as error:
-        fail(error_message(error, lang=lang))
+    _, lang, rows = _call(db=db, workspace=workspace, action=lambda app: services.list_hooks(uow=app.uow, workspace=workspace))
     columns = ("id", "code", "measure", "prefix", "created_at", "last_used_at", "revoked_at")
     _table(rows=rows, columns=columns, header="cli.hook_header", empty="cli.hooks_none", lang=lang)
 
@@ -137,12 +126,8 @@ def hook_revoke(
 ) -> None:
     """Revoke a hook: its URL gets 404 from now on."""
     from bot import services
-    from bot.i18n import error_message, translate
+    from bot.i18n import translate
 
-    app = open_app(db)
-    lang = language_of(app, workspace)
-    try:
-        services.revoke_hook(uow=app.uow, hook_id=hook_id, at=now(), workspace=workspace)
-    except KrbotError as error:
-        fail(error_message(error, lang=lang))
+    _, lang, _ = _call(db=db, workspace=workspace, action=lambda app: services.revoke_hook(
+        uow=app.uow, hook_id=hook_id, at=now(), workspace=workspace))
     typer.echo(translate("cli.hook_revoked", lang=lang, id=hook_id))
