@@ -16,6 +16,7 @@ from bot.core import model
 from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
 from bot.core.sources import number_text, sourced
+from bot.core.text import clean_text
 from bot.locales import number_style, write_value
 from bot.metrics import CHECKINS, SOURCE_PULLS
 from bot.services.checkins import build_checkin, read_measure
@@ -140,7 +141,7 @@ def sync_sources(
         error = errors.get(item.measure_id)
         row = last.get(item.measure_id)
         tell = error is not None and (row is None or row.told_on != day)
-        words = None if error is None else _words(error, lang=run.lang)
+        words = None if error is None else clean_text(text=_words(error, lang=run.lang))  # a source's bytes, storable
         results.append(pulls.PullResult(measure_id=item.measure_id, value=values.get(item.measure_id), error=words, tell=tell))
         if tell:
             notice = _notice(scope=scope, item=item, words=words or "", row=row, at=at)

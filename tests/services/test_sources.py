@@ -137,3 +137,12 @@ def test_a_pulled_text_is_read_by_the_number_reader_or_refused_with_its_words(sy
     synced.runner().run(job="sync", now=OCT15.replace(day=16))
     error = synced.pulls()["GMV"]["source"]["last_pull"]["error"]
     assert error.startswith("returned the text “abc”, which is not a number"), error
+
+
+def test_a_pulled_text_with_nul_and_a_lone_surrogate_is_refused_and_its_error_stored(synced: Synced) -> None:
+    synced.json.document = b'{"data": {"orders": "4\\u0000 2\\ud800"}}'  # what a broken ERP export may send
+    outcome = synced.runner().run(job="sync", now=OCT15)
+    assert outcome.counts["pull failed"] == 1 and outcome.counts["error"] == 0
+    error = synced.pulls()["Orders"]["source"]["last_pull"]["error"]
+    assert error.startswith("returned the text") and "\x00" not in error and "\ud800" not in error, error
+    assert any("Orders" in n["text"] for n in synced.notices() if n["target"] == "ana")
