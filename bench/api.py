@@ -7,11 +7,9 @@ database query per request. Both are measured interleaved (one request to each i
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,56 +20,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import concurrently, line, percentile, timed  # noqa: E402
+
 EXAMPLE = ROOT / "examples" / "q4-europe.zh.yaml"
 NOW = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)  # the check-ins' time: inside the example's cycle, whenever this runs
 SEQUENTIAL = 300
 THREADS = 20
 PER_THREAD = 15
-
-
-def percentile(*, samples: list[float], q: float) -> float:
-    """The q-th percentile (0..100) of the samples, nearest rank."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
-def timed(*, call: Callable[[], httpx.Response], status: int) -> float:
-    """Milliseconds one request took, end to end; its answer must have `status`."""
-    started = time.perf_counter()
-    response = call()
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status_code != status:
-        raise SystemExit(f"unexpected answer {response.status_code}: {response.text[:300]}")
-    return elapsed
-
-
-def concurrently(*, make: Callable[[httpx.Client, int], Callable[[], httpx.Response]], status: int) -> list[float]:
-    """THREADS clients at once, PER_THREAD requests each; every request's milliseconds."""
-    samples: list[float] = []
-    lock = threading.Lock()
-    gate = threading.Barrier(THREADS)
-
-    def worker(n: int) -> None:
-        with httpx.Client(timeout=30) as client:
-            gate.wait()
-            mine = [timed(call=make(client, n * PER_THREAD + i), status=status) for i in range(PER_THREAD)]
-        with lock:
-            samples.extend(mine)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return samples
-
-
-def line(*, name: str, samples: list[float]) -> str:
-    """One row of figures in milliseconds."""
-    return (
-        f"{name:<44} n={len(samples):>4}  p50 {percentile(samples=samples, q=50):7.2f}  "
-        f"p99 {percentile(samples=samples, q=99):7.2f}  mean {statistics.fmean(samples):7.2f} ms"
-    )
 
 
 def serve(*, port: int, database_url: str) -> None:
@@ -135,8 +90,8 @@ def main() -> None:
                 for n in range(SEQUENTIAL):
                     sequential_api.append(timed(call=checkin(client, 100 + n), status=201))
                     sequential_health.append(timed(call=health(client, n), status=200))
-            parallel_health = concurrently(make=health, status=200)
-            parallel_api = concurrently(make=checkin, status=201)
+            parallel_health = concurrently(make=health, threads=THREADS, each=PER_THREAD)
+            parallel_api = concurrently(make=checkin, threads=THREADS, each=PER_THREAD, status=201)
             stored = services.export_all(uow=build_app(database_url=url).uow, at=NOW)["checkins"]
         finally:
             server.terminate()

@@ -7,11 +7,9 @@ then at 20 concurrent. Targets: krbot's p50 within 3× of the floor's; krbot's p
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,6 +30,7 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import concurrently, line, percentile, timed  # noqa: E402
 from bot import services  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -45,50 +44,6 @@ NOW = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)
 SEQUENTIAL = 200
 THREADS = 20
 PER_THREAD = 10
-
-
-def percentile(*, samples: list[float], q: float) -> float:
-    """The q-th percentile (0..100) of the samples, nearest rank."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
-def timed(*, call: Callable[[], httpx.Response]) -> float:
-    """Milliseconds one request took, end to end; the answer must be 200."""
-    started = time.perf_counter()
-    response = call()
-    elapsed = (time.perf_counter() - started) * 1000
-    assert response.status_code == 200, response.text
-    return elapsed
-
-
-def concurrently(*, make: Callable[[httpx.Client, int], Callable[[], httpx.Response]]) -> list[float]:
-    """THREADS threads, each with its own connection, sending PER_THREAD requests at the same time."""
-    samples: list[float] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(THREADS)
-
-    def worker(n: int) -> None:
-        with httpx.Client(timeout=30) as client:
-            barrier.wait()
-            own = [timed(call=make(client, n * PER_THREAD + i)) for i in range(PER_THREAD)]
-        with lock:
-            samples.extend(own)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return samples
-
-
-def line(*, name: str, samples: list[float]) -> str:
-    """One row of the report."""
-    return (
-        f"{name:<34} n={len(samples):<4} p50={percentile(samples=samples, q=50):7.2f} ms  "
-        f"p99={percentile(samples=samples, q=99):7.2f} ms  mean={statistics.mean(samples):7.2f} ms"
-    )
 
 
 def bench_now() -> datetime:
@@ -186,8 +141,8 @@ def main() -> None:
             for n in range(SEQUENTIAL):  # interleaved: both meet the same machine at the same moments
                 sequential_floor.append(timed(call=command(floor_url, client, n, "seq")))
                 sequential_kr.append(timed(call=command(bot_url, client, n, "seq")))
-        parallel_floor = concurrently(make=lambda c, n: command(floor_url, c, n, "par"))
-        parallel_kr = concurrently(make=lambda c, n: command(bot_url, c, n, "par"))
+        parallel_floor = concurrently(make=lambda c, n: command(floor_url, c, n, "par"), threads=THREADS, each=PER_THREAD)
+        parallel_kr = concurrently(make=lambda c, n: command(bot_url, c, n, "par"), threads=THREADS, each=PER_THREAD)
         stored = len(services.export_all(uow=app.uow, at=NOW)["checkins"])
     finally:
         for process in processes:
