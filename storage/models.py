@@ -286,6 +286,19 @@ class CheckinValueRow(Base):
     value: Mapped[float] = mapped_column(Float)
 
 
+class DayValueRow(Base):
+    """A measure's last value of one calendar day (the workspace's), kept as check-ins arrive: what a forecast reads."""
+
+    __tablename__ = "day_values"
+    __table_args__ = (UniqueConstraint("measure_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"), index=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
 class AskRow(Base):
     """A request for money, people or permissions, and its decision."""
 

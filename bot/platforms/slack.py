@@ -54,7 +54,7 @@ __all__ = ["BOT_SCOPES", "DIGEST_EVENT", "PLATFORM", "SLACK_API_URL", "SharedPol
            "make_client"]
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-LAZY_THREADS = 4  # follow-ups (modals, message updates, notices) run at once after the answer
+FOLLOW_UP_THREADS = 4  # follow-ups (modals, message updates, notices) run at once after the answer
 WINDOW_SECONDS = 300  # Slack's requests older than this are refused (replays)
 
 
@@ -86,7 +86,7 @@ class SlackPlatform(SlackListeners):
         http: bool,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """Wire the Bolt app (listeners from the table): each stores in its ack; lazy listeners only call Slack."""
+        """Wire the Bolt app (listeners from the table): each stores in its ack; follow-ups only call Slack."""
         self.uow = uow
         self.http = http
         self.settings = settings
@@ -95,7 +95,7 @@ class SlackPlatform(SlackListeners):
         self._identity: AuthorizeResult | None = None
         self._identity_lock = threading.Lock()
         self.lanes = Lanes(dialect=uow.engine.dialect.name)
-        self._lazy_threads = ThreadPoolExecutor(max_workers=LAZY_THREADS, thread_name_prefix="slack-lazy")
+        self._follow_ups = ThreadPoolExecutor(max_workers=FOLLOW_UP_THREADS, thread_name_prefix="slack-follow-up")
         self.installs: InstallationStore | None = None
         auth: dict[str, Any] = {"authorize": lambda: self._authorize()}  # Bolt passes arguments by name; this needs none
         if settings.slack_client_id:  # installs into many workspaces: each team's token from the (encrypted) store
@@ -117,7 +117,7 @@ class SlackPlatform(SlackListeners):
             ),
             process_before_response=True,  # the ack is sent after its listener committed: told saved means stored
             raise_error_for_unhandled_request=False,
-            listener_executor=self._lazy_threads,
+            listener_executor=self._follow_ups,
         )
         self._socket: Any = None
         self.register(app=self.app)
@@ -313,7 +313,7 @@ class SlackPlatform(SlackListeners):
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        self._lazy_threads.shutdown(wait=True)
+        self._follow_ups.shutdown(wait=True)
 
     def healthy(self) -> bool:
         """HTTP mode is healthy while served; Socket Mode while its connection is up."""

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from bot.services import Reply
 
 SENDER = "krbot_sender"  # context key: the ChatSender the middleware resolved (None: someone krbot does not know)
-HANDOFF = "krbot_handoff"  # context key: what an ack leaves for its follow-up
+HANDOFF = "krbot_handoff"  # context key: what an ack leaves for its follow-up (none: no follow-up runs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +26,6 @@ class Handoff:
     more: tuple[dict[str, Any], ...] = ()  # the rest of a long answer
     form: bool = False  # `/kr update` alone: open the modal
     ask: int | None = None  # the ask a click decided
-
-    def __deepcopy__(self, memo: dict[int, object]) -> Handoff:
-        """Itself: it is immutable, and Bolt deep-copies the context for each follow-up."""
-        return self
 
 
 def raised_in_bolt(error: BaseException) -> bool:

@@ -1,13 +1,16 @@
-"""Slack's listeners: each ack stores (or refuses) and commits before it answers; lazy follow-ups only call Slack."""
+"""Slack's listeners: each ack stores (or refuses) and commits before it answers; follow-ups only call Slack."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext, BoltResponse
+from slack_bolt.kwargs_injection.args import Args
 from slack_sdk import WebClient
 
 from bot import outbox, services
@@ -43,6 +46,7 @@ class SlackListeners:
 
     uow: UnitOfWork
     clock: Callable[[], datetime]
+    _follow_ups: ThreadPoolExecutor  # where follow-ups run, after the answer
 
     def _client_for(self, *, workspace: str | None) -> WebClient:
         raise NotImplementedError
@@ -50,29 +54,49 @@ class SlackListeners:
     def _client_of(self, *, person: model.Person) -> WebClient:
         raise NotImplementedError
 
-    def listeners(self) -> list[tuple[str, Any, Callable[..., Any], list[Callable[..., Any]], list[Callable[..., bool]]]]:
-        """(Bolt decorator, matcher, ack function, lazy functions, matchers) for everything krbot answers on Slack.
+    def listeners(self) -> list[tuple[str, Any, Callable[..., Any], Callable[..., Any] | None, list[Callable[..., bool]]]]:
+        """(Bolt decorator, matcher, ack function, follow-up, matchers) for everything krbot answers on Slack.
 
         Every listener but the last runs behind the middleware that resolves its sender."""
         return [
-            ("command", "/kr", self._answer_command, [self._after_command], []),
-            ("action", blocks.OPEN_FORM, self._ack_empty, [self._open_form], []),
-            ("action", blocks.PICK_KR, self._ack_empty, [self._pick_kr], []),
-            ("action", blocks.APPROVE, self._approve, [self._after_decision], []),
-            ("action", blocks.DECLINE, self._decline, [self._after_decision], []),
-            ("view", blocks.CHECKIN_VIEW, self._submit_form, [self._tell_notices], []),
-            ("event", "app_home_opened", self._ack_empty, [self._publish_home], []),
-            ("event", "message", self._direct_message, [self._answer_message], [is_direct]),
-            ("event", "message", self._ack_empty, [], []),  # any other message the bot sees: nothing to do
+            ("command", "/kr", self._answer_command, self._after_command, []),
+            ("action", blocks.OPEN_FORM, self._ack_empty, self._open_form, []),
+            ("action", blocks.PICK_KR, self._ack_empty, self._pick_kr, []),
+            ("action", blocks.APPROVE, self._approve, self._after_decision, []),
+            ("action", blocks.DECLINE, self._decline, self._after_decision, []),
+            ("view", blocks.CHECKIN_VIEW, self._submit_form, self._tell_notices, []),
+            ("event", "app_home_opened", self._ack_empty, self._publish_home, []),
+            ("event", "message", self._direct_message, self._answer_message, [is_direct]),
+            ("event", "message", self._ack_empty, None, []),  # any other message the bot sees: nothing to do
         ]
 
     def register(self, *, app: Any) -> None:
         """Register the listeners on a Bolt app, each behind the sender middleware (but the catch-all), and the error handler."""
         table = self.listeners()
-        for n, (kind, matcher, ack, lazy, matchers) in enumerate(table):
+        for n, (kind, matcher, ack, follow_up, matchers) in enumerate(table):
             middleware = [self._resolve_sender] if n < len(table) - 1 else []
-            getattr(app, kind)(matcher, matchers=matchers, middleware=middleware)(ack=ack, lazy=lazy)
+            getattr(app, kind)(matcher, matchers=matchers, middleware=middleware)(self._listener(ack=ack, follow_up=follow_up))
         app.error(self._on_error)
+
+    def _listener(self, *, ack: Callable[..., None], follow_up: Callable[..., None] | None) -> Callable[[Args], None]:
+        """One Bolt listener: the ack (stored and committed, then answered) and, only when it left a handoff, the follow-up
+        in a worker thread — Bolt's lazy listeners would copy every request for one, needed or not."""
+        ack_names = tuple(inspect.signature(ack).parameters)
+        follow_names = tuple(inspect.signature(follow_up).parameters) if follow_up else ()
+
+        def listener(args: Args) -> None:
+            ack(**{name: getattr(args, name) for name in ack_names})
+            if follow_up is not None and args.context.get(HANDOFF) is not None:
+                self._follow_ups.submit(self._follow, follow_up, {name: getattr(args, name) for name in follow_names})
+        return listener
+
+    @staticmethod
+    def _follow(follow_up: Callable[..., None], kwargs: dict[str, Any]) -> None:
+        """Run a follow-up; its failure is logged (the answer was given, the change stored)."""
+        try:
+            follow_up(**kwargs)
+        except Exception:  # noqa: BLE001 - a worker thread: nobody else would see it
+            log.exception("slack follow-up %s failed", getattr(follow_up, "__name__", follow_up))
 
     def _resolve_sender(self, body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002
         """Bolt middleware: who sent this request, as krbot knows them (None: a stranger), into the context (one read)."""
@@ -161,14 +185,15 @@ class SlackListeners:
     # (the sender comes resolved by the middleware; what fails is answered by `_on_error`)
 
     @staticmethod
-    def _ack_empty(ack: Callable[..., None]) -> None:
-        """Nothing to store: ack at once; the lazy listener calls Slack."""
+    def _ack_empty(ack: Callable[..., None], context: BoltContext) -> None:
+        """Nothing to store: ack at once; the follow-up (if any) calls Slack."""
+        context[HANDOFF] = Handoff()
         ack()
 
     def _answer_command(self, ack: Callable[..., None], body: dict[str, Any], context: BoltContext) -> None:
         """`/kr …`: claimed and run in one transaction, committed, then the answer is the ack's own text.
 
-        A replay of the same signed request is acked empty. `/kr update` alone acks empty and the lazy listener opens
+        A replay of the same signed request is acked empty. `/kr update` alone acks empty and the follow-up opens
         the modal.
         """
         sender: services.ChatSender | None = context[SENDER]
@@ -193,7 +218,8 @@ class SlackListeners:
             ack()
             return
         first, *more = blocks.text_messages(text=self._reply_text(reply=reply))
-        context[HANDOFF] = Handoff(reply=reply, workspace=sender.workspace, more=tuple(more))
+        if more or reply.notices or (reply.ok and reply.shows is services.Shows.CHART):  # else nothing follows the answer
+            context[HANDOFF] = Handoff(reply=reply, workspace=sender.workspace, more=tuple(more))
         ack(response_type="ephemeral", **first)
 
     def _approve(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
@@ -248,7 +274,8 @@ class SlackListeners:
                       for field, error in problems.items()}
             ack(response_action="errors", errors=errors)
             return
-        context[HANDOFF] = Handoff(reply=reply, workspace=sender.workspace)
+        if reply.notices:
+            context[HANDOFF] = Handoff(reply=reply, workspace=sender.workspace)
         ack(response_action="update", view=blocks.result_view(text=self._reply_text(reply=reply), lang=reply.lang))
 
     def _direct_message(self, ack: Callable[..., None], body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:

@@ -164,6 +164,7 @@ def record_checkin(
                 if existing is not None:
                     return Reply(key="checkin.duplicate", lang=scope.lang, params={"code": update.code or ""})
             checkin, asks = build_checkin(scope=scope, person=sender, update=update, at=at, now=now)
+            earlier = history_before(session=session, scope=scope, code=checkin.code, at=at)
             repository.add_checkin(
                 session=session,
                 loaded=scope.loaded,
@@ -172,7 +173,7 @@ def record_checkin(
                 source=source,
                 event_key=event_key,
             )
-            reply = saved_reply(session=session, scope=scope, checkin=checkin, asks=asks, at=at)
+            reply = saved_reply(scope=scope, checkin=checkin, earlier=earlier, asks=asks, at=at)
         CHECKINS.labels(source=source).inc()  # counted once committed
         return reply
     except IntegrityError:
@@ -192,10 +193,18 @@ def _event_stored(*, uow: UnitOfWork, workspace: str | None, event_key: str) -> 
         )
 
 
+def history_before(*, session: Session, scope: Scope, code: str, at: datetime) -> list[model.Checkin]:
+    """A code's history up to `at` as a forecast reads it (each day's last values), read before a check-in is stored."""
+    return repository.day_history(session=session, cycle_id=scope.cycle.id, code=code, until=at,
+                                  timezone=scope.workspace.timezone)
+
+
 def saved_reply(
-    *, session: Session, scope: Scope, checkin: model.Checkin, asks: list[model.Ask], at: datetime
+    *, scope: Scope, checkin: model.Checkin, earlier: list[model.Checkin], asks: list[model.Ask], at: datetime
 ) -> Reply:
-    checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at, code=checkin.code)
+    """The answer to a stored check-in: its values as understood and the KR's standing with it (a drop told to whom
+    the KR consults), from the history before it (`history_before`) and the check-in itself."""
+    checkins = [*earlier, checkin]  # the check-in is the newest at or before `at`
     target = scope.okrs.owner_of(code=checkin.code)
     assert target is not None
     measures = {m.name: m for m in target.measures}
@@ -224,7 +233,6 @@ def saved_reply(
         standing = _standing(progress)
         if not target.consulted:  # nobody to tell of a drop: the standing before is not needed
             return _saved(scope=scope, checkin=checkin, asks=asks, shown=shown, standing=standing, notices=())
-        earlier = checkins[:-1]  # the check-in just stored is the newest at or before `at`
         before = kr_progress(
             kr=target,
             checkins=earlier,

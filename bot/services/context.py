@@ -186,10 +186,6 @@ class ChatSender:
     person: str
     lang: str
 
-    def __deepcopy__(self, memo: dict[int, object]) -> ChatSender:
-        """Itself: it is immutable (Bolt deep-copies a request's context for its follow-ups)."""
-        return self
-
 
 def chat_sender(*, uow: UnitOfWork, platform: str, user_id: str) -> ChatSender | None:
     """The krbot person behind a Slack or Feishu user id (one read), or None for someone krbot does not know."""

@@ -67,8 +67,8 @@ def handle_once(
     """
     try:
         with uow.atomic() as atomic:
+            # the claim's insert takes the write lock first: a concurrent delivery of the same ids waits, then fails here
             events.claim(session=atomic.session, platform=platform, event_ids=event_ids, at=at, memory=EVENT_MEMORY)
-            atomic.session.flush()  # takes the write lock first; a concurrent delivery of the same ids waits, then fails here
             result = action()
             if atomic.spoiled:
                 raise _Refused(result)

@@ -13,7 +13,7 @@ from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
 from bot.core.text import clean_optional, clean_text
 from bot.core.values import read_amount
-from bot.services.checkins import build_checkin, read_values, saved_reply
+from bot.services.checkins import build_checkin, history_before, read_values, saved_reply
 from bot.services.context import load_scope, owned_target, person_in
 from bot.services.replies import Reply
 from storage import repository
@@ -101,6 +101,7 @@ def _record_form(
             risk=(risk or "").strip() or None,
         )
         checkin, asks = build_checkin(scope=scope, person=sender, update=update, at=at, classified=(ask,) if ask else ())
+        earlier = history_before(session=session, scope=scope, code=checkin.code, at=at)
         try:
             repository.add_checkin(
                 session=session,
@@ -112,7 +113,7 @@ def _record_form(
             )
         except IntegrityError as error:  # a concurrent delivery of the same submission stored it first
             raise _Duplicate(scope.lang) from error
-        return saved_reply(session=session, scope=scope, checkin=checkin, asks=asks, at=at), {}
+        return saved_reply(scope=scope, checkin=checkin, earlier=earlier, asks=asks, at=at), {}
 
 
 class _Duplicate(Exception):

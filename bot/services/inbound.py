@@ -13,7 +13,7 @@ from bot import commands
 from bot.core.errors import KrbotError
 from bot.core.numbers import plain
 from bot.core.text import clean_text
-from bot.services.checkins import record_checkin, saved_reply
+from bot.services.checkins import history_before, record_checkin, saved_reply
 from bot.services.context import load_scope, parse_as_of, parse_moment, workspace_row
 from bot.services.replies import Reply
 from storage import repository
@@ -129,5 +129,7 @@ def stored_reply(*, uow: UnitOfWork, workspace: str, event_key: str) -> Reply | 
         scope = load_scope(
             session=session, workspace=workspace, at=checkin.at, code=checkin.code, people=(checkin.person,)
         )
-        reply = saved_reply(session=session, scope=scope, checkin=checkin, asks=asks, at=checkin.at)
+        # the history read now holds the check-in itself: the standing is the same, and a retry's answer tells nobody
+        earlier = history_before(session=session, scope=scope, code=checkin.code, at=checkin.at)
+        reply = saved_reply(scope=scope, checkin=checkin, earlier=earlier, asks=asks, at=checkin.at)
     return dataclasses.replace(reply, notices=())

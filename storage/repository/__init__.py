@@ -14,6 +14,7 @@ from storage.repository.checkins import (
     stored_checkin,
     tell_checkins,
 )
+from storage.repository.daily import day_history, note_days, reckon_days
 from storage.repository.people import away_days, person_by_chat_id, schedule_owners, set_away
 from storage.repository.sync import GOAL_FIELDS, IMPORT_REASON, SyncReport, sync_okrs
 from storage.repository.tree import (
@@ -41,6 +42,7 @@ __all__ = [
     "away_days",
     "checkin_with_event",
     "current_cycle",
+    "day_history",
     "find_workspace",
     "last_checkins",
     "load_asks",
@@ -49,8 +51,10 @@ __all__ = [
     "load_code",
     "load_okrs",
     "measure_row",
+    "note_days",
     "objective_row",
     "person_by_chat_id",
+    "reckon_days",
     "schedule_owners",
     "set_away",
     "stored_checkin",

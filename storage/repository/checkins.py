@@ -20,6 +20,7 @@ from storage.models import (
     CheckinValueRow,
     MeasureRow,
 )
+from storage.repository.daily import note_days
 from storage.repository.tree import Loaded
 
 
@@ -134,7 +135,9 @@ def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin
     """Store check-ins with their values and asks, in batches whatever their number; returns their ids in order."""
     if not items:
         return []
-    keys = [(item.checkin.code, item.checkin.person, item.checkin.at) for item in items]
+    # keyed by the UTC instant: a local time in the repeated hour of a daylight-saving change never equals a moment
+    # of another zone (PEP 495), so the stored rows' UTC times would not find it
+    keys = [(item.checkin.code, item.checkin.person, item.checkin.at.astimezone(UTC)) for item in items]
     if len(set(keys)) != len(keys):
         raise ValueError("two check-ins of one code by one person at one moment")
     # RETURNING the key with the id, in whatever order the database gives: batched (insertmanyvalues) on SQLite too,
@@ -158,7 +161,7 @@ def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin
         ],
         execution_options={"render_nulls": True},  # one batch for every row, not one per pattern of NULLs
     )
-    by_key = {(code, person, at): checkin_id for checkin_id, code, person, at in returned}
+    by_key = {(code, person, at.astimezone(UTC)): checkin_id for checkin_id, code, person, at in returned}
     ids = [by_key[key] for key in keys]
     values = [
         {"checkin_id": checkin_id, "measure_id": loaded.measure_ids[(item.checkin.code, name)], "value": value}
@@ -184,6 +187,11 @@ def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin
     ]
     if values:
         session.execute(insert(CheckinValueRow.__table__), values)
+        note_days(session=session, timezone=loaded.okrs.workspace.timezone, values=[
+            (checkin_id, loaded.measure_ids[(item.checkin.code, name)], item.checkin.at, value)
+            for checkin_id, item in zip(ids, items, strict=True)
+            for name, value in item.checkin.values.items()
+        ])
     if asks:
         session.execute(insert(AskRow.__table__), asks, execution_options={"render_nulls": True})
     for source in dict.fromkeys(item.source for item in items):

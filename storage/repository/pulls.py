@@ -22,6 +22,7 @@ from storage.models import (
     SourcePullRow,
 )
 from storage.repository.checkins import tell_checkins
+from storage.repository.daily import note_days
 from storage.repository.tree import Loaded
 
 CHUNK = 500  # rows per multi-row statement (well under every database's parameter limit)
@@ -156,6 +157,9 @@ def add_synced_checkins(*, session: Session, loaded: Loaded, checkins: Sequence[
     ]
     for start in range(0, len(values), CHUNK):
         session.execute(insert(CheckinValueRow), values[start:start + CHUNK])
+    note_days(session=session, timezone=loaded.okrs.workspace.timezone, values=[
+        (ids[c.code], loaded.measure_ids[(c.code, name)], c.at, value) for c in checkins for name, value in c.values.items()
+    ])
     tell_checkins(session=session, loaded=loaded, stored=[(ids[c.code], c) for c in checkins], source=model.SYNCED)
     return ids
 

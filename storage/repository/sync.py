@@ -26,6 +26,7 @@ from storage.models import (
     WorkspaceRow,
 )
 from storage.renames import ArchivedHistory, Renames, apply_renames, archived_history
+from storage.repository.daily import reckon_days
 
 GOAL_FIELDS = ("baseline", "target", "limit", "due")
 
@@ -124,8 +125,13 @@ def sync_okrs(
         session.add(workspace)
         session.flush()
         report.created["workspace"] += 1
-    elif _set(workspace, ws_values):
-        report.updated["workspace"] += 1
+    else:
+        timezone = workspace.timezone
+        if _set(workspace, ws_values):
+            report.updated["workspace"] += 1
+        if workspace.timezone != timezone:  # the calendar days of every stored value move with the clock
+            session.flush()
+            reckon_days(session=session, workspace_id=workspace.id, timezone=workspace.timezone)
 
     people = {
         row.key: row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -70,7 +70,7 @@ _ROLES = {role.value: role for role in model.Role}
 _LEVELS = {level.value: level for level in model.Level}
 
 
-def _measure(row: MeasureRow) -> model.Measure:
+def _measure(row: Any) -> model.Measure:
     limit = row.limit_value
     return model.Measure(
         name=row.name,
@@ -155,9 +155,12 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
     )
 
 
-# The statements of the per-request path, built once: each call only binds its values (no per-call construction).
+# The statements of the per-request path, built once: each call only binds its values. Read as plain table rows
+# (no ORM objects, no identity map): a check-in reads one KR, its parents, its measures and a few people.
+_KR_PATH_OBJECTIVE = tuple(namedtuple(f"{table.name}_row", [column.key for column in table.c])  # noqa: PYI024
+                           for table in (KrRow.__table__, PathRow.__table__, ObjectiveRow.__table__))
 _KR_WITH_PARENTS = (
-    select(KrRow, PathRow, ObjectiveRow)
+    select(KrRow.__table__, PathRow.__table__, ObjectiveRow.__table__)
     .join(PathRow, PathRow.id == KrRow.path_id)
     .join(ObjectiveRow, ObjectiveRow.id == PathRow.objective_id)
     .where(
@@ -167,19 +170,28 @@ _KR_WITH_PARENTS = (
         ObjectiveRow.archived.is_(False),
     )
 )
-_OBJECTIVE_BY_CODE = select(ObjectiveRow).where(
+_OBJECTIVE_BY_CODE = select(ObjectiveRow.__table__).where(
     ObjectiveRow.cycle_id == bindparam("cycle_id"), ObjectiveRow.code == bindparam("code"), ObjectiveRow.archived.is_(False)
 )
 _MEASURES_OF_CODE = (
-    select(MeasureRow)
+    select(MeasureRow.__table__)
     .where(MeasureRow.cycle_id == bindparam("cycle_id"), MeasureRow.code == bindparam("code"), MeasureRow.archived.is_(False))
     .order_by(MeasureRow.position)
 )
-_PEOPLE_BY_KEY = select(PersonRow).where(
+_PEOPLE_BY_KEY = select(PersonRow.__table__).where(
     PersonRow.workspace_id == bindparam("workspace_id"),
     PersonRow.archived.is_(False),
     PersonRow.key.in_(bindparam("keys", expanding=True)),
 )
+
+
+def _kr_and_parents(row: Sequence[Any]) -> tuple[Any, Any, Any]:
+    """A joined KR, path and objective row split into one row each (their columns share names)."""
+    parts, start = [], 0
+    for shape in _KR_PATH_OBJECTIVE:
+        parts.append(shape._make(row[start:start + len(shape._fields)]))
+        start += len(shape._fields)
+    return parts[0], parts[1], parts[2]
 
 
 def load_code(
@@ -188,22 +200,23 @@ def load_code(
     """Only what a check-in on one code needs: that KR (with its path and objective) or that objective, its
     measures, and the named people plus those the KR names — no tasks; None when no live KR or objective has
     the code. The same few queries whatever the workspace's size."""
-    found = session.execute(_KR_WITH_PARENTS, {"cycle_id": cycle.id, "code": code}).one_or_none()
-    kr_rows: list[KrRow] = []
-    path_rows: list[PathRow] = []
+    connection = session.connection()
+    found = connection.execute(_KR_WITH_PARENTS, {"cycle_id": cycle.id, "code": code}).one_or_none()
+    kr_rows: list[Any] = []
+    path_rows: list[Any] = []
     if found is not None:
-        kr_row, path_row, objective_row = found
+        kr_row, path_row, objective_row = _kr_and_parents(found)
         kr_rows, path_rows, objective_rows = [kr_row], [path_row], [objective_row]
     else:
-        objective_rows = list(session.scalars(_OBJECTIVE_BY_CODE, {"cycle_id": cycle.id, "code": code}))
+        objective_rows = connection.execute(_OBJECTIVE_BY_CODE, {"cycle_id": cycle.id, "code": code}).all()
         if not objective_rows:
             return None
-    measure_rows = list(session.scalars(_MEASURES_OF_CODE, {"cycle_id": cycle.id, "code": code}))
+    measure_rows = connection.execute(_MEASURES_OF_CODE, {"cycle_id": cycle.id, "code": code}).all()
     keys = set(people) | {row.owner_key for row in objective_rows}
     for row in kr_rows:
         keys |= {row.owner_key, *(row.consulted or ()), *(row.delegates or ())}
         keys |= {k for k in (row.accountable_key,) if k}
-    people_rows = session.scalars(_PEOPLE_BY_KEY, {"workspace_id": workspace.id, "keys": sorted(keys)})
+    people_rows = connection.execute(_PEOPLE_BY_KEY, {"workspace_id": workspace.id, "keys": sorted(keys)}).all()
     return _loaded(
         workspace=workspace,
         cycle=cycle,

@@ -46,7 +46,7 @@ def answers(bot: Bot, name: str) -> list[dict[str, Any]]:
 
 
 def wait(condition: Any, timeout: float = 10.0) -> Any:
-    """Poll until `condition()` is true (lazy listeners answer after the ack)."""
+    """Poll until `condition()` is true (follow-ups answer after the ack)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = condition()

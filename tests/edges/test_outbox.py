@@ -175,7 +175,7 @@ def test_a_notice_goes_through_the_ledger_once(app: App) -> None:
 
 def test_the_notices_of_a_reply_are_told_once_per_request(app: App) -> None:
     """What the Slack and Feishu edges call after an ack: each person a reply names is told once per request,
-    however often the follow-up runs (a replayed request, a re-run lazy listener)."""
+    however often the follow-up runs (a replayed request, a re-run follow-up)."""
     from bot.outbox import tell_notices
 
     services.import_okrs(uow=app.uow, text=owners_yaml(owners=2, zones=("UTC",)), filename="t.yaml",

@@ -147,7 +147,7 @@ class FakeSlack:
             return [c for c in self.calls if c.method == method and c.status == 200]
 
     def wait_for(self, method: str, *, count: int = 1, timeout: float = 10.0) -> list[Call]:
-        """Wait until `count` successful calls of `method` arrived (lazy listeners run after the ack)."""
+        """Wait until `count` successful calls of `method` arrived (follow-ups run after the ack)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.of(method)
