@@ -30,7 +30,7 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.timing import concurrently, line, percentile, timed  # noqa: E402
+from bench.timing import concurrently, cpu_seconds, line, percentile, timed  # noqa: E402
 from bot import services  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -109,6 +109,11 @@ def spawn(*args: str, url: str) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"{args[0]} did not start")
 
 
+def _per_request(*, before: float | None, after: float | None, count: int) -> float | None:
+    """Milliseconds of server CPU per request between two readings (None where they can't be read)."""
+    return None if before is None or after is None else (after - before) / count * 1000
+
+
 def main() -> None:
     """Start krbot (own process, temporary SQLite, example imported), the Bolt floor and the fake Slack, and measure."""
     workdir = Path(tempfile.mkdtemp(prefix="krbot-bench-"))
@@ -141,8 +146,13 @@ def main() -> None:
             for n in range(SEQUENTIAL):  # interleaved: both meet the same machine at the same moments
                 sequential_floor.append(timed(call=command(floor_url, client, n, "seq")))
                 sequential_kr.append(timed(call=command(bot_url, client, n, "seq")))
+        bot_pid, floor_pid = processes[1].pid, processes[2].pid
+        floor_cpu = cpu_seconds(pid=floor_pid)
         parallel_floor = concurrently(make=lambda c, n: command(floor_url, c, n, "par"), threads=THREADS, each=PER_THREAD)
+        floor_cpu = _per_request(before=floor_cpu, after=cpu_seconds(pid=floor_pid), count=THREADS * PER_THREAD)
+        bot_cpu = cpu_seconds(pid=bot_pid)
         parallel_kr = concurrently(make=lambda c, n: command(bot_url, c, n, "par"), threads=THREADS, each=PER_THREAD)
+        bot_cpu = _per_request(before=bot_cpu, after=cpu_seconds(pid=bot_pid), count=THREADS * PER_THREAD)
         stored = len(services.export_all(uow=app.uow, at=NOW)["checkins"])
     finally:
         for process in processes:
@@ -158,6 +168,8 @@ def main() -> None:
     ratio = percentile(samples=sequential_kr, q=50) / percentile(samples=sequential_floor, q=50)
     print(f"p50 krbot ÷ p50 floor: {ratio:.2f}× (target ≤ 3×)")
     print(f"p99 krbot at {THREADS} concurrent: {percentile(samples=parallel_kr, q=99):.1f} ms (target < 100 ms)")
+    if floor_cpu is not None and bot_cpu is not None:  # one server process: at 20 in flight, each waits ~20 of these
+        print(f"server CPU per request at {THREADS} concurrent: krbot {bot_cpu:.2f} ms, floor {floor_cpu:.2f} ms")
     print(f"check-ins stored: {stored} of {total} answered saved")
 
 

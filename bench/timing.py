@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -55,3 +56,12 @@ def line(*, name: str, samples: list[float], width: int = 44) -> str:
         f"{name:<{width}} n={len(samples):>4}  p50={percentile(samples=samples, q=50):7.2f} ms  "
         f"p99={percentile(samples=samples, q=99):7.2f} ms  mean={statistics.fmean(samples):7.2f} ms"
     )
+
+
+def cpu_seconds(*, pid: int) -> float | None:
+    """CPU seconds (user and system) a process has used so far, from /proc (None where there is none)."""
+    try:
+        fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.resources import resource_dir
@@ -80,6 +80,16 @@ class UnitOfWork:
             return
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for a few plain reads (no ORM session to set up); inside `atomic()`, the atomic one."""
+        outer = self._joined.get()
+        if outer is not None:
+            yield outer.session.connection()
+            return
+        with self.engine.connect() as connection:
+            yield connection
 
     @contextmanager
     def one_writer(self) -> Iterator[None]:

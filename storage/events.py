@@ -24,7 +24,7 @@ def claim(*, session: Session, platform: str, event_ids: list[str], at: datetime
     stops a repeat); the commit fails if one was seen."""
     if sweeps(event_ids=event_ids):
         session.execute(_FORGET, {"before": at - memory})
-    session.execute(insert(ProcessedEventRow.__table__),  # at once (no ORM objects to flush): it takes the write lock
+    session.connection().execute(insert(ProcessedEventRow.__table__),  # at once (no ORM objects to flush): it takes the write lock
                     [{"platform": platform, "event_id": event_id, "received_at": at} for event_id in event_ids])
 
 

@@ -3,15 +3,18 @@
 On SQLite every check-in queues on the one write lock; twenty request threads taking turns on Python's GIL stretch
 each lock holder's turn twentyfold, and the last in line waits for all. One lane, first come first served, runs each
 request at full speed in arrival order: the same throughput, and the tail is the queue, not a convoy.
+
+A lane is a thread of its own fed from a queue: it takes the next request as soon as it is done with one, without
+waiting for the event loop to hand it over (the loop only reads requests in and writes answers out).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
-
-from anyio import CapacityLimiter, to_thread
 
 T = TypeVar("T")
 SQLITE_LANES = 1
@@ -19,15 +22,17 @@ SERVER_LANES = 16  # PostgreSQL: row locks, network waits; enough to overlap the
 
 
 class Lanes:
-    """A first-come-first-served limit on request threads for one database, made on the first request (in the loop)."""
+    """A first-come-first-served pool of request threads for one database."""
 
     def __init__(self, *, dialect: str) -> None:
         default = SQLITE_LANES if dialect == "sqlite" else SERVER_LANES
         self.total = int(os.environ.get("KRBOT_REQUEST_LANES") or default)
-        self._limiter: CapacityLimiter | None = None
+        self._threads = ThreadPoolExecutor(max_workers=self.total, thread_name_prefix="krbot-lane")
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
-        """Run `function(*args)` in a worker thread once a lane is free."""
-        if self._limiter is None:
-            self._limiter = CapacityLimiter(self.total)
-        return await to_thread.run_sync(function, *args, limiter=self._limiter)
+        """Run `function(*args)` in a lane once one is free, in the order the requests came."""
+        return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
+
+    def close(self) -> None:
+        """Let the requests under way finish; take no more."""
+        self._threads.shutdown(wait=True)

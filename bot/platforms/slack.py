@@ -309,10 +309,11 @@ class SlackPlatform(SlackListeners):
             log.warning("slack auth.test failed; the first request will try again", exc_info=True)
 
     def stop(self) -> None:
-        """Close the Socket Mode connection, if open; let the follow-ups already started finish (SIGTERM stops gracefully)."""
+        """Close the Socket Mode connection, if open; let the requests and follow-ups under way finish (SIGTERM stops gracefully)."""
         if self._socket is not None:
             self._socket.close()
             self._socket = None
+        self.lanes.close()
         self._follow_ups.shutdown(wait=True)
 
     def healthy(self) -> bool:

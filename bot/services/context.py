@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -18,17 +19,16 @@ from bot.locales import number_style
 from storage import repository
 from storage.db import UnitOfWork
 from storage.models import (
-    CycleRow,
     WorkspaceRow,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """A workspace's cycle loaded for one action."""
+    """A workspace's cycle loaded for one action (the workspace and cycle rows' columns as attributes)."""
 
-    workspace: WorkspaceRow
-    cycle: CycleRow
+    workspace: Any
+    cycle: Any
     loaded: repository.Loaded
 
     @property
@@ -89,9 +89,13 @@ def load_scope(
     """The workspace's current cycle at `at`: the whole tree, or — given a code — only that KR or objective
     and the people it names plus `people` (the whole tree when the code or a person is unknown, so that the
     refusal can list the known ones)."""
-    row = workspace_row(session=session, workspace=workspace)
+    found = repository.workspace_with_cycles(session=session, name=workspace)
+    if found is None:
+        workspace_row(session=session, workspace=workspace)  # refused with the names stored
+        raise KrbotError("workspace.none")
+    row, cycles = found
     day = at.astimezone(ZoneInfo(row.timezone)).date()
-    cycle = repository.current_cycle(session=session, workspace_id=row.id, day=day)
+    cycle = repository.pick_cycle(cycles=cycles, day=day)
     if cycle is None:
         raise KrbotError("workspace.no_cycle", workspace=row.name)
     loaded = None
@@ -189,8 +193,8 @@ class ChatSender:
 
 def chat_sender(*, uow: UnitOfWork, platform: str, user_id: str) -> ChatSender | None:
     """The krbot person behind a Slack or Feishu user id (one read), or None for someone krbot does not know."""
-    with uow.begin() as session:
-        found = repository.person_by_chat_id(session=session, platform=platform, user_id=user_id)
+    with uow.reading() as connection:
+        found = repository.person_by_chat_id(connection=connection, platform=platform, user_id=user_id)
     return None if found is None else ChatSender(workspace=found[0], person=found[1], lang=found[2])
 
 

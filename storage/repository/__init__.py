@@ -25,7 +25,9 @@ from storage.repository.tree import (
     load_okrs,
     measure_row,
     objective_row,
+    pick_cycle,
     workspace_names,
+    workspace_with_cycles,
     workspaces,
 )
 
@@ -54,6 +56,7 @@ __all__ = [
     "note_days",
     "objective_row",
     "person_by_chat_id",
+    "pick_cycle",
     "reckon_days",
     "schedule_owners",
     "set_away",
@@ -62,5 +65,6 @@ __all__ = [
     "tell_checkins",
     "tell_decision",
     "workspace_names",
+    "workspace_with_cycles",
     "workspaces",
 ]

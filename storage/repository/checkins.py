@@ -142,7 +142,8 @@ def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin
         raise ValueError("two check-ins of one code by one person at one moment")
     # RETURNING the key with the id, in whatever order the database gives: batched (insertmanyvalues) on SQLite too,
     # where asking for the parameters' order would send one INSERT per row.
-    returned = session.execute(
+    connection = session.connection()  # Core statements: no ORM objects to track
+    returned = connection.execute(
         insert(CheckinRow.__table__).returning(CheckinRow.id, CheckinRow.code, CheckinRow.person_key, CheckinRow.at),
         [
             {
@@ -186,14 +187,14 @@ def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin
         for ask in item.asks
     ]
     if values:
-        session.execute(insert(CheckinValueRow.__table__), values)
+        connection.execute(insert(CheckinValueRow.__table__), values)
         note_days(session=session, timezone=loaded.okrs.workspace.timezone, values=[
             (checkin_id, loaded.measure_ids[(item.checkin.code, name)], item.checkin.at, value)
             for checkin_id, item in zip(ids, items, strict=True)
             for name, value in item.checkin.values.items()
         ])
     if asks:
-        session.execute(insert(AskRow.__table__), asks, execution_options={"render_nulls": True})
+        connection.execute(insert(AskRow.__table__), asks, execution_options={"render_nulls": True})
     for source in dict.fromkeys(item.source for item in items):
         tell_checkins(session=session, loaded=loaded, source=source, stored=[
             (checkin_id, item.checkin) for checkin_id, item in zip(ids, items, strict=True) if item.source == source
@@ -235,7 +236,7 @@ def tell_checkins(
 
 def checkin_with_event(*, session: Session, workspace_id: int, event_key: str) -> int | None:
     """The id of the check-in already stored for this platform event, if any."""
-    return session.scalar(_CHECKIN_WITH_EVENT, {"workspace_id": workspace_id, "event_key": event_key})
+    return session.connection().execute(_CHECKIN_WITH_EVENT, {"workspace_id": workspace_id, "event_key": event_key}).scalar()
 
 
 def last_checkins(*, session: Session, cycle_id: int, until: datetime, typed_only: bool = False) -> dict[str, datetime]:

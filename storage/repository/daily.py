@@ -50,9 +50,10 @@ def note_days(*, session: Session, timezone: str, values: Iterable[DayValue]) ->
             latest[key] = (moment, checkin_id, value)
     rows = [{"measure_id": measure_id, "day": day, "at": at, "checkin_id": checkin_id, "value": value}
             for (measure_id, day), (at, checkin_id, value) in latest.items()]
-    upsert = _UPSERTS[session.get_bind().dialect.name]
+    connection = session.connection()
+    upsert = _UPSERTS[connection.dialect.name]
     for start in range(0, len(rows), CHUNK):
-        session.execute(upsert, rows[start:start + CHUNK])
+        connection.execute(upsert, rows[start:start + CHUNK])
 
 
 def reckon_days(*, session: Session, workspace_id: int, timezone: str) -> None:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.core import model
@@ -63,9 +63,9 @@ def _person_by(column: Any) -> Select[tuple[str, str, str]]:
 _PERSON_BY_CHAT_ID = {"slack": _person_by(PersonRow.slack_id), "feishu": _person_by(PersonRow.feishu_id)}  # built once
 
 
-def person_by_chat_id(*, session: Session, platform: str, user_id: str) -> tuple[str, str, str] | None:
+def person_by_chat_id(*, connection: Connection, platform: str, user_id: str) -> tuple[str, str, str] | None:
     """(workspace name, person key, workspace language) of a Slack or Feishu user id, or None."""
-    row = session.execute(_PERSON_BY_CHAT_ID[platform], {"user_id": user_id}).first()
+    row = connection.execute(_PERSON_BY_CHAT_ID[platform], {"user_id": user_id}).first()
     return (row[0], row[1], row[2]) if row else None
 
 

@@ -54,7 +54,37 @@ def find_workspace(*, session: Session, name: str | None) -> WorkspaceRow | None
 
 def current_cycle(*, session: Session, workspace_id: int, day: date) -> CycleRow | None:
     """The cycle containing `day`, else the latest that started before it, else the first."""
-    cycles = list(session.scalars(_CYCLES_OF_WORKSPACE, {"workspace_id": workspace_id}))
+    return pick_cycle(cycles=list(session.scalars(_CYCLES_OF_WORKSPACE, {"workspace_id": workspace_id})), day=day)
+
+
+_WORKSPACE_SHAPES = tuple(namedtuple(f"{table.name}_row", [column.key for column in table.c])  # noqa: PYI024
+                          for table in (WorkspaceRow.__table__, CycleRow.__table__))
+_WORKSPACE_WITH_CYCLES = (
+    select(WorkspaceRow.__table__, CycleRow.__table__)
+    .outerjoin(CycleRow, CycleRow.workspace_id == WorkspaceRow.id)
+    .order_by(WorkspaceRow.id, CycleRow.start)
+)
+_NAMED = _WORKSPACE_WITH_CYCLES.where(WorkspaceRow.name == bindparam("name"))
+_FIRST_TWO = _WORKSPACE_WITH_CYCLES.where(
+    WorkspaceRow.id.in_(select(WorkspaceRow.id).order_by(WorkspaceRow.id).limit(2).scalar_subquery())
+)
+
+
+def workspace_with_cycles(*, session: Session, name: str | None) -> tuple[Any, list[Any]] | None:
+    """The named workspace (the only one when None) and its cycles by start, as plain rows, in one query; None when
+    there is no such workspace (or, unnamed, several)."""
+    rows = session.connection().execute(_NAMED if name is not None else _FIRST_TWO, {"name": name}).all()
+    width = len(_WORKSPACE_SHAPES[0]._fields)
+    workspaces = {row[0] for row in rows}
+    if len(workspaces) != 1:
+        return None
+    workspace = _WORKSPACE_SHAPES[0]._make(rows[0][:width])
+    cycles = [_WORKSPACE_SHAPES[1]._make(row[width:]) for row in rows if row[width] is not None]
+    return workspace, cycles
+
+
+def pick_cycle(*, cycles: Sequence[Any], day: date) -> Any | None:
+    """Of cycles by start: the one containing `day`, else the latest that started before it, else the first."""
     containing = [c for c in cycles if c.start <= day <= c.end]
     if containing:
         return containing[-1]
@@ -157,18 +187,21 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
 
 # The statements of the per-request path, built once: each call only binds its values. Read as plain table rows
 # (no ORM objects, no identity map): a check-in reads one KR, its parents, its measures and a few people.
-_KR_PATH_OBJECTIVE = tuple(namedtuple(f"{table.name}_row", [column.key for column in table.c])  # noqa: PYI024
-                           for table in (KrRow.__table__, PathRow.__table__, ObjectiveRow.__table__))
-_KR_WITH_PARENTS = (
-    select(KrRow.__table__, PathRow.__table__, ObjectiveRow.__table__)
+_SHAPES = tuple(namedtuple(f"{table.name}_row", [column.key for column in table.c])  # noqa: PYI024
+                for table in (KrRow.__table__, PathRow.__table__, ObjectiveRow.__table__, MeasureRow.__table__))
+_KR_WITH_PARENTS = (  # one row per live measure of the KR (one with no measure when it has none)
+    select(KrRow.__table__, PathRow.__table__, ObjectiveRow.__table__, MeasureRow.__table__)
     .join(PathRow, PathRow.id == KrRow.path_id)
     .join(ObjectiveRow, ObjectiveRow.id == PathRow.objective_id)
+    .outerjoin(MeasureRow, (MeasureRow.cycle_id == KrRow.cycle_id) & (MeasureRow.code == KrRow.code)
+               & MeasureRow.archived.is_(False))
     .where(
         KrRow.cycle_id == bindparam("cycle_id"),
         KrRow.code == bindparam("code"),
         KrRow.archived.is_(False),
         ObjectiveRow.archived.is_(False),
     )
+    .order_by(MeasureRow.position)
 )
 _OBJECTIVE_BY_CODE = select(ObjectiveRow.__table__).where(
     ObjectiveRow.cycle_id == bindparam("cycle_id"), ObjectiveRow.code == bindparam("code"), ObjectiveRow.archived.is_(False)
@@ -185,13 +218,13 @@ _PEOPLE_BY_KEY = select(PersonRow.__table__).where(
 )
 
 
-def _kr_and_parents(row: Sequence[Any]) -> tuple[Any, Any, Any]:
-    """A joined KR, path and objective row split into one row each (their columns share names)."""
+def _split(row: Sequence[Any]) -> list[Any]:
+    """A joined KR, path, objective and measure row split into one row each (their columns share names)."""
     parts, start = [], 0
-    for shape in _KR_PATH_OBJECTIVE:
+    for shape in _SHAPES:
         parts.append(shape._make(row[start:start + len(shape._fields)]))
         start += len(shape._fields)
-    return parts[0], parts[1], parts[2]
+    return parts
 
 
 def load_code(
@@ -201,17 +234,17 @@ def load_code(
     measures, and the named people plus those the KR names — no tasks; None when no live KR or objective has
     the code. The same few queries whatever the workspace's size."""
     connection = session.connection()
-    found = connection.execute(_KR_WITH_PARENTS, {"cycle_id": cycle.id, "code": code}).one_or_none()
+    found = [_split(row) for row in connection.execute(_KR_WITH_PARENTS, {"cycle_id": cycle.id, "code": code})]
     kr_rows: list[Any] = []
     path_rows: list[Any] = []
-    if found is not None:
-        kr_row, path_row, objective_row = _kr_and_parents(found)
-        kr_rows, path_rows, objective_rows = [kr_row], [path_row], [objective_row]
+    if found:
+        kr_rows, path_rows, objective_rows = [found[0][0]], [found[0][1]], [found[0][2]]
+        measure_rows = [measure for *_, measure in found if measure.id is not None]
     else:
         objective_rows = connection.execute(_OBJECTIVE_BY_CODE, {"cycle_id": cycle.id, "code": code}).all()
         if not objective_rows:
             return None
-    measure_rows = connection.execute(_MEASURES_OF_CODE, {"cycle_id": cycle.id, "code": code}).all()
+        measure_rows = connection.execute(_MEASURES_OF_CODE, {"cycle_id": cycle.id, "code": code}).all()
     keys = set(people) | {row.owner_key for row in objective_rows}
     for row in kr_rows:
         keys |= {row.owner_key, *(row.consulted or ()), *(row.delegates or ())}
