@@ -18,7 +18,6 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
     P2CardActionTriggerResponse,
 )
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -29,6 +28,7 @@ from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
 from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_payloads, payloads
+from bot.platforms.lanes import lanes_of
 from bot.platforms.payloads import Malformed
 from bot.render import render_reply
 
@@ -99,7 +99,7 @@ class FeishuListeners:
         if handle is None:
             return JSONResponse({"msg": "ignored"})
         try:
-            answer = await run_in_threadpool(handle, verdict)
+            answer = await lanes_of(engine=self.uow.engine).run(handle, verdict)
         except Malformed as error:
             log.warning("malformed feishu event refused: %s", error)
             return JSONResponse({"msg": "malformed"}, status_code=400)

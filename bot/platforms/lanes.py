@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 SQLITE_LANES = 1
@@ -33,6 +35,15 @@ class Lanes:
         """Run `function(*args)` in a lane once one is free, in the order the requests came."""
         return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
 
-    def close(self) -> None:
-        """Let the requests under way finish; take no more."""
-        self._threads.shutdown(wait=True)
+
+_SHARED: weakref.WeakKeyDictionary[Any, Lanes] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def lanes_of(*, engine: Any) -> Lanes:
+    """The lanes of one database, shared by every platform of the process (Slack and Feishu queue in one line)."""
+    with _SHARED_LOCK:
+        lanes = _SHARED.get(engine)
+        if lanes is None:
+            lanes = _SHARED[engine] = Lanes(dialect=engine.dialect.name)
+        return lanes

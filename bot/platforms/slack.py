@@ -37,7 +37,7 @@ from bot.i18n import translate
 from bot.platforms import payloads, slack_client
 from bot.platforms import slack_blocks as blocks
 from bot.platforms.base import Reminder, Sent
-from bot.platforms.lanes import Lanes
+from bot.platforms.lanes import lanes_of
 from bot.platforms.payloads import Malformed
 from bot.platforms.slack_client import DIGEST_EVENT, SLACK_API_URL, SharedPolicy, make_client
 from bot.platforms.slack_listeners import DELIVERY, PLATFORM, SlackListeners
@@ -94,7 +94,7 @@ class SlackPlatform(SlackListeners):
         self.client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         self._identity: AuthorizeResult | None = None
         self._identity_lock = threading.Lock()
-        self.lanes = Lanes(dialect=uow.engine.dialect.name)
+        self.lanes = lanes_of(engine=uow.engine)
         self._follow_ups = ThreadPoolExecutor(max_workers=FOLLOW_UP_THREADS, thread_name_prefix="slack-follow-up")
         self.installs: InstallationStore | None = None
         auth: dict[str, Any] = {"authorize": lambda: self._authorize()}  # Bolt passes arguments by name; this needs none
@@ -309,11 +309,10 @@ class SlackPlatform(SlackListeners):
             log.warning("slack auth.test failed; the first request will try again", exc_info=True)
 
     def stop(self) -> None:
-        """Close the Socket Mode connection, if open; let the requests and follow-ups under way finish (SIGTERM stops gracefully)."""
+        """Close the Socket Mode connection, if open; let the follow-ups already started finish (SIGTERM stops gracefully)."""
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        self.lanes.close()
         self._follow_ups.shutdown(wait=True)
 
     def healthy(self) -> bool:
