@@ -5,11 +5,13 @@ daylight-saving change, check-ins stored out of order, an as-of inside a day, a 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
@@ -20,8 +22,10 @@ from bot.core import model
 from bot.core.progress import KrProgress, kr_progress
 from bot.services.context import load_scope
 from storage import repository
+from storage.db import alembic_config
 from storage.models import CheckinRow, CheckinValueRow, DayValueRow
-from tests.conftest import EXAMPLE_EN
+from tests.conftest import EXAMPLE_EN, POSTGRES, POSTGRES_URL
+from tests.fakes.scratch import postgres_schema
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the example's zone: summer time ends 2026-10-25 at 03:00
 FIRST = datetime(2026, 9, 28, tzinfo=BERLIN)  # a few days before the cycle (2026-10-01..12-31) …
@@ -32,18 +36,13 @@ IMPORTED_AT = datetime(2026, 10, 1, 9, tzinfo=BERLIN)
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def example(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """The English example imported once per backend (each example below replaces one KR's history)."""
-    from tests.conftest import POSTGRES, POSTGRES_URL
-    from tests.fakes.scratch import postgres_schema
-
-    if request.param == "sqlite":
-        app = build_app(database_url=f"sqlite:///{tmp_path_factory.mktemp('daily') / 'krbot.db'}")
-        services.import_okrs(uow=app.uow, text=EXAMPLE_EN.read_text(encoding="utf-8"), filename="okrs.yaml", at=IMPORTED_AT)
-        yield app
-        app.uow.engine.dispose()
-        return
-    if not POSTGRES:
-        pytest.skip(f"PostgreSQL does not answer at {POSTGRES_URL}")
-    with postgres_schema(url=POSTGRES_URL) as url:
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('daily') / 'krbot.db'}"
+        elif not POSTGRES:
+            pytest.skip(f"PostgreSQL does not answer at {POSTGRES_URL}")
+        else:
+            url = stack.enter_context(postgres_schema(url=POSTGRES_URL))
         app = build_app(database_url=url)
         services.import_okrs(uow=app.uow, text=EXAMPLE_EN.read_text(encoding="utf-8"), filename="okrs.yaml", at=IMPORTED_AT)
         yield app
@@ -173,10 +172,6 @@ def test_a_new_timezone_moves_the_days(example: App) -> None:
 
 def test_an_upgraded_database_reckons_the_days_of_what_it_holds(tmp_path: Path) -> None:
     """A database at the revision before `day_values`, with check-ins in it, upgraded: its forecasts read the same."""
-    from alembic import command
-
-    from storage.db import alembic_config
-
     app = build_app(database_url=f"sqlite:///{tmp_path / 'old.db'}")
     services.import_okrs(uow=app.uow, text=EXAMPLE_EN.read_text(encoding="utf-8"), filename="okrs.yaml", at=IMPORTED_AT)
     moments = [datetime(2026, 10, 24, 20, tzinfo=UTC) + timedelta(hours=3 * n) for n in range(12)]  # over the change
