@@ -116,6 +116,7 @@ class SlackPlatform(SlackListeners):
                 translate("slack.team_not_installed", lang=lang) for lang in ("zh", "en")
             ),
             process_before_response=True,  # the ack is sent after its listener committed: told saved means stored
+            request_verification_enabled=not http,  # HTTP: `endpoint` checked the signature and its age before Bolt
             raise_error_for_unhandled_request=False,
             listener_executor=self._follow_ups,
         )
