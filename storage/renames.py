@@ -42,13 +42,16 @@ class ArchivedHistory:
     checkins: int
 
 
-def apply_renames(*, session: Session, cycle_id: int, renames: Renames, log: Log) -> None:
-    """Move each renamed code's and measure's rows (and so their check-ins) to the new code or name."""
+def apply_renames(*, session: Session, cycle_id: int, renames: Renames, log: Log) -> bool:
+    """Move each renamed code's and measure's rows (and so their check-ins) to the new code or name; True when one
+    measure's values joined another's (whose days must then be reckoned again)."""
+    merged = False
     for new, old in renames.codes.items():
-        _rename_code(session=session, cycle_id=cycle_id, old=old, new=new, log=log)
+        merged |= _rename_code(session=session, cycle_id=cycle_id, old=old, new=new, log=log)
     for (code, new), old in renames.measures.items():
-        _rename_measure(session=session, cycle_id=cycle_id, code=code, old=old, new=new, log=log)
+        merged |= _rename_measure(session=session, cycle_id=cycle_id, code=code, old=old, new=new, log=log)
     session.flush()
+    return merged
 
 
 def _owner_row(session: Session, cycle_id: int, code: str) -> KrRow | ObjectiveRow | None:
@@ -59,27 +62,29 @@ def _owner_row(session: Session, cycle_id: int, code: str) -> KrRow | ObjectiveR
     return None
 
 
-def _rename_code(*, session: Session, cycle_id: int, old: str, new: str, log: Log) -> None:
-    """KR or objective `old` becomes `new`; when `new` was already imported alone, the two histories merge."""
+def _rename_code(*, session: Session, cycle_id: int, old: str, new: str, log: Log) -> bool:
+    """KR or objective `old` becomes `new`; when `new` was already imported alone, the two histories merge (True)."""
     old_row = _owner_row(session, cycle_id, old)
     if old_row is None:
-        return  # nothing stored under the old code: nothing to keep (or renamed already)
+        return False  # nothing stored under the old code: nothing to keep (or renamed already)
     new_row = _owner_row(session, cycle_id, new)
     if new_row is not None and not old_row.archived:
-        return  # both live: the file's check refuses that; nothing to move
+        return False  # both live: the file's check refuses that; nothing to move
     for table in (CheckinRow, AskRow):
         session.execute(update(table).where(table.cycle_id == cycle_id, table.code == old).values(code=new))
     session.execute(
         update(GoalChangeRow).where(GoalChangeRow.cycle_id == cycle_id, GoalChangeRow.code == old).values(code=new)
     )
+    merged = False
     for measure in session.scalars(select(MeasureRow).where(MeasureRow.cycle_id == cycle_id, MeasureRow.code == old)):
-        _move_measure(session=session, cycle_id=cycle_id, row=measure, code=new, name=measure.name)
+        merged |= _move_measure(session=session, cycle_id=cycle_id, row=measure, code=new, name=measure.name)
     if new_row is None:
         old_row.code = new
     else:
         _fold_into(session=session, old_row=old_row, new_row=new_row)
     session.flush()
     log(new, None, "code", old, new)
+    return merged
 
 
 def _fold_into(*, session: Session, old_row: KrRow | ObjectiveRow, new_row: KrRow | ObjectiveRow) -> None:
@@ -98,38 +103,40 @@ def _fold_into(*, session: Session, old_row: KrRow | ObjectiveRow, new_row: KrRo
     session.delete(old_row)
 
 
-def _rename_measure(*, session: Session, cycle_id: int, code: str, old: str, new: str, log: Log) -> None:
-    """Measure `old` of `code` becomes `new` (names compared without regard to case)."""
+def _rename_measure(*, session: Session, cycle_id: int, code: str, old: str, new: str, log: Log) -> bool:
+    """Measure `old` of `code` becomes `new` (names compared without regard to case); True when values merged."""
     rows = session.scalars(select(MeasureRow).where(MeasureRow.cycle_id == cycle_id, MeasureRow.code == code))
     by_name = {row.name.casefold(): row for row in rows}
     row = by_name.get(old.casefold())
     if row is None or row.name == new:
-        return
+        return False
     current = by_name.get(new.casefold())
     if current is not None and current is not row and not row.archived:
-        return
+        return False
     session.execute(
         update(GoalChangeRow)
         .where(GoalChangeRow.cycle_id == cycle_id, GoalChangeRow.code == code, GoalChangeRow.measure == row.name)
         .values(measure=new)
     )
     old_name = row.name
-    _move_measure(session=session, cycle_id=cycle_id, row=row, code=code, name=new)
+    merged = _move_measure(session=session, cycle_id=cycle_id, row=row, code=code, name=new)
     log(code, new, "name", old_name, new)
+    return merged
 
 
-def _move_measure(*, session: Session, cycle_id: int, row: MeasureRow, code: str, name: str) -> None:
-    """Give `row` its new code and name; when that measure exists already, its values join it and `row` goes."""
+def _move_measure(*, session: Session, cycle_id: int, row: MeasureRow, code: str, name: str) -> bool:
+    """Give `row` its new code and name; when that measure exists already, its values join it and `row` goes (True)."""
     target = session.scalar(
         select(MeasureRow).where(MeasureRow.cycle_id == cycle_id, MeasureRow.code == code, MeasureRow.name == name)
     )
     if target is None or target.id == row.id:
         row.code, row.name = code, name
         session.flush()
-        return
+        return False
     session.execute(update(CheckinValueRow).where(CheckinValueRow.measure_id == row.id).values(measure_id=target.id))
     session.execute(delete(MeasureRow).where(MeasureRow.id == row.id))
     session.flush()
+    return True
 
 
 def archived_history(

@@ -199,7 +199,8 @@ def sync_okrs(
             )
         )
 
-    apply_renames(session=session, cycle_id=cycle.id, renames=renames or Renames(), log=change)
+    if apply_renames(session=session, cycle_id=cycle.id, renames=renames or Renames(), log=change):
+        reckon_days(session=session, workspace_id=workspace.id, timezone=workspace.timezone)  # two histories now one
     objectives = {
         r.code: r for r in session.scalars(select(ObjectiveRow).where(ObjectiveRow.cycle_id == cycle.id))
     }

@@ -77,12 +77,14 @@ def histories(draw: st.DrawFn) -> tuple[str, list[tuple[datetime, dict[str, floa
     return code, draw(st.permutations(checkins)), draw(_moment())
 
 
-def _store(app: App, *, code: str, checkins: list[tuple[datetime, dict[str, float]]], batches: int = 1) -> None:
-    """Replace the KR's history with these check-ins, stored in this order in `batches` transactions."""
-    with app.uow.begin() as session:
-        ids = select(CheckinRow.id).where(CheckinRow.code == code)
-        session.execute(delete(CheckinValueRow).where(CheckinValueRow.checkin_id.in_(ids)))
-        session.execute(delete(CheckinRow).where(CheckinRow.code == code))
+def _store(app: App, *, code: str, checkins: list[tuple[datetime, dict[str, float]]], batches: int = 1,
+           replace: bool = True) -> None:
+    """Replace (or add to) the KR's history with these check-ins, stored in this order in `batches` transactions."""
+    if replace:
+        with app.uow.begin() as session:
+            ids = select(CheckinRow.id).where(CheckinRow.code == code)
+            session.execute(delete(CheckinValueRow).where(CheckinValueRow.checkin_id.in_(ids)))
+            session.execute(delete(CheckinRow).where(CheckinRow.code == code))
     size = max(1, -(-len(checkins) // batches))
     for start in range(0, len(checkins), size):
         with app.uow.begin() as session:
@@ -186,3 +188,29 @@ def test_an_upgraded_database_reckons_the_days_of_what_it_holds(tmp_path: Path) 
         stored = session.scalar(select(func.count()).select_from(DayValueRow))
     assert stored == 2 * len({at.astimezone(BERLIN).date() for at in moments})
     app.uow.engine.dispose()
+
+
+def test_a_measure_whose_history_joins_another_reads_both(app: App) -> None:
+    """`Competitor coverage` renamed without `was:` (its history archived, a new measure begun), then with it: the two
+    histories are one measure's, and each day's last value is read from both — the same day included."""
+    base = EXAMPLE_EN.read_text(encoding="utf-8")
+    renamed = base.replace("              - name: Competitor coverage\n", "              - name: Competitor share\n", 1)
+    joined = renamed.replace("              - name: Competitor share\n",
+                             "              - name: Competitor share\n                was: Competitor coverage\n", 1)
+    assert joined != renamed != base
+    services.import_okrs(uow=app.uow, text=base, filename="okrs.yaml", at=IMPORTED_AT)
+    first = datetime(2026, 10, 5, 9, tzinfo=UTC)
+    _store(app, code="KR4", checkins=[(first + timedelta(days=3 * n), {"Competitor coverage": 60.0 + n}) for n in range(6)])
+    services.import_okrs(uow=app.uow, text=renamed, filename="okrs.yaml", at=IMPORTED_AT)
+    later = first + timedelta(days=15, hours=5)  # the day of the old measure's last value, later that day
+    _store(app, code="KR4", replace=False,
+           checkins=[(later + timedelta(days=2 * n), {"Competitor share": 70.0 + n}) for n in range(5)])
+    services.import_okrs(uow=app.uow, text=joined, filename="okrs.yaml", at=IMPORTED_AT)
+    read = _both(app, code="KR4", as_of=datetime(2026, 11, 10, tzinfo=UTC))
+    assert read["daily"] == read["whole"]
+    with app.uow.begin() as session:
+        scope = load_scope(session=session, workspace=None, at=IMPORTED_AT, code="KR4")
+        days = repository.day_history(session=session, cycle_id=scope.cycle.id, code="KR4",
+                                      until=datetime(2026, 11, 10, tzinfo=UTC), timezone="Europe/Berlin")
+    shares = [c.values["Competitor share"] for c in days if "Competitor share" in c.values]
+    assert shares == [60.0, 61.0, 62.0, 63.0, 64.0, 70.0, 71.0, 72.0, 73.0, 74.0]  # day 16: 70, not 65
