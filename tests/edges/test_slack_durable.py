@@ -129,6 +129,11 @@ class Burst:
     texts: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def count(self) -> int:
+        """How many requests were sent and seen through (answered or not)."""
+        with self.lock:
+            return len(self.acked) + self.refused + self.unanswered
+
     def saw(self, *, value: float, saved: bool | None) -> None:
         with self.lock:
             if saved is None:
@@ -176,15 +181,22 @@ def _feishu_sender(server: Server, burst: Burst, values: list[float]) -> Callabl
     return send
 
 
-def _run_burst(server: Server, *, make: list[Callable[[], None]], kills: int, seed: int) -> int:
-    """Run the senders while a killer SIGKILLs the server `kills` times at random moments, restarting it each time."""
+def _run_burst(
+    server: Server, *, make: list[Callable[[], None]], kills: int, seed: int, seen: Callable[[], int], total: int
+) -> int:
+    """Run the senders while a killer SIGKILLs the server `kills` times at random moments of the burst (after a random
+    share of its `total` requests were `seen` — however fast the server answers), restarting it each time."""
     threads = [threading.Thread(target=send) for send in make]
     for thread in threads:
         thread.start()
     rng = random.Random(seed)
+    step = total / (kills + 1)
+    moments = [round(step * (n + 1) + rng.uniform(-step / 3, step / 3)) for n in range(kills)]
     done = 0
     while done < kills and any(thread.is_alive() for thread in threads):
-        time.sleep(rng.uniform(0.2, 1.2))
+        if seen() < moments[done]:
+            time.sleep(0.005)
+            continue
         server.kill()
         done += 1
         server.start()
@@ -202,7 +214,8 @@ def test_every_acknowledged_checkin_survives_sigkill_of_every_krbot_process(exam
             *(_slack_sender(server, slack_burst, slack_values[n::SENDERS]) for n in range(SENDERS)),
             *(_feishu_sender(server, feishu_burst, feishu_values[n::SENDERS]) for n in range(SENDERS)),
         ]
-        kills = _run_burst(server, make=senders, kills=KILLS, seed=len(db_url))
+        kills = _run_burst(server, make=senders, kills=KILLS, seed=len(db_url), total=2 * PER_SURFACE,
+                           seen=lambda: slack_burst.count() + feishu_burst.count())
     stored = [c for c in services.export_all(uow=example.uow, at=datetime.now(UTC))["checkins"] if c["code"] == "KR2"]
     values = [round(c["value"], 3) for c in stored]
     print(  # the figures for the closing note (pytest -s)
