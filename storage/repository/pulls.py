@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.core import model
+from storage.ledger import insert_of
 from storage.models import (
     CheckinRow,
     CheckinValueRow,
@@ -39,10 +39,6 @@ class PullResult:
     tell: bool = False
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def pull_rows(*, session: Session, workspace_id: int) -> dict[int, SourcePullRow]:
     """The workspace's last pulls by measure id."""
     rows = session.scalars(select(SourcePullRow).where(SourcePullRow.workspace_id == workspace_id))
@@ -65,7 +61,7 @@ def claim_pulls(
     ]
     if rows:  # one executemany, sent in batches of many VALUES; RETURNING gives the rows this worker inserted
         statement = (
-            _insert(session)(DeliveryRow)
+            insert_of(dialect=session.get_bind().dialect.name)(DeliveryRow)
             .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
             .returning(DeliveryRow.id, DeliveryRow.target)
         )
@@ -105,32 +101,19 @@ def record_pulls(
 ) -> None:
     """Write each pull's outcome onto its measure's row: a value with ok_at, or an error with failed_at (and told_on
     when its owner is told now); the last good value stays."""
-    insert_for = _insert(session)
     good = [{"workspace_id": workspace_id, "measure_id": r.measure_id, "tried_at": now, "ok_at": now, "value": r.value}
             for r in results if r.error is None]
     bad = [{"workspace_id": workspace_id, "measure_id": r.measure_id, "tried_at": now, "failed_at": now,
             "error": r.error, "told_on": today if r.tell else None} for r in results if r.error is not None]
-    if good:
-        statement = insert_for(SourcePullRow)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["measure_id"],
-                set_={"tried_at": statement.excluded.tried_at, "ok_at": statement.excluded.ok_at,
-                      "value": statement.excluded.value},
-            ),
-            good,
-        )
-    if bad:
-        statement = insert_for(SourcePullRow)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["measure_id"],
-                set_={"tried_at": statement.excluded.tried_at, "failed_at": statement.excluded.failed_at,
-                      "error": statement.excluded.error,
-                      "told_on": func.coalesce(statement.excluded.told_on, SourcePullRow.told_on)},
-            ),
-            bad,
-        )
+    statement = insert_of(dialect=session.get_bind().dialect.name)(SourcePullRow)
+    new = statement.excluded
+    for rows, kept in (
+        (good, {"ok_at": new.ok_at, "value": new.value}),
+        (bad, {"failed_at": new.failed_at, "error": new.error, "told_on": func.coalesce(new.told_on, SourcePullRow.told_on)}),
+    ):
+        if rows:
+            session.execute(statement.on_conflict_do_update(index_elements=["measure_id"],
+                                                            set_={"tried_at": new.tried_at, **kept}), rows)
 
 
 def add_synced_checkins(*, session: Session, loaded: Loaded, checkins: Sequence[model.Checkin]) -> dict[str, int]:

@@ -57,8 +57,21 @@ def current_cycle(*, session: Session, workspace_id: int, day: date) -> CycleRow
     return pick_cycle(cycles=list(session.scalars(_CYCLES_OF_WORKSPACE, {"workspace_id": workspace_id})), day=day)
 
 
-_WORKSPACE_SHAPES = tuple(namedtuple(f"{table.name}_row", [column.key for column in table.c])  # noqa: PYI024
-                          for table in (WorkspaceRow.__table__, CycleRow.__table__))
+def _shapes(*tables: Any) -> tuple[Any, ...]:
+    """A plain-row type per table, its fields the table's columns (a joined row splits into one of each)."""
+    return tuple(namedtuple(f"{table.name}_row", [column.key for column in table.c]) for table in tables)  # noqa: PYI024
+
+
+def _split(row: Sequence[Any], shapes: Sequence[Any]) -> list[Any]:
+    """A joined row split into one plain row per table (their columns share names)."""
+    parts, start = [], 0
+    for shape in shapes:
+        parts.append(shape._make(row[start:start + len(shape._fields)]))
+        start += len(shape._fields)
+    return parts
+
+
+_WORKSPACE_SHAPES = _shapes(WorkspaceRow.__table__, CycleRow.__table__)
 _WORKSPACE_WITH_CYCLES = (
     select(WorkspaceRow.__table__, CycleRow.__table__)
     .outerjoin(CycleRow, CycleRow.workspace_id == WorkspaceRow.id)
@@ -74,13 +87,10 @@ def workspace_with_cycles(*, session: Session, name: str | None) -> tuple[Any, l
     """The named workspace (the only one when None) and its cycles by start, as plain rows, in one query; None when
     there is no such workspace (or, unnamed, several)."""
     rows = session.connection().execute(_NAMED if name is not None else _FIRST_TWO, {"name": name}).all()
-    width = len(_WORKSPACE_SHAPES[0]._fields)
-    workspaces = {row[0] for row in rows}
-    if len(workspaces) != 1:
+    split = [_split(row, _WORKSPACE_SHAPES) for row in rows]
+    if len({workspace.id for workspace, _ in split}) != 1:
         return None
-    workspace = _WORKSPACE_SHAPES[0]._make(rows[0][:width])
-    cycles = [_WORKSPACE_SHAPES[1]._make(row[width:]) for row in rows if row[width] is not None]
-    return workspace, cycles
+    return split[0][0], [cycle for _, cycle in split if cycle.id is not None]
 
 
 def pick_cycle(*, cycles: Sequence[Any], day: date) -> Any | None:
@@ -187,8 +197,7 @@ def load_okrs(*, session: Session, workspace: WorkspaceRow, cycle: CycleRow) -> 
 
 # The statements of the per-request path, built once: each call only binds its values. Read as plain table rows
 # (no ORM objects, no identity map): a check-in reads one KR, its parents, its measures and a few people.
-_SHAPES = tuple(namedtuple(f"{table.name}_row", [column.key for column in table.c])  # noqa: PYI024
-                for table in (KrRow.__table__, PathRow.__table__, ObjectiveRow.__table__, MeasureRow.__table__))
+_KR_SHAPES = _shapes(KrRow.__table__, PathRow.__table__, ObjectiveRow.__table__, MeasureRow.__table__)
 _KR_WITH_PARENTS = (  # one row per live measure of the KR (one with no measure when it has none)
     select(KrRow.__table__, PathRow.__table__, ObjectiveRow.__table__, MeasureRow.__table__)
     .join(PathRow, PathRow.id == KrRow.path_id)
@@ -218,15 +227,6 @@ _PEOPLE_BY_KEY = select(PersonRow.__table__).where(
 )
 
 
-def _split(row: Sequence[Any]) -> list[Any]:
-    """A joined KR, path, objective and measure row split into one row each (their columns share names)."""
-    parts, start = [], 0
-    for shape in _SHAPES:
-        parts.append(shape._make(row[start:start + len(shape._fields)]))
-        start += len(shape._fields)
-    return parts
-
-
 def load_code(
     *, session: Session, workspace: WorkspaceRow, cycle: CycleRow, code: str, people: Iterable[str]
 ) -> Loaded | None:
@@ -234,7 +234,7 @@ def load_code(
     measures, and the named people plus those the KR names — no tasks; None when no live KR or objective has
     the code. The same few queries whatever the workspace's size."""
     connection = session.connection()
-    found = [_split(row) for row in connection.execute(_KR_WITH_PARENTS, {"cycle_id": cycle.id, "code": code})]
+    found = [_split(row, _KR_SHAPES) for row in connection.execute(_KR_WITH_PARENTS, {"cycle_id": cycle.id, "code": code})]
     kr_rows: list[Any] = []
     path_rows: list[Any] = []
     if found:
