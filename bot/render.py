@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -15,8 +14,8 @@ from bot.charts import burnup_svg
 from bot.core.burnup import Burnup
 from bot.core.digest import Digest
 from bot.core.text import clean_text
-from bot.core.values import format_percent, format_value
 from bot.i18n import percent_range, translate
+from bot.render_lines import DigestLines, day_words, percent_words, value_words
 from bot.resources import resource_dir
 
 FORMATS = ("text", "markdown", "html")
@@ -39,40 +38,14 @@ def markdown_text(text: object, /, limit: int = MAX_USER_TEXT) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", inline(text, limit))
 
 
-@lru_cache(maxsize=8192)  # a digest writes the same targets and baselines many times over
-def _value(number: float | None, unit: str | None, lang: str, digits: int | None = 3) -> str:
-    if number is None:
-        return "—"
-    return format_value(number=number, unit=unit, lang=lang, digits=digits)
-
-
-def _percent(ratio: float | None) -> str:
-    return "—" if ratio is None else format_percent(ratio=ratio)
+def day_text(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
+    """A date in the language's short form (a moment is read on the `tz` clock); "—" for none."""
+    return day_words(moment, lang, tz)
 
 
 def _percent_range(low: float, high: float) -> str:
     """A range of completions as whole percents, the sign written once: "85–101%"."""
     return percent_range(low=low, high=high)
-
-
-def day_text(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
-    """A date in the language's short form (a moment is read on the `tz` clock); "—" for none."""
-    return _day(moment, lang, tz)
-
-
-def _day(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
-    if moment is None:
-        return "—"
-    if isinstance(moment, datetime):
-        if tz is not None:
-            moment = moment.astimezone(ZoneInfo(tz))
-        moment = moment.date()
-    return _day_words(moment, lang)
-
-
-@lru_cache(maxsize=4096)  # a digest writes the same few dates many times over
-def _day_words(day: date, lang: str) -> str:
-    return translate("format.day", lang=lang, month=day.month, day=day.day, year=day.year)
 
 
 @cache
@@ -88,7 +61,7 @@ def environment() -> Environment:
     )
     env.filters["inline"] = inline
     env.filters["md"] = markdown_text
-    env.globals["percent"] = _percent
+    env.globals["percent"] = percent_words
     env.globals["percent_range"] = _percent_range
     env.globals["inline"] = inline
     env.globals["md"] = markdown_text
@@ -100,44 +73,25 @@ def _helpers(lang: str, tz: str | None) -> dict[str, Any]:
         return translate(key, lang=lang, **params)
 
     def value(number: float | None, unit: str | None, digits: int | None = 3) -> str:
-        return _value(number, unit, lang, digits)
+        return value_words(number, unit, lang, digits)
 
     def day(moment: date | datetime | None) -> str:
-        return _day(moment, lang, tz)
+        return day_words(moment, lang, tz)
 
     return {"t": t, "value": value, "day": day, "lang": lang}
 
 
-_LINE_SOURCE = (
-    "{% import '_digest_lines.j2' as lines with context %}"
-    "{% if what == 'conclusion' %}{{ lines.conclusion(item, u) }}"
-    "{% elif what == 'kr' %}{{ lines.kr(item, u) }}"
-    "{% elif what == 'measure' %}{{ lines.measure(item, u) }}"
-    "{% elif what == 'ask' %}{{ lines.ask(item, u) }}"
-    "{% elif what == 'change' %}{{ lines.change(item, u) }}"
-    "{% elif what == 'step' %}{{ lines.step(item, u) }}"
-    "{% elif what == 'cause' %}{{ lines.cause(item, u) }}"
-    "{% elif what == 'unavailable' %}{{ lines.unavailable(item, u) }}{% endif %}"
-)
-
-
-@cache
-def _line_template() -> Any:
-    return environment().from_string(_LINE_SOURCE)
-
-
 def surface_helpers(*, lang: str, tz: str, escape: Callable[[object], str]) -> dict[str, Any]:
     """The digest helpers (t, value, percent, day) of one language, with a surface's own escape for user text."""
-    return {**_helpers(lang, tz), "percent": _percent, "percent_range": _percent_range, "u": escape}
+    return {**_helpers(lang, tz), "percent": percent_words, "percent_range": _percent_range, "u": escape}
 
 
 def line_renderer(*, digest: Digest, lang: str, escape: Callable[[object], str]) -> Callable[[str, Any], str]:
     """One digest sentence at a time (conclusion, kr, measure, ask, change), as chat surfaces lay them out."""
-    helpers = surface_helpers(lang=lang, tz=digest.timezone, escape=escape)
-    template = _line_template()
+    lines = DigestLines(as_of=digest.as_of, lang=lang, tz=digest.timezone)
 
     def line(what: str, item: Any) -> str:
-        return template.render(d=digest, what=what, item=item, **helpers).strip()
+        return getattr(lines, what)(item, escape).strip()
 
     return line
 
@@ -146,7 +100,8 @@ def render_digest(*, digest: Digest, fmt: str = "text", lang: str | None = None)
     """The digest as `text` or `markdown`, in `lang` (default: the workspace language)."""
     language = lang or digest.language
     template = environment().get_template(f"digest.{fmt}.j2")
-    return template.render(d=digest, **_helpers(language, digest.timezone)).rstrip() + "\n"
+    lines = DigestLines(as_of=digest.as_of, lang=language, tz=digest.timezone)
+    return template.render(d=digest, lines=lines, **_helpers(language, digest.timezone)).rstrip() + "\n"
 
 
 def render_report(*, digest: Digest, charts: Sequence[Burnup] = (), lang: str | None = None) -> str:
@@ -179,5 +134,8 @@ def render_reply(*, reply: Any, fmt: str = "text") -> str:
     if reply.shows == "digest":
         return head + "\n\n" + render_digest(digest=reply.digest, fmt=fmt, lang=reply.lang)
     only = reply.params["o"].code if reply.key == "reply.status_objective" else None
-    body = render_template(name="status.text.j2", lang=reply.lang, tz=reply.digest.timezone, d=reply.digest, only=only)
+    lines = DigestLines(as_of=reply.digest.as_of, lang=reply.lang, tz=reply.digest.timezone)
+    body = render_template(
+        name="status.text.j2", lang=reply.lang, tz=reply.digest.timezone, d=reply.digest, only=only, lines=lines
+    )
     return body if only else head + "\n" + body

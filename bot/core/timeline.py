@@ -82,21 +82,31 @@ def group(*, checkins: Iterable[Checkin], window: Window, code: str | None = Non
         if stamp <= window.as_of:
             stamped.setdefault(checkin.code, []).append((stamp, checkin))
     grouped: dict[str, History] = {}
+    days: dict[int, tuple[float, float, date]] = {}  # shared by every code: a workspace's KRs report on the same days
     for key, items in stamped.items():
         items.sort(key=lambda item: item[0])
-        grouped[key] = _entries(items=items, window=window)
+        grouped[key] = _entries(items=items, window=window, days=days)
     return grouped
 
 
-def _entries(*, items: list[tuple[float, Checkin]], window: Window) -> History:
-    """Time-ordered check-ins as entries with their calendar day (one day's bounds reckoned once for all its check-ins)."""
+DAY_BUCKET = 900.0  # seconds: timezones are offset by whole quarter hours (nearly all), so a bucket lies in one day
+
+
+def _entries(*, items: list[tuple[float, Checkin]], window: Window, days: dict[int, tuple[float, float, date]]) -> History:
+    """Time-ordered check-ins as entries with their calendar day (a day's bounds reckoned once, then looked up)."""
     history: History = []
     day, low, high = None, 0.0, -1.0
     for stamp, checkin in items:
         if not low <= stamp < high:
-            day = window.day_of(stamp)
-            low = datetime.combine(day, time(), tzinfo=window.tz).timestamp()
-            high = window.end_of(day)
+            bucket = int(stamp // DAY_BUCKET)
+            known = days.get(bucket)
+            if known is not None and known[0] <= stamp < known[1]:  # checked: an odd offset only costs a reckoning
+                low, high, day = known
+            else:
+                day = window.day_of(stamp)
+                low = datetime.combine(day, time(), tzinfo=window.tz).timestamp()
+                high = window.end_of(day)
+                days[bucket] = (low, high, day)
         history.append(Entry(stamp=stamp, day=day, checkin=checkin))  # type: ignore[arg-type]
     return history
 

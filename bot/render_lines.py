@@ -1,0 +1,178 @@
+"""The digest's shared sentences — a conclusion, a KR, a measure, an ask, a change — each a catalog key filled from one
+digest item, in one language, with a surface's own escape for user text. Every surface lays these out its own way
+(text, Markdown, the HTML report, Slack blocks, Feishu cards); the words are the catalog's, the choice of key is here.
+
+Plain functions rather than Jinja macros: a 1,000-KR digest writes ten thousand of them, and a macro call costs a
+template context of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core.values import format_percent, format_value
+from bot.i18n import percent_range, translate
+
+Escape = Callable[..., str]
+
+
+@lru_cache(maxsize=8192)  # a digest writes the same targets and baselines many times over
+def value_words(number: float | None, unit: str | None, lang: str, digits: int | None = 3) -> str:
+    """A number with its unit in the language's way, "—" for none."""
+    if number is None:
+        return "—"
+    return format_value(number=number, unit=unit, lang=lang, digits=digits)
+
+
+def percent_words(ratio: float | None) -> str:
+    """A completion as a whole percent, "—" for none."""
+    return "—" if ratio is None else format_percent(ratio=ratio)
+
+
+def day_words(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
+    """A date in the language's short form (a moment is read on the `tz` clock); "—" for none."""
+    if moment is None:
+        return "—"
+    if isinstance(moment, datetime):
+        if tz is not None:
+            moment = moment.astimezone(ZoneInfo(tz))
+        moment = moment.date()
+    return _day_words(moment, lang)
+
+
+@lru_cache(maxsize=4096)  # a digest writes the same few dates many times over
+def _day_words(day: date, lang: str) -> str:
+    return translate("format.day", lang=lang, month=day.month, day=day.day, year=day.year)
+
+
+class DigestLines:
+    """The shared sentences of one digest in one language; each method takes the item and the surface's escape."""
+
+    def __init__(self, *, as_of: datetime, lang: str, tz: str) -> None:
+        self.as_of, self.lang, self.tz = as_of, lang, tz
+        self.space = "" if lang == "zh" else " "  # between two sentences: none in Chinese
+
+    def t(self, key: str, /, **params: Any) -> str:
+        """A catalog sentence in this language."""
+        return translate(key, lang=self.lang, **params)
+
+    def value(self, number: float | None, unit: str | None, digits: int | None = 3) -> str:
+        """A number with its unit."""
+        return value_words(number, unit, self.lang, digits)
+
+    def day(self, moment: date | datetime | None) -> str:
+        """A date on the workspace's clock."""
+        return day_words(moment, self.lang, self.tz)
+
+    def conclusion(self, o: Any, u: Escape, /) -> str:
+        """An objective's conclusion: completion, forecast and its range, the gap, the main risk; then its headline's
+        freshness and its sources that are down."""
+        risk = o.main_risk
+        text = self.t(
+            "digest.final_conclusion" if o.final else "digest.conclusion",
+            date=self.day(self.as_of), code=o.code, title=u(o.title), headline=u(o.headline or ""),
+            completion=percent_words(o.completion) if o.completion is not None else None,
+            forecast=percent_words(o.forecast_completion) if o.forecast_completion is not None else None,
+            range=_range(o.low_completion, o.high_completion),
+            days=o.data_days,
+            deadline=self.day(o.deadline),
+            gap=self.value(o.gap, o.headline_unit) if o.gap else "",
+            on_target=o.forecast_completion is not None and o.forecast_completion >= 1,
+            met=o.status.value == "met",
+            margin=self.value(abs(o.margin), o.headline_unit) if o.margin else "",
+            risk=self.t("digest.risk", code=risk.code, words=u(risk.sentence or risk.title), owner=risk.owner)
+            if risk else "",
+        )
+        fresh = o.headline_fresh
+        if fresh and fresh.age_days is not None and not fresh.failing and not o.final:
+            words = self.t("digest.fresh", synced=fresh.synced, days=fresh.age_days, failing=False, error="")
+            text += self.space + self.t("digest.headline_fresh", name=u(o.headline), fresh=words)
+        if o.failing:
+            text += self.space + self.t("digest.failing", names=u(", ".join(map(str, o.failing))))
+        return text
+
+    def kr(self, k: Any, u: Escape, /) -> str:
+        """A KR's line: owner, status, completion and forecast (or result)."""
+        return self.t(
+            "digest.kr", code=k.code, title=u(k.title), owner=k.owner, status=self.t("status." + k.status.value),
+            completion=percent_words(k.completion) if k.completion is not None else "",
+            forecast=percent_words(k.forecast_completion) if k.forecast_completion is not None else "", final=k.final,
+        )
+
+    def measure(self, m: Any, u: Escape, /) -> str:
+        """A measure's line by its kind (target, milestone, limit), then where its number came from."""
+        kind = m.kind.value
+        deadline = self.day(m.deadline) if m.final else ""
+        if kind == "target":
+            text = self.t(
+                "digest.measure.target", name=u(m.name), value=self.value(m.value, m.unit),
+                target=self.value(m.target, m.unit), completion=percent_words(m.completion),
+                forecast=self.value(m.forecast_value, m.unit) if m.forecast_value is not None else "",
+                forecast_completion=percent_words(m.forecast_completion) if m.forecast_completion is not None else "",
+                range=_range(m.low_completion, m.high_completion),
+                too_early=m.too_early, days=m.data_days, final=m.final, met=m.met,
+                margin=self.value(abs(m.margin), m.unit) if m.margin else "", deadline=deadline,
+            )
+        elif kind == "milestone":
+            text = self.t("digest.measure.milestone", name=u(m.name), reached=m.reached, final=m.final, met=m.met,
+                          deadline=deadline)
+        else:
+            text = self.t(
+                "digest.measure." + kind, name=u(m.name), value=self.value(m.value, m.unit),
+                limit=self.value(m.limit, m.unit), broken=m.broken, trend_broken=m.trend_broken, final=m.final,
+                met=m.met, deadline=deadline,
+            )
+        return text + self.mark(m.fresh, u)
+
+    def mark(self, f: Any, u: Escape, /) -> str:
+        """Where a number came from (typed or synced), its age when older than the period, its source's last failure."""
+        if not f:
+            return ""
+        words = self.t("digest.fresh", synced=f.synced, days=f.age_days, failing=f.failing, error=u(f.error or "", 120))
+        return " · " + words if words else ""
+
+    def step(self, s: Any, u: Escape, /) -> str:
+        """A next step with its owner (dated when it is not this period's)."""
+        return self.t("digest.step", code=s.code, owner=s.owner, text=u(s.text), dated="" if s.current else self.day(s.at))
+
+    def cause(self, k: Any, u: Escape, /) -> str:
+        """The owner's root cause of a KR."""
+        return self.t("digest.cause", text=u(k.cause), dated=self.day(k.cause_at) if k.cause_at else "")
+
+    def unavailable(self, x: Any, u: Escape, /) -> str:
+        """An objective whose data could not be read this time."""
+        return self.t("digest.unavailable", code=x.code, title=u(x.title))
+
+    def ask(self, a: Any, u: Escape, /) -> str:
+        """An open ask: kind, amount, words, who asked and who decides."""
+        kind = a.kind.value
+        if a.amount is None:
+            amount = ""
+        elif kind == "people":
+            amount = self.t("digest.people", n=int(a.amount))
+        else:
+            amount = self.value(a.amount, a.unit, None)
+        return self.t(
+            "digest.ask", id=a.id, kind=self.t("ask_kind." + kind), amount=amount, text=u(a.text), person=a.person,
+            code=a.code, deciders="/".join(map(str, a.deciders)),
+        )
+
+    def change(self, c: Any, u: Escape, /) -> str:
+        """A goal change: field, old and new (numbers with their unit), who and why."""
+        numeric = c.field != "due"
+        old = self.value(c.old_number, c.unit, None) if c.old_number is not None and numeric else u(c.old or "—")
+        new = self.value(c.new_number, c.unit, None) if c.new_number is not None and numeric else u(c.new or "—")
+        reason = self.t("change.reason_import") if c.reason == "import" else u(c.reason or "")
+        return self.t(
+            "digest.change", code=c.code, measure=u(c.measure or ""), field=self.t("field." + c.field), old=old,
+            new=new, person=c.person or "", reason=reason,
+        )
+
+
+def _range(low: float | None, high: float | None) -> str:
+    """A forecast's range of completions, or nothing when either end is unknown."""
+    return percent_range(low=low, high=high) if low is not None and high is not None else ""
