@@ -31,6 +31,7 @@ from bot.core.digest import Digest
 from bot.core.errors import KrbotError
 from bot.i18n import error_message
 from bot.platforms import feishu_cards as cards
+from bot.platforms import feishu_form as forms
 from bot.platforms.base import Reminder, Sent
 from bot.platforms.feishu_listeners import PLATFORM, FeishuListeners, _text_content
 
@@ -205,7 +206,7 @@ class FeishuPlatform(FeishuListeners):
         """DM the check-in card (a chaser looks different) to the person."""
         if not reminder.person.feishu_id:
             raise FeishuError(f"{reminder.person.key} has no feishu id")
-        built = cards.checkin_cards(rows=reminder.rows, lang=reminder.lang, chaser=reminder.chaser,
+        built = forms.checkin_cards(rows=reminder.rows, lang=reminder.lang, chaser=reminder.chaser,
                                     words_only=reminder.words_only)
         ids = self._send_cards(receive_id=reminder.person.feishu_id, id_type="open_id", built=built, key=idempotency_key)
         return Sent(platform=PLATFORM, message_id=ids[0], extra={"message_ids": ids})

@@ -1,4 +1,5 @@
-"""Feishu card JSON 2.0 builders: the check-in form, the digest with its ask buttons, and text cards, within limits."""
+"""Feishu card JSON 2.0 builders: the parts, cards packed within Feishu's limits, text cards, the digest with its ask
+buttons (the check-in form is feishu_form)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.digest import Digest
-from bot.core.values import format_value
 from bot.i18n import translate
 from bot.render import inline, line_renderer, surface_helpers
 
@@ -72,12 +72,12 @@ def component_count(node: Any) -> int:
     return 0
 
 
-def _text(content: str) -> dict[str, Any]:
+def text_object(content: str) -> dict[str, Any]:
     """A plain_text object."""
     return {"tag": "plain_text", "content": content}
 
 
-def _markdown(content: str, *, element_id: str | None = None) -> dict[str, Any]:
+def markdown_element(content: str, *, element_id: str | None = None) -> dict[str, Any]:
     """A markdown component (its content already escaped)."""
     element: dict[str, Any] = {"tag": "markdown", "content": content}
     if element_id:
@@ -102,12 +102,12 @@ def _panel(title: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _card(title: str, elements: list[dict[str, Any]], *, template: str = "blue") -> dict[str, Any]:
+def card_json(title: str, elements: list[dict[str, Any]], *, template: str = "blue") -> dict[str, Any]:
     """A card JSON 2.0 with a header."""
     return {
         "schema": "2.0",
         "config": {"update_multi": True, "summary": {"content": title}},
-        "header": {"title": _text(title), "template": template},
+        "header": {"title": text_object(title), "template": template},
         "body": {"elements": elements},
     }
 
@@ -149,7 +149,7 @@ def pack(*, title: str, elements: Sequence[dict[str, Any]], lang: str, template:
                 blocks.extend(_split_panel(element, lang=lang))
                 continue
         blocks.append(element)
-    base_count, base_size = _size(_card(title, []))
+    base_count, base_size = _size(card_json(title, []))
     parts: list[list[dict[str, Any]]] = [[]]
     used = [base_count, base_size]
     for block in blocks:
@@ -161,138 +161,18 @@ def pack(*, title: str, elements: Sequence[dict[str, Any]], lang: str, template:
         used[0] += c
         used[1] += s
     if len(parts) == 1:
-        return [_card(title, parts[0], template=template)]
+        return [card_json(title, parts[0], template=template)]
     total = len(parts)
     return [
-        _card(translate("feishu.digest.part", lang=lang, title=title, n=n + 1, total=total), part, template=template)
+        card_json(translate("feishu.digest.part", lang=lang, title=title, n=n + 1, total=total), part, template=template)
         for n, part in enumerate(parts)
     ]
 
 
 def text_card(*, title: str, text: str, lang: str, template: str = "blue") -> list[dict[str, Any]]:
     """A reply or notice as card(s): each line escaped, as many cards as it needs."""
-    lines = [_markdown(md(line, limit=2000)) for line in text.splitlines() if line.strip()]
+    lines = [markdown_element(md(line, limit=2000)) for line in text.splitlines() if line.strip()]
     return pack(title=title, elements=lines, lang=lang, template=template)
-
-
-# ---------------------------------------------------------------- the check-in form
-
-
-def _shown(number: float | None, unit: str | None, lang: str) -> str:
-    """A value with its unit, or a dash."""
-    return "—" if number is None else format_value(number=number, unit=unit, lang=lang)
-
-
-def checkin_elements(
-    *,
-    row: Mapping[str, Any],
-    lang: str,
-    values: Mapping[str, Any] | None = None,
-    errors: Mapping[str, str] | None = None,
-    saved: str | None = None,
-) -> list[dict[str, Any]]:
-    """One KR's form (a list_krs row): an input per measure with unit, current value and target; note, risk, next, ask."""
-    code = str(row["code"])
-    head = _markdown(translate("feishu.checkin.kr", lang=lang, code=md(code), title=md(row["title"])), element_id=_form_id(code))
-    if saved is not None:
-        return [head, _markdown(translate("feishu.checkin.saved", lang=lang, text=md(saved, limit=2000)))]
-    values = values or {}
-    errors = errors or {}
-    fields: list[dict[str, Any]] = []
-    names = []
-    for j, measure in enumerate(m for m in row["measures"] if not m.get("synced")):  # synced ones are never asked
-        names.append(measure["name"])
-        milestone = measure["kind"] == "milestone"
-        current = (
-            translate("digest.measure.milestone", lang=lang, name="", reached=measure.get("reached")).lstrip(":：")
-            if milestone
-            else _shown(measure.get("value"), measure.get("unit"), lang)
-        )
-        target = "" if milestone else _shown(measure.get("target"), measure.get("unit"), lang)
-        label = translate(
-            "feishu.checkin.measure", lang=lang, name=measure["name"], unit=measure.get("unit") or "", current=current,
-            target=target if measure.get("target") is not None else "",
-        )
-        placeholder = (
-            translate("feishu.checkin.milestone_placeholder", lang=lang)
-            if milestone
-            else translate("feishu.checkin.placeholder", lang=lang, example=target if target != "—" else current)
-        )
-        field: dict[str, Any] = {
-            "tag": "input",
-            "name": f"m{j}",
-            "label": _text(label),
-            "label_position": "top",
-            "placeholder": _text(placeholder),
-            "max_length": 100,
-        }
-        if values.get(f"m{j}"):
-            field["default_value"] = str(values[f"m{j}"])[:100]
-        fields.append(field)
-        if measure["name"] in errors:
-            fields.append(_markdown(translate("feishu.checkin.field_error", lang=lang, text=md(errors[measure["name"]]))))
-    for name in ("note", "risk", "next", "ask"):
-        field = {
-            "tag": "input",
-            "name": name,
-            "label": _text(translate(f"feishu.checkin.{name}", lang=lang)),
-            "label_position": "top",
-            "placeholder": _text(translate(f"feishu.checkin.{name}", lang=lang)),
-            "max_length": 500,
-        }
-        if values.get(name):
-            field["default_value"] = str(values[name])[:500]
-        fields.append(field)
-    submit = {
-        "tag": "button",
-        "text": _text(translate("feishu.checkin.submit", lang=lang, code=code)),
-        "type": "primary",
-        "name": "submit",
-        "form_action_type": "submit",
-        "behaviors": [{"type": "callback", "value": {"a": "checkin", "code": code, "measures": names}}],
-    }
-    return [head, {"tag": "form", "name": "f" + _form_id(code), "elements": [*fields, submit]}]
-
-
-def checkin_cards(
-    *,
-    rows: Sequence[Mapping[str, Any]],
-    lang: str,
-    chaser: bool = False,
-    values: Mapping[str, Mapping[str, Any]] | None = None,
-    errors: Mapping[str, Mapping[str, str]] | None = None,
-    saved: Mapping[str, str] | None = None,
-    words_only: bool = False,
-) -> list[dict[str, Any]]:
-    """The check-in card(s) for a person's KRs: one form per KR, with submitted values, field errors or saved notes."""
-    title = translate("feishu.checkin.chaser_title" if chaser else (
-        "feishu.checkin.words_title" if words_only else "feishu.checkin.title"), lang=lang)
-    if not rows:
-        return [_card(title, [_markdown(translate("feishu.checkin.none", lang=lang))])]
-    elements: list[dict[str, Any]] = []
-    for row in rows:
-        code = str(row["code"])
-        elements.extend(
-            checkin_elements(
-                row=row,
-                lang=lang,
-                values=(values or {}).get(code),
-                errors=(errors or {}).get(code),
-                saved=(saved or {}).get(code),
-            )
-        )
-    return pack(title=title, elements=elements, lang=lang, template="orange" if chaser else "blue")
-
-
-def _form_id(code: str) -> str:
-    """The element id that marks a KR's place in the check-in card."""
-    return ("k_" + re.sub(r"[^A-Za-z0-9_]", "_", code))[:20]
-
-
-def card_with_form(*, cards: Sequence[dict[str, Any]], code: str) -> dict[str, Any]:
-    """The card among several that holds the form (or the saved note) of `code`."""
-    marker = f'"element_id":"{_form_id(code)}"'
-    return next((card for card in cards if marker in content_of(card)), cards[0])
 
 
 # ---------------------------------------------------------------- the digest
@@ -313,14 +193,14 @@ def digest_cards(
     title_key = "digest.final_title" if digest.final else "digest.title"
     title = t(title_key, workspace=md(digest.workspace), cycle=md(digest.cycle), date=helpers["day"](digest.as_of))
     elements: list[dict[str, Any]] = [
-        _markdown("**" + t("feishu.digest.conclusions") + "**"),
-        *(_markdown("■ " + line("conclusion", o)) for o in digest.objectives),
-        *(_markdown("■ " + line("unavailable", x)) for x in digest.unavailable),
+        markdown_element("**" + t("feishu.digest.conclusions") + "**"),
+        *(markdown_element("■ " + line("conclusion", o)) for o in digest.objectives),
+        *(markdown_element("■ " + line("unavailable", x)) for x in digest.unavailable),
     ]
     if digest.missing:
-        elements.append(_markdown(t("digest.labelled", label=t("digest.section.missing"), items=", ".join(md(n) for n in digest.missing))))
+        elements.append(markdown_element(t("digest.labelled", label=t("digest.section.missing"), items=", ".join(md(n) for n in digest.missing))))
     if digest.away:
-        elements.append(_markdown(t("digest.labelled", label=t("digest.section.away"), items=", ".join(md(n) for n in digest.away))))
+        elements.append(markdown_element(t("digest.labelled", label=t("digest.section.away"), items=", ".join(md(n) for n in digest.away))))
     as_of = digest.as_of.isoformat()
     for o in digest.objectives:
         data = []
@@ -328,7 +208,7 @@ def digest_cards(
         for k in o.krs:
             if k.path_code != path:
                 path = k.path_code
-                data.append(_markdown("**" + t("digest.path", code=md(k.path_code), title=md(k.path_title)) + "**"))
+                data.append(markdown_element("**" + t("digest.path", code=md(k.path_code), title=md(k.path_title)) + "**"))
             text = "· " + line("kr", k)
             for m in k.measures:
                 text += "\n    " + line("measure", m)
@@ -336,27 +216,27 @@ def digest_cards(
                 text += "\n    " + line("cause", k)
             elif not k.last_at:
                 text += "\n    " + t("digest.no_checkin")
-            data.append(_markdown(text))
-        elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.data")), data or [_markdown(t("digest.none"))]))
-        steps = [_markdown("· " + line("step", replace(s, owner=md(s.owner)))) for s in o.next_steps]
-        elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.next")), steps or [_markdown(t("digest.none"))]))
+            data.append(markdown_element(text))
+        elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.data")), data or [markdown_element(t("digest.none"))]))
+        steps = [markdown_element("· " + line("step", replace(s, owner=md(s.owner)))) for s in o.next_steps]
+        elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.next")), steps or [markdown_element(t("digest.none"))]))
         asks: list[dict[str, Any]] = []
         for a in o.asks:
-            asks.append(_markdown("· " + line("ask", a), element_id=f"ask{a.id}"))
+            asks.append(markdown_element("· " + line("ask", a), element_id=f"ask{a.id}"))
             if a.id in decisions:
                 status, by = decisions[a.id]
-                asks.append(_markdown(t("feishu.ask.decision", status=status, by=md(by))))
+                asks.append(markdown_element(t("feishu.ask.decision", status=status, by=md(by))))
             elif a.id is not None:
                 asks.append(_ask_buttons(ask_id=a.id, as_of=as_of, lang=language))
-        elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.asks")), asks or [_markdown(t("digest.none"))]))
+        elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.asks")), asks or [markdown_element(t("digest.none"))]))
     if digest.changes:
-        elements.append(_panel(t("digest.section.changes"), [_markdown("· " + line("change", c)) for c in digest.changes]))
+        elements.append(_panel(t("digest.section.changes"), [markdown_element("· " + line("change", c)) for c in digest.changes]))
     if digest.overdue:
         elements.append(
             _panel(
                 t("digest.section.overdue"),
                 [
-                    _markdown("· " + t("digest.overdue", code=x.code, title=md(x.title), owner=md(x.owner), due=helpers["day"](x.due), days=x.days_late))
+                    markdown_element("· " + t("digest.overdue", code=x.code, title=md(x.title), owner=md(x.owner), due=helpers["day"](x.due), days=x.days_late))
                     for x in digest.overdue
                 ],
             )
@@ -366,7 +246,7 @@ def digest_cards(
             _panel(
                 t("digest.section.stale"),
                 [
-                    _markdown("· " + t("digest.stale", code=s.code, title=md(s.title), owner=md(s.owner), last=(helpers["day"](s.last_at) if s.last_at else ""), days=s.days))
+                    markdown_element("· " + t("digest.stale", code=s.code, title=md(s.title), owner=md(s.owner), last=(helpers["day"](s.last_at) if s.last_at else ""), days=s.days))
                     for s in digest.stale
                 ],
             )
@@ -379,7 +259,7 @@ def _ask_buttons(*, ask_id: int, as_of: str, lang: str) -> dict[str, Any]:
     def button(approve: bool) -> dict[str, Any]:
         return {
             "tag": "button",
-            "text": _text(translate("feishu.ask.approve" if approve else "feishu.ask.decline", lang=lang)),
+            "text": text_object(translate("feishu.ask.approve" if approve else "feishu.ask.decline", lang=lang)),
             "type": "primary" if approve else "danger",
             "behaviors": [{"type": "callback", "value": {"a": "ask", "id": ask_id, "ok": approve, "as_of": as_of}}],
         }

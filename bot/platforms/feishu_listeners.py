@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
 from bot.platforms import feishu_cards as cards
+from bot.platforms import feishu_form as forms
 from bot.platforms import feishu_payloads, payloads
 from bot.platforms.lanes import lanes_of
 from bot.platforms.payloads import Malformed
@@ -183,7 +184,7 @@ class FeishuListeners:
     def _outgoing(self, *, reply: services.Reply) -> list[tuple[str, str]]:
         """The messages (msg_type, content) that carry a stored reply."""
         if reply.ok and reply.shows is services.Shows.FORM:
-            built = cards.checkin_cards(rows=reply.params["rows"], lang=reply.lang)
+            built = forms.checkin_cards(rows=reply.params["rows"], lang=reply.lang)
             return [("interactive", cards.content_of(card)) for card in built]
         if reply.ok and reply.shows is services.Shows.CHART:
             chart = matrix_png(quadrants=reply.params["quadrants"], lang=reply.lang)
@@ -251,7 +252,7 @@ class FeishuListeners:
             rows = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
         except KrbotError as error:
             return [("text", _text_content(error_message(error, lang=sender.lang)))]
-        return [("interactive", cards.content_of(card)) for card in cards.checkin_cards(rows=rows.params["rows"], lang=rows.lang)]
+        return [("interactive", cards.content_of(card)) for card in forms.checkin_cards(rows=rows.params["rows"], lang=rows.lang)]
 
     def _send_direct(self, *, open_id: str, outgoing: list[tuple[str, str]], key: str) -> None:
         """Send messages to one person's direct chat, each with a deterministic uuid."""
@@ -303,10 +304,10 @@ class FeishuListeners:
         lang = listing.lang
         if problems:
             errors = {name: error_message(error, lang=lang) for name, error in problems.items()}
-            built = cards.checkin_cards(rows=listing.params["rows"], lang=lang, values={code: form}, errors={code: errors})
+            built = forms.checkin_cards(rows=listing.params["rows"], lang=lang, values={code: form}, errors={code: errors})
             first = next(iter(errors.values()))
             return _toast("error", translate("feishu.checkin.invalid", lang=lang) + " — " + first,
-                          card=cards.card_with_form(cards=built, code=code))
+                          card=forms.card_with_form(cards=built, code=code))
         update = commands.Update(
             code=code,
             values=tuple(commands.MeasureValue(measure=name, text=text) for name, text in texts.items() if text),
@@ -324,8 +325,8 @@ class FeishuListeners:
             return _toast("error", text)
         self._tell(reply=reply, workspace=workspace, source=f"card:{event_id}")
         listing = services.list_krs(uow=self.uow, person=person, at=at, workspace=workspace)
-        built = cards.checkin_cards(rows=listing.params["rows"], lang=lang, saved={code: text})
-        return _toast("success", text, card=cards.card_with_form(cards=built, code=code))
+        built = forms.checkin_cards(rows=listing.params["rows"], lang=lang, saved={code: text})
+        return _toast("success", text, card=forms.card_with_form(cards=built, code=code))
 
     def _decide(self, *, person: str, workspace: str, value: dict[str, Any], event_id: str) -> P2CardActionTriggerResponse:
         """An Approve/Decline button: decided once by the service (boss or admin only), card updated, asker told once.

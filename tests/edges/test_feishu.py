@@ -28,6 +28,7 @@ from bot.http import build_http_app
 from bot.i18n import error_message
 from bot.platforms import feishu
 from bot.platforms import feishu_cards as cards
+from bot.platforms import feishu_form as forms
 from tests.fakes import fake_feishu as ff
 
 NOW = datetime(2026, 10, 20, 7, 0, tzinfo=UTC)
@@ -536,11 +537,11 @@ def test_checkin_card_of_many_krs_stays_within_limits() -> None:
         }
         for n in range(40)
     ]
-    built = cards.checkin_cards(rows=rows, lang="en")
+    built = forms.checkin_cards(rows=rows, lang="en")
     assert len(built) > 1
     for card in built:
         assert_within_limits(card)
-    assert all(cards.card_with_form(cards=built, code=f"KR{n}") for n in range(40))
+    assert all(forms.card_with_form(cards=built, code=f"KR{n}") for n in range(40))
 
 
 # ---------------------------------------------------------------- the long connection

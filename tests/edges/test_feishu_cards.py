@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.platforms import feishu_cards as cards
+from bot.platforms import feishu_form as forms
 
 MARKUP = st.text(alphabet=st.sampled_from(list("<>/@*_~`[]()#|\\&=\"' atuserid_all所有人\n")), max_size=80)
 
@@ -49,5 +50,5 @@ def test_text_card_splits_long_text_and_keeps_every_line() -> None:
 
 def test_checkin_card_with_nothing_to_report() -> None:
     """Someone who owns no KR gets a card that says so, in their language."""
-    (card,) = cards.checkin_cards(rows=[], lang="en")
+    (card,) = forms.checkin_cards(rows=[], lang="en")
     assert "no KRs" in cards.content_of(card)

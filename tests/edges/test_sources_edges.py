@@ -16,7 +16,8 @@ from bot.app import App
 from bot.owed import owed_chasers
 from bot.platforms.base import Reminder
 from bot.platforms.console import ConsolePlatform
-from bot.platforms.feishu_cards import checkin_cards, content_of
+from bot.platforms.feishu_cards import content_of
+from bot.platforms.feishu_form import checkin_cards
 from bot.platforms.slack_blocks.messages import reminder_message
 from bot.platforms.slack_blocks.views import checkin_view
 from bot.scheduler import Runner
@@ -68,7 +69,10 @@ def test_an_all_synced_owners_forms_have_no_number_fields(synced: Synced) -> Non
     content = "".join(content_of(card) for card in cards)
     assert '"name":"m0"' not in content and "only your words are asked" in content
     assert '"measures":[]' in content
-    assert '"name":"m0"' in "".join(content_of(card) for card in checkin_cards(rows=ben.rows, lang="zh"))
+    assert "GMV: €3,500.75 — synced from its data source" in content  # shown with its value, as in Slack's form
+    assert "Orders: 420 orders — synced from its data source" in content
+    mixed_card = "".join(content_of(card) for card in checkin_cards(rows=ben.rows, lang="zh"))
+    assert '"name":"m0"' in mixed_card and '"name":"m1"' not in mixed_card and "已从数据源同步" in mixed_card
 
 
 def test_pulled_numbers_are_no_ones_missing_report_and_hide_no_typed_one(synced: Synced) -> None:

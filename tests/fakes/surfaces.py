@@ -10,6 +10,7 @@ from bot import services
 from bot.app import App
 from bot.i18n import translate
 from bot.platforms import feishu_cards as cards
+from bot.platforms import feishu_form as forms
 from bot.platforms import slack_blocks as blocks
 from bot.render import render_digest, render_reply, render_report
 
@@ -49,6 +50,6 @@ def digest_surfaces(app: App, *, as_of: datetime, person: str) -> Iterator[tuple
     yield "slack.home", blocks.home_view(rows=rows, lang=listing.lang, name=listing.params["name"], last={},
                                          tz=digest.timezone, digest=digest)
     yield "slack.form", blocks.checkin_view(rows=rows, code=None, lang=listing.lang)
-    yield "feishu.form", cards.checkin_cards(rows=rows, lang=listing.lang)
+    yield "feishu.form", forms.checkin_cards(rows=rows, lang=listing.lang)
     status = services.run_command(uow=app.uow, person=person, text="/kr status", at=as_of)
     yield from chat_surfaces(status)

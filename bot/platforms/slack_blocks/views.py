@@ -85,7 +85,7 @@ def checkin_view(*, rows: Sequence[Mapping[str, Any]], code: str | None, lang: s
     names = []
     for measure in row["measures"]:
         if measure.get("synced"):  # pulled by its data source: shown, never asked (§9)
-            blocks.append(section(translate("slack.form.synced", lang=lang, name=esc(measure["name"]),
+            blocks.append(section(translate("form.synced", lang=lang, name=esc(measure["name"]),
                                             current=current_text(measure, lang))))
     for index, measure in enumerate(m for m in row["measures"] if not m.get("synced")):
         names.append(measure["name"])
