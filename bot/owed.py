@@ -191,13 +191,16 @@ def channel_of(*, platform: Any, view: services.ScheduleView) -> str | None:
 
 
 def owed_digests(
-    *, view: services.ScheduleView, platforms: Sequence[Any], now: datetime, force: bool = False
+    *, view: services.ScheduleView, platforms: Sequence[Any], now: datetime, force: bool = False, by_hand: bool = False
 ) -> tuple[list[Due], list[Due], int]:
-    """The digest owed to each platform's boss channel."""
-    slot = _digest_slot(view=view, now=now, force=force)
+    """The digest owed to each platform's boss channel; `by_hand` (`krbot digest --post`): the digest of this very
+    minute, a period of its own (posted once however often the same command runs), whatever the schedule sent."""
+    slot = now if by_hand else _digest_slot(view=view, now=now, force=force)
     day = slot.astimezone(ZoneInfo(view.timezone)).date()
-    if not view.cycle_start <= day <= view.cycle_end + timedelta(days=7):
+    if not by_hand and not view.cycle_start <= day <= view.cycle_end + timedelta(days=7):
         return [], [], 0
+    period = (slot.astimezone(ZoneInfo(view.timezone)).strftime("%Y-%m-%dT%H:%M") if by_hand
+              else period_of(slot=slot, zone=view.timezone))
     due, late = [], []
     for platform in platforms:
         channel = channel_of(platform=platform, view=view)
@@ -208,10 +211,9 @@ def owed_digests(
             continue
         item = Due(
             kind="digest", workspace_id=view.workspace_id, workspace=view.workspace, lang=view.lang,
-            target=f"{platform.name}:{channel}", period=period_of(slot=slot, zone=view.timezone), slot=slot,
-            channel=channel, platform=platform,
+            target=f"{platform.name}:{channel}", period=period, slot=slot, channel=channel, platform=platform,
         )
-        (due if force or now - slot <= GRACE["digest"] else late).append(item)
+        (due if force or by_hand or now - slot <= GRACE["digest"] else late).append(item)
     return due, late, 0
 
 

@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,7 @@ from storage.ledger import LEASE, Key, claim, key_of, record_missed, settled
 from storage.models import DeliveryRow
 
 __all__ = [
-    "CHASER_LEAD", "DAYS", "GRACE", "JOBS", "Due", "KrbotError", "Outcome", "RetryPolicy", "Runner", "Scheduler",
+    "CHASER_LEAD", "DAYS", "GRACE", "JOBS", "Due", "KrbotError", "Outcome", "RetryPolicy", "Runner",
     "Weekly", "away_now", "claim", "last_slot", "next_slot", "next_times", "owed_chasers", "owed_digests",
     "owed_reminders", "parse_weekly", "period_of", "retry_after", "slot_on", "week_slot", "worker_id",
 ]
@@ -51,7 +51,6 @@ __all__ = [
 log = logging.getLogger("krbot.scheduler")
 
 JOBS = ("sync", "reminders", "chasers", "digest", "webhooks")  # sync first: a tick pulls the sources before it reminds
-TICK_SECONDS = 60
 FINAL_MEMORY = 200_000
 THREAD = "thread"
 
@@ -102,6 +101,10 @@ class Runner:
             final, live = settled(uow=self.uow, items=unknown, now=now, lease=self.lease)
             self.final.update(final)
         return self.final | live
+
+    def message_of(self, *, item: Due) -> str | None:
+        """The platform's id of a message this ledger marked sent."""
+        return ledger.sent_message(uow=self.uow, item=item)
 
     def _platform_for(self, item: Due) -> Any:
         if item.platform is not None:
@@ -250,11 +253,11 @@ class Runner:
             outcome.add(done)  # type: ignore[arg-type]
         return outcome
 
-    def digest(self, *, view: services.ScheduleView, now: datetime, force: bool = False) -> Outcome:
+    def digest(self, *, view: services.ScheduleView, now: datetime, force: bool = False, by_hand: bool = False) -> Outcome:
         """The digest owed to each boss channel, then a word to the accountable person of each stale KR and to
-        the owner of each overdue task (once per task and due date)."""
+        the owner of each overdue task (once per task and due date); `by_hand`: the digest of this minute only."""
         outcome = Outcome()
-        due, late, _ = owed_digests(view=view, platforms=self.platforms, now=now, force=force)
+        due, late, _ = owed_digests(view=view, platforms=self.platforms, now=now, force=force, by_hand=by_hand)
         pending = self._pending(due=due, late=late, now=now, outcome=outcome)
         escalations: Any = ()
         overdue: Any = ()
@@ -272,7 +275,7 @@ class Runner:
                                       payload=post))
         if any(_threaded(item.platform) for item in due):
             outcome.add(self._post_threaded(view=view, periods={item.period for item in due}, now=now))
-        if not pending:
+        if not pending or by_hand:  # the stale and overdue words belong to the weekly digest
             return outcome
         notices = [
             Due(
@@ -343,57 +346,3 @@ class Runner:
         for job in JOBS:
             outcome.add(self.run(job=job, now=now, views=views))
         return outcome
-
-
-# ---------------------------------------------------------------- the in-memory timer
-
-
-class Scheduler:
-    """APScheduler as an in-memory timer only: one interval job asks the database every minute what is due."""
-
-    def __init__(
-        self,
-        *,
-        uow: UnitOfWork,
-        platforms: Sequence[Any],
-        policy: RetryPolicy | None = None,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.runner = Runner(uow=uow, platforms=platforms, policy=policy or RetryPolicy(), clock=self.clock)
-        self._timer: Any = None
-        self.last_tick: datetime | None = None
-
-    def ticking(self) -> bool:
-        """True once the timer has ticked within the last three intervals."""
-        return self.last_tick is not None and datetime.now(UTC) - self.last_tick < timedelta(seconds=3 * TICK_SECONDS)
-
-    def tick(self) -> Outcome:
-        """Run everything due now; never raises (a failed tick is logged and the next one tries again)."""
-        self.last_tick = datetime.now(UTC)
-        try:
-            outcome = self.runner.tick(now=self.clock())
-        except Exception:  # noqa: BLE001 - the timer must keep ticking
-            log.exception("scheduler tick failed")
-            return Outcome()
-        if outcome.counts:
-            log.info("tick: %s", dict(outcome.counts))
-        return outcome
-
-    def start(self) -> None:
-        """Start ticking now and every minute after (no shared job store: the schedule lives in our tables)."""
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick says nothing; ours say what was sent
-        self._timer = BackgroundScheduler(timezone=UTC)
-        self._timer.add_job(
-            self.tick, "interval", seconds=TICK_SECONDS, next_run_time=datetime.now(UTC),
-            id="krbot-tick", max_instances=1, coalesce=True, misfire_grace_time=TICK_SECONDS,
-        )
-        self._timer.start()
-
-    def stop(self) -> None:
-        """Stop the timer (a send in flight finishes; an unfinished claim is taken over after its lease)."""
-        if self._timer is not None:
-            self._timer.shutdown(wait=False)
-            self._timer = None

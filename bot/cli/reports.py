@@ -86,24 +86,38 @@ def _payloads(*, digest: Any, surface: DigestFormat, lang: str) -> Any:
 
 
 def _post_digest(*, app: App, as_of: datetime, workspace: str | None, lang: str) -> None:
-    """Post the digest now to the boss channel of every configured chat platform (not the console)."""
-    from bot import services
+    """Post the digest of this minute to the boss channel of every configured chat platform (not the console), through
+    the delivery ledger as the schedule does: once per minute posted for (a run for the same --as-of posts nothing
+    twice and finishes what a crash left), each thread reply retried on its own, digest.posted told to the webhooks."""
+    from bot import services, webhooks
     from bot.app import configured_platforms
     from bot.i18n import translate
+    from bot.scheduler import Runner
 
     platforms = [p for p in configured_platforms(app=app, http=None) if p.name in ("slack", "feishu")]
     if not platforms:
         fail(translate("cli.no_platform", lang=lang))
-    composed, _ = services.boss_digest(uow=app.uow, as_of=as_of, workspace=workspace)
     channels = services.boss_channels(uow=app.uow, workspace=workspace)
     for platform in platforms:
-        channel = channels.get(platform.name)
-        if not channel:
+        if not channels.get(platform.name):
             typer.echo(translate("cli.no_channel", lang=lang, platform=platform.name), err=True)
-            continue
-        sent = platform.post_digest(
-            digest=composed, channel=channel, idempotency_key=f"digest:{as_of.isoformat()}"
-        )
-        typer.echo(
-            translate("cli.posted", lang=lang, platform=platform.name, channel=channel, id=sent.message_id)
-        )
+    workspace_id = services.workspace_id_of(uow=app.uow, workspace=workspace)
+    view = next((view for view in services.schedule_views(uow=app.uow, at=as_of) if view.workspace_id == workspace_id),
+                None)
+    if view is None:  # a workspace without a cycle: nothing to report on
+        fail(translate("workspace.none", lang=lang))
+    runner = Runner(uow=app.uow, platforms=platforms)
+    try:
+        outcome = runner.digest(view=view, now=as_of, by_hand=True)
+        webhooks.job(uow=app.uow, platforms=platforms, view=view, now=as_of)  # digest.posted told now, not next tick
+    finally:
+        for platform in platforms:
+            platform.stop()
+    for item in outcome.sent:
+        typer.echo(translate("cli.posted", lang=lang, platform=item.platform.name, channel=item.target.split(":", 1)[1],
+                             id=runner.message_of(item=item) or "—"))
+    if outcome.counts["already"]:
+        typer.echo(translate("cli.posted_already", lang=lang, count=outcome.counts["already"]))
+    failed = outcome.counts["failed"] + outcome.counts["part failed"]
+    if failed:
+        fail(translate("cli.post_failed", lang=lang, count=failed), code=1)

@@ -325,7 +325,7 @@ def test_console_takes_commands_and_prints_what_falls_due(example: App) -> None:
 
 def test_the_timer_ticks_in_the_background(app: App) -> None:
     """`krbot run` starts APScheduler as a timer only: its first tick sends what is due, through the ledger."""
-    from bot.scheduler import Scheduler
+    from bot.timer import Scheduler
 
     _import(app, owners_yaml(owners=3, zones=("UTC",)))
     with FakePlatformServer() as server:

@@ -155,3 +155,39 @@ def test_lint_and_import_warn_of_an_unset_secret(tmp_path: Path, run_cli, monkey
     monkeypatch.setenv(SECRET_ENV, SECRET)
     code, out, _ = run_cli("lint", str(en))
     assert SECRET_ENV not in out
+
+
+def test_digest_post_from_the_cli_is_sent_once_through_the_ledger_and_told(
+    hooked: App, receiver: Receiver, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`krbot digest --post`: the headline and each thread reply go through the delivery ledger (a reply that fails
+    once is retried alone), digest.posted is told at once — and the same command again posts nothing twice."""
+    from bot.platforms.slack_blocks import digest_messages
+
+    fake = FakeSlack().start()
+    try:
+        for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "FEISHU_APP_ID"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in (("SLACK_BOT_TOKEN", BOT_TOKEN), ("SLACK_SIGNING_SECRET", SIGNING_SECRET),
+                            ("SLACK_API_URL", fake.api_url)):
+            monkeypatch.setenv(name, value)
+        fake.fail(method="chat.postMessage", times=1, in_thread=True)
+        code, out, err = run_cli("digest", "--post", "--as-of", "2026-10-21T10:00")
+        assert code == 0, err
+        assert "C0BOSSDIGEST" in out
+        as_of = datetime(2026, 10, 21, 8, 0, tzinfo=UTC)  # 10:00 in Berlin
+        _, thread = digest_messages(digest=services.compose(uow=hooked.uow, as_of=as_of))
+        stored = fake.posts(channel="C0BOSSDIGEST")
+        assert len(stored) == 1 + len(thread) >= 2  # the failed reply retried, none doubled
+        assert len({m.get("ts") for m in stored}) == len(stored)
+        [body] = receiver.wait_for(1)
+        assert body["event"] == "digest.posted" and body["data"]["channel"] == "slack:C0BOSSDIGEST"
+        assert body["data"]["period"] == "2026-10-21T10:00"  # the minute it was posted for
+
+        code, out, err = run_cli("digest", "--post", "--as-of", "2026-10-21T10:00")
+        assert code == 0, err
+        assert "不会重复发送" in out and "C0BOSSDIGEST" not in out  # the workspace speaks Chinese
+        time.sleep(0.3)
+        assert len(fake.posts(channel="C0BOSSDIGEST")) == len(stored) and len(receiver.requests) == 1
+    finally:
+        fake.stop()
