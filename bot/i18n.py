@@ -13,6 +13,7 @@ from bot.resources import resource_dir
 
 LANGUAGES = ("zh", "en")
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML has it: ten times faster
 _ENV = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
@@ -23,7 +24,7 @@ def catalog(*, lang: str) -> dict[str, str]:
         raise KrbotError("language.unknown", word=lang, known=", ".join(LANGUAGES))
     merged: dict[str, str] = {}
     for path in sorted((resource_dir(name="templates") / "i18n" / lang).glob("*.yaml")):
-        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}  # noqa: S506 - a safe loader
         for key, text in entries.items():
             if key in merged:
                 raise RuntimeError(f"message key {key!r} is defined twice ({path.name})")
