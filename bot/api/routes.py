@@ -157,14 +157,14 @@ def post_decision(
         )
     except KrbotError as error:
         raise refusal(error, lang=who.lang) from None
-    if reply.key == "ask.already":
-        raise ApiError(status=409, code=reply.key, message=translate(reply.key, lang=who.lang, **reply.params))
-    if reply.key == "ask.decided":
+    if reply.shows is services.Shows.DECISION:
         _tell(request, background, reply=reply, workspace=who.workspace, cause=f"api-ask:{ask_id}")
         return DecisionOut(
             id=ask_id, status=reply.params["status"], decided_by=who.person,
             message=translate(reply.key, lang=who.lang, **reply.params),
         )
+    if reply.shows is not services.Shows.REPEAT:  # another decision came first: 409, naming who made it
+        raise ApiError(status=409, code=reply.key, message=translate(reply.key, lang=who.lang, **reply.params))
     asks, names = _asks(request=request, who=who)  # a repeat of a request already done: the ask as it stands
     ask = next(a for a in asks if a["id"] == ask_id)
     by = ask["decided_by"]

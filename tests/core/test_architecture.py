@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,16 @@ def test_edges_import_services_render_and_the_grammar_never_storage_or_the_wirin
     for path in paths:
         for name in _top_level_imports(path) | _imports(path):
             assert not name.startswith(("storage", "bot.app")), f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_edges_pick_a_surface_by_the_replys_kind_never_by_its_catalog_key(edge: str) -> None:
+    """A reply says what it is (Reply.shows: text, form, chart, digest, decision, repeat): an edge that compared its
+    catalog key would break when a sentence is renamed, and would hold a rule the services own."""
+    branching = re.compile(r"\breply\.key\s*(==|!=|\bin\b)|\breply\.key\.startswith")
+    for path in sorted((ROOT / "bot" / edge).rglob("*.py")):
+        found = branching.search(path.read_text(encoding="utf-8"))
+        assert found is None, f"{path.relative_to(ROOT)} branches on a reply's catalog key: {found.group(0)!r}"
 
 
 def test_only_the_cli_and_the_demo_import_the_wiring() -> None:
