@@ -1,15 +1,17 @@
-"""The boss digest composed by CONTRACT §7: per objective a conclusion, the key data and the asks, plus who is missing."""
+"""The boss digest composed by CONTRACT §7: per objective a conclusion, the key data and the asks; then the lists
+after them (who is missing, stale KRs, goal changes: bot/core/digest_lists.py)."""
 
 from __future__ import annotations
 
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
 from bot.core import model
+from bot.core.digest_lists import PERIOD, change_lines, missing_people, name_of, stale_krs
 from bot.core.digest_model import (
     AskLine,
     ChangeLine,
@@ -28,7 +30,6 @@ from bot.core.freshness import Freshness, Pulls, freshness
 from bot.core.inforce import okrs_in_force
 from bot.core.progress import KrProgress, MeasureProgress, ObjectiveProgress, objectives_progress, progress_of
 from bot.core.sentences import first_sentence
-from bot.core.sources import reporters
 
 __all__ = [
     "AskLine",
@@ -46,26 +47,8 @@ __all__ = [
     "compose_digest",
 ]
 
-PERIOD = timedelta(days=7)
-STALE_PERIODS = 2
 _log = logging.getLogger(__name__)
 _History = Mapping[str, Sequence[model.Checkin]]
-
-
-def _number(text: str | None) -> float | None:
-    """A goal change's stored value as a number, when it is one."""
-    try:
-        return None if text is None else float(text)
-    except ValueError:
-        return None
-
-
-def _name(okrs: model.Okrs, key: str | None) -> str:
-    """A person's name by key (the key itself when unknown)."""
-    if key is None:
-        return ""
-    person = okrs.people.get(key)
-    return person.name if person else key
 
 
 def _measure_line(progress: MeasureProgress, fresh: Freshness | None = None) -> MeasureLine:
@@ -118,7 +101,7 @@ def _kr_line(
     return KrLine(
         code=kr.code,
         title=kr.title,
-        owner=_name(okrs, kr.owner),
+        owner=name_of(okrs, kr.owner),
         path_code=path.code,
         path_title=path.title,
         status=progress.status,
@@ -146,7 +129,7 @@ def _main_risk(
     return MainRisk(
         code=progress.kr.code,
         title=progress.kr.title,
-        owner=_name(okrs, progress.kr.owner),
+        owner=name_of(okrs, progress.kr.owner),
         words=words,
         forecast_completion=progress.forecast_completion,
         sentence=first_sentence(text=words or progress.kr.title),
@@ -199,7 +182,7 @@ def _section(
             steps.append(
                 NextStep(
                     code=code,
-                    owner=_name(okrs, latest.person),
+                    owner=name_of(okrs, latest.person),
                     text=latest.next_step or "",
                     at=latest.at,
                     current=latest.at > since,
@@ -209,7 +192,7 @@ def _section(
         AskLine(
             id=ask.id,
             code=ask.code,
-            person=_name(okrs, ask.person),
+            person=name_of(okrs, ask.person),
             kind=ask.kind,
             amount=ask.amount,
             unit=ask.unit,
@@ -228,7 +211,7 @@ def _section(
     section = ObjectiveSection(
         code=objective.code,
         title=objective.title,
-        owner=_name(okrs, objective.owner),
+        owner=name_of(okrs, objective.owner),
         headline=headline.name if headline and progress.uses_headline else None,
         headline_unit=headline.unit if headline else None,
         completion=progress.completion,
@@ -250,76 +233,6 @@ def _section(
     )
     _check_finite(section)
     return section
-
-
-def _stale(
-    *, okrs: model.Okrs, history: _History, done: set[str], as_of: datetime
-) -> tuple[StaleKr, ...]:
-    """KRs with no check-in for two periods or more, counted from the cycle's start or, if later, their import."""
-    cycle_start = datetime.combine(okrs.cycle.start, time(), tzinfo=as_of.tzinfo)
-    stale = []
-    for objective in okrs.objectives:
-        for kr in objective.krs():
-            if kr.code in done:
-                continue
-            checkins = history.get(kr.code, ())
-            last = checkins[-1].at if checkins else None
-            since_last = as_of - max(moment for moment in (last, kr.added, cycle_start) if moment is not None)
-            if since_last >= PERIOD * STALE_PERIODS:
-                stale.append(
-                    StaleKr(code=kr.code, title=kr.title, owner=_name(okrs, kr.owner), last_at=last, days=since_last.days)
-                )
-    return tuple(stale)
-
-
-def _missing(
-    *, okrs: model.Okrs, checkins: Iterable[model.Checkin], done: set[str], as_of: datetime,
-    away: Mapping[str, list[tuple[date, date]]],
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Who has not checked in this period (and is not away), and who is away."""
-    period_start = as_of - PERIOD
-    owners: dict[str, list[str]] = defaultdict(list)
-    for objective in okrs.objectives:
-        if objective.headline is not None and objective.code not in done:
-            owners[objective.owner].append(objective.code)
-        for kr in objective.krs():
-            if kr.code not in done:
-                owners[kr.owner].append(kr.code)
-    reported = reporters(okrs=okrs, checkins=[c for c in checkins if period_start < c.at <= as_of])
-    day = as_of.date()
-    away_people = {key for key, spans in away.items() if any(start <= day <= end for start, end in spans)}
-    missing = tuple(_name(okrs, key) for key in owners if key not in reported and key not in away_people)
-    away_names = tuple(_name(okrs, key) for key in owners if key in away_people and key not in reported)
-    return missing, away_names
-
-
-def _change_lines(
-    *, okrs: model.Okrs, changes: Sequence[model.GoalChange], since: datetime, as_of: datetime
-) -> tuple[ChangeLine, ...]:
-    """The goal changes between `since` and the as-of time, with their numbers in the measure's unit."""
-    units = {
-        (owner.code, measure.name): measure.unit
-        for objective in okrs.objectives
-        for owner in (objective, *objective.krs())
-        for measure in owner.measures
-    }
-    return tuple(
-        ChangeLine(
-            code=c.code,
-            measure=c.measure,
-            field=c.field,
-            old=c.old,
-            new=c.new,
-            reason=c.reason,
-            person=_name(okrs, c.person) if c.person else None,
-            at=c.at,
-            unit=units.get((c.code, c.measure)),
-            old_number=_number(c.old),
-            new_number=_number(c.new),
-        )
-        for c in changes
-        if since < c.at <= as_of
-    )
 
 
 def compose_digest(
@@ -370,10 +283,10 @@ def compose_digest(
         if progress.status is model.Status.DONE:
             done.add(objective.code)
 
-    missing, away_names = _missing(okrs=okrs, checkins=in_time, done=done, as_of=as_of, away=away or {})
+    missing, away_names = missing_people(okrs=okrs, checkins=in_time, done=done, as_of=as_of, away=away or {})
     day = as_of.date()
     overdue = tuple(
-        OverdueTask(code=kr.code, title=task.title, owner=_name(okrs, task.owner), due=task.due, days_late=(day - task.due).days)
+        OverdueTask(code=kr.code, title=task.title, owner=name_of(okrs, task.owner), due=task.due, days_late=(day - task.due).days)
         for objective in okrs.objectives
         for kr in objective.krs()
         if kr.code not in done
@@ -391,9 +304,9 @@ def compose_digest(
         objectives=tuple(sections),
         missing=() if final else missing,  # the final report chases nobody
         away=() if final else away_names,
-        changes=_change_lines(okrs=okrs, changes=changes, since=since, as_of=as_of),
+        changes=change_lines(okrs=okrs, changes=changes, since=since, as_of=as_of),
         overdue=() if final else overdue,
-        stale=() if final else _stale(okrs=okrs, history=history, done=done, as_of=as_of),
+        stale=() if final else stale_krs(okrs=okrs, history=history, done=done, as_of=as_of),
         open_asks=sum(len(section.asks) for section in sections),
         final=final,
         unavailable=tuple(unavailable),
