@@ -109,7 +109,8 @@ def _post_digest(*, app: App, as_of: datetime, workspace: str | None, lang: str)
     runner = Runner(uow=app.uow, platforms=platforms)
     try:
         outcome = runner.digest(view=view, now=as_of, by_hand=True)
-        webhooks.job(uow=app.uow, platforms=platforms, view=view, now=as_of)  # digest.posted told now, not next tick
+        # digest.posted told now, not at the next tick (on the clock the ledger marked the post sent by)
+        webhooks.job(uow=app.uow, platforms=platforms, view=view, now=as_of)
     finally:
         for platform in platforms:
             platform.stop()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.i18n import LANGUAGES, catalog, translate
+from jinja2 import meta
+
+from bot.i18n import _ENV, LANGUAGES, catalog, translate
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY_IN_CODE = re.compile(r"""(?:KrbotError|NotAllowed|Reply)\(\s*(?:key=)?["']([a-z_]+\.[a-z_.]+)["']""")
+KEY_IN_CODE = re.compile(r"""(?:KrbotError|NotAllowed|Reply|translate|\bt)\(\s*(?:key=)?["']([a-z_]+\.[a-z_.]*[a-z_])["']""")  # a prefix ("digest.measure." + kind) is no key
 KEY_IN_TEMPLATE = re.compile(r"""t\(\s*'([a-z_]+\.[a-z_.]*[a-z_])'""")
 
 
@@ -37,3 +39,12 @@ def test_user_words_are_values_never_template_code() -> None:
     text = translate("code.unknown", lang="en", word="{{ 7*7 }}{% raw %}", known="KR1")
     assert "{{ 7*7 }}{% raw %}" in text
     assert "49" not in text
+
+
+def test_no_sentence_reads_the_template_environment() -> None:
+    """A sentence is rendered in a namespace of its own words and helpers (t, value, percent, percent_range, lang), not
+    over Jinja's globals: none may use range, dict, namespace, cycler, joiner or lipsum."""
+    for lang in LANGUAGES:
+        for key, text in catalog(lang=lang).items():
+            used = meta.find_undeclared_variables(_ENV.parse(text)) & set(_ENV.globals)
+            assert not used, f"{lang} {key} uses {sorted(used)}"
