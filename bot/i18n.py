@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 from jinja2 import Environment, StrictUndefined, Template
+from jinja2.runtime import new_context
 
 from bot.core.errors import KrbotError
 from bot.resources import resource_dir
@@ -83,13 +84,14 @@ def translate(key: str, /, *, lang: str, **params: Any) -> str:
 
         return "—" if ratio is None else format_percent(ratio=ratio)
 
-    if lang == "zh":  # a zh list reads 甲、乙、丙, not 甲, 乙, 丙
+    if lang == "zh" and not LIST_PARAMS.isdisjoint(params):  # a zh list reads 甲、乙、丙, not 甲, 乙, 丙
         params = {key: _zh_list(text) if key in LIST_PARAMS else text for key, text in params.items()}
     context = {"t": nested, "value": value, "percent": percent, "percent_range": _range, "lang": lang, **params}
     template = _compiled(lang, key)
-    # the context is the template's whole namespace (a sentence reads only what is passed here), so it is not copied
-    # over the environment's globals for each of a digest's ten thousand sentences
-    return "".join(template.root_render_func(template.new_context(context, shared=True))).strip()
+    # the context is the template's whole namespace (a sentence reads only what is passed here), so neither it nor
+    # the environment's globals are copied for each of a digest's ten thousand sentences
+    namespace = new_context(_ENV, key, template.blocks, context, shared=True)
+    return "".join(template.root_render_func(namespace)).strip()
 
 
 def error_message(error: KrbotError, /, *, lang: str) -> str:

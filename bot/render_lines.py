@@ -55,6 +55,7 @@ class DigestLines:
     def __init__(self, *, as_of: datetime, lang: str, tz: str) -> None:
         self.as_of, self.lang, self.tz = as_of, lang, tz
         self.space = "" if lang == "zh" else " "  # between two sentences: none in Chinese
+        self._marks: dict[tuple[Any, ...], str] = {}  # most numbers of a digest carry the same mark ("typed")
 
     def t(self, key: str, /, **params: Any) -> str:
         """A catalog sentence in this language."""
@@ -132,8 +133,13 @@ class DigestLines:
         """Where a number came from (typed or synced), its age when older than the period, its source's last failure."""
         if not f:
             return ""
-        words = self.t("digest.fresh", synced=f.synced, days=f.age_days, failing=f.failing, error=u(f.error or "", 120))
-        return " · " + words if words else ""
+        key = (f.synced, f.age_days, f.failing, f.error, u)
+        known = self._marks.get(key)
+        if known is None:
+            words = self.t("digest.fresh", synced=f.synced, days=f.age_days, failing=f.failing,
+                           error=u(f.error or "", 120))
+            known = self._marks[key] = " · " + words if words else ""
+        return known
 
     def step(self, s: Any, u: Escape, /) -> str:
         """A next step with its owner (dated when it is not this period's)."""

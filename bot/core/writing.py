@@ -103,5 +103,9 @@ def format_number(*, number: float, lang: str, digits: int | None = None) -> str
 
 def format_percent(*, ratio: float) -> str:
     """A ratio as a whole percent, not capped, half away from zero: 0.354 -> 35%, 1.2 -> 120%."""
-    percent = (_exact(ratio) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    scaled = abs(ratio) * 100
+    if scaled < 1e12 and abs(scaled % 1 - 0.5) > 1e-6:  # clearly above or below a half: the float rounds it right
+        whole = int(scaled + 0.5)
+        return f"{-whole if ratio < 0 and whole else whole}%"
+    percent = (_exact(ratio) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)  # a half, exactly as written
     return f"{int(percent)}%"
