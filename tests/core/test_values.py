@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -401,6 +401,15 @@ def test_format_percent_is_nearest_whole(ratio: Decimal) -> None:
     assert abs(exact - whole) <= Decimal("0.5")
     if abs(exact - whole) == Decimal("0.5"):  # ties go away from zero
         assert abs(whole) > abs(exact)
+
+
+@settings(max_examples=500, deadline=None)
+@given(ratio=st.one_of(st.floats(min_value=-1e7, max_value=1e7, allow_nan=False),
+                       st.integers(min_value=-200_000, max_value=200_000).map(lambda n: (n + 0.5) / 100)))
+def test_format_percent_rounds_any_float_as_its_decimal_reads(ratio: float) -> None:
+    """The float's quick rounding and the exact decimal one agree everywhere, halves included (0.125 -> 13%)."""
+    exact = (Decimal(repr(ratio)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    assert format_percent(ratio=ratio) == f"{int(exact)}%"
 
 
 # ---------------------------------------------------------------- messages
