@@ -250,10 +250,9 @@ def compose_digest(
     okrs = okrs_in_force(okrs=okrs, changes=changes, at=as_of)
     period_start = as_of - PERIOD
     final = as_of > datetime.combine(okrs.cycle.end + timedelta(days=1), time(), tzinfo=as_of.tzinfo)
-    in_time = sorted((c for c in checkins if c.at <= as_of), key=lambda c: c.at)
-    history: dict[str, list[model.Checkin]] = defaultdict(list)
-    for checkin in in_time:
-        history[checkin.code].append(checkin)
+    window, grouped = objectives_progress(okrs=okrs, checkins=checkins, as_of=as_of)
+    # each code's check-ins up to the as-of time, oldest first, as the forecasts read them: sorted once
+    history = {code: [entry.checkin for entry in entries] for code, entries in grouped.items()}
     deciders = tuple(p.name for p in okrs.people.values() if p.role is model.Role.BOSS) or tuple(
         p.name for p in okrs.people.values() if p.role is model.Role.ADMIN
     )
@@ -262,7 +261,6 @@ def compose_digest(
         if ask.open_at(as_of):  # as the asks stood at the as-of time: a later decision is not yet known
             open_asks[ask.code].append(ask)
 
-    window, grouped = objectives_progress(okrs=okrs, checkins=checkins, as_of=as_of)
     sections: list[ObjectiveSection] = []
     unavailable: list[Unavailable] = []
     done: set[str] = set()
@@ -283,7 +281,7 @@ def compose_digest(
         if progress.status is model.Status.DONE:
             done.add(objective.code)
 
-    missing, away_names = missing_people(okrs=okrs, checkins=in_time, done=done, as_of=as_of, away=away or {})
+    missing, away_names = missing_people(okrs=okrs, checkins=checkins, done=done, as_of=as_of, away=away or {})
     day = as_of.date()
     overdue = tuple(
         OverdueTask(code=kr.code, title=task.title, owner=name_of(okrs, task.owner), due=task.due, days_late=(day - task.due).days)

@@ -158,9 +158,13 @@ def _milestone(*, measure: Measure, history: History, window: Window, deadline: 
     )
 
 
-def measure_at(*, measure: Measure, history: History, window: Window, deadline: date) -> MeasureProgress:
-    """A measure's progress from its owner's check-ins (already filtered to ≤ as_of and sorted)."""
-    points = daily_points(history=history, name=measure.name, window=window)
+def measure_at(
+    *, measure: Measure, history: History, window: Window, deadline: date, points: list[tuple[float, float]] | None = None
+) -> MeasureProgress:
+    """A measure's progress from its owner's check-ins (already filtered to ≤ as_of and sorted); `points`, its daily
+    points when the caller read them already (daily_points_of)."""
+    if points is None:
+        points = daily_points(history=history, name=measure.name, window=window)
     if measure.kind is MeasureKind.MILESTONE:
         return _milestone(measure=measure, history=history, window=window, deadline=deadline, points=len(points))
     current = value_at(history=history, name=measure.name, stamp=window.as_of)

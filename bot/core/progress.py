@@ -21,7 +21,7 @@ from bot.core.model import (
     Status,
     StrategicPath,
 )
-from bot.core.timeline import History, Window, group
+from bot.core.timeline import History, Window, daily_points_of, group
 
 __all__ = [
     "KrProgress",
@@ -95,12 +95,14 @@ def _kr_status(*, measures: Sequence[MeasureProgress], forecast: float | None) -
 
 def _kr(*, kr: KeyResult, history: History, window: Window, objective_deadline: date | None) -> KrProgress:
     """A KR's progress from its own check-ins (already filtered to <= as_of and sorted)."""
+    points = daily_points_of(history=history, names=[measure.name for measure in kr.measures], window=window)
     measures = tuple(
         measure_at(
             measure=measure,
             history=history,
             window=window,
             deadline=measure.due or objective_deadline or window.cycle_end,
+            points=points[measure.name],
         )
         for measure in kr.measures
     )

@@ -122,6 +122,20 @@ def daily_points(*, history: History, name: str, window: Window) -> list[tuple[f
     return list(latest.values())  # the history is in time order, so the days are too
 
 
+def daily_points_of(*, history: History, names: Iterable[str], window: Window) -> dict[str, list[tuple[float, float]]]:
+    """daily_points of several measures of one history, read in one pass."""
+    latest: dict[str, dict[date, tuple[float, float]]] = {name: {} for name in names}
+    start, end = window.start, window.cycle_end_stamp
+    for entry in history:
+        if start <= entry.stamp <= end:
+            x = (entry.stamp - start) / SECONDS_PER_DAY
+            for name, raw in entry.checkin.values.items():
+                days = latest.get(name)
+                if days is not None and raw is not None:
+                    days[entry.day] = (x, float(raw))
+    return {name: list(days.values()) for name, days in latest.items()}
+
+
 def value_at(*, history: History, name: str, stamp: float) -> tuple[float, datetime] | None:
     """The latest value of a measure at or before a timestamp, with its check-in's time."""
     for entry in reversed(history):
