@@ -18,6 +18,7 @@ from bot.i18n import percent_range, translate
 from bot.render_lines import DigestLines, day_words, percent_words, value_words
 from bot.resources import resource_dir
 
+day_text = day_words  # a date in the language's short form, for the chat surfaces
 FORMATS = ("text", "markdown", "html")
 _MENTION = re.compile(r"@(channel|here|all|everyone)\b", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~])")
@@ -36,11 +37,6 @@ def inline(text: object, /, limit: int = MAX_USER_TEXT) -> str:
 def markdown_text(text: object, /, limit: int = MAX_USER_TEXT) -> str:
     """User text made safe for Markdown: one line, specials escaped, mentions inert."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", inline(text, limit))
-
-
-def day_text(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
-    """A date in the language's short form (a moment is read on the `tz` clock); "—" for none."""
-    return day_words(moment, lang, tz)
 
 
 def _percent_range(low: float, high: float) -> str:

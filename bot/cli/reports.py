@@ -97,15 +97,14 @@ def _post_digest(*, app: App, as_of: datetime, workspace: str | None, lang: str)
     platforms = [p for p in configured_platforms(app=app, http=None) if p.name in ("slack", "feishu")]
     if not platforms:
         fail(translate("cli.no_platform", lang=lang))
-    channels = services.boss_channels(uow=app.uow, workspace=workspace)
-    for platform in platforms:
-        if not channels.get(platform.name):
-            typer.echo(translate("cli.no_channel", lang=lang, platform=platform.name), err=True)
     workspace_id = services.workspace_id_of(uow=app.uow, workspace=workspace)
     view = next((view for view in services.schedule_views(uow=app.uow, at=as_of) if view.workspace_id == workspace_id),
                 None)
     if view is None:  # a workspace without a cycle: nothing to report on
         fail(translate("workspace.none", lang=lang))
+    for platform in platforms:
+        if not view.boss_channel.get(platform.name):
+            typer.echo(translate("cli.no_channel", lang=lang, platform=platform.name), err=True)
     runner = Runner(uow=app.uow, platforms=platforms)
     try:
         outcome = runner.digest(view=view, now=as_of, by_hand=True)
