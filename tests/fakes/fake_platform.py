@@ -25,6 +25,7 @@ class Behaviour:
     fail_first: int = 0
     down: bool = False
     rate: float | None = None
+    limited_first: int = 0  # the first N requests of all are told 429 with Retry-After: 1, however slowly they come
     hold: threading.Event | None = None
     latency: float = 0.0
 
@@ -110,6 +111,9 @@ class FakePlatformServer:
             time.sleep(behaviour.latency)
         with self.lock:
             self.stats.tries[key] += 1
+            if self.stats.statuses[429] < behaviour.limited_first:
+                self.stats.statuses[429] += 1
+                return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
             if behaviour.rate is not None:
                 wait = self._take_token()
                 if wait is not None:
