@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -19,6 +20,10 @@ from tests.fakes.scratch import postgres_schema
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
 EXAMPLE_EN = ROOT / "examples" / "q4-europe.en.yaml"
+# Properties are judged by what they find, never by the clock: a loaded CI machine may take seconds for one example
+# (no deadline) or to generate inputs (no too_slow health check). Tests that set their own settings inherit these.
+settings.register_profile("krbot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("krbot")
 POSTGRES_URL = os.environ.get("KRBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -36,7 +36,7 @@ _TOKEN = st.sampled_from(WORDS) | st.text(max_size=8) | st.sampled_from(TEXTS)
 COMMAND_TEXT = st.lists(_TOKEN, max_size=10).map(" ".join) | st.text(max_size=60)
 
 QUICK = settings(max_examples=300, deadline=None)
-SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 @QUICK

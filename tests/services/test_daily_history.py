@@ -122,7 +122,7 @@ def _standing(progress: KrProgress) -> tuple[object, ...]:
     return measures, progress.completion, progress.forecast_completion, progress.status
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=histories(), batches=st.integers(1, 4))
 def test_each_days_last_value_gives_the_standing_of_the_whole_history(example: App, case, batches: int) -> None:  # type: ignore[no-untyped-def]
     code, checkins, as_of = case
