@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,11 +29,11 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.timing import concurrently, cpu_seconds, line, percentile, timed  # noqa: E402
+from bench.timing import concurrently, cpu_seconds, line, percentile, serve_platform, timed  # noqa: E402
+from bench.timing import spawn as start_process  # noqa: E402
 from bot import services  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.http import build_http_app  # noqa: E402
 from bot.platforms import slack  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, SlackSender, free_port  # noqa: E402
@@ -82,12 +81,7 @@ def serve_bot(*, port: int, database_url: str, api_url: str) -> None:
     app = build_app(database_url=database_url, migrate=False)
     settings = Settings(_env_file=None, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api_url)
     platform = slack.build(settings=settings, uow=app.uow, http=True, clock=bench_now)
-    http_app = build_http_app(routes=platform.routes(), health=lambda: {"ok": platform.healthy()})
-    platform.start()
-    try:
-        uvicorn.run(http_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    finally:
-        platform.stop()
+    serve_platform(platform=platform, port=port)
 
 
 def serve_fake(*, port: int) -> None:
@@ -97,16 +91,7 @@ def serve_fake(*, port: int) -> None:
 
 def spawn(*args: str, url: str) -> subprocess.Popen[bytes]:
     """Start this script in another role and wait until `url` answers."""
-    process = subprocess.Popen([sys.executable, __file__, *args])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    process.terminate()
-    raise RuntimeError(f"{args[0]} did not start")
+    return start_process(script=__file__, args=args, url=url)
 
 
 def _per_request(*, before: float | None, after: float | None, count: int) -> float | None:

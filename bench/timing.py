@@ -1,14 +1,46 @@
-"""What the HTTP benches share: nearest-rank percentiles, one timed request, many clients at once, a row of figures."""
+"""What the HTTP benches share: a server in its own process, nearest-rank percentiles, one timed request, many clients
+at once, a row of figures."""
 
 from __future__ import annotations
 
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
+
+
+def spawn(*, script: str, args: tuple[str, ...], url: str) -> subprocess.Popen[bytes]:
+    """Start `script ARGS` in a process of its own (a server, as in production) and wait until `url` answers."""
+    process = subprocess.Popen([sys.executable, script, *args])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    process.terminate()
+    raise RuntimeError(f"{args[0]} did not start")
+
+
+def serve_platform(*, platform: Any, port: int) -> None:
+    """Serve one platform's routes and /healthz as `krbot run --http` does (uvicorn, starlette) until stopped."""
+    import uvicorn
+
+    from bot.http import build_http_app
+
+    http_app = build_http_app(routes=platform.routes(), health=lambda: {"ok": platform.healthy()})
+    platform.start()
+    try:
+        uvicorn.run(http_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    finally:
+        platform.stop()
 
 
 def percentile(*, samples: list[float], q: float) -> float:
