@@ -133,6 +133,7 @@ def _floor(url: str, krs: int, failing_every: int) -> float:
 def _run(base: str | None, folder: Path, krs: int, failing: int) -> dict[str, Any]:
     failing_every = krs // failing if failing else 0
     os.environ["BENCH_SALES_URL"] = _source_database(folder / f"sales-{krs}.db", krs)
+    os.environ["KRBOT_SOURCE_ENVS"] = "BENCH_SALES_URL"  # the operator allows the variable the OKR file names
     with _database(base, folder, f"krbot-{krs}") as url, FakePlatformServer() as chat:
         app = build_app(database_url=url)
         services.import_okrs(uow=app.uow, text=_okr_file(krs, failing_every), filename="bench.yaml", at=NOW)
