@@ -119,3 +119,19 @@ def test_what_a_source_said_reaches_only_its_owner_and_only_120_plain_characters
     assert any("zq3500" in text for text in told)  # the owner reads what the source said
     for text in (text for text in told if "INTERNAL" in text):  # and of a long answer, at most 120 characters
         assert text.count("INTERNAL-ROW") <= 2 and SECRET_TEXT[:60] not in text, text
+
+
+def test_a_pull_never_reads_krbots_own_database_url_whatever_the_allow_list_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.pulling import environment
+
+    monkeypatch.setenv("KRBOT_SOURCE_ENVS", "KRBOT_DATABASE_URL,SALES_DB_URL")
+    monkeypatch.setenv("KRBOT_DATABASE_URL", "sqlite:////tmp/krbot-own.db")
+    monkeypatch.setenv("SALES_DB_URL", "sqlite:////tmp/sales.db")
+    with pytest.raises(KrbotError) as refused:
+        environment(name="KRBOT_DATABASE_URL")
+    assert refused.value.key == "source.env_own"
+    assert environment(name="SALES_DB_URL") == "sqlite:////tmp/sales.db"
+    monkeypatch.setenv("KRBOT_SOURCE_ENVS", "")
+    with pytest.raises(KrbotError) as unlisted:
+        environment(name="SALES_DB_URL")
+    assert unlisted.value.key == "source.env_not_allowed"
