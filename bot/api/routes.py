@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
@@ -48,7 +49,7 @@ router = APIRouter(route_class=StrictRoute)
 MAX_ID = 2**31 - 1  # the largest id a database integer holds: larger ones are no ask, not a database error
 
 
-def _bound(request: Request, who: services.Caller, key: KeyIn, *, route: str) -> Any:
+def _bound(*, request: Request, who: services.Caller, key: KeyIn, route: str) -> AbstractContextManager[str | None]:
     """The request run under its Idempotency-Key, bound to the token's person, this route and this body."""
     return services.bound_request(
         uow=request.app.state.uow, holder=f"{who.workspace}\n{who.person}", key=key.key, route=route, body=key.body,
@@ -73,7 +74,7 @@ def post_checkin(
     """Store one check-in as the token's person, exactly as `/kr update` would; a retry with the same
     Idempotency-Key stores nothing more and gets the same answer."""
     try:
-        with _bound(request, who, key, route="POST /api/v1/checkins") as event_key:
+        with _bound(request=request, who=who, key=key, route="POST /api/v1/checkins") as event_key:
             reply = services.json_checkin(
                 uow=request.app.state.uow, person=who.person, workspace=who.workspace, code=body.code,
                 now=request.app.state.clock(), values=body.values, text=body.text, note=body.note, next_step=body.next,
@@ -171,7 +172,7 @@ def post_decision(
     """Decide an open ask as the boss or an admin, once — the same decision as the chat's buttons: a later or
     concurrent decision gets 409 saying who decided; a retry with the same Idempotency-Key gets the same answer."""
     try:
-        with _bound(request, who, key, route=f"POST /api/v1/asks/{ask_id}/decision") as event_key:
+        with _bound(request=request, who=who, key=key, route=f"POST /api/v1/asks/{ask_id}/decision") as event_key:
             reply = services.decide_ask(
                 uow=request.app.state.uow, person=who.person, ask_id=ask_id, approve=body.decision == "approve",
                 at=request.app.state.clock(), workspace=who.workspace, event_key=event_key,

@@ -73,7 +73,7 @@ def test_no_token_a_wrong_one_or_another_scheme_gets_401_with_a_bearer_challenge
 
 
 def test_an_archived_persons_token_stops_working(example: App) -> None:
-    """chen leaves the OKR file: her token gets 401, as someone krbot does not know; back in the file, it works."""
+    """chen leaves the OKR file: her token gets 401, as someone krbot does not know (test_api_keys: for good)."""
     secret = token(example, "chen")
     api = client(example)
     assert api.get("/api/v1/okrs", headers=bearer(secret)).status_code == 200
