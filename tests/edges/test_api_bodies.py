@@ -15,6 +15,10 @@ import pytest
 from bot import services
 from bot.app import App
 from tests.conftest import EXAMPLE_EN
+from tests.edges.test_feishu import fake, open_api, settings_for  # noqa: F401 - the fake Feishu fixtures
+from tests.edges.test_feishu_requests import served as feishu_served
+from tests.edges.test_slack import served_bot
+from tests.fakes import fake_feishu as ff
 from tests.fakes.api_client import NOW, bearer, checkin_rows, client, http_app, token
 from tests.fakes.served import Served, serve
 
@@ -94,6 +98,19 @@ def test_a_chunked_body_over_1_mb_is_a_json_413_on_the_api_and_on_hooks(example:
         assert sent < 8 * 1024 * 1024
     declared = httpx.post(served.url + _hook(example), content=b"1" * (1024 * 1024 + 1), headers=JSON)
     assert _error(declared, 413)["code"] == "http.too_large"
+    assert checkin_rows(example) == []
+
+
+def test_the_platforms_routes_answer_413_and_4xx_alike(example: App, fake: ff.FakeFeishu) -> None:  # noqa: F811
+    """/slack/events and /feishu/events share the one body limit: chunked over 1 MB is 413; nesting is a 4xx."""
+    with served_bot(example=example) as slack_bot, feishu_served(
+        example=example, settings=settings_for(domain=fake._served.url)
+    ) as feishu_bot:
+        for url, path in ((slack_bot.served.url, "/slack/events"), (feishu_bot.url, "/feishu/events")):
+            status, body, _ = _chunked(url, path, headers=JSON, total=8 * 1024 * 1024)
+            assert status == 413 and body["error"]["code"] == "http.too_large", (path, body)
+            nested = httpx.post(url + path, content=b"[" * 100_000, headers=JSON)
+            assert 400 <= nested.status_code < 500, (path, nested.status_code)
     assert checkin_rows(example) == []
 
 
