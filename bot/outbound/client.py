@@ -98,6 +98,8 @@ class Reply:
             return bytes(kept), error
         except (httpx.HTTPError, httpx.StreamError) as error:
             return bytes(kept), failure(error=error, exchange=self.exchange)
+        if self.exchange.expired:  # the watchdog ended it: a cut answer, however it looked to the parser
+            return bytes(kept), failure(error=httpx.ReadTimeout("deadline"), exchange=self.exchange)
         return bytes(kept), None
 
 

@@ -134,8 +134,11 @@ class GuardedStream(httpcore.NetworkStream):
         """At most `max_bytes`, waiting no longer than the exchange has left."""
         exchange = current()
         exchange.use(sock=self._socket())
-        return self._inner.read(max_bytes, timeout=_time_left(timeout=timeout, exchange=exchange,
+        data = self._inner.read(max_bytes, timeout=_time_left(timeout=timeout, exchange=exchange,
                                                               late=httpcore.ReadTimeout))
+        if not data and exchange.expired:  # the watchdog's shutdown, not the end of the answer
+            raise httpcore.ReadTimeout(f"the exchange's {exchange.seconds:g} s are over")
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         """Send `buffer`, waiting no longer than the exchange has left; a kept-alive connection is checked again."""
