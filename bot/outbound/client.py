@@ -4,6 +4,7 @@ names its kind (too slow, too large, refused, redirected, could not connect)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,25 @@ class _GuardedTransport(httpx.HTTPTransport):
             max_keepalive_connections=KEPT_ALIVE, keepalive_expiry=5.0, retries=0,
             network_backend=GuardedBackend(resolver=resolver),
         )
+
+
+_READ: list[tuple[tuple[Any, ...], Allowance]] = []  # the last allowance read, with what it was read from
+
+
+def operator_allowance() -> Allowance:
+    """KRBOT_OUTBOUND_ALLOW as krbot's settings read it (environment, else ./.env), read again whenever either
+    changes (pydantic-settings takes a millisecond a read: too much for every webhook try)."""
+    try:
+        dot_env = os.stat(".env").st_mtime_ns
+    except OSError:
+        dot_env = None
+    key = (os.environ.get("KRBOT_OUTBOUND_ALLOW"), os.getcwd(), dot_env)
+    last = _READ[-1] if _READ else None
+    if last is not None and last[0] == key:
+        return last[1]
+    allowance = read_allowance(text=Settings().outbound_allow)
+    _READ[:] = [(key, allowance)]
+    return allowance
 
 
 def _seconds_shown(*, seconds: float) -> float | int:
@@ -118,7 +138,7 @@ class OutboundClient:
                  limit: int = LIMIT_BYTES) -> Iterator[Reply]:
         """Send one request and hold its answer for the `with` block; all of it within `seconds` of wall clock."""
         check_scheme(url=url)
-        allowance = self._allowance or read_allowance(text=Settings().outbound_allow)
+        allowance = self._allowance or operator_allowance()
         sent = httpx.Headers({"Accept-Encoding": ACCEPTED})
         sent.update(dict(headers or {}))
         with exchange_scope(seconds=seconds, allowance=allowance) as exchange:

@@ -4,13 +4,15 @@ httpx hands the URL's host name to `GuardedBackend.connect_tcp`; it resolves the
 drops every refused address, connects to an allowed one and checks the peer it actually reached, so a name that
 answers a public address to a first look-up and loopback to the next (DNS rebinding) cannot pass: there is one
 look-up, and its answer is what is checked and connected to. TLS keeps the host name for SNI and certificates.
-Every read and write of a `GuardedStream` waits at most the time left of the current exchange, and a watchdog shuts
-the socket down at the deadline (a TLS handshake that trickles included): the deadline is wall clock, not per read.
+Every read and write of a `GuardedStream` waits at most the time left of the current exchange, and one watchdog
+thread shuts its socket down at the deadline (a trickling TLS handshake included): wall clock, not per read.
 """
 
 from __future__ import annotations
 
 import contextvars
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -79,18 +81,50 @@ def _shut(*, sock: socket.socket) -> None:
         pass
 
 
+class _Watchdog:
+    """One daemon thread that shuts the sockets of exchanges past their deadline (a timer thread per exchange would
+    cost half a millisecond to start, on every webhook try)."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, Exchange]] = []
+        self._wake = threading.Condition()
+        self._numbers = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, *, exchange: Exchange) -> None:
+        """Expire `exchange` at its deadline unless it finished before."""
+        with self._wake:
+            heapq.heappush(self._due, (exchange.deadline, next(self._numbers), exchange))
+            if self._thread is None or not self._thread.is_alive():  # the first exchange, or a forked process
+                self._thread = threading.Thread(target=self._run, name="krbot-outbound-watchdog", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is exchange:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._due and self._due[0][2].finished:
+                    heapq.heappop(self._due)
+                wait = self._due[0][0] - time.monotonic() if self._due else None
+                if wait is None or wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                exchange = heapq.heappop(self._due)[2]
+            exchange.expire()
+
+
+_WATCHDOG = _Watchdog()
 _CURRENT: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("krbot_outbound_exchange", default=None)
 
 
 @contextmanager
 def exchange_scope(*, seconds: float, allowance: Allowance) -> Iterator[Exchange]:
-    """The exchange the calling thread runs now: its deadline `seconds` from now, watched by a timer thread."""
+    """The exchange the calling thread runs now: its deadline `seconds` from now, kept by the watchdog."""
     exchange = Exchange(seconds=seconds, allowance=allowance, deadline=time.monotonic() + seconds)
     token = _CURRENT.set(exchange)
-    watchdog = threading.Timer(seconds, exchange.expire)
-    watchdog.daemon = True
     try:
-        watchdog.start()
+        _WATCHDOG.watch(exchange=exchange)
     except RuntimeError:  # no new threads at interpreter shutdown: the per-call time limits still hold
         pass
     try:
@@ -98,7 +132,6 @@ def exchange_scope(*, seconds: float, allowance: Allowance) -> Iterator[Exchange
     finally:
         with exchange.lock:
             exchange.finished = True
-        watchdog.cancel()
         _CURRENT.reset(token)
 
 
