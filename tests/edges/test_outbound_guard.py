@@ -239,3 +239,14 @@ def test_a_redirect_is_refused_naming_the_blanked_location_and_the_headers_stay_
         assert other.seen == [] and server.seen[0].headers["Authorization"] == TOKEN
     relative = _refusal(server.url("/redirect?to=/elsewhere%3Fkey%3Dx"))
     assert relative.params["location"] == server.url("/elsewhere?…")
+
+
+def test_tls_keeps_the_host_name_while_connecting_to_the_checked_address() -> None:
+    """https://localhost: the guard resolves and connects to 127.0.0.1 itself, yet the TLS handshake asks for
+    `localhost` (SNI) and checks the certificate against it — a self-signed one is refused as untrusted."""
+    from tests.fakes.hostile_tls import TlsServer
+
+    with TlsServer() as server:
+        error = _refusal(f"https://localhost:{server.port}/metrics.json")
+    assert error.key == "source.connect" and "CERTIFICATE_VERIFY_FAILED" in error.params["detail"], error
+    assert server.names == ["localhost"]

@@ -133,3 +133,14 @@ def test_huge_answers_and_a_gzip_bomb_leave_the_peak_memory_flat(server: Hostile
     assert bombed == "sent 200"  # a 2xx is delivered, whatever its body
     growth = report["after_kb"] - report["before_kb"]
     assert growth < GROWTH_KB, report
+
+
+def test_a_tls_handshake_that_trickles_ends_at_the_deadline() -> None:
+    """The server sends a TLS record header and then a byte every half second: the handshake's reads each succeed,
+    and the exchange still ends at its 2 s (the handshake waits only the time left)."""
+    from tests.fakes.hostile_tls import TlsServer
+
+    with TlsServer(trickle=True, every=0.5) as server:
+        error, took = _timed_refusal(f"https://127.0.0.1:{server.port}/x.json", timeout=2)
+    assert error.key == "source.timeout" and 1.9 <= took < 3.5, (error, took)
+    assert server.sent_bytes >= 3
