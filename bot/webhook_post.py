@@ -4,7 +4,6 @@ said."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from bot.core.redact import blank_url, plain_quote
 from bot.core.webhooks import DELIVERY, EVENT, SIGNATURE, TIMESTAMP, body_bytes, sign
 from bot.outbound import DEADLINE_SECONDS
 from bot.platforms.base import Sent
+from bot.pulling import environment
 from bot.retrying import retry_after
 
 TIMEOUT = DEADLINE_SECONDS  # seconds for one try's whole exchange: connect, send, read (wall clock)
@@ -77,13 +77,10 @@ def signed_headers(*, secret: str, body: bytes, delivery: str, event: str, times
 def post(*, payload: dict[str, Any], timeout: float = TIMEOUT) -> Sent:
     """POST one queued delivery, signed afresh, within `timeout` for the whole exchange; raise WebhookFailed unless the
     receiver answers 2xx (its reason blanks the URL's credentials and query, and quotes ≤ 200 characters it said)."""
-    variable = payload["secret_env"]
-    secret = os.environ.get(variable)
-    if not secret:
-        raise WebhookFailed(f"the environment variable {variable} (the webhook's signing secret) is not set")
+    url = payload["url"]
+    secret = _secret(name=payload["secret_env"], url=url)
     body = body_bytes(body=payload["body"])
     headers = signed_headers(secret=secret, body=body, delivery=payload["body"]["id"], event=payload["event"])
-    url = payload["url"]
     try:
         with _client().exchange(method="POST", url=url, headers=headers, content=body, seconds=timeout) as reply:
             said = reply.read_part()  # read (to the cap, within the deadline) so a kept-alive connection is reused
@@ -94,6 +91,17 @@ def post(*, payload: dict[str, Any], timeout: float = TIMEOUT) -> Sent:
         detail = plain_quote(text=said.decode("utf-8", "replace"), limit=QUOTED)
         raise _failed(key="webhook.http_status", url=url, status=reply.status, detail=detail, asked=asked)
     return Sent(platform="webhook", message_id=str(reply.status))
+
+
+def _secret(*, name: str, url: str) -> str:
+    """The signing secret in the variable `name` — one the operator allowed (KRBOT_SOURCE_ENVS), from the environment
+    or .env as krbot's own settings — or the failed try that says what is missing."""
+    try:
+        return environment(name=name)
+    except KrbotError as error:
+        if error.key == "source.env_missing":
+            raise WebhookFailed(f"the environment variable {name} (the webhook's signing secret) is not set") from None
+        raise _failed(key=error.key, url=url, **error.params) from None
 
 
 _WORDS = {f"source.{kind}": f"webhook.{kind}" for kind in ("timeout", "redirected", "address_refused", "scheme",

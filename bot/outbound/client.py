@@ -4,16 +4,16 @@ names its kind (too slow, too large, refused, redirected, could not connect)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import httpcore
 import httpx
 
-from bot.config import Settings
+from bot.config import variable
 from bot.core.errors import KrbotError
 from bot.core.redact import blank_url, plain_quote
 from bot.outbound import DEADLINE_SECONDS, LIMIT_BYTES
@@ -36,23 +36,14 @@ class _GuardedTransport(httpx.HTTPTransport):
         )
 
 
-_READ: list[tuple[tuple[Any, ...], Allowance]] = []  # the last allowance read, with what it was read from
-
-
 def operator_allowance() -> Allowance:
-    """KRBOT_OUTBOUND_ALLOW as krbot's settings read it (environment, else ./.env), read again whenever either
-    changes (pydantic-settings takes a millisecond a read: too much for every webhook try)."""
-    try:
-        dot_env = os.stat(".env").st_mtime_ns
-    except OSError:
-        dot_env = None
-    key = (os.environ.get("KRBOT_OUTBOUND_ALLOW"), os.getcwd(), dot_env)
-    last = _READ[-1] if _READ else None
-    if last is not None and last[0] == key:
-        return last[1]
-    allowance = read_allowance(text=Settings().outbound_allow)
-    _READ[:] = [(key, allowance)]
-    return allowance
+    """KRBOT_OUTBOUND_ALLOW as krbot's settings read it: the environment, else ./.env (read again when it changes)."""
+    return _allowance(text=variable(name="KRBOT_OUTBOUND_ALLOW"))
+
+
+@lru_cache(maxsize=8)
+def _allowance(*, text: str | None) -> Allowance:
+    return read_allowance(text=text)
 
 
 def _seconds_shown(*, seconds: float) -> float | int:

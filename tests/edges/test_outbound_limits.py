@@ -23,7 +23,7 @@ from bot.webhook_post import WebhookFailed, post
 from tests.conftest import ROOT
 from tests.fakes.hostile_http import ERROR_START, HostileServer, bomb
 
-SECRET_ENV = "OUTBOUND_TEST_SECRET"
+SECRET_ENV = "TEST_WEBHOOK_SECRET"  # a variable the suite lists in KRBOT_SOURCE_ENVS
 GROWTH_KB = 50_000  # what reading every hostile answer may add to the peak RSS (1 MB kept, plus copies)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,3 +92,24 @@ def test_a_webhook_to_a_forbidden_address_fails_with_a_blanked_reason(
     assert str(caught.value).startswith(start), str(caught.value)
     assert tried == []  # refused before any connection: nothing sent to 169.254.169.254
     assert _zh(caught.value)
+
+
+def test_a_signing_secret_in_dot_env_signs_the_try(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The secret variable is read as krbot's own settings are: from the environment, else from ./.env."""
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"{SECRET_ENV}={SECRET}\n", encoding="utf-8")
+    receiver = Receiver().start()
+    try:
+        assert post(payload=_payload(receiver.url)).message_id == "200"
+        assert [request.valid for request in receiver.requests] == [True]
+    finally:
+        receiver.stop()
+
+
+def test_a_secret_variable_the_operator_did_not_list_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KRBOT_SOURCE_ENVS", "SOMETHING_ELSE")
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    with HostileServer() as server, pytest.raises(WebhookFailed) as caught:
+        post(payload=_payload(server.url("/ok")))
+    assert str(caught.value).startswith(f"{SECRET_ENV} is not listed in KRBOT_SOURCE_ENVS") and server.seen == []

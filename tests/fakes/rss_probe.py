@@ -26,8 +26,8 @@ def _pull(url: str) -> str:
 
 
 def _post(url: str) -> str:
-    os.environ["RSS_PROBE_SECRET"] = "probe-secret"
-    payload = {"url": url, "secret_env": "RSS_PROBE_SECRET", "event": "checkin.saved", "body": {"id": "d-1"}}
+    os.environ["TEST_WEBHOOK_SECRET"] = "probe-secret"
+    payload = {"url": url, "secret_env": "TEST_WEBHOOK_SECRET", "event": "checkin.saved", "body": {"id": "d-1"}}
     try:
         return f"sent {post(payload=payload).message_id}"
     except WebhookFailed as error:
