@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--failing", type=int, default=20, help="failing sources in the large workspace")
     args = parser.parse_args()
+    os.environ.setdefault("KRBOT_OUTBOUND_ALLOW", "127.0.0.1,::1,localhost")  # its fakes listen on loopback
     with tempfile.TemporaryDirectory() as folder:
         small = _run(args.db, Path(folder), args.small, max(1, args.failing * args.small // args.krs))
         large = _run(args.db, Path(folder), args.krs, args.failing)

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(default=None, alias="KRBOT_METRICS_TOKEN")
     public_url: str | None = Field(default=None, alias="KRBOT_PUBLIC_URL")  # where hook URLs point (§9)
     source_envs: str | None = Field(default=None, alias="KRBOT_SOURCE_ENVS")  # variables the OKR file may name (§8)
+    outbound_allow: str | None = Field(default=None, alias="KRBOT_OUTBOUND_ALLOW")  # loopback etc. sources may reach
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential krbot holds, so that logs can blank them out."""

@@ -55,6 +55,16 @@ def allowed_source_envs(monkeypatch: pytest.MonkeyPatch) -> str:
     return SOURCE_ENVS
 
 
+LOOPBACK_ALLOWED = "127.0.0.1,::1,localhost"  # the fake sources and receivers all listen on loopback
+
+
+@pytest.fixture(autouse=True)
+def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sources and webhooks may reach the local fakes: KRBOT_OUTBOUND_ALLOW opens loopback (subprocesses that copy
+    os.environ inherit it); the tests of the outbound guard unset it to see the refusals."""
+    monkeypatch.setenv("KRBOT_OUTBOUND_ALLOW", LOOPBACK_ALLOWED)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
