@@ -60,7 +60,7 @@ FAILURE_KINDS: dict[str, str] = {
     "source.timeout": "too_slow",
     "source.too_big": "too_large",
     "source.not_number": "not_number", "source.text": "not_number", "source.empty_text": "not_number",
-    "source.not_json": "not_number",
+    "source.not_json": "not_number", "source.encoding": "not_number",
     "source.null": "no_value", "source.path_missing": "no_value", "source.no_rows_returned": "no_value",
     "source.rows": "several", "source.columns": "several", "source.path_many": "several",
     "source.read_only": "refused", "source.statement_refused": "refused", "source.address_refused": "refused",

@@ -59,3 +59,15 @@ def test_every_kind_has_words_in_both_languages(lang: str) -> None:
     for kind in {*FAILURE_KINDS.values(), "failed"}:
         words = translate(f"source.kind.{kind}", lang=lang, status=503)
         assert words and not words.startswith("source.kind"), (kind, words)
+
+
+def test_every_refusal_a_pull_can_raise_has_a_kind() -> None:
+    """A new `source.*` refusal without a kind would show as a bare "failed" in the digest: name its kind."""
+    from pathlib import Path
+
+    import yaml
+
+    catalog = yaml.safe_load((Path(__file__).parents[2] / "templates/i18n/en/sources.yaml").read_text(encoding="utf-8"))
+    ours = ("source.kind.", "source.check.", "source.notice")
+    refusals = {key for key in catalog if key.startswith("source.") and not key.startswith(ours)}
+    assert refusals - set(FAILURE_KINDS) == set()
