@@ -135,6 +135,7 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
                     "database": database,
                     "scheduler": ticking,
                     "platforms": states,
+                    "jobs": timer.jobs(),  # a run past its deadline is named here; the tick, not one job, is `ok`
                 }
 
             served = build_http_app(routes=routes, health=health, metrics_token=app.settings.metrics_token)

@@ -11,13 +11,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import tenacity
 
+from bot.core.redact import blank_urls
 from bot.metrics import DELIVERIES
 from bot.platforms.base import Sent
 from bot.retrying import SENDS, GiveUp, RetryPolicy, outer, retry_after, retrying
@@ -156,11 +156,12 @@ class Outbox:
         except Exception as error:  # noqa: BLE001 - recorded in the ledger, reported in the digest
             failure = error
             later = None if again is None else (lambda attempts: again(attempts, failure))
-            if self._mark(row_id=claim.id, now=now, sent=None, error=repr(error), again=later) == "queued":
-                log.warning("%s to %s for %s failed; queued to try again: %s", item.kind, item.target, item.period, error)
+            said = blank_urls(text=repr(error))  # a receiver's address may carry a key: never logged or stored whole
+            if self._mark(row_id=claim.id, now=now, sent=None, error=said, again=later) == "queued":
+                log.warning("%s to %s for %s failed; queued to try again: %s", item.kind, item.target, item.period, said)
                 DELIVERIES.labels(kind=item.kind, status="retry").inc()
                 return "retry", None
-            log.error("%s to %s for %s failed after the last try: %s", item.kind, item.target, item.period, error)
+            log.error("%s to %s for %s failed after the last try: %s", item.kind, item.target, item.period, said)
             self.final.add(key_of(item))
             DELIVERIES.labels(kind=item.kind, status="failed").inc()
             return "failed", None
@@ -182,12 +183,39 @@ class Outbox:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def each(self, *, items: Sequence[T], one: Callable[[T], str]) -> list[tuple[T, str]]:
-        """Run `one` over many items in a bounded thread pool; (item, result) in order."""
+        """Run `one` over many items on a few threads of its own; (item, result) in order, the first error raised.
+
+        Daemon threads, no executor: a drain still going when the process ends neither holds its exit up nor asks a
+        thread pool that has shut down for a thread."""
         workers = max(1, min(self.policy.workers, len(items)))
         if workers == 1:
             return [(item, one(item)) for item in items]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="krbot-send") as pool:
-            return list(zip(items, pool.map(one, items), strict=True))
+        results: list[str] = [""] * len(items)
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        order = iter(range(len(items)))
+
+        def work() -> None:
+            while True:
+                with lock:
+                    index = None if errors else next(order, None)
+                if index is None:
+                    return
+                try:
+                    results[index] = one(items[index])
+                except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+                    with lock:
+                        errors.append(error)
+                    return
+
+        threads = [threading.Thread(target=work, name="krbot-send", daemon=True) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return list(zip(items, results, strict=True))
 
     def fan_out(
         self, *, items: Sequence[T], one: Callable[[T], str], taken: Callable[[Sequence[T]], set[Key]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from bot import services, webhooks
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.i18n import translate
+from bot.jobs.registry import JOBS
 from bot.outbox import Outbox, idempotency_key, worker_id
 from bot.owed import (
     CHASER_LEAD,
@@ -50,8 +52,8 @@ __all__ = [
 
 log = logging.getLogger("krbot.scheduler")
 
-JOBS = ("sync", "reminders", "chasers", "digest", "webhooks")  # sync first: a tick pulls the sources before it reminds
 FINAL_MEMORY = 200_000
+PRESYNC = 25.0  # seconds a reminder or digest waits for its pull; past that it goes out with the values stored
 THREAD = "thread"
 
 
@@ -82,6 +84,7 @@ class Runner:
     lease: timedelta = LEASE
     clock: Callable[[], datetime] | None = None
     rates: dict[str, float] = field(default_factory=dict)
+    presync: float = PRESYNC
     outbox: Outbox = field(init=False)
 
     def __post_init__(self) -> None:
@@ -143,6 +146,25 @@ class Runner:
                         people=people, worker=self.worker,
                         reach=lambda person: next((p for p in self.platforms if _reaches(p, person)), None))
 
+    def sync_first(self, *, view: services.ScheduleView, now: datetime, period: str,
+                   people: set[str] | None = None) -> Outcome:
+        """The pull before a reminder or digest, waited for `presync` seconds at most: past that the message goes out
+        with the values stored (the pull goes on in its own thread, or is left; its claim keeps others off it)."""
+        done: list[Outcome] = []
+        thread = threading.Thread(
+            target=lambda: done.append(self.sync(view=view, now=now, period=period, people=people)),
+            name=f"krbot-presync-{view.workspace_id}", daemon=True,
+        )
+        thread.start()
+        thread.join(self.presync)
+        if done:
+            return done[0]
+        log.warning("the pull before %s of %s did not end within %.0fs: sent with the values stored, the pull goes on",
+                    period, view.workspace, self.presync)
+        late = Outcome()
+        late.counts["pull late"] += 1
+        return late
+
     def _pending(self, *, due: list[Due], late: list[Due], now: datetime, outcome: Outcome) -> list[Due]:
         """Drop what the ledger already settled; log what is past its grace window as missed."""
         done = self._settled(items=[*due, *late], now=now)
@@ -168,8 +190,8 @@ class Runner:
         if not pending:
             return outcome
         if not chaser:  # the numbers pulled first, so the reminder shows them (§9)
-            outcome.add(self.sync(view=view, now=now, period=f"reminder {pending[0].period}",
-                                  people={item.target for item in pending}))
+            outcome.add(self.sync_first(view=view, now=now, period=f"reminder {pending[0].period}",
+                                        people={item.target for item in pending}))
         rows = services.reminder_rows(
             uow=self.uow, people=[item.target for item in pending], at=now, workspace=view.workspace
         )
@@ -262,7 +284,7 @@ class Runner:
         escalations: Any = ()
         overdue: Any = ()
         if pending:
-            outcome.add(self.sync(view=view, now=now, period=f"digest {pending[0].period}"))
+            outcome.add(self.sync_first(view=view, now=now, period=f"digest {pending[0].period}"))
             run = services.digest_run(uow=self.uow, as_of=now, workspace=view.workspace)
             digest, escalations, overdue = run.digest, run.escalations, run.overdue
             self._queue_digest(items=[item for item in pending if _threaded(item.platform)], digest=digest, now=now)
@@ -338,7 +360,8 @@ class Runner:
         return outcome
 
     def tick(self, *, now: datetime) -> Outcome:
-        """Everything due at `now`: what the timer calls every minute (and a simulation calls with its own clock)."""
+        """Everything due at `now`, one job after another (a simulation's tick with its own clock, and a replica in the
+        process tests); `krbot run`'s timer starts each job in a lane of its own instead (bot/timer.py)."""
         outcome = Outcome()
         if len(self.final) > FINAL_MEMORY:
             self.final.clear()  # only a cache: the ledger stays the judge

@@ -1,5 +1,6 @@
-"""The in-memory timer of `krbot run`: APScheduler ticks the Runner every minute; the schedule itself lives in the
-database, so any number of processes may tick (the ledger sends each message once)."""
+"""The in-memory timer of `krbot run`: APScheduler ticks every minute and the tick only starts what is due, each job
+for each workspace in a thread of its own (bot/jobs/registry.py), so the tick never waits on a pull or a webhook; the
+schedule itself lives in the database, so any number of processes may tick (the ledger sends each message once)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.owed import Outcome
+from bot import services
+from bot.jobs.registry import Lanes
 from bot.retrying import RetryPolicy
-from bot.scheduler import Runner
+from bot.scheduler import FINAL_MEMORY, Runner
 from storage.db import UnitOfWork
 
 log = logging.getLogger("krbot.scheduler")
 
 TICK_SECONDS = 60
+ALIVE_WITHIN = timedelta(seconds=3 * TICK_SECONDS)  # a timer whose last tick ended longer ago is not ticking
+STOP_WAIT = 5.0  # seconds a stopping timer gives the runs under way (what they leave, the ledger hands to the next)
 
 
 class Scheduler:
-    """APScheduler as an in-memory timer only: one interval job asks the database every minute what is due."""
+    """APScheduler as an in-memory timer only: one interval job asks the database every minute what is due and
+    starts it in the job lanes."""
 
     def __init__(
         self,
@@ -28,27 +33,42 @@ class Scheduler:
         platforms: Sequence[Any],
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] | None = None,
+        lanes: Lanes | None = None,
     ) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.runner = Runner(uow=uow, platforms=platforms, policy=policy or RetryPolicy(), clock=self.clock)
+        self.lanes = lanes or Lanes(work=self._work)
         self._timer: Any = None
-        self.last_tick: datetime | None = None
+        self.started_at: datetime | None = None
+        self.last_tick: datetime | None = None  # when the last tick ended (the real clock)
+
+    def _work(self, job: str, view: Any, now: datetime) -> Any:
+        """One job for one workspace: what a lane runs."""
+        return self.runner.run(job=job, now=now, views=[view])
 
     def ticking(self) -> bool:
-        """True once the timer has ticked within the last three intervals."""
-        return self.last_tick is not None and datetime.now(UTC) - self.last_tick < timedelta(seconds=3 * TICK_SECONDS)
+        """True while the timer runs and a tick ended within the last three intervals (or it started that recently)."""
+        if self._timer is None or not self._timer.running:
+            return False
+        since = self.last_tick or self.started_at
+        return since is not None and datetime.now(UTC) - since < ALIVE_WITHIN
 
-    def tick(self) -> Outcome:
-        """Run everything due now; never raises (a failed tick is logged and the next one tries again)."""
-        self.last_tick = datetime.now(UTC)
+    def jobs(self) -> dict[str, str]:
+        """Each job with a run past its deadline, in words (`/healthz` details); empty when all are on time."""
+        return self.lanes.overdue()
+
+    def tick(self) -> list[tuple[str, str]]:
+        """Start what is due now and return at once; never raises (a failed tick is logged, the next one tries again)."""
         try:
-            outcome = self.runner.tick(now=self.clock())
+            now = self.clock()
+            if len(self.runner.final) > FINAL_MEMORY:
+                self.runner.final.clear()  # only a cache: the ledger stays the judge
+            return self.lanes.start_due(views=services.schedule_views(uow=self.runner.uow, at=now), now=now)
         except Exception:  # noqa: BLE001 - the timer must keep ticking
             log.exception("scheduler tick failed")
-            return Outcome()
-        if outcome.counts:
-            log.info("tick: %s", dict(outcome.counts))
-        return outcome
+            return []
+        finally:
+            self.last_tick = datetime.now(UTC)
 
     def start(self) -> None:
         """Start ticking now and every minute after (no shared job store: the schedule lives in our tables)."""
@@ -56,6 +76,7 @@ class Scheduler:
 
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick says nothing; ours say what was sent
         self._timer = BackgroundScheduler(timezone=UTC)
+        self.started_at = datetime.now(UTC)
         self._timer.add_job(
             self.tick, "interval", seconds=TICK_SECONDS, next_run_time=datetime.now(UTC),
             id="krbot-tick", max_instances=1, coalesce=True, misfire_grace_time=TICK_SECONDS,
@@ -67,3 +88,4 @@ class Scheduler:
         if self._timer is not None:
             self._timer.shutdown(wait=False)
             self._timer = None
+            self.lanes.wait(timeout=STOP_WAIT)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.core import model
 from bot.core.webhooks import KIND, envelope, subscribers, target_of
 from storage.db import UnitOfWork
-from storage.ledger import insert_of
+from storage.ledger import insert_of, writing
 from storage.models import DeliveryRow, WorkspaceRow
 
 QUEUED = "krbot_webhooks"  # session.info key: the workspaces this transaction queued webhooks for
@@ -71,6 +71,19 @@ def due(*, uow: UnitOfWork, workspace_id: int | None, now: datetime, lease: time
         query = query.where(DeliveryRow.workspace_id == workspace_id)
     with uow.begin() as session:
         return list(session.scalars(query))
+
+
+def renew(*, uow: UnitOfWork, row_ids: Collection[int], worker: str, now: datetime) -> int:
+    """Renew the claims `worker` still holds on these rows (their tries are in flight) to `now`; how many it holds."""
+    if not row_ids:
+        return 0
+    with writing(uow), uow.begin() as session:
+        result = session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(list(row_ids)), DeliveryRow.claimed_by == worker, DeliveryRow.status == "claimed")
+            .values(claimed_at=now)
+        )
+        return int(result.rowcount or 0)
 
 
 def failed_since(*, uow: UnitOfWork, workspace_id: int, since: datetime) -> list[DeliveryRow]:

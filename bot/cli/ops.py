@@ -80,6 +80,7 @@ class JobName(StrEnum):
 def jobs_list(db: DbOption = None) -> None:
     """Each job with its next time, per workspace."""
     from bot import services
+    from bot.core.redact import blank_url, blank_urls
     from bot.i18n import translate
     from bot.scheduler import next_times
 
@@ -97,8 +98,9 @@ def jobs_list(db: DbOption = None) -> None:
         backlog = services.webhook_backlog(uow=app.uow, workspace=item["workspace"])
         if backlog:
             typer.echo(translate("webhook.jobs.title", lang=lang, count=len(backlog)))
-        for line in backlog:
-            typer.echo(translate("webhook.jobs.line", lang=lang, **line))
+        for line in backlog:  # a receiver's address may carry a key or a token: shown blanked, as in logs and DMs
+            shown_line = {**line, "url": blank_url(url=line["url"]), "error": blank_urls(text=line["error"])}
+            typer.echo(translate("webhook.jobs.line", lang=lang, **shown_line))
 
 
 @jobs_cli.command("run")
@@ -117,6 +119,7 @@ def jobs_run(
     from bot.app import configured_platforms
     from bot.i18n import translate
     from bot.scheduler import Runner
+    from bot.webhooks import finish_drains
 
     app = open_app(db)
     moment = moment_of(app, as_of, None, as_of=True)
@@ -125,6 +128,7 @@ def jobs_run(
     try:
         outcome = Runner(uow=app.uow, platforms=platforms).run(job=name.value, now=moment, force=True)
     finally:
+        finish_drains()  # the webhooks its commits queued go out now, or stay queued for the webhooks job
         for platform in platforms:
             platform.stop()
     counts = outcome.counts
