@@ -53,7 +53,7 @@ __all__ = [
 log = logging.getLogger("krbot.scheduler")
 
 FINAL_MEMORY = 200_000
-PRESYNC = 25.0  # seconds a reminder or digest waits for its pull; past that it goes out with the values stored
+PRESYNC = 20.0  # seconds a reminder or digest waits for its pull; past that it goes out with the values stored
 THREAD = "thread"
 
 

@@ -5,19 +5,19 @@ schedule itself lives in the database, so any number of processes may tick (the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import services
-from bot.jobs.registry import Lanes
+from bot.jobs.registry import DEADLINES, Lanes
 from bot.retrying import RetryPolicy
 from bot.scheduler import FINAL_MEMORY, Runner
 from storage.db import UnitOfWork
 
 log = logging.getLogger("krbot.scheduler")
 
-TICK_SECONDS = 60
+TICK_SECONDS = 30  # a reminder goes out within this of its slot (plus the pull before it, PRESYNC at most)
 ALIVE_WITHIN = timedelta(seconds=3 * TICK_SECONDS)  # a timer whose last tick ended longer ago is not ticking
 STOP_WAIT = 5.0  # seconds a stopping timer gives the runs under way (what they leave, the ledger hands to the next)
 
@@ -33,11 +33,11 @@ class Scheduler:
         platforms: Sequence[Any],
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] | None = None,
-        lanes: Lanes | None = None,
+        deadlines: Mapping[str, timedelta] | None = None,
     ) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.runner = Runner(uow=uow, platforms=platforms, policy=policy or RetryPolicy(), clock=self.clock)
-        self.lanes = lanes or Lanes(work=self._work)
+        self.lanes = Lanes(work=self._work, deadlines=deadlines or DEADLINES)
         self._timer: Any = None
         self.started_at: datetime | None = None
         self.last_tick: datetime | None = None  # when the last tick ended (the real clock)

@@ -237,6 +237,7 @@ class Kicker:
 _KICKERS: weakref.WeakKeyDictionary[Any, Kicker] = weakref.WeakKeyDictionary()
 _INSTALLED = threading.Lock()
 _CLOSING = threading.Event()  # set when the process ends: no drain starts after it
+_GAVE_UP = threading.Event()  # set when a command's wait for its drains ran out: the exit does not wait again
 IDLE_END = 60.0  # seconds without a kick after which the drain thread ends
 EXIT_WAIT = 5.0  # seconds a finishing process (`krbot checkin`, an import) gives its drains before it exits
 
@@ -283,10 +284,15 @@ def finish_drains(*, timeout: float = EXIT_WAIT) -> bool:
     """Wait (at most `timeout` seconds in all) for the drains this process's commits kicked; True when all ended.
     A short command calls it before it returns: what a drain leaves stays queued for the scheduler's job."""
     end = time.monotonic() + timeout
-    return all([kicker.wait(timeout=max(0.0, end - time.monotonic())) for kicker in list(_KICKERS.values())])
+    done = all([kicker.wait(timeout=max(0.0, end - time.monotonic())) for kicker in list(_KICKERS.values())])
+    if not done:
+        _GAVE_UP.set()
+        log.info("webhook drains still under way after %.0fs: what they leave is sent by the webhooks job", timeout)
+    return done
 
 
 def _finish() -> None:
-    """At exit: give the drains under way a few seconds, then let none start (the scheduler's job takes over)."""
-    finish_drains()
+    """At exit: give the drains under way a few seconds (unless a command already did), then let none start."""
+    if not _GAVE_UP.is_set():
+        finish_drains()
     _CLOSING.set()

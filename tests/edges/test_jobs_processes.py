@@ -1,0 +1,170 @@
+"""`krbot run` with a data source that trickles for ever: the reminder still goes out on time and /healthz stays 200
+(issue #20, "Jobs that cannot hold each other"). A real `python -m bot run --http` against the fake Slack."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from bot import services
+from bot.app import App
+from tests.conftest import ROOT
+from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.fakes.served import free_port
+from tests.fakes.trickle import Trickle
+
+METRICS_TOKEN = "jobs-metrics-token"
+ON_TIME = 60.0  # seconds after its slot a reminder must be out (CONTRACT §8: "within a minute")
+OWNERS = {"U0ANA00001", "U0BEN00001", "U0LEAD0001"}  # the KR owners, and the objective's owner (its headline)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def trickling_okrs(*, url: str, reminder_at: datetime, sync_at: datetime, today: date) -> str:
+    """An OKR file in UTC whose sync is due now and whose reminder falls due at `reminder_at`; ana's KR pulls `url`."""
+    return f"""workspace:
+  name: Trickle Test
+  language: en
+  timezone: UTC
+  reminder: "{DAYS[reminder_at.weekday()]} {reminder_at:%H:%M}"
+  digest: "{DAYS[(today.weekday() + 3) % 7]} 16:30"
+  sync: "daily {sync_at:%H:%M}"
+people:
+  - {{id: boss, name: Boss, role: boss, slack: U0BOSS0001}}
+  - {{id: lead, name: Lead, role: admin, slack: U0LEAD0001}}
+  - {{id: ana, name: Ana, slack: U0ANA00001}}
+  - {{id: ben, name: Ben, slack: U0BEN00001}}
+cycle:
+  name: Now
+  start: {today - timedelta(days=30)}
+  end: {today + timedelta(days=30)}
+objectives:
+  - code: O1
+    title: Grow Amazon Germany orders this quarter
+    owner: lead
+    strategy: Europe first
+    deadline: {today + timedelta(days=30)}
+    measures:
+      - {{name: Orders, unit: orders, baseline: 0, target: 1000}}
+    paths:
+      - code: P1
+        title: Sell more
+        priority: 1
+        krs:
+          - code: KR1
+            title: Raise weekly orders of Amazon Germany from 0 to 2000 by the end of the cycle
+            owner: ana
+            accountable: lead
+            measures:
+              - name: Orders
+                unit: orders
+                baseline: 0
+                target: 2000
+                source: {{url: "{url}", json_path: "$.v"}}
+          - code: KR2
+            title: Cut returned orders of Amazon Germany from 100 to 20 by the end of the cycle
+            owner: ben
+            accountable: lead
+            measures:
+              - {{name: Returns, unit: orders, baseline: 100, target: 20}}
+"""
+
+
+class HealthWatch:
+    """Polls /healthz in a thread until stopped; every status seen (after the first 200), with the details."""
+
+    def __init__(self, *, url: str) -> None:
+        self.url = url
+        self.seen: list[tuple[float, int, dict]] = []
+        self.up = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                answer = httpx.get(self.url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=5)
+            except httpx.HTTPError:
+                if self.up.is_set():
+                    self.seen.append((time.time(), 0, {}))
+                continue
+            if answer.status_code == 200:
+                self.up.set()
+            if self.up.is_set():
+                self.seen.append((time.time(), answer.status_code, answer.json()))
+
+    def __enter__(self) -> HealthWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def _reminders(fake: FakeSlack) -> dict[str, float]:
+    """Each user a DM was opened to and then posted in, with when (epoch seconds) the post came."""
+    epoch = time.time() - time.monotonic()  # the fake stamps calls with this process's monotonic clock
+    opened = {call.args.get("users"): call.at for call in fake.of("conversations.open")}
+    posts = [call.at for call in fake.of("chat.postMessage")]
+    return {user: epoch + min(at for at in posts if at >= since) for user, since in opened.items()
+            if any(at >= since for at in posts)}
+
+
+def test_a_source_trickling_for_ever_holds_neither_the_reminder_nor_healthz(
+    app: App, db_url: str, tmp_path: Path
+) -> None:
+    """The sync job hangs on a source that sends a byte every 2 s and never ends (no per-read timeout fires); the
+    reminder due in under a minute still goes out within a minute of its slot, and /healthz answers 200 throughout."""
+    now = datetime.now(UTC)
+    slot = (now + timedelta(seconds=40)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    fake = FakeSlack().start()
+    port = free_port()
+    log = (tmp_path / "krbot.log").open("wb")
+    with Trickle(every=2.0) as trickle:
+        services.import_okrs(uow=app.uow, filename="trickle.yaml", at=now - timedelta(days=1),
+                             text=trickling_okrs(url=trickle.url, reminder_at=slot, sync_at=now, today=now.date()))
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FEISHU_", "KRBOT_"))},
+            "PYTHONPATH": str(ROOT), "KRBOT_LOG_LEVEL": "INFO", "KRBOT_METRICS_TOKEN": METRICS_TOKEN,
+            "KRBOT_OUTBOUND_ALLOW": "127.0.0.1",  # the outbound guard refuses loopback otherwise
+            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url,
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--http", "--port", str(port), "--db", db_url],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            with HealthWatch(url=f"http://127.0.0.1:{port}/healthz") as health:
+                assert health.up.wait(60), (tmp_path / "krbot.log").read_text()[-3000:]
+                assert trickle.wait_for(1, timeout=30), "the sync never reached the trickling source"
+                deadline = slot.timestamp() + ON_TIME + 30  # a little past the promise: a late one is seen, not hung on
+                while not OWNERS <= set(_reminders(fake)) and time.time() < deadline and server.poll() is None:
+                    time.sleep(0.2)
+                sent = _reminders(fake)
+                settle = time.time() + 5  # a few more answers after the reminders: still 200
+                while time.time() < settle:
+                    time.sleep(0.2)
+            printed = (tmp_path / "krbot.log").read_text()
+            assert server.poll() is None, printed[-3000:]
+            assert OWNERS <= set(sent), (sent, printed[-3000:])
+            late = {user: at - slot.timestamp() for user, at in sent.items()}
+            assert all(0 <= seconds <= ON_TIME for seconds in late.values()), late
+            statuses = [status for _, status, _ in health.seen]
+            assert statuses and set(statuses) == {200}, [(s, d) for _, s, d in health.seen if s != 200][:3]
+            assert all(details["scheduler"] for _, _, details in health.seen)
+            assert trickle.requests >= 1 and trickle.stopped.is_set() is False  # still trickling: nothing ended it
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            fake.stop()
+            log.close()

@@ -1,0 +1,65 @@
+"""A data source or receiver that never finishes: it answers 200 with a long body and sends one byte every few
+seconds, so no per-read timeout ever fires (the attack of issue #20); every request is counted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class Trickle:
+    """A local HTTP server on 127.0.0.1 trickling `{"v": 1…` byte by byte, never ending; `with Trickle() as t`."""
+
+    def __init__(self, *, every: float = 2.0) -> None:
+        self.every = every
+        self.requests = 0
+        self.stopped = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                return
+
+            def _trickle(self) -> None:
+                server.requests += 1
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                try:
+                    self.wfile.write(b'{"v": 1')
+                    self.wfile.flush()
+                    while not server.stopped.wait(server.every):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                except OSError:  # the client gave up: fine, that is what a deadline does
+                    return
+
+            do_GET = _trickle  # noqa: N815 - the http.server spelling
+            do_POST = _trickle  # noqa: N815
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/slow.json"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def wait_for(self, count: int, *, timeout: float) -> bool:
+        """Wait until `count` requests came (or `timeout` seconds); True when they did."""
+        end = time.monotonic() + timeout
+        while self.requests < count and time.monotonic() < end:
+            time.sleep(0.05)
+        return self.requests >= count
+
+    def __enter__(self) -> Trickle:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stopped.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
