@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,62 +18,11 @@ from bot.app import App
 from tests.conftest import ROOT
 from tests.fakes.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.fakes.served import free_port
-from tests.fakes.trickle import Trickle
+from tests.fakes.trickle import Trickle, trickling_okrs
 
 METRICS_TOKEN = "jobs-metrics-token"
 ON_TIME = 60.0  # seconds after its slot a reminder must be out (CONTRACT §8: "within a minute")
 OWNERS = {"U0ANA00001", "U0BEN00001", "U0LEAD0001"}  # the KR owners, and the objective's owner (its headline)
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def trickling_okrs(*, url: str, reminder_at: datetime, sync_at: datetime, today: date) -> str:
-    """An OKR file in UTC whose sync is due now and whose reminder falls due at `reminder_at`; ana's KR pulls `url`."""
-    return f"""workspace:
-  name: Trickle Test
-  language: en
-  timezone: UTC
-  reminder: "{DAYS[reminder_at.weekday()]} {reminder_at:%H:%M}"
-  digest: "{DAYS[(today.weekday() + 3) % 7]} 16:30"
-  sync: "daily {sync_at:%H:%M}"
-people:
-  - {{id: boss, name: Boss, role: boss, slack: U0BOSS0001}}
-  - {{id: lead, name: Lead, role: admin, slack: U0LEAD0001}}
-  - {{id: ana, name: Ana, slack: U0ANA00001}}
-  - {{id: ben, name: Ben, slack: U0BEN00001}}
-cycle:
-  name: Now
-  start: {today - timedelta(days=30)}
-  end: {today + timedelta(days=30)}
-objectives:
-  - code: O1
-    title: Grow Amazon Germany orders this quarter
-    owner: lead
-    strategy: Europe first
-    deadline: {today + timedelta(days=30)}
-    measures:
-      - {{name: Orders, unit: orders, baseline: 0, target: 1000}}
-    paths:
-      - code: P1
-        title: Sell more
-        priority: 1
-        krs:
-          - code: KR1
-            title: Raise weekly orders of Amazon Germany from 0 to 2000 by the end of the cycle
-            owner: ana
-            accountable: lead
-            measures:
-              - name: Orders
-                unit: orders
-                baseline: 0
-                target: 2000
-                source: {{url: "{url}", json_path: "$.v"}}
-          - code: KR2
-            title: Cut returned orders of Amazon Germany from 100 to 20 by the end of the cycle
-            owner: ben
-            accountable: lead
-            measures:
-              - {{name: Returns, unit: orders, baseline: 100, target: 20}}
-"""
 
 
 class HealthWatch:
