@@ -68,15 +68,21 @@ class Trickle:
         self.httpd.server_close()
 
 
-def trickling_okrs(*, url: str, reminder_at: datetime, sync_at: datetime, today: date) -> str:
-    """An OKR file in UTC whose sync is due now and whose reminder falls due at `reminder_at`; ana's KR pulls `url`."""
+def trickling_okrs(*, url: str, reminder_at: datetime, sync_at: datetime, today: date, headers_env: str = "",
+                   webhooks: tuple[tuple[str, str], ...] = ()) -> str:
+    """An OKR file in UTC whose sync is due at `sync_at` and whose reminder falls due at `reminder_at`; ana's KR pulls
+    `url` (`$.v`, with the headers in `headers_env` when named); `webhooks`: (url, secret_env) told of every event."""
+    headers = f", headers_env: {headers_env}" if headers_env else ""
+    hooks = "".join(f"""
+    - {{url: "{hook}", secret_env: {secret}, events: [checkin.saved, digest.posted]}}""" for hook, secret in webhooks)
+    hooked = f"\n  webhooks:{hooks}" if webhooks else ""
     return f"""workspace:
   name: Trickle Test
   language: en
   timezone: UTC
   reminder: "{DAYS[reminder_at.weekday()]} {reminder_at:%H:%M}"
   digest: "{DAYS[(today.weekday() + 3) % 7]} 16:30"
-  sync: "daily {sync_at:%H:%M}"
+  sync: "daily {sync_at:%H:%M}"{hooked}
 people:
   - {{id: boss, name: Boss, role: boss, slack: U0BOSS0001}}
   - {{id: lead, name: Lead, role: admin, slack: U0LEAD0001}}
@@ -108,7 +114,7 @@ objectives:
                 unit: orders
                 baseline: 0
                 target: 2000
-                source: {{url: "{url}", json_path: "$.v"}}
+                source: {{url: "{url}", json_path: "$.v"{headers}}}
           - code: KR2
             title: Cut returned orders of Amazon Germany from 100 to 20 by the end of the cycle
             owner: ben
