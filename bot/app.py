@@ -74,7 +74,7 @@ def configured_platforms(*, app: App, http: bool | None) -> list[Any]:
 
 
 def start_scheduler(*, app: App, platforms: list[Any]) -> Any:
-    """Start the in-memory timer that ticks every minute and sends what the database says is due."""
+    """Start the in-memory timer that ticks every 30 seconds and sends what the database says is due."""
     from bot.timer import Scheduler
 
     timer = Scheduler(uow=app.uow, platforms=platforms)

@@ -1,4 +1,4 @@
-"""The in-memory timer of `krbot run`: APScheduler ticks every minute and the tick only starts what is due, each job
+"""The in-memory timer of `krbot run`: APScheduler ticks every 30 seconds and the tick only starts what is due, each job
 for each workspace in a thread of its own (bot/jobs/registry.py), so the tick never waits on a pull or a webhook; the
 schedule itself lives in the database, so any number of processes may tick (the ledger sends each message once)."""
 
@@ -23,7 +23,7 @@ STOP_WAIT = 5.0  # seconds a stopping timer gives the runs under way (what they 
 
 
 class Scheduler:
-    """APScheduler as an in-memory timer only: one interval job asks the database every minute what is due and
+    """APScheduler as an in-memory timer only: one interval job asks the database every 30 seconds what is due and
     starts it in the job lanes."""
 
     def __init__(
@@ -71,7 +71,7 @@ class Scheduler:
             self.last_tick = datetime.now(UTC)
 
     def start(self) -> None:
-        """Start ticking now and every minute after (no shared job store: the schedule lives in our tables)."""
+        """Start ticking now and every 30 seconds after (no shared job store: the schedule lives in our tables)."""
         from apscheduler.schedulers.background import BackgroundScheduler
 
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick says nothing; ours say what was sent

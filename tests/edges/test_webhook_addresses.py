@@ -18,7 +18,14 @@ from bot.platforms import slack
 from bot.webhooks import Drainer, job
 from tests.fakes.fake_slack import BOT_TOKEN, FROZEN_AT, SIGNING_SECRET, FakeSlack
 from tests.fakes.okr_helpers import reimport
-from tests.fakes.webhook_receiver import BEFORE_CYCLE, QUICK, Receiver, okr_file_with_webhooks, quiet, webhook_rows
+from tests.fakes.webhook_receiver import (
+    BEFORE_CYCLE,
+    QUICK,
+    Receiver,
+    okr_file_with_webhooks,
+    quiet,
+    webhook_rows,
+)
 
 KEY, PASSWORD = "k3y-0f-the-erp", "pa55w0rd-of-the-erp"
 
