@@ -280,11 +280,12 @@ def install(*, uow: UnitOfWork) -> Kicker:
     return kicker
 
 
-def finish_drains(*, timeout: float = EXIT_WAIT) -> bool:
-    """Wait (at most `timeout` seconds in all) for the drains this process's commits kicked; True when all ended.
-    A short command calls it before it returns: what a drain leaves stays queued for the scheduler's job."""
+def finish_drains(*, uow: UnitOfWork | None = None, timeout: float = EXIT_WAIT) -> bool:
+    """Wait (at most `timeout` seconds in all) for the drains this process's commits kicked (on `uow`'s database, when
+    given); True when all ended. A short command calls it before it returns: what a drain leaves stays owed."""
     end = time.monotonic() + timeout
-    done = all([kicker.wait(timeout=max(0.0, end - time.monotonic())) for kicker in list(_KICKERS.values())])
+    kickers = list(_KICKERS.values()) if uow is None else [k for k in (_KICKERS.get(uow.engine),) if k is not None]
+    done = all([kicker.wait(timeout=max(0.0, end - time.monotonic())) for kicker in kickers])
     if not done:
         _GAVE_UP.set()
         log.info("webhook drains still under way after %.0fs: what they leave is sent by the webhooks job", timeout)

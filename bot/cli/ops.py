@@ -128,7 +128,7 @@ def jobs_run(
     try:
         outcome = Runner(uow=app.uow, platforms=platforms).run(job=name.value, now=moment, force=True)
     finally:
-        finish_drains()  # the webhooks its commits queued go out now, or stay queued for the webhooks job
+        finish_drains(uow=app.uow)  # the webhooks its commits queued go out now, or stay queued for the webhooks job
         for platform in platforms:
             platform.stop()
     counts = outcome.counts
