@@ -23,8 +23,10 @@ HOOK_SECRET = "HOOK_SECRET"  # a name the suite allows in KRBOT_SOURCE_ENVS (tes
 EXIT_WITHIN = 30.0  # seconds: the command's own work, then a few seconds for its drains at most
 
 
-def _sync(*, app: App, db_url: str, tmp_path: Path, source: str, hook: str) -> tuple[subprocess.CompletedProcess, float]:
-    """Import a file whose KR pulls `source` and whose webhook goes to `hook`, then run `krbot jobs run sync`."""
+def _sync(*, app: App, db_url: str, tmp_path: Path, source: str, hook: str,
+          command: tuple[str, ...] = ("jobs", "run", "sync")) -> tuple[subprocess.CompletedProcess, float]:
+    """Import a file whose KR pulls `source` and whose webhook goes to `hook`, then run `krbot jobs run sync` (or
+    another command)."""
     now = datetime.now(UTC)
     services.import_okrs(uow=quiet(app).uow, filename="hooked.yaml", at=now - timedelta(days=1), text=trickling_okrs(
         url=source, reminder_at=now + timedelta(hours=3), sync_at=now, today=now.date(), headers_env="SHOP_HEADERS",
@@ -35,7 +37,7 @@ def _sync(*, app: App, db_url: str, tmp_path: Path, source: str, hook: str) -> t
         "KRBOT_OUTBOUND_ALLOW": "127.0.0.1", "KRBOT_SOURCE_ENVS": SOURCE_ENVS,
     }
     began = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "bot", "jobs", "run", "sync", "--db", db_url], cwd=tmp_path, env=env,
+    done = subprocess.run([sys.executable, "-m", "bot", *command, "--db", db_url], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     return done, time.monotonic() - began
 
@@ -73,3 +75,17 @@ def test_a_receiver_that_never_answers_leaves_the_delivery_owed_and_the_command_
     assert took < EXIT_WITHIN, (took, said)
     assert "Traceback" not in said and "cannot schedule new futures" not in said, said
     assert {row.status for row in webhook_rows(app)} <= {"claimed", "queued"}  # owed: the webhooks job sends them
+
+
+def test_a_checkin_to_a_receiver_that_never_answers_exits_within_seconds(
+    app: App, db_url: str, tmp_path: Path, source: JsonSource
+) -> None:
+    """`krbot checkin` waits for its drains only at the exit (no command of its own asks): the same bound holds."""
+    with Trickle(every=1.0) as receiver:
+        done, took = _sync(app=app, db_url=db_url, tmp_path=tmp_path, source=source.url, hook=receiver.url,
+                           command=("checkin", "KR2", "90", "--as", "ben"))
+        said = done.stdout + done.stderr
+        assert receiver.requests == 2, said
+    assert done.returncode == 0 and took < EXIT_WITHIN, (took, said)
+    assert "Traceback" not in said and "cannot schedule new futures" not in said, said
+    assert {row.status for row in webhook_rows(app)} <= {"claimed", "queued"}
