@@ -1,0 +1,225 @@
+"""One SQL source statement run inside a read-only transaction under a deadline it cannot lift, per database.
+
+PostgreSQL (psycopg 3): `SET TRANSACTION READ ONLY` and `SET LOCAL statement_timeout` before the statement; the
+statement itself goes through the extended query protocol (`binary=True, prepare=False`: one Parse/Bind/Execute,
+which PostgreSQL refuses for several statements, and no placeholder is read in the text); a timer cancels it from
+the client (`cancel_safe`) if the server's timeout did not; the transaction is always rolled back. A `set_config`
+inside the statement changes nothing for the running statement, and the rollback undoes it for the next.
+MySQL/MariaDB: the session's statement time limit (`max_statement_time` on MariaDB, `MAX_EXECUTION_TIME` on MySQL)
+and `START TRANSACTION READ ONLY`, no multi-statement flag, and the driver's read timeout as the client's guard.
+SQLite: the file opened `mode=ro` with `PRAGMA query_only`, an authorizer that lets SQLite itself deny everything
+but reading (ATTACH, PRAGMA, writes), the progress handler's deadline, and a length limit that refuses a value over
+1 MB before SQLite loads it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from bot.core.errors import KrbotError
+from bot.pulling.sql_statement import MAX_VALUE_BYTES, Statement, bounded_sql, probe_sql, writes
+
+GRACE_SECONDS = 1.0  # the client's guard acts this long after the server's own limit should have
+SQLITE_VALUE_LIMIT = 1_000_000  # bytes: SQLite refuses a longer string or blob before loading it
+_QUERY_CANCELED = "57014"  # PostgreSQL: statement timeout or cancel request
+_READ_ONLY_STATE = "25006"  # PostgreSQL: read_only_sql_transaction
+_MYSQL_TIMEOUT = {1969, 3024, 2013}  # MariaDB max_statement_time, MySQL max_execution_time, read timed out
+_MYSQL_READ_ONLY = 1792
+_MYSQL_COLUMN_COUNT = {1353, 4002}
+_MYSQL_CONNECT = {2002, 2003, 2005, 2006, 1045, 1049}
+_COLUMN_COUNT = re.compile(r"has (\d+) (?:values for|columns available)")
+
+
+@dataclass(slots=True)
+class Reading:
+    """An open cursor inside the read-only transaction, and what SQLite's authorizer denied meanwhile."""
+
+    cursor: Any
+    backend: str
+    denied: list[str] = field(default_factory=list)
+
+    def run(self, *, sql: str) -> None:
+        """Run one statement of ours or a checked one: never with parameters, on PostgreSQL never simple protocol."""
+        if self.backend == "postgresql":
+            self.cursor.execute(sql, prepare=False, binary=True)
+        else:
+            self.cursor.execute(sql)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a bounded read gave: at most 2 rows of (value or None when too big, its size, rows counted up to 3)."""
+
+    rows: list[tuple[Any, ...]]
+    columns: int
+
+
+def read_answer(*, engine: Any, statement: Statement, deadline: float, seconds: float) -> Answer:
+    """The statement's bounded rows, or the KrbotError saying why not (refused, too slow, a write, its own words)."""
+    backend = engine.url.get_backend_name()
+    with checkout(engine=engine) as connection, \
+            read_only(connection=connection, backend=backend, deadline=deadline) as reading:
+        try:
+            columns = statement.columns
+            if columns is None and backend == "postgresql":  # PostgreSQL would name fewer columns silently
+                reading.run(sql=probe_sql(statement=statement))
+                columns = len(reading.cursor.description or ())
+            reading.run(sql=bounded_sql(statement=statement, columns=columns or 1))
+            rows = [tuple(row) for row in reading.cursor.fetchmany(2)]
+        except Exception as error:  # noqa: BLE001 - every driver's error becomes a refusal by kind
+            raise refusal(error=error, reading=reading, url=engine.url, seconds=seconds) from None
+    return Answer(rows=rows, columns=columns or 1)
+
+
+@contextmanager
+def checkout(*, engine: Any) -> Iterator[Any]:
+    """A pooled DBAPI connection, or "could not connect"; given back (or dropped when broken) after."""
+    try:
+        connection = engine.raw_connection()
+    except Exception as error:  # noqa: BLE001 - the pool raises the driver's own errors as they come
+        raise KrbotError("source.connect", detail=said(error=error, url=engine.url)) from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@contextmanager
+def read_only(*, connection: Any, backend: str, deadline: float) -> Iterator[Reading]:
+    """A cursor in a read-only transaction that ends by `deadline` (server limit and client guard), rolled back."""
+    seconds = deadline - time.monotonic()
+    if seconds <= 0:
+        raise KrbotError("source.timeout", seconds=0)
+    raw = connection.driver_connection
+    opened = {"postgresql": _postgres, "sqlite": _sqlite}.get(backend, _mysql)
+    try:
+        with opened(raw=raw, seconds=seconds, deadline=deadline) as reading:
+            yield reading
+    finally:
+        try:
+            raw.rollback()
+        except Exception:  # noqa: BLE001 - a broken connection is dropped, not given back
+            connection.invalidate()
+
+
+@contextmanager
+def _postgres(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]:
+    """PostgreSQL: read-only transaction and statement timeout set first; a timer cancels from the client."""
+    guard = threading.Timer(seconds + GRACE_SECONDS, partial(_cancel, raw))
+    guard.daemon = True
+    with raw.cursor() as cursor:
+        # Our own two settings, in the transaction psycopg opens, before the source's statement reaches the server.
+        cursor.execute(f"SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+        guard.start()
+        try:
+            yield Reading(cursor=cursor, backend="postgresql")
+        finally:
+            guard.cancel()
+
+
+def _cancel(raw: Any) -> None:
+    """Ask the server to stop the running statement (from the timer's thread)."""
+    try:
+        raw.cancel_safe(timeout=GRACE_SECONDS * 3)
+    except Exception:  # noqa: BLE001 - nothing to cancel, or the server is gone: the read fails by itself
+        pass
+
+
+@contextmanager
+def _mysql(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]:
+    """MySQL/MariaDB: the session's statement time limit, then a read-only transaction."""
+    cursor = raw.cursor()
+    try:
+        if "mariadb" in str(raw.get_server_info()).lower():
+            cursor.execute(f"SET SESSION max_statement_time = {seconds:.3f}")
+        else:
+            cursor.execute(f"SET SESSION MAX_EXECUTION_TIME = {max(1, int(seconds * 1000))}")
+        cursor.execute("START TRANSACTION READ ONLY")
+        yield Reading(cursor=cursor, backend="mysql")
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def _sqlite(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]:
+    """SQLite: an authorizer that allows reading only, and a progress handler that stops at the deadline."""
+    reading = Reading(cursor=raw.cursor(), backend="sqlite")
+    raw.set_authorizer(partial(_authorize, denied=reading.denied))
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    try:
+        yield reading
+    finally:
+        reading.cursor.close()
+        raw.set_progress_handler(None, 0)
+        raw.set_authorizer(None)
+
+
+def _authorize(action: int, name: str | None, detail: str | None, _db: str | None, _trigger: str | None,
+               *, denied: list[str]) -> int:
+    """SQLite's own check of each step: reading tables, SELECT, functions and recursive CTEs; nothing else."""
+    import sqlite3
+
+    from bot.pulling.sql_statement import outside_function
+
+    allowed = action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE)
+    if action == sqlite3.SQLITE_FUNCTION:
+        allowed = not outside_function(name=str(detail or ""))
+    if allowed:
+        return sqlite3.SQLITE_OK
+    words = {value: key for key, value in vars(sqlite3).items() if key.startswith("SQLITE_") and isinstance(value, int)
+             and key not in ("SQLITE_OK", "SQLITE_DENY", "SQLITE_IGNORE") and not key.startswith("SQLITE_LIMIT")}
+    word = words.get(action, str(action)).removeprefix("SQLITE_").replace("_", " ")
+    denied.append(f"{detail}()" if action == sqlite3.SQLITE_FUNCTION else word)
+    return sqlite3.SQLITE_DENY
+
+
+def sqlite_connected(dbapi_connection: Any, _record: Any) -> None:
+    """Every SQLite source connection: no write even through an attached database, no value over 1 MB."""
+    import sqlite3
+
+    dbapi_connection.execute("PRAGMA query_only = ON")
+    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_VALUE_LIMIT)
+
+
+def refusal(*, error: Exception, reading: Reading, url: URL, seconds: float) -> KrbotError:
+    """The refusal for a statement the database refused or stopped: by kind, its own words only in `detail`."""
+    words = said(error=error, url=url)
+    lowered = words.lower()
+    code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+    state = getattr(error, "sqlstate", None)
+    if reading.denied:
+        what = reading.denied[0]
+        return KrbotError("source.statement_refused", what=what, **({"writes": True} if writes(what=what) else {}))
+    if "too big" in lowered:
+        return KrbotError("source.too_big", limit=MAX_VALUE_BYTES)
+    if state == _QUERY_CANCELED or code in _MYSQL_TIMEOUT or "interrupted" in lowered:
+        return KrbotError("source.timeout", seconds=int(seconds))
+    if state == _READ_ONLY_STATE or code == _MYSQL_READ_ONLY or "readonly" in lowered or "read-only" in lowered:
+        return KrbotError("source.read_only", detail=words)
+    counted = _COLUMN_COUNT.search(words)
+    if counted or code in _MYSQL_COLUMN_COUNT:
+        return KrbotError("source.columns", count=counted.group(1) if counted else ">1")
+    broken = reading.backend == "postgresql" and state is None and type(error).__name__ == "OperationalError"
+    if code in _MYSQL_CONNECT or broken:
+        return KrbotError("source.connect", detail=words)
+    return KrbotError("source.query", detail=words)
+
+
+def said(*, error: BaseException, url: URL) -> str:
+    """The database's own words, first line, at most 300 characters, never the password."""
+    original = getattr(error, "orig", None) or error
+    text = str(original.args[1]) if len(getattr(original, "args", ())) > 1 else str(original)
+    words = (text.strip().splitlines() or [type(original).__name__])[0]
+    if url.password:
+        words = words.replace(str(url.password), "***")
+    return words[:300]
+
