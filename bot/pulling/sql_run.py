@@ -14,7 +14,9 @@ but reading (ATTACH, PRAGMA, writes), the progress handler's deadline, and a len
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -46,6 +48,8 @@ class Reading:
     cursor: Any
     backend: str
     denied: list[str] = field(default_factory=list)
+    stopped: threading.Event = field(default_factory=threading.Event)  # the client's guard acted
+    done: threading.Event = field(default_factory=threading.Event)  # the statement is over
 
     def run(self, *, sql: str) -> None:
         """Run one statement of ours or a checked one: never with parameters, on PostgreSQL never simple protocol."""
@@ -113,24 +117,34 @@ def read_only(*, connection: Any, backend: str, deadline: float) -> Iterator[Rea
 
 @contextmanager
 def _postgres(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]:
-    """PostgreSQL: read-only transaction and statement timeout set first; a timer cancels from the client."""
-    guard = threading.Timer(seconds + GRACE_SECONDS, partial(_cancel, raw))
-    guard.daemon = True
+    """PostgreSQL: read-only transaction and statement timeout set first; a guard stops it from the client."""
     with raw.cursor() as cursor:
         # Our own two settings, in the transaction psycopg opens, before the source's statement reaches the server.
         cursor.execute(f"SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+        reading = Reading(cursor=cursor, backend="postgresql")
+        guard = threading.Timer(seconds + GRACE_SECONDS, partial(_stop, raw=raw, reading=reading))
+        guard.daemon = True
         guard.start()
         try:
-            yield Reading(cursor=cursor, backend="postgresql")
+            yield reading
         finally:
+            reading.done.set()
             guard.cancel()
 
 
-def _cancel(raw: Any) -> None:
-    """Ask the server to stop the running statement (from the timer's thread)."""
+def _stop(*, raw: Any, reading: Reading) -> None:
+    """The client's guard (in the timer's thread): ask the server to cancel; if no answer comes, cut the socket."""
+    reading.stopped.set()
     try:
-        raw.cancel_safe(timeout=GRACE_SECONDS * 3)
-    except Exception:  # noqa: BLE001 - nothing to cancel, or the server is gone: the read fails by itself
+        raw.cancel_safe(timeout=GRACE_SECONDS)
+    except Exception:  # noqa: BLE001 - nothing to cancel, or the server is gone: the socket is cut below
+        pass
+    if reading.done.wait(GRACE_SECONDS):
+        return
+    try:  # the server or the network hangs: end the connection under the blocked read (it fails at once)
+        with socket.socket(fileno=os.dup(raw.pgconn.socket)) as stuck:
+            stuck.shutdown(socket.SHUT_RDWR)
+    except OSError:
         pass
 
 
@@ -201,7 +215,7 @@ def refusal(*, error: Exception, reading: Reading, url: URL, seconds: float) -> 
         return KrbotError("source.statement_refused", what=what, **({"writes": True} if writes(what=what) else {}))
     if "too big" in lowered:
         return KrbotError("source.too_big", limit=MAX_VALUE_BYTES)
-    if state == _QUERY_CANCELED or code in _MYSQL_TIMEOUT or "interrupted" in lowered:
+    if reading.stopped.is_set() or state == _QUERY_CANCELED or code in _MYSQL_TIMEOUT or "interrupted" in lowered:
         return KrbotError("source.timeout", seconds=int(seconds))
     if state == _READ_ONLY_STATE or code == _MYSQL_READ_ONLY or "readonly" in lowered or "read-only" in lowered:
         return KrbotError("source.read_only", detail=words)
