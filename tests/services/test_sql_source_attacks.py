@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from bot import services
+from bot.app import App
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.i18n import translate
@@ -311,3 +313,30 @@ def test_rows_are_counted_by_the_database_and_at_most_two_leave_it(source: Sourc
 def test_a_colon_or_percent_in_a_literal_is_text(source: SourceDatabase) -> None:
     assert pull("SELECT CASE WHEN 'a:b %s %(x)s :name ;' <> '' THEN 42 END") == 42
     assert pull(source.fill("SELECT count(*) FROM {t} WHERE note IN ('a;b', 'c:d %s')")) == 2
+
+
+@pytest.mark.parametrize("gmv_sql", [
+    "SELECT sum(gmv) FROM orders; DELETE FROM orders",
+    "COPY (SELECT 1) TO PROGRAM 'id'",
+    "WITH d AS (DELETE FROM orders RETURNING gmv) SELECT sum(gmv) FROM d",
+])
+def test_a_sync_whose_source_tried_reports_the_pull_failed_and_stores_nothing(
+    app: App, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gmv_sql: str
+) -> None:
+    """The whole path `krbot jobs run sync` takes: never "pulled", the owner told, the orders untouched."""
+    from tests.fakes.sources import count_orders, sources_yaml
+    from tests.fakes.synced import IMPORTED, OCT15, synced_workspace
+
+    monkeypatch.setenv("KRBOT_SOURCE_ENVS", "SALES_DB_URL,SHOP_HEADERS")
+    with synced_workspace(app=app, db_url=db_url, tmp_path=tmp_path, monkeypatch=monkeypatch) as synced:
+        services.import_okrs(uow=app.uow, filename="sync.yaml", at=IMPORTED,
+                             text=sources_yaml(json_url=synced.json.url, gmv_sql=gmv_sql))
+        outcome = synced.runner().run(job="sync", now=OCT15)
+        assert outcome.counts["pull failed"] == 1 and outcome.counts["pulled"] == 2, outcome.counts
+        gmv = synced.pulls()["GMV"]
+        assert gmv["source"]["last_pull"]["status"] == "failed" and gmv["source"]["last_pull"].get("ok_at") is None
+        checkins = services.export_all(uow=app.uow, at=OCT15)["checkins"]
+        assert not [c for c in checkins if c["measure"] == "GMV" and c["origin"] == "synced"], checkins
+        assert gmv["source"]["last_pull"]["error"].startswith("krbot refused to run"), gmv["source"]["last_pull"]
+        assert any("GMV" in n["text"] and "refused" in n["text"] for n in synced.notices() if n["target"] == "ana")
+        assert count_orders(synced.sales) == 2
