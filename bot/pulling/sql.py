@@ -87,7 +87,7 @@ def _new_engine(*, puller: Puller, url: URL) -> Engine:
         connect_args.update(connect_timeout=max(1, int(puller.timeout)), client_flag=_FOUND_ROWS,
                             read_timeout=puller.timeout + GRACE_SECONDS, write_timeout=puller.timeout)
     try:
-        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=backend != "sqlite")
     except (ArgumentError, ImportError, SQLAlchemyError) as error:
         raise KrbotError("source.connect", detail=said(error=error, url=url)) from None
     if backend == "sqlite":
@@ -102,9 +102,8 @@ def pull_sql(*, puller: Puller, sql: str, database_env: str) -> Any:
 
     deadline = time.monotonic() + puller.timeout
     address = environment(name=database_env)
-    url = source_url(name=database_env, address=address)
-    statement = checked_statement(sql=sql, dialect=DIALECTS[url.get_backend_name()])  # before any connection
-    engine = source_engine(puller=puller, name=database_env, address=address)
+    engine = source_engine(puller=puller, name=database_env, address=address)  # made, not yet connected
+    statement = checked_statement(sql=sql, dialect=DIALECTS[engine.url.get_backend_name()])  # before connecting
     answer = read_answer(engine=engine, statement=statement, deadline=deadline, seconds=puller.timeout)
     if not answer.rows:
         raise KrbotError("source.rows", count=0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from bot.core.errors import KrbotError
@@ -93,31 +93,55 @@ def _refused(what: str, **params: Any) -> _Verdict:
     return _Verdict(statement=None, key="source.statement_refused", params=(("what", what), *params.items()))
 
 
-@lru_cache(maxsize=4096)
-def _verdict(sql: str, dialect: str) -> _Verdict:
-    """The check of one text in one dialect, cached: a sync pulls the same sources run after run."""
+@dataclass(frozen=True, slots=True)
+class _Sqlglot:
+    """sqlglot, imported when the first SQL source is pulled, and what the check looks for in its trees."""
+
+    exp: Any
+    error: type[Exception]
+    semicolon: Any
+    hint: Any
+    changes: tuple[type, ...]
+    dialects: dict[str, Any]
+
+
+@cache
+def _sqlglot() -> _Sqlglot:
+    """sqlglot loaded once (its "falling back to Command" notes, which quote the SQL, silenced)."""
     import sqlglot
+    from sqlglot import exp
     from sqlglot.errors import SqlglotError
     from sqlglot.tokens import TokenType
 
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its "falling back to Command" notes quote the SQL
-    reader = sqlglot.Dialect.get_or_raise(dialect)
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    names = ("DML", "DDL", "Command", "Set", "Pragma", "Transaction", "Commit", "Rollback", "Attach", "Detach",
+             "Alter", "Drop")
+    return _Sqlglot(exp=exp, error=SqlglotError, semicolon=TokenType.SEMICOLON, hint=TokenType.HINT,
+                    changes=tuple(getattr(exp, name) for name in names if hasattr(exp, name)),
+                    dialects={name: sqlglot.Dialect.get_or_raise(name) for name in set(DIALECTS.values())})
+
+
+@lru_cache(maxsize=4096)
+def _verdict(sql: str, dialect: str) -> _Verdict:
+    """The check of one text in one dialect, cached: a sync pulls the same sources run after run."""
+    glot = _sqlglot()
+    reader = glot.dialects[dialect]
     try:
         tokens = reader.tokenize(sql)
         trees = [tree for tree in reader.parser().parse(tokens, sql) if tree is not None]
-    except SqlglotError as error:
+    except glot.error as error:
         where = (getattr(error, "errors", None) or [{}])[0]
         return _refused("unreadable", line=where.get("line") or 1, column=where.get("col") or 1)
     if not trees:
         return _refused("nothing")
     if len(trees) > 1:
         return _refused(f"{len(trees)} statements", count=len(trees))
-    words = [token for token in tokens if token.token_type is not TokenType.SEMICOLON]
+    words = [token for token in tokens if token.token_type is not glot.semicolon]
     if dialect == "mysql":
-        hidden = _mysql_hidden(tokens=tokens, hint=TokenType.HINT)
+        hidden = _mysql_hidden(tokens=tokens, hint=glot.hint)
         if hidden:
             return _refused(hidden)
-    refusal, writing = _refusal(tree=trees[0], first=words[0].text.upper())
+    refusal, writing = _refusal(tree=trees[0], first=words[0].text.upper(), glot=glot)
     if refusal:
         return _refused(refusal, **({"writes": True} if writing else {}))
     text = sql[: words[-1].end + 1]  # a trailing `;` (and what follows it) would end the CTE body early
@@ -134,17 +158,14 @@ def _mysql_hidden(*, tokens: list[Any], hint: Any) -> str:
     return ""
 
 
-def _refusal(*, tree: Any, first: str) -> tuple[str, bool]:
+def _refusal(*, tree: Any, first: str, glot: _Sqlglot) -> tuple[str, bool]:
     """What makes a parsed statement more than one read-only SELECT ("" when nothing does), and whether it writes."""
-    from sqlglot import exp
-
+    exp, changes = glot.exp, glot.changes
     query = tree.unnest() if isinstance(tree, exp.Subquery) else tree
     if not isinstance(query, (exp.Select, exp.SetOperation)):
         if first == "WITH" and not isinstance(query, exp.Command):
             return f"WITH … {query.key.upper()}", True
         return first, writes(what=first)
-    changes = tuple(getattr(exp, name) for name in ("DML", "DDL", "Command", "Set", "Pragma", "Transaction",
-                                                    "Commit", "Rollback", "Attach", "Detach", "Alter", "Drop"))
     for node in tree.walk():
         if isinstance(node, changes):
             what = node.key.upper()
