@@ -133,6 +133,7 @@ def _floor(url: str, krs: int, failing_every: int) -> float:
 def _run(base: str | None, folder: Path, krs: int, failing: int) -> dict[str, Any]:
     failing_every = krs // failing if failing else 0
     os.environ["BENCH_SALES_URL"] = _source_database(folder / f"sales-{krs}.db", krs)
+    os.environ["KRBOT_SOURCE_ENVS"] = "BENCH_SALES_URL"  # the operator allows the variable the OKR file names
     with _database(base, folder, f"krbot-{krs}") as url, FakePlatformServer() as chat:
         app = build_app(database_url=url)
         services.import_okrs(uow=app.uow, text=_okr_file(krs, failing_every), filename="bench.yaml", at=NOW)
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--failing", type=int, default=20, help="failing sources in the large workspace")
     args = parser.parse_args()
+    os.environ.setdefault("KRBOT_OUTBOUND_ALLOW", "127.0.0.1,::1,localhost")  # its fakes listen on loopback
     with tempfile.TemporaryDirectory() as folder:
         small = _run(args.db, Path(folder), args.small, max(1, args.failing * args.small // args.krs))
         large = _run(args.db, Path(folder), args.krs, args.failing)

@@ -55,6 +55,8 @@ def store(app, n: int) -> float:
 def main() -> None:
     """Print the figures beside their floors."""
     os.environ[SECRET_ENV] = SECRET
+    os.environ["KRBOT_SOURCE_ENVS"] = SECRET_ENV  # the operator allows the variable the OKR file names
+    os.environ.setdefault("KRBOT_OUTBOUND_ALLOW", "127.0.0.1,::1,localhost")  # its fakes listen on loopback
     receiver = Receiver().start()
     folder = Path(tempfile.mkdtemp())
     hooked = build_app(database_url=f"sqlite:///{folder / 'hooked.db'}")

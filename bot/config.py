@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,6 +21,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="KRBOT_LOG_LEVEL")
     metrics_token: str | None = Field(default=None, alias="KRBOT_METRICS_TOKEN")
     public_url: str | None = Field(default=None, alias="KRBOT_PUBLIC_URL")  # where hook URLs point (§9)
+    source_envs: str | None = Field(default=None, alias="KRBOT_SOURCE_ENVS")  # variables the OKR file may name (§8)
+    outbound_allow: str | None = Field(default=None, alias="KRBOT_OUTBOUND_ALLOW")  # loopback etc. sources may reach
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential krbot holds, so that logs can blank them out."""
@@ -45,3 +51,42 @@ class Settings(BaseSettings):
     feishu_encrypt_key: str | None = Field(default=None, alias="FEISHU_ENCRYPT_KEY")
     feishu_domain: str | None = Field(default=None, alias="FEISHU_DOMAIN")
     feishu_tenant_key: str | None = Field(default=None, alias="FEISHU_TENANT_KEY")  # when set, only this tenant's events
+
+
+OWN_PREFIXES = ("KRBOT_", "SLACK_", "FEISHU_")  # krbot's own variables: never readable through the OKR file
+ENV_FILE = ".env"
+
+
+def own_variable(*, name: str) -> bool:
+    """True for a variable of krbot's own (KRBOT_*, SLACK_*, FEISHU_*), which no OKR file may name."""
+    return name.upper().startswith(OWN_PREFIXES)
+
+
+def _env_file() -> tuple[str, float]:
+    """The `.env` file Settings reads, and its modification time (0 when there is none)."""
+    try:
+        return ENV_FILE, Path(ENV_FILE).stat().st_mtime
+    except OSError:
+        return ENV_FILE, 0.0
+
+
+@lru_cache(maxsize=4)
+def _file_values(path: str, mtime: float) -> dict[str, str]:
+    """The variables a `.env` file sets (read again when it changes)."""
+    if not mtime:
+        return {}
+    from dotenv import dotenv_values
+
+    return {name: value for name, value in dotenv_values(path, encoding="utf-8").items() if value is not None}
+
+
+def variable(*, name: str) -> str | None:
+    """A variable as Settings sees it: the process environment first, then the `.env` file; None when unset."""
+    value = os.environ.get(name)
+    return value if value is not None else _file_values(*_env_file()).get(name)
+
+
+def allowed_source_envs() -> frozenset[str]:
+    """The variables the operator lets the OKR file name (`KRBOT_SOURCE_ENVS`), krbot's own never among them."""
+    listed = (variable(name="KRBOT_SOURCE_ENVS") or "").replace(";", ",").split(",")
+    return frozenset(name.strip() for name in listed if name.strip() and not own_variable(name=name.strip()))

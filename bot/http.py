@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import hmac
+import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.i18n import translate
 from bot.metrics import REQUEST_LATENCY, exposition
 
 MAX_BODY = 1024 * 1024  # a platform callback is a few kilobytes; anything over 1 MB is refused while it streams in
 
 
-class _TooLarge(Exception):
-    """The request body passed the limit while it was being received."""
+class _TooLarge(HTTPException):
+    """The request body passed the limit while it was being received (an HTTP error, so that a framework reading the
+    body, FastAPI's included, lets it pass instead of answering 400)."""
+
+    def __init__(self, *, limit: int) -> None:
+        super().__init__(status_code=413, detail="http.too_large")
+        self.limit = limit
 
 
 class _BodyLimit:
@@ -39,7 +47,7 @@ class _BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send)
+            await _too_large(send, headers=scope["headers"], limit=self.limit)
             return
         received = 0
         started = False
@@ -50,7 +58,7 @@ class _BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise _TooLarge
+                    raise _TooLarge(limit=self.limit)
             return message
 
         async def watching_send(message: Any) -> None:
@@ -63,19 +71,47 @@ class _BodyLimit:
         except _TooLarge:
             if started:
                 raise
-            await _too_large(send)
+            await _too_large(send, headers=scope["headers"], limit=self.limit)
 
 
-async def _too_large(send: Send) -> None:
+def size_text(*, limit: int) -> str:
+    """A body limit as people read it: 1 MB, 64 KB, 500 bytes."""
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
+
+
+def too_large_message(*, lang: str, limit: int) -> str:
+    """What a 413 says: the body is over the limit, and what to send instead."""
+    return translate("http.too_large", lang=lang, limit=size_text(limit=limit))
+
+
+def too_large_body(*, headers: Any, limit: int) -> bytes:
+    """The 413 answer's JSON, in the error shape of /api/v1 and /hooks, in the language the client accepts."""
+    accepted = dict(headers).get(b"accept-language", b"").decode("latin-1").strip().lower()
+    message = too_large_message(lang="zh" if accepted.startswith("zh") else "en", limit=limit)
+    return json.dumps({"error": {"code": "http.too_large", "message": message, "field": None}},
+                      ensure_ascii=False).encode()
+
+
+async def _too_large(send: Send, *, headers: Any, limit: int) -> None:
     """The 413 answer; the connection is closed, so the rest of the body is never read."""
     await send(
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
+            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
         }
     )
-    await send({"type": "http.response.body", "body": b"Request body over 1 MB\n"})
+    await send({"type": "http.response.body", "body": too_large_body(headers=headers, limit=limit)})
+
+
+async def _on_too_large(request: Request, error: Exception) -> Response:
+    """A body over the limit found by a route reading it: the same JSON 413 (no route turns it into a 400 or 500)."""
+    limit = error.limit if isinstance(error, _TooLarge) else MAX_BODY
+    return Response(too_large_body(headers=request.scope["headers"], limit=limit), status_code=413,
+                    media_type="application/json", headers={"Connection": "close"})
 
 
 def _bearer_matches(request: Request, token: str | None) -> bool:
@@ -152,6 +188,7 @@ def build_http_app(
     return Starlette(
         routes=every,
         middleware=[Middleware(_BodyLimit, limit=max_body), Middleware(_Timing, paths=paths, prefixes=prefixes)],
+        exception_handlers={_TooLarge: _on_too_large},
     )
 
 

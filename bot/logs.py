@@ -16,8 +16,11 @@ _SECRET = re.compile(
 
 
 def redact(text: str) -> str:
-    """The text with anything that looks like a Slack or Feishu token or a bearer credential blanked out."""
-    return _SECRET.sub("[redacted]", text)
+    """The text with anything that looks like a Slack or Feishu token or a bearer credential blanked out, and every
+    URL's credentials and query string (a source's or a webhook's address may carry a key there)."""
+    from bot.core.redact import blank_urls
+
+    return blank_urls(text=_SECRET.sub("[redacted]", text))
 
 
 class _Redacting(logging.Filter):

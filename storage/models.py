@@ -231,9 +231,22 @@ class MeasureHookRow(Base):
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[str | None] = mapped_column(String(100))
+    owner_key: Mapped[str | None] = mapped_column(String(100))  # whose check-ins it stores: the owner it was made for
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RequestKeyRow(Base):
+    """A client's Idempotency-Key, bound to its holder (a token's person, a hook), route and body's SHA-256."""
+
+    __tablename__ = "request_keys"
+    key_hash: Mapped[str] = mapped_column(String(80), primary_key=True)  # the key within its holder: never cut
+    holder: Mapped[str] = mapped_column(String(200))
+    route: Mapped[str] = mapped_column(String(200))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    done: Mapped[bool] = mapped_column(Boolean, default=False)  # False while the first request is in flight
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class TaskRow(Base):
@@ -376,14 +389,11 @@ class SendRate(Base):
     next_at: Mapped[float] = mapped_column(Float)  # epoch seconds
 
 
-# Slack's multi-workspace installs: slack_sdk's own tables (its SQLAlchemy installation and OAuth state stores
-# read and write them), created by our migrations. Tokens are stored encrypted, and a Fernet token is about
-# 2.3× as long as the token it hides, so the token columns are wider than slack_sdk's.
+# Slack's multi-workspace installs: slack_sdk's own tables (its installation and OAuth state stores use them), created
+# by our migrations. Tokens are stored encrypted (a Fernet token is ~2.3× as long), so token columns are wider.
 SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
 SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
 SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
 TOKEN_COLUMNS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
-for _table in (SLACK_INSTALLATIONS, SLACK_BOTS):
-    for _name in TOKEN_COLUMNS:
-        if _name in _table.c:
-            _table.c[_name].type = String(1000)
+for _column in [t.c[name] for t in (SLACK_INSTALLATIONS, SLACK_BOTS) for name in TOKEN_COLUMNS if name in t.c]:
+    _column.type = String(1000)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import AskRow, KrRow, MeasureRow, ObjectiveRow, ProcessedEventRow, TaskRow
+from storage.models import AskRow, KrRow, MeasureRow, ObjectiveRow, ProcessedEventRow, RequestKeyRow, TaskRow
 
 OPEN = "open"
 KEY_PLATFORM = "once"  # the processed_events rows that key a state change by the request that asked for it
@@ -93,3 +94,50 @@ def claim_request(*, session: Session, key: str, at: datetime) -> bool:
     session.add(ProcessedEventRow(platform=KEY_PLATFORM, event_id=_stored_key(key), received_at=at))
     session.flush()
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class KeyBinding:
+    """What an Idempotency-Key is bound to: the request that first came with it, and whether it is done."""
+
+    route: str
+    body_sha256: str
+    done: bool
+    claimed_at: datetime
+
+
+def bind_key(*, session: Session, key_hash: str, holder: str, route: str, body_sha256: str, at: datetime) -> None:
+    """Bind a key to this request, in flight; the commit fails at the unique key when it is bound already (a twin
+    in flight waits for this transaction, then fails)."""
+    session.execute(insert(RequestKeyRow).values(
+        key_hash=key_hash, holder=holder, route=route, body_sha256=body_sha256, done=False, claimed_at=at
+    ))
+
+
+def key_binding(*, session: Session, key_hash: str) -> KeyBinding | None:
+    """The request a key is bound to, or None when it is free."""
+    row = session.execute(
+        select(RequestKeyRow.route, RequestKeyRow.body_sha256, RequestKeyRow.done, RequestKeyRow.claimed_at)
+        .where(RequestKeyRow.key_hash == key_hash)
+    ).first()
+    return None if row is None else KeyBinding(route=row[0], body_sha256=row[1], done=row[2], claimed_at=row[3])
+
+
+def take_over_key(*, session: Session, key_hash: str, claimed_at: datetime, at: datetime) -> bool:
+    """Claim a binding whose request stayed in flight (its process died) if nobody else did first."""
+    result = session.execute(
+        update(RequestKeyRow)
+        .where(RequestKeyRow.key_hash == key_hash, RequestKeyRow.done.is_(False), RequestKeyRow.claimed_at == claimed_at)
+        .values(claimed_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def settle_key(*, session: Session, key_hash: str, done: bool) -> None:
+    """Settle a request's binding: kept as done when it made its change, freed when it was refused."""
+    if done:
+        session.execute(update(RequestKeyRow).where(RequestKeyRow.key_hash == key_hash).values(done=True)
+                        .execution_options(synchronize_session=False))
+    else:
+        session.execute(delete(RequestKeyRow).where(RequestKeyRow.key_hash == key_hash, RequestKeyRow.done.is_(False)))

@@ -43,6 +43,28 @@ if not POSTGRES and os.environ.get("CI") == "true":
     raise RuntimeError(f"CI needs PostgreSQL at {POSTGRES_URL}, and it does not answer")
 
 
+# The variables the suite's OKR files name for sources and webhook secrets, allowed as an operator would (§8).
+SOURCE_ENVS = "SALES_DB_URL,SHOP_HEADERS,BI_URL,TEST_WEBHOOK_SECRET,HOOK_SECRET,ERP_HEADERS,BENCH_SALES_URL"
+
+
+@pytest.fixture(autouse=True)
+def allowed_source_envs(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with the suite's source variables allowed in KRBOT_SOURCE_ENVS (tests of the allow-list
+    change or remove it)."""
+    monkeypatch.setenv("KRBOT_SOURCE_ENVS", SOURCE_ENVS)
+    return SOURCE_ENVS
+
+
+LOOPBACK_ALLOWED = "127.0.0.1,::1,localhost"  # the fake sources and receivers all listen on loopback
+
+
+@pytest.fixture(autouse=True)
+def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sources and webhooks may reach the local fakes: KRBOT_OUTBOUND_ALLOW opens loopback (subprocesses that copy
+    os.environ inherit it); the tests of the outbound guard unset it to see the refusals."""
+    monkeypatch.setenv("KRBOT_OUTBOUND_ALLOW", LOOPBACK_ALLOWED)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""

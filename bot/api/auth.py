@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -9,10 +10,9 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bot import services
-from bot.api.errors import ApiError, reader_language
+from bot.api.errors import ApiError, reader_language, refusal
+from bot.core.errors import KrbotError
 from bot.i18n import translate
-
-MAX_KEY = 200
 
 bearer = HTTPBearer(auto_error=False, description="A token from `krbot token create --as PERSON`.")
 
@@ -42,24 +42,33 @@ def caller(
     return found
 
 
-def idempotency_key(
+@dataclass(frozen=True, slots=True)
+class KeyIn:
+    """A request's Idempotency-Key (None without one) and its body, which the key is bound to."""
+
+    key: str | None
+    body: bytes
+
+
+async def idempotency_key(
     request: Request,
     key: Annotated[
         str | None,
         Header(
             alias="Idempotency-Key",
-            description="Any unique string (a UUID): a retry with the same key stores once and gets the same answer.",
+            description="Any unique string of 1 to 255 characters (a UUID): a retry with the same key and the same "
+            "body stores once and gets the same answer; the same key with another body or route gets 422, and "
+            "while its first request is still in flight 409.",
         ),
     ] = None,
-) -> str | None:
-    """The client's Idempotency-Key (1 to 200 characters), or None."""
-    if key is not None and not 1 <= len(key.strip()) <= MAX_KEY:
-        raise ApiError(
-            status=422, code="api.idempotency_key", message=translate("api.idempotency_key", lang=reader_language(request)),
-            field="Idempotency-Key",
-        )
-    return None if key is None else key.strip()
+) -> KeyIn:
+    """The client's Idempotency-Key (1 to 255 characters, never cut: 400 otherwise) with the body it comes with."""
+    try:
+        checked = services.checked_key(key=key)
+    except KrbotError as error:
+        raise refusal(error, lang=reader_language(request)) from None
+    return KeyIn(key=checked, body=await request.body() if checked is not None else b"")
 
 
 Caller = Annotated[services.Caller, Depends(caller)]
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+IdempotencyKey = Annotated[KeyIn, Depends(idempotency_key)]

@@ -11,12 +11,16 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from bot.api.bodies import BodyRefused
 from bot.core.errors import KrbotError, NotAllowed
+from bot.http import MAX_BODY, too_large_message
 from bot.i18n import error_message, translate
 
 log = logging.getLogger("krbot.api")
 
 NOT_FOUND = frozenset({"code.unknown", "ask.unknown", "hook.unknown"})
+CONFLICT = frozenset({"api.idempotency_in_flight", "ask.closed_cycle"})  # 409: the state of things stands in the way
+BAD_REQUEST = frozenset({"api.idempotency_key"})  # 400: the request itself is malformed (a header no key can be)
 FIELDS = {
     "code.unknown": "code",
     "checkin.no_code": "code",
@@ -30,6 +34,9 @@ FIELDS = {
     "api.too_far": "at",
     "api.text_or_values": "text",
     "api.idempotency_key": "Idempotency-Key",
+    "api.idempotency_mismatch": "Idempotency-Key",
+    "api.idempotency_in_flight": "Idempotency-Key",
+    "hook.no_value": "value",
 }
 
 
@@ -55,6 +62,10 @@ def field_of(error: KrbotError) -> str | None:
         return f"values.{error.params.get('measure', '')}"
     if error.key == "measure.unknown":
         return f"values.{error.params.get('word', '')}"
+    if error.key.startswith("body."):  # the strict body reader names the place itself
+        return str(error.params.get("field") or "body")
+    if error.key == "hook.unknown_field":
+        return str(error.params.get("word", ""))
     if error.key.startswith("command."):
         return "text"
     if error.key.startswith("value."):  # an ask's amount (a measure's value comes as checkin.bad_value)
@@ -63,8 +74,15 @@ def field_of(error: KrbotError) -> str | None:
 
 
 def refusal(error: KrbotError, *, lang: str) -> ApiError:
-    """A service's refusal as the API answers it: 403 not allowed, 404 unknown code or ask, else 422."""
-    status = 403 if isinstance(error, NotAllowed) else 404 if error.key in NOT_FOUND else 422
+    """A service's refusal as the API answers it: 403 not allowed, 404 unknown code or ask, 409 in the way, 400 a
+    malformed header, else 422."""
+    status = (
+        403 if isinstance(error, NotAllowed)
+        else 404 if error.key in NOT_FOUND
+        else 409 if error.key in CONFLICT
+        else 400 if error.key in BAD_REQUEST
+        else 422
+    )
     return ApiError(status=status, code=error.key, message=error_message(error, lang=lang), field=field_of(error))
 
 
@@ -139,10 +157,16 @@ async def on_invalid(request: Request, error: Exception) -> JSONResponse:
 
 
 async def on_http(request: Request, error: Exception) -> JSONResponse:
-    """Starlette's 404 and 405 (no such path or method) in the same shape."""
+    """Starlette's 404 and 405 (no such path or method), a body refused as it was read (422) or over the limit (413),
+    in the same shape."""
     assert isinstance(error, HTTPException)
     lang = await _language_after_all(request)
+    if isinstance(error, BodyRefused):
+        return error_response(refusal(error.error, lang=lang))
     path, method = request.url.path, request.method
+    if error.status_code == 413:
+        message = too_large_message(lang=lang, limit=getattr(error, "limit", MAX_BODY))
+        return error_response(ApiError(status=413, code="http.too_large", message=message, headers={"Connection": "close"}))
     if error.status_code == 404:
         code, message = "api.not_found", translate("api.not_found", lang=lang, path=path)
     elif error.status_code == 405:

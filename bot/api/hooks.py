@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 from urllib.parse import parse_qs
@@ -13,24 +12,33 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot import services
-from bot.api.auth import MAX_KEY
-from bot.api.errors import ApiError, error_response, refusal
+from bot.api.bodies import parse_json
+from bot.api.errors import ApiError, accepted_language, error_response, refusal
 from bot.api.schemas import HookOut, saved_values
 from bot.core.errors import KrbotError
 from bot.i18n import translate
 
+HOOK_FIELDS = ("value",)  # the one JSON field a hook takes
+
 
 def value_of(*, body: bytes, content_type: str) -> Any:
-    """The value a hook request carries: JSON `{"value": …}`, a form or text `value=…`, or the bare text; else None."""
+    """The value a hook request carries: JSON `{"value": …}`, a form or text `value=…`, or the bare text; else None.
+
+    A body that is no UTF-8, JSON nested past reason, NaN or Infinity, or a JSON field other than `value` is refused
+    (KrbotError), as the API refuses them."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return None
+        raise KrbotError("body.utf8") from None
     if "json" in content_type or text.lstrip().startswith("{"):
         try:
-            data = json.loads(text)
+            data = parse_json(body=body)
         except ValueError:
             return None
+        if isinstance(data, dict):
+            unknown = next((name for name in data if name not in HOOK_FIELDS), None)
+            if unknown is not None:
+                raise KrbotError("hook.unknown_field", word=unknown, fields=", ".join(HOOK_FIELDS))
         value = data.get("value") if isinstance(data, dict) else None
         return value if isinstance(value, int | float | str | bool) else None
     fields = parse_qs(text, keep_blank_values=True)
@@ -41,15 +49,22 @@ def value_of(*, body: bytes, content_type: str) -> Any:
 
 async def receive_hook(request: Request) -> JSONResponse:
     """Store the value as a check-in by the KR's owner: 201 as stored; 404 for an unknown or revoked secret
-    (alike); 422 with the §6 refusal in the owner's language."""
+    (alike); 400 for a malformed Idempotency-Key; 409/422 for a key bound to another request; 422 with the §6
+    refusal in the owner's language."""
+    try:
+        key = services.checked_key(key=request.headers.get("idempotency-key"))
+    except KrbotError as error:
+        return error_response(refusal(error, lang=accepted_language(request)))
     body = await request.body()
-    value = value_of(body=body, content_type=request.headers.get("content-type", ""))
-    key = request.headers.get("idempotency-key")
-    key = key.strip()[:MAX_KEY] if key and key.strip() else None
+    try:
+        value, unreadable = value_of(body=body, content_type=request.headers.get("content-type", "")), None
+    except KrbotError as error:
+        value, unreadable = None, error
     try:
         reply, workspace = await run_in_threadpool(
             lambda: services.hook_checkin(
-                uow=request.state.uow, secret=request.path_params["secret"], value=value, now=request.state.clock(), key=key
+                uow=request.state.uow, secret=request.path_params["secret"], value=value, now=request.state.clock(),
+                key=key, body=body, unreadable=unreadable,
             )
         )
     except services.HookRefused as refused:

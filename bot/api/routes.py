@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 
 from bot import services
-from bot.api.auth import Caller, IdempotencyKey
+from bot.api.auth import Caller, IdempotencyKey, KeyIn
+from bot.api.bodies import StrictRequest
 from bot.api.errors import ApiError, refusal
 from bot.api.schemas import (
     AskOut,
@@ -27,13 +31,30 @@ from bot.core.errors import KrbotError
 from bot.i18n import translate
 from bot.render import REPORT_CSP
 
-router = APIRouter()
+
+class StrictRoute(APIRoute):
+    """A route whose JSON body is read strictly (bot.api.bodies): no NaN, no invalid UTF-8, no endless nesting."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, given the strict request."""
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictRequest(request.scope, request.receive))
+
+        return strict
+
+
+router = APIRouter(route_class=StrictRoute)
 MAX_ID = 2**31 - 1  # the largest id a database integer holds: larger ones are no ask, not a database error
 
 
-def _key(who: services.Caller, key: str | None) -> str | None:
-    """The stored form of a client's Idempotency-Key: one per person, never shared across people or workspaces."""
-    return None if key is None else services.request_key(scope=f"{who.workspace}\n{who.person}", key=key)
+def _bound(*, request: Request, who: services.Caller, key: KeyIn, route: str) -> AbstractContextManager[str | None]:
+    """The request run under its Idempotency-Key, bound to the token's person, this route and this body."""
+    return services.bound_request(
+        uow=request.app.state.uow, holder=f"{who.workspace}\n{who.person}", key=key.key, route=route, body=key.body,
+        at=request.app.state.clock(),
+    )
 
 
 def _tell(request: Request, background: BackgroundTasks, *, reply: services.Reply, workspace: str, cause: str) -> None:
@@ -44,7 +65,7 @@ def _tell(request: Request, background: BackgroundTasks, *, reply: services.Repl
 
 
 @router.post(
-    "/checkins", status_code=201, response_model=CheckinOut, responses=errors(403, 404),
+    "/checkins", status_code=201, response_model=CheckinOut, responses=errors(400, 403, 404, 409, 413),
     summary="Check in on a KR or objective",
 )
 def post_checkin(
@@ -52,13 +73,13 @@ def post_checkin(
 ) -> CheckinOut:
     """Store one check-in as the token's person, exactly as `/kr update` would; a retry with the same
     Idempotency-Key stores nothing more and gets the same answer."""
-    event_key = _key(who, key)
     try:
-        reply = services.json_checkin(
-            uow=request.app.state.uow, person=who.person, workspace=who.workspace, code=body.code, now=request.app.state.clock(),
-            values=body.values, text=body.text, note=body.note, next_step=body.next, ask=body.ask, risk=body.risk,
-            at=body.at, source="api", event_key=event_key,
-        )
+        with _bound(request=request, who=who, key=key, route="POST /api/v1/checkins") as event_key:
+            reply = services.json_checkin(
+                uow=request.app.state.uow, person=who.person, workspace=who.workspace, code=body.code,
+                now=request.app.state.clock(), values=body.values, text=body.text, note=body.note, next_step=body.next,
+                ask=body.ask, risk=body.risk, at=body.at, source="api", event_key=event_key,
+            )
     except KrbotError as error:
         raise refusal(error, lang=who.lang) from None
     _tell(request, background, reply=reply, workspace=who.workspace, cause=f"api:{event_key or uuid.uuid4().hex}")
@@ -137,7 +158,7 @@ def get_asks(
 
 
 @router.post(
-    "/asks/{ask_id}/decision", response_model=DecisionOut, responses=errors(403, 404, 409),
+    "/asks/{ask_id}/decision", response_model=DecisionOut, responses=errors(400, 403, 404, 409, 413),
     summary="Approve or decline an ask",
 )
 def post_decision(
@@ -151,11 +172,16 @@ def post_decision(
     """Decide an open ask as the boss or an admin, once — the same decision as the chat's buttons: a later or
     concurrent decision gets 409 saying who decided; a retry with the same Idempotency-Key gets the same answer."""
     try:
-        reply = services.decide_ask(
-            uow=request.app.state.uow, person=who.person, ask_id=ask_id, approve=body.decision == "approve", at=request.app.state.clock(),
-            workspace=who.workspace, event_key=_key(who, key),
-        )
+        with _bound(request=request, who=who, key=key, route=f"POST /api/v1/asks/{ask_id}/decision") as event_key:
+            reply = services.decide_ask(
+                uow=request.app.state.uow, person=who.person, ask_id=ask_id, approve=body.decision == "approve",
+                at=request.app.state.clock(), workspace=who.workspace, event_key=event_key,
+            )
+            if reply.shows not in (services.Shows.DECISION, services.Shows.REPEAT):  # another decision came first
+                raise KrbotError("ask.already", **reply.params)
     except KrbotError as error:
+        if error.key == "ask.already":
+            raise ApiError(status=409, code=error.key, message=translate(error.key, lang=who.lang, **error.params)) from None
         raise refusal(error, lang=who.lang) from None
     if reply.shows is services.Shows.DECISION:
         _tell(request, background, reply=reply, workspace=who.workspace, cause=f"api-ask:{ask_id}")
@@ -163,10 +189,11 @@ def post_decision(
             id=ask_id, status=reply.params["status"], decided_by=who.person,
             message=translate(reply.key, lang=who.lang, **reply.params),
         )
-    if reply.shows is not services.Shows.REPEAT:  # another decision came first: 409, naming who made it
-        raise ApiError(status=409, code=reply.key, message=translate(reply.key, lang=who.lang, **reply.params))
     asks, names = _asks(request=request, who=who)  # a repeat of a request already done: the ask as it stands
-    ask = next(a for a in asks if a["id"] == ask_id)
+    ask = next((a for a in asks if a["id"] == ask_id), None)
+    if ask is None:  # decided in a cycle that has ended since: nothing more can happen to it
+        error = KrbotError("ask.closed_cycle", id=ask_id)
+        raise ApiError(status=409, code=error.key, message=translate(error.key, lang=who.lang, id=ask_id))
     by = ask["decided_by"]
     words = {"id": ask_id, "text": ask["text"], "status": ask["status"], "by": names.get(by, by or "")}
     return DecisionOut(

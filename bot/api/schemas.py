@@ -146,11 +146,16 @@ class HookOut(BaseModel):
 
 
 ABOUT = {
-    401: "No token, or an unknown or revoked one, or its person left the OKR file.",
+    400: "An Idempotency-Key that is empty or longer than 255 characters (keys are never cut).",
+    401: "No token, or an unknown or revoked one, or its person left the OKR file or was archived.",
     403: "Someone else's KR, or a decision you may not make.",
     404: "Unknown code or ask.",
-    409: "The ask was already decided.",
-    422: "A value §6 refuses, or a malformed body or query.",
+    409: "The ask was already decided, or belongs to a cycle that has ended; or a request with the same "
+    "Idempotency-Key is still in flight (api.idempotency_in_flight): retry later for its answer.",
+    413: "A request body over 1 MB (with or without Content-Length); nothing was read past the limit.",
+    422: "A value §6 refuses, or a malformed body or query: not JSON, not UTF-8, nested too deeply, NaN, Infinity or "
+    "a number beyond 1e308 (body.not_finite, naming the field); or an Idempotency-Key already used with another "
+    "body or route (api.idempotency_mismatch): nothing was done.",
 }
 
 

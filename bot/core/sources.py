@@ -53,3 +53,29 @@ def number_text(*, number: Decimal | float | int, style: NumberStyle) -> str:
     if len(fraction) == 3 and whole.lstrip("-") not in ("0", ""):
         fraction += "0"  # 2.125 would read as two thousand one hundred twenty-five in half the locales
     return whole + (style.decimal + fraction if fraction else "")
+
+
+# A failed pull's kind: what everyone who is not the KR's owner or an admin reads (the digest, /api/v1/okrs, export).
+FAILURE_KINDS: dict[str, str] = {
+    "source.timeout": "too_slow",
+    "source.too_big": "too_large",
+    "source.not_number": "not_number", "source.text": "not_number", "source.empty_text": "not_number",
+    "source.not_json": "not_number", "source.encoding": "not_number",
+    "source.null": "no_value", "source.path_missing": "no_value", "source.no_rows_returned": "no_value",
+    "source.rows": "several", "source.columns": "several", "source.path_many": "several",
+    "source.read_only": "refused", "source.statement_refused": "refused", "source.address_refused": "refused",
+    "source.scheme": "refused",
+    "source.redirected": "redirected",
+    "source.connect": "unreachable", "source.http_status": "http_status",
+    "source.query": "query",
+    "source.implausible": "implausible",
+    "source.env_missing": "setup", "source.env_own": "setup", "source.env_not_allowed": "setup",
+    "source.bad_url": "setup", "source.sqlite_file": "setup", "source.headers": "setup", "source.backend": "setup",
+    "source.json_path_bad": "setup", "source.no_owner": "setup",
+}
+OUTSIDE_WORDS = ("detail", "start", "text")  # the params that quote what the outside system said
+
+
+def failure_kind(*, key: str) -> str:
+    """The kind of a pull's refusal by its catalog key ("failed" for one this table does not know)."""
+    return FAILURE_KINDS.get(key, "failed")

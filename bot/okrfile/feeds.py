@@ -84,8 +84,16 @@ class SourceSpec(_Strict):
 
 
 def _check_env(value: str) -> str:
+    """A variable name the operator allows the file to name (KRBOT_SOURCE_ENVS), never one of krbot's own."""
+    from bot.config import allowed_source_envs, own_variable
+
     if not _ENV_NAME.match(value):
         raise _problem("env_name", word=value)
+    if own_variable(name=value):
+        raise _problem("env_own", word=value)
+    allowed = allowed_source_envs()
+    if value not in allowed:
+        raise _problem("env_not_allowed", word=value, allowed=", ".join(sorted(allowed)))
     return value
 
 

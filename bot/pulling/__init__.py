@@ -7,7 +7,6 @@ whose key (`source.*`) names what went wrong and what to check.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,8 +19,15 @@ TIMEOUT_SECONDS = 10.0  # a source that takes longer is a failed pull
 
 
 def environment(*, name: str) -> str:
-    """The value of an environment variable a source names, or the refusal that says it is not set."""
-    value = os.environ.get(name, "").strip()
+    """The value of a variable a source or webhook names — only one the operator allowed in KRBOT_SOURCE_ENVS, from
+    the environment or `.env` as Settings reads krbot's own — or the refusal that says why not."""
+    from bot.config import allowed_source_envs, own_variable, variable
+
+    if own_variable(name=name):
+        raise KrbotError("source.env_own", name=name)
+    if name not in allowed_source_envs():
+        raise KrbotError("source.env_not_allowed", name=name)
+    value = (variable(name=name) or "").strip()
     if not value:
         raise KrbotError("source.env_missing", name=name)
     return value

@@ -1,16 +1,17 @@
-"""A JSON source: an HTTP GET with a time limit and headers from the environment, one JSONPath match that is a number."""
+"""A JSON source: one guarded HTTP GET (bot.outbound: no loopback or metadata address, no redirect, 10 s for the whole
+exchange, 1 MB of answer at most), headers from the environment, one JSONPath match that is a number."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import httpx
-
 from bot.core.errors import KrbotError
+from bot.core.redact import plain_quote
+from bot.outbound.client import OutboundClient
 from bot.pulling import Puller, environment, scalar
 
-MAX_BYTES = 5_000_000  # a document larger than this is no single number's home
+SHOWN_START = 40  # characters of a non-JSON answer quoted to its owner
 
 
 def _headers(*, headers_env: str | None) -> dict[str, str]:
@@ -37,28 +38,26 @@ def _expression(*, json_path: str) -> Any:
         raise KrbotError("source.json_path_bad", path=json_path) from None
 
 
+def _client(*, puller: Puller) -> OutboundClient:
+    """The run's one guarded client, made by the first pull that needs it (closed by `Puller.close`)."""
+    with puller.lock:
+        if puller.client is None:
+            puller.client = OutboundClient()
+        return puller.client
+
+
 def pull_json(*, puller: Puller, url: str, json_path: str, headers_env: str | None) -> Any:
     """The one value at `json_path` in the JSON document at `url`."""
     headers = _headers(headers_env=headers_env)
     expression = _expression(json_path=json_path)
-    with puller.lock:
-        if puller.client is None:
-            puller.client = httpx.Client(timeout=puller.timeout, follow_redirects=True)
-        client = puller.client
+    status, body = _client(puller=puller).get(url=url, headers=headers, seconds=puller.timeout)
+    if not 200 <= status < 300:
+        raise KrbotError("source.http_status", status=status)
     try:
-        response = client.get(url, headers=headers)
-    except httpx.TimeoutException:
-        raise KrbotError("source.timeout", seconds=int(puller.timeout)) from None
-    except httpx.HTTPError as error:
-        raise KrbotError("source.connect", detail=str(error)[:300] or type(error).__name__) from None
-    if response.status_code >= 400:
-        raise KrbotError("source.http_status", status=response.status_code)
-    if len(response.content) > MAX_BYTES:
-        raise KrbotError("source.too_big", limit=MAX_BYTES)
-    try:
-        document = response.json()
-    except ValueError:
-        raise KrbotError("source.not_json", start=response.text[:40]) from None
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's parser goes
+        start = plain_quote(text=body[:400].decode("utf-8", "replace"), limit=SHOWN_START)
+        raise KrbotError("source.not_json", start=start) from None
     matches = [match.value for match in expression.find(document)]
     if not matches:
         raise KrbotError("source.path_missing", path=json_path)

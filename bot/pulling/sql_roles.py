@@ -135,9 +135,9 @@ def role_findings(*, names: Iterable[str]) -> list[Any]:
     for check in check_roles(names=names):
         if check.kind == UNCHECKED and check.error is not None:
             params = {**check.error.params, "name": check.name, "reason": check.error.key}
-            findings.append(Finding(letter="F", code="", severity="warn", key="source.role_unchecked", params=params))
+            findings.append(Finding(letter="F", code="", severity="warn", key="source_role.unchecked", params=params))
             continue
-        key = "source.role_superuser" if check.kind == SUPERUSER else "source.role_writer"
+        key = "source_role.superuser" if check.kind == SUPERUSER else "source_role.writer"
         params = {"name": check.name, "role": check.role, "privileges": check.privileges}
         findings.append(Finding(letter="F", code="", severity="warn", key=key, params=params))
     return findings

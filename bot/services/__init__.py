@@ -46,6 +46,7 @@ from bot.services.goals import change_goal, complete_task
 from bot.services.hooks import HookRefused, create_hook, hook_checkin, list_hooks, revoke_hook
 from bot.services.inbound import json_checkin, moment_within_reach, request_key
 from bot.services.installs import slack_install_stores
+from bot.services.keys import bound_request, checked_key
 from bot.services.replies import DigestRun, Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
 from bot.services.spreadsheets import CSV_COLUMNS, CSV_IGNORED, CSV_OPTIONAL, import_checkins
@@ -72,6 +73,8 @@ from bot.services.webhooks import queue_digest_posted, webhook_backlog, workspac
 from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
 __all__ = [
+    "bound_request",
+    "checked_key",
     "Caller",
     "HookRefused",
     "Issued",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 import yaml
 
+from bot.config import variable
 from bot.core.errors import KrbotError
 from bot.core.lint import Finding, lint_document
 from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, renames_in, to_domain
@@ -52,7 +52,7 @@ def unset_secrets(*, data: Any) -> list[Finding]:
         Finding(letter="F", code="", severity="warn", key="webhook.secret_unset",
                 params={"variable": hook["secret_env"], "url": str(hook.get("url", ""))})
         for hook in (hooks if isinstance(hooks, list) else [])
-        if isinstance(hook, dict) and isinstance(hook.get("secret_env"), str) and not os.environ.get(hook["secret_env"])
+        if isinstance(hook, dict) and isinstance(hook.get("secret_env"), str) and not variable(name=hook["secret_env"])
     ]
 
 

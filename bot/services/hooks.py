@@ -9,7 +9,8 @@ from bot.core import model
 from bot.core.errors import KrbotError
 from bot.core.rules import find_measure
 from bot.services.context import load_scope, owned_target, workspace_row
-from bot.services.inbound import JsonValue, json_checkin, request_key
+from bot.services.inbound import JsonValue, json_checkin
+from bot.services.keys import bound_request
 from bot.services.replies import Reply
 from bot.services.tokens import Issued, digest_of, new_secret, person_language
 from storage.db import UnitOfWork
@@ -37,7 +38,7 @@ def create_hook(
         found = find_measure(target=target, name=measure)
         hook_id = credentials.add_hook(
             session=session, workspace_id=scope.workspace.id, code=target.code, measure=found.name,
-            secret_hash=hashed, prefix=prefix, created_by=by, at=at,
+            secret_hash=hashed, prefix=prefix, created_by=by, owner=target.owner, at=at,
         )
     return Issued(id=hook_id, secret=secret, prefix=prefix), target.code, found.name
 
@@ -69,12 +70,20 @@ def revoke_hook(*, uow: UnitOfWork, hook_id: int, at: datetime, workspace: str |
 
 
 def hook_checkin(
-    *, uow: UnitOfWork, secret: str, value: JsonValue | None, now: datetime, key: str | None = None
+    *,
+    uow: UnitOfWork,
+    secret: str,
+    value: JsonValue | None,
+    now: datetime,
+    key: str | None = None,
+    body: bytes = b"",
+    unreadable: KrbotError | None = None,
 ) -> tuple[Reply, str]:
-    """Store `value` for the hook's measure as a check-in by the KR's owner (source `hook`), once per `key`; the
-    reply and the workspace it was stored in.
+    """Store `value` for the hook's measure as a check-in by the owner it was made for (source `hook`), once per
+    `key` (bound to this hook and `body`); the reply and the workspace it was stored in.
 
-    An unknown or revoked secret is refused as `hook.unknown` alike; a value §6 refuses raises its refusal."""
+    An unknown or revoked secret, or a hook whose KR has another owner now, is refused as `hook.unknown` alike;
+    `unreadable` (the body's refusal) or a value §6 refuses raises its refusal in the owner's language."""
     with uow.begin() as session:
         target = credentials.hook_of(session=session, secret_hash=digest_of(secret=secret))
         if target is None:
@@ -83,17 +92,23 @@ def hook_checkin(
         goal = scope.okrs.owner_of(code=target.code)
         if goal is None:  # the KR was archived by a later import: the hook leads nowhere
             raise KrbotError("hook.unknown")
+        if target.owner is not None and goal.owner != target.owner:  # made for another owner: never stores as this one
+            raise KrbotError("hook.unknown")
         credentials.touch(session=session, kind="hook", row_id=target.hook_id, last_used_at=target.last_used_at, at=now)
         owner = scope.okrs.people.get(goal.owner)
         lang = person_language(locale=owner.locale if owner else None, workspace_language=scope.lang)
     try:
+        if unreadable is not None:
+            raise unreadable
         if value is None:
             raise KrbotError("hook.no_value")
-        reply = json_checkin(
-            uow=uow, person=goal.owner, workspace=target.workspace, code=target.code, now=now,
-            values={target.measure: value}, source=HOOK_SOURCE,
-            event_key=None if key is None else request_key(scope=f"hook:{target.hook_id}", key=key),
-        )
+        with bound_request(
+            uow=uow, holder=f"hook:{target.hook_id}", key=key, route=f"POST /hooks/{target.hook_id}", body=body, at=now
+        ) as event_key:
+            reply = json_checkin(
+                uow=uow, person=goal.owner, workspace=target.workspace, code=target.code, now=now,
+                values={target.measure: value}, source=HOOK_SOURCE, event_key=event_key,
+            )
     except KrbotError as error:
         raise HookRefused(error=error, lang=lang) from None
     return reply, target.workspace

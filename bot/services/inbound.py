@@ -30,7 +30,7 @@ def number_text(*, number: float | int) -> str:
     `1.234` would be a thousands group in de or ambiguous in en, while `1.2340` only one convention can read.
     A float keeps its first 15 significant digits: 0.1 + 0.2 sent as 0.30000000000000004 is 0.3, not a refusal."""
     if isinstance(number, float) and not math.isfinite(number):
-        raise KrbotError("value.too_long", text=str(number), limit=15)
+        raise KrbotError("body.not_finite", field="body")
     text = plain(Decimal(format(number, ".15g") if isinstance(number, float) else number))
     whole, _, fraction = text.partition(".")
     return f"{whole}.{fraction}0" if len(fraction) == 3 else text
@@ -75,6 +75,9 @@ def json_checkin(
         None if word is None else clean_text(text=word) for word in (code, text, note, next_step, ask, risk)
     )
     assert code is not None
+    for name, value in (values or {}).items():  # NaN or Infinity that reached here (not as JSON): refused by name
+        if isinstance(value, float) and not math.isfinite(value):
+            raise KrbotError("body.not_finite", field=f"values.{name}")
     if text is not None:
         update = commands.parse_update(text=f"{code} {text}")
         if update.code is None or update.code.casefold() != code.strip().casefold():

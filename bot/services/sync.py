@@ -15,7 +15,8 @@ from bot import commands
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
-from bot.core.sources import number_text, sourced
+from bot.core.redact import QUOTE_LIMIT, blank_url, plain_quote
+from bot.core.sources import OUTSIDE_WORDS, failure_kind, number_text, sourced
 from bot.core.text import clean_text
 from bot.locales import number_style, write_value
 from bot.metrics import CHECKINS, SOURCE_PULLS
@@ -88,13 +89,27 @@ def _text(*, raw: Any, measure: model.Measure, owner: NumberStyle, workspace: Nu
 
 
 def _words(error: KrbotError, *, lang: str) -> str:
-    """A pull's refusal in words (a §6 refusal quoted inside the source's own sentence)."""
+    """A pull's refusal as its owner and the admins read it: krbot's own words, and of what the source said at most
+    120 plain characters (a §6 refusal quoted inside the source's own sentence)."""
     from bot.i18n import translate
 
     params = dict(error.params)
     if "detail" in params and str(params["detail"]).startswith("value."):
         params["detail"] = translate(params["detail"], lang=lang, **{**params, "text": params.get("text", "")})
+    else:
+        said = [name for name in OUTSIDE_WORDS if params.get(name) not in (None, "")]
+        budget = QUOTE_LIMIT
+        for name in said:  # what the outside system said shares one budget of plain characters
+            params[name] = plain_quote(text=str(params[name]), limit=max(budget, 1))
+            budget -= len(params[name])
     return translate(error.key, lang=lang, **params)
+
+
+def kind_words(*, key: str, lang: str, status: Any = None) -> str:
+    """A pull's refusal as everyone else reads it (digest, /api/v1/okrs, export): only its kind."""
+    from bot.i18n import translate
+
+    return translate(f"source.kind.{failure_kind(key=key)}", lang=lang, status=status)
 
 
 def sync_sources(
@@ -141,10 +156,11 @@ def sync_sources(
         error = errors.get(item.measure_id)
         row = last.get(item.measure_id)
         tell = error is not None and (row is None or row.told_on != day)
-        words = None if error is None else clean_text(text=_words(error, lang=run.lang))  # a source's bytes, storable
-        results.append(pulls.PullResult(measure_id=item.measure_id, value=values.get(item.measure_id), error=words, tell=tell))
-        if tell:
-            notice = _notice(scope=scope, item=item, words=words or "", row=row, at=at)
+        kind = None if error is None else kind_words(key=error.key, lang=run.lang, status=error.params.get("status"))
+        results.append(pulls.PullResult(measure_id=item.measure_id, value=values.get(item.measure_id), error=kind, tell=tell))
+        if tell and error is not None:  # the owner reads the kind and, of what the source said, 120 plain characters
+            words = clean_text(text=_words(error, lang=run.lang))
+            notice = _notice(scope=scope, item=item, words=words, row=row, at=at)
             if notice is not None:
                 run.notices.append(notice)
     with ledger.writing(uow), uow.begin() as session:
@@ -234,7 +250,7 @@ def _notice(*, scope: Scope, item: _Sourced, words: str, row: Any, at: datetime)
     check = (
         translate("source.check.sql", lang=lang, env=source.database_env, sql=" ".join((source.sql or "").split())[:200])
         if source.kind == "sql"
-        else translate("source.check.url", lang=lang, url=source.url, headers=source.headers_env, path=source.json_path)
+        else translate("source.check.url", lang=lang, url=blank_url(url=source.url or ""), headers=source.headers_env, path=source.json_path)
     )
     ok_at = getattr(row, "ok_at", None)
     last_value = getattr(row, "value", None) if ok_at is not None else None
@@ -248,23 +264,13 @@ def _notice(*, scope: Scope, item: _Sourced, words: str, row: Any, at: datetime)
     return SourceNotice(person=owner, text=text, cause=f"source:{item.measure_id}:{day}")
 
 
-def _public_url(url: str) -> str:
-    """An address without its query or credentials (either may hold a key)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 def source_fields(*, source: model.Source, row: Any) -> dict[str, Any]:
     """A measure's source as export shows it (never a secret: variable names, not their values) and its last pull."""
     shown: dict[str, Any] = {"kind": source.kind}
     if source.kind == "sql":
         shown.update(sql=source.sql, database_env=source.database_env)
     else:
-        shown.update(url=_public_url(source.url or ""), json_path=source.json_path, headers_env=source.headers_env)
+        shown.update(url=blank_url(url=source.url or ""), json_path=source.json_path, headers_env=source.headers_env)
     failed = row is not None and row.failed_at is not None and (row.ok_at is None or row.failed_at > row.ok_at)
     shown["last_pull"] = {
         "status": "never" if row is None else ("failed" if failed else "ok"),

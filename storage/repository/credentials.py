@@ -33,6 +33,7 @@ class HookTarget:
     workspace: str
     code: str
     measure: str
+    owner: str | None  # the owner it stores for (None: made before hooks were bound to one)
     last_used_at: datetime | None
 
 
@@ -90,11 +91,12 @@ def add_hook(
     prefix: str,
     created_by: str | None,
     at: datetime,
+    owner: str | None = None,
 ) -> int:
-    """Store a new hook's hash; returns its id."""
+    """Store a new hook's hash, bound to the owner it stores for; returns its id."""
     row = MeasureHookRow(
         workspace_id=workspace_id, code=code, measure=measure, secret_hash=secret_hash, prefix=prefix,
-        created_by=created_by, created_at=at,
+        created_by=created_by, owner_key=owner, created_at=at,
     )
     session.add(row)
     session.flush()
@@ -105,13 +107,15 @@ def hook_of(*, session: Session, secret_hash: str) -> HookTarget | None:
     """The live hook with this hash, or None (unknown and revoked look the same)."""
     row = session.execute(
         select(MeasureHookRow.id, WorkspaceRow.name, MeasureHookRow.code, MeasureHookRow.measure,
-               MeasureHookRow.last_used_at)
+               MeasureHookRow.owner_key, MeasureHookRow.last_used_at)
         .join(WorkspaceRow, WorkspaceRow.id == MeasureHookRow.workspace_id)
         .where(MeasureHookRow.secret_hash == secret_hash, MeasureHookRow.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    return HookTarget(hook_id=row[0], workspace=row[1], code=row[2], measure=row[3], last_used_at=row[4])
+    return HookTarget(
+        hook_id=row[0], workspace=row[1], code=row[2], measure=row[3], owner=row[4], last_used_at=row[5]
+    )
 
 
 def hooks(*, session: Session, workspace_id: int) -> list[MeasureHookRow]:
@@ -143,3 +147,15 @@ def touch(*, session: Session, kind: str, row_id: int, last_used_at: datetime | 
     session.execute(
         update(table).where(table.id == row_id).values(last_used_at=at).execution_options(synchronize_session=False)
     )
+
+
+def revoke_person(*, session: Session, workspace_id: int, person: str, at: datetime) -> None:
+    """Revoke every live token acting as `person` and every hook storing for them: they left the OKR file, and their
+    credentials stay revoked if they come back (new ones can be made)."""
+    for table, column in ((ApiTokenRow, ApiTokenRow.person_key), (MeasureHookRow, MeasureHookRow.owner_key)):
+        session.execute(
+            update(table)
+            .where(table.workspace_id == workspace_id, column == person, table.revoked_at.is_(None))
+            .values(revoked_at=at)
+            .execution_options(synchronize_session=False)
+        )

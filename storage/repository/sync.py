@@ -26,6 +26,7 @@ from storage.models import (
     WorkspaceRow,
 )
 from storage.renames import ArchivedHistory, Renames, apply_renames, archived_history
+from storage.repository.credentials import revoke_person
 from storage.repository.daily import reckon_days
 
 GOAL_FIELDS = ("baseline", "target", "limit", "due")
@@ -157,6 +158,7 @@ def sync_okrs(
     for key, row in people.items():
         if not row.archived and key not in okrs.people:
             row.archived = True  # from now on they hold no role, own nothing and may do nothing
+            revoke_person(session=session, workspace_id=workspace.id, person=key, at=at)  # their keys die with it
             report.archived["people"] += 1
 
     cycle = session.scalar(

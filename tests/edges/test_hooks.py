@@ -94,9 +94,11 @@ def test_a_refused_value_is_422_with_a_clear_message_and_nothing_stored(example:
     error = ambiguous.json()["error"]
     assert error["field"] == "values.新客GMV" and "5000" in error["message"] and "未保存" in error["message"]
     assert api.post(path, json={"value": 5e9}).status_code == 422  # implausible: 10× the span beyond the target
-    for body in ({"valeur": 1}, {"value": None}, [1]):
+    for body in ({"value": None}, [1]):
         missing = api.post(path, json=body)
         assert missing.status_code == 422 and missing.json()["error"]["code"] == "hook.no_value"
+    unknown = api.post(path, json={"valeur": 1}).json()["error"]  # a field the API would refuse too
+    assert unknown["code"] == "hook.unknown_field" and unknown["field"] == "valeur" and "value" in unknown["message"]
     assert api.post(path, content=b"\xff\xfe", headers={"Content-Type": "text/plain"}).status_code == 422
     assert checkin_rows(example) == []
 

@@ -26,7 +26,7 @@ from tests.conftest import EXAMPLE_ZH
 from tests.fakes.okr_helpers import reimport
 
 SECRET = "whsec-test-0123456789"
-SECRET_ENV = "KRBOT_TEST_WEBHOOK_SECRET"
+SECRET_ENV = "TEST_WEBHOOK_SECRET"
 EVENTS = ["checkin.saved", "ask.decided", "goal.changed", "digest.posted"]
 QUICK = RetryPolicy(tries=8, backoff=0.02, backoff_max=0.1, rate_limited_waits=8)  # across drains, in milliseconds
 BEFORE_CYCLE = datetime(2026, 9, 30, 12, 0, tzinfo=UTC)

@@ -58,3 +58,16 @@ def test_a_traceback_is_redacted_of_configured_secrets_too(json_logs, capsys: py
         logging.getLogger("slack_bolt.App").exception("listener failed")
     entry = _lines(capsys.readouterr().err)[-1]
     assert "ValueError" in entry["error"] and SECRET not in entry["error"] and "[redacted]" in entry["error"]
+
+
+def test_urls_in_any_log_line_lose_their_credentials_and_query(json_logs, capsys: pytest.CaptureFixture[str]) -> None:
+    """httpx logs every request's URL at INFO: a webhook's or source's key in the query never reaches the log."""
+    configure_logging(fmt="text")
+    logging.getLogger("httpx").info(
+        'HTTP Request: POST https://user:pw123456@hooks.example.com/in?api_key=k-secret-42 "HTTP/1.1 200 OK"'
+    )
+    logging.getLogger("krbot.webhooks").warning("delivery to %s failed", "https://erp.example.com/x?token=abc987")
+    err = capsys.readouterr().err
+    assert "hooks.example.com/in?…" in err and "erp.example.com/x?…" in err, err
+    for secret in ("k-secret-42", "pw123456", "abc987"):
+        assert secret not in err

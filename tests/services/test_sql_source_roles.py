@@ -78,9 +78,9 @@ def mariadb_user(*, source: SourceDatabase, grants: str) -> Iterator[str]:
 def test_import_warns_when_a_source_connects_as_a_superuser(app: App, postgres_source: SourceDatabase) -> None:
     outcome = services.import_okrs(uow=app.uow, text=sources_yaml(json_url="https://shop.example/m.json"),
                                    filename="sync.yaml", at=IMPORTED)
-    warned = [f for f in outcome.findings if f.key.startswith("source.role")]
+    warned = [f for f in outcome.findings if f.key.startswith("source_role.")]
     assert [(f.key, f.severity, f.params["name"], f.params["role"]) for f in warned] == [
-        ("source.role_superuser", "warn", "SALES_DB_URL", "postgres")
+        ("source_role.superuser", "warn", "SALES_DB_URL", "postgres")
     ]
     en = translate(warned[0].key, lang="en", **warned[0].params)
     zh = translate(warned[0].key, lang="zh", **warned[0].params)
@@ -133,8 +133,8 @@ def test_an_unreachable_or_silent_database_is_could_not_check_and_never_hangs(
     started = time.monotonic()
     outcome = services.import_okrs(uow=app.uow, text=sources_yaml(json_url="https://shop.example/m.json"),
                                    filename="sync.yaml", at=IMPORTED)
-    warned = [f for f in outcome.findings if f.key.startswith("source.role")]
-    assert [f.key for f in warned] == ["source.role_unchecked"] and time.monotonic() - started < 15
+    warned = [f for f in outcome.findings if f.key.startswith("source_role.")]
+    assert [f.key for f in warned] == ["source_role.unchecked"] and time.monotonic() - started < 15
     en = translate(warned[0].key, lang="en", **warned[0].params)
     zh = translate(warned[0].key, lang="zh", **warned[0].params)
     assert en.startswith("could not check whether the data source SALES_DB_URL") and "could not connect" in en, en
