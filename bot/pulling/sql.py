@@ -84,10 +84,11 @@ def _new_engine(*, puller: Puller, url: URL) -> Engine:
     elif backend == "sqlite":
         connect_args["timeout"] = puller.timeout
     else:  # MySQL/MariaDB: the read timeout is the client's guard behind the server's statement limit
-        connect_args.update(connect_timeout=max(1, int(puller.timeout)), client_flag=_FOUND_ROWS,
-                            read_timeout=puller.timeout + GRACE_SECONDS, write_timeout=puller.timeout)
+        seconds = max(1, round(puller.timeout))  # whole seconds: mysqlclient takes ints (PyMySQL either)
+        connect_args.update(connect_timeout=seconds, client_flag=_FOUND_ROWS,
+                            read_timeout=seconds + round(GRACE_SECONDS), write_timeout=seconds)
     try:
-        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=backend != "sqlite")
+        engine = create_engine(url, connect_args=connect_args)  # a run's engine: a connection that broke is dropped
     except (ArgumentError, ImportError, SQLAlchemyError) as error:
         raise KrbotError("source.connect", detail=said(error=error, url=url)) from None
     if backend == "sqlite":

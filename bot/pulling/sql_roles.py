@@ -77,18 +77,12 @@ def check_role(*, name: str, timeout: float = TIMEOUT_SECONDS) -> RoleCheck | No
 
 def _read(*, engine: Any, timeout: float) -> list[tuple[Any, ...]]:
     """Our own question about the role, asked like a pull: read-only, under the deadline, rolled back."""
-    from bot.pulling.sql_run import checkout, read_only, refusal
+    from bot.pulling.sql_run import reading_scope
 
-    backend = engine.url.get_backend_name()
-    deadline = time.monotonic() + timeout
-    question = _POSTGRES_ROLE if backend == "postgresql" else "SHOW GRANTS FOR CURRENT_USER()"
-    with checkout(engine=engine) as connection, \
-            read_only(connection=connection, backend=backend, deadline=deadline) as reading:
-        try:
-            reading.run(sql=question)
-            return [tuple(row) for row in reading.cursor.fetchmany(1000)]
-        except Exception as error:  # noqa: BLE001 - any failure means: could not check
-            raise refusal(error=error, reading=reading, url=engine.url, seconds=timeout) from None
+    question = _POSTGRES_ROLE if engine.url.get_backend_name() == "postgresql" else "SHOW GRANTS FOR CURRENT_USER()"
+    with reading_scope(engine=engine, deadline=time.monotonic() + timeout, seconds=timeout) as reading:
+        reading.run(sql=question)
+        return [tuple(row) for row in reading.cursor.fetchmany(1000)]
 
 
 def _postgres_check(*, name: str, row: tuple[Any, ...]) -> RoleCheck:

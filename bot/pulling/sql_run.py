@@ -1,6 +1,6 @@
 """One SQL source statement run inside a read-only transaction under a deadline it cannot lift, per database.
 
-PostgreSQL (psycopg 3): `SET TRANSACTION READ ONLY` and `SET LOCAL statement_timeout` before the statement; the
+PostgreSQL (psycopg 3): `BEGIN READ ONLY` and `SET LOCAL statement_timeout` before the statement; the
 statement itself goes through the extended query protocol (`binary=True, prepare=False`: one Parse/Bind/Execute,
 which PostgreSQL refuses for several statements, and no placeholder is read in the text); a timer cancels it from
 the client (`cancel_safe`) if the server's timeout did not; the transaction is always rolled back. A `set_config`
@@ -69,19 +69,29 @@ class Answer:
 
 def read_answer(*, engine: Any, statement: Statement, deadline: float, seconds: float) -> Answer:
     """The statement's bounded rows, or the KrbotError saying why not (refused, too slow, a write, its own words)."""
-    backend = engine.url.get_backend_name()
-    with checkout(engine=engine) as connection, \
-            read_only(connection=connection, backend=backend, deadline=deadline) as reading:
-        try:
-            columns = statement.columns
-            if columns is None and backend == "postgresql":  # PostgreSQL would name fewer columns silently
-                reading.run(sql=probe_sql(statement=statement))
-                columns = len(reading.cursor.description or ())
-            reading.run(sql=bounded_sql(statement=statement, columns=columns or 1))
-            rows = [tuple(row) for row in reading.cursor.fetchmany(2)]
-        except Exception as error:  # noqa: BLE001 - every driver's error becomes a refusal by kind
-            raise refusal(error=error, reading=reading, url=engine.url, seconds=seconds) from None
+    with reading_scope(engine=engine, deadline=deadline, seconds=seconds) as reading:
+        columns = statement.columns
+        if columns is None and reading.backend == "postgresql":  # PostgreSQL would name fewer columns silently
+            reading.run(sql=probe_sql(statement=statement))
+            columns = len(reading.cursor.description or ())
+        reading.run(sql=bounded_sql(statement=statement, columns=columns or 1))
+        rows = [tuple(row) for row in reading.cursor.fetchmany(2)]
     return Answer(rows=rows, columns=columns or 1)
+
+
+@contextmanager
+def reading_scope(*, engine: Any, deadline: float, seconds: float) -> Iterator[Reading]:
+    """A pooled connection's cursor in a read-only transaction under the deadline; any driver error, from the
+    connection, the transaction's start or the statement, becomes a KrbotError by kind."""
+    reading = Reading(cursor=None, backend=engine.url.get_backend_name())
+    try:
+        with checkout(engine=engine) as connection, \
+                read_only(connection=connection, backend=reading.backend, deadline=deadline) as reading:
+            yield reading
+    except KrbotError:
+        raise
+    except Exception as error:  # noqa: BLE001 - every driver's error becomes a refusal by kind
+        raise refusal(error=error, reading=reading, url=engine.url, seconds=seconds) from None
 
 
 @contextmanager
@@ -109,18 +119,29 @@ def read_only(*, connection: Any, backend: str, deadline: float) -> Iterator[Rea
         with opened(raw=raw, seconds=seconds, deadline=deadline) as reading:
             yield reading
     finally:
-        try:
-            raw.rollback()
-        except Exception:  # noqa: BLE001 - a broken connection is dropped, not given back
-            connection.invalidate()
+        if not _ended(raw=raw, backend=backend):
+            connection.invalidate()  # a broken connection is dropped, not given back to the pool
+
+
+def _ended(*, raw: Any, backend: str) -> bool:
+    """The transaction rolled back and the connection handed back as the pool lent it; False when it broke."""
+    try:
+        raw.rollback()
+        if backend == "postgresql":
+            raw.autocommit = False
+    except Exception:  # noqa: BLE001 - whatever the driver says, the connection is not reusable
+        return False
+    return True
 
 
 @contextmanager
 def _postgres(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]:
-    """PostgreSQL: read-only transaction and statement timeout set first; a guard stops it from the client."""
+    """PostgreSQL: our own BEGIN READ ONLY with the statement timeout, one message before the source's statement;
+    a guard stops the statement from the client."""
+    raw.rollback()  # nothing to end, normally (no round trip then)
+    raw.autocommit = True  # so that psycopg sends no BEGIN of its own: the transaction is the one begun here
     with raw.cursor() as cursor:
-        # Our own two settings, in the transaction psycopg opens, before the source's statement reaches the server.
-        cursor.execute(f"SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+        cursor.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
         reading = Reading(cursor=cursor, backend="postgresql")
         guard = threading.Timer(seconds + GRACE_SECONDS, partial(_stop, raw=raw, reading=reading))
         guard.daemon = True
@@ -222,7 +243,8 @@ def refusal(*, error: Exception, reading: Reading, url: URL, seconds: float) -> 
     counted = _COLUMN_COUNT.search(words)
     if counted or code in _MYSQL_COLUMN_COUNT:
         return KrbotError("source.columns", count=counted.group(1) if counted else ">1")
-    broken = reading.backend == "postgresql" and state is None and type(error).__name__ == "OperationalError"
+    broken = reading.backend == "postgresql" and (  # connection lost, server shut down or restarting
+        str(state or "").startswith(("08", "57P")) or state is None and type(error).__name__ == "OperationalError")
     if code in _MYSQL_CONNECT or broken:
         return KrbotError("source.connect", detail=words)
     return KrbotError("source.query", detail=words)

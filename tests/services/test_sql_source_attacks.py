@@ -341,3 +341,31 @@ def test_a_sync_whose_source_tried_reports_the_pull_failed_and_stores_nothing(
         told = [n["text"] for n in synced.notices() if n["target"] == "ana"]
         assert any("GMV" in text and "krbot refused to run" in text for text in told), told  # the words, for the owner
         assert count_orders(synced.sales) == 2
+
+
+def test_a_connection_the_server_dropped_fails_one_pull_and_is_not_lent_again(
+    source: SourceDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Engines live for one run, without a ping per pull: a connection killed meanwhile fails its pull as "could
+    not connect", is dropped from the pool, and the next pull of the run gets a fresh one."""
+    if source.kind != "postgres":
+        pytest.skip("pg_terminate_backend")
+    from sqlalchemy import text
+
+    name = f"krbot_{source.tag}"
+    monkeypatch.setenv("SALES_DB_URL", f"{source.url}&application_name={name}")
+    puller = Puller(timeout=5)
+    try:
+        query = source.fill("SELECT count(*) FROM {t}")
+        assert pull(query, puller=puller) == 2
+        with source.admin.connect() as connection:
+            killed = connection.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :name"), {"name": name}).scalar_one()
+        assert killed == 1
+        with pytest.raises(KrbotError) as caught:
+            pull(query, puller=puller)
+        assert caught.value.key == "source.connect", caught.value.params
+        assert pull(query, puller=puller) == 2
+    finally:
+        puller.close()
