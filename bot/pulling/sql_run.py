@@ -14,6 +14,7 @@ but reading (ATTACH, PRAGMA, writes), the progress handler's deadline, and a len
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
@@ -34,10 +35,11 @@ GRACE_SECONDS = 1.0  # the client's guard acts this long after the server's own 
 SQLITE_VALUE_LIMIT = 1_000_000  # bytes: SQLite refuses a longer string or blob before loading it
 _QUERY_CANCELED = "57014"  # PostgreSQL: statement timeout or cancel request
 _READ_ONLY_STATE = "25006"  # PostgreSQL: read_only_sql_transaction
-_MYSQL_TIMEOUT = {1969, 3024, 2013}  # MariaDB max_statement_time, MySQL max_execution_time, read timed out
+_MYSQL_TIMEOUT = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
+_MYSQL_LOST = 2013  # the connection ended during the statement: the read timeout when late, else the server
 _MYSQL_READ_ONLY = 1792
 _MYSQL_COLUMN_COUNT = {1353, 4002}
-_MYSQL_CONNECT = {2002, 2003, 2005, 2006, 1045, 1049}
+_MYSQL_CONNECT = {2002, 2003, 2005, 2006, 2013, 1045, 1049}
 _COLUMN_COUNT = re.compile(r"has (\d+) (?:values for|columns available)")
 
 
@@ -47,6 +49,7 @@ class Reading:
 
     cursor: Any
     backend: str
+    deadline: float = math.inf
     denied: list[str] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)  # the client's guard acted
     done: threading.Event = field(default_factory=threading.Event)  # the statement is over
@@ -83,7 +86,9 @@ def read_answer(*, engine: Any, statement: Statement, deadline: float, seconds: 
 def reading_scope(*, engine: Any, deadline: float, seconds: float) -> Iterator[Reading]:
     """A pooled connection's cursor in a read-only transaction under the deadline; any driver error, from the
     connection, the transaction's start or the statement, becomes a KrbotError by kind."""
-    reading = Reading(cursor=None, backend=engine.url.get_backend_name())
+    reading = Reading(cursor=None, backend=engine.url.get_backend_name(), deadline=deadline)
+    if deadline <= time.monotonic():
+        raise KrbotError("source.timeout", seconds=int(seconds))
     try:
         with checkout(engine=engine) as connection, \
                 read_only(connection=connection, backend=reading.backend, deadline=deadline) as reading:
@@ -110,9 +115,7 @@ def checkout(*, engine: Any) -> Iterator[Any]:
 @contextmanager
 def read_only(*, connection: Any, backend: str, deadline: float) -> Iterator[Reading]:
     """A cursor in a read-only transaction that ends by `deadline` (server limit and client guard), rolled back."""
-    seconds = deadline - time.monotonic()
-    if seconds <= 0:
-        raise KrbotError("source.timeout", seconds=0)
+    seconds = max(0.001, deadline - time.monotonic())
     raw = connection.driver_connection
     opened = {"postgresql": _postgres, "sqlite": _sqlite}.get(backend, _mysql)
     try:
@@ -141,12 +144,12 @@ def _postgres(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]
     raw.rollback()  # nothing to end, normally (no round trip then)
     raw.autocommit = True  # so that psycopg sends no BEGIN of its own: the transaction is the one begun here
     with raw.cursor() as cursor:
-        cursor.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
-        reading = Reading(cursor=cursor, backend="postgresql")
+        reading = Reading(cursor=cursor, backend="postgresql", deadline=deadline)
         guard = threading.Timer(seconds + GRACE_SECONDS, partial(_stop, raw=raw, reading=reading))
         guard.daemon = True
         guard.start()
         try:
+            cursor.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
             yield reading
         finally:
             reading.done.set()
@@ -179,7 +182,7 @@ def _mysql(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]:
         else:
             cursor.execute(f"SET SESSION MAX_EXECUTION_TIME = {max(1, int(seconds * 1000))}")
         cursor.execute("START TRANSACTION READ ONLY")
-        yield Reading(cursor=cursor, backend="mysql")
+        yield Reading(cursor=cursor, backend="mysql", deadline=deadline)
     finally:
         cursor.close()
 
@@ -187,7 +190,7 @@ def _mysql(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]:
 @contextmanager
 def _sqlite(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]:
     """SQLite: an authorizer that allows reading only, and a progress handler that stops at the deadline."""
-    reading = Reading(cursor=raw.cursor(), backend="sqlite")
+    reading = Reading(cursor=raw.cursor(), backend="sqlite", deadline=deadline)
     raw.set_authorizer(partial(_authorize, denied=reading.denied))
     raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
     try:
@@ -236,7 +239,8 @@ def refusal(*, error: Exception, reading: Reading, url: URL, seconds: float) -> 
         return KrbotError("source.statement_refused", what=what, **({"writes": True} if writes(what=what) else {}))
     if "too big" in lowered:
         return KrbotError("source.too_big", limit=MAX_VALUE_BYTES)
-    if reading.stopped.is_set() or state == _QUERY_CANCELED or code in _MYSQL_TIMEOUT or "interrupted" in lowered:
+    late = code == _MYSQL_LOST and time.monotonic() >= reading.deadline
+    if reading.stopped.is_set() or state == _QUERY_CANCELED or code in _MYSQL_TIMEOUT or late or "interrupted" in lowered:
         return KrbotError("source.timeout", seconds=int(seconds))
     if state == _READ_ONLY_STATE or code == _MYSQL_READ_ONLY or "readonly" in lowered or "read-only" in lowered:
         return KrbotError("source.read_only", detail=words)
