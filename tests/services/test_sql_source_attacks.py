@@ -369,3 +369,10 @@ def test_a_connection_the_server_dropped_fails_one_pull_and_is_not_lent_again(
         assert pull(query, puller=puller) == 2
     finally:
         puller.close()
+
+
+def test_a_database_krbot_cannot_hold_read_only_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALES_DB_URL", "mssql+pyodbc://reader:pw@erp.example.com/sales")
+    error, en, zh, _ = refused("SELECT 1")
+    assert error.key == "source.backend" and "pw" not in en, en
+    assert "names a mssql database" in en and "PostgreSQL, MySQL/MariaDB and SQLite" in en and "mssql" in zh, en
