@@ -291,12 +291,15 @@ def test_a_huge_value_is_refused_unread(source: SourceDatabase) -> None:
     with source.admin.begin() as connection:  # a 5 MB text stored in the source database
         connection.execute(text(source.fill(f"CREATE TABLE {{new}} (body {kind})")))
         connection.execute(text(source.fill("INSERT INTO {new} VALUES (:body)")), {"body": "7" * 5_000_000})
-    for sql in [*_huge(source.kind), source.fill("SELECT body FROM {new}")]:
+    stored = source.fill("SELECT body FROM {new}")
+    for sql in [*_huge(source.kind), stored]:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         error, en, zh, _ = refused(sql)
-        assert error.key == "source.too_big" and error.params["limit"] == 1024 and "1.0 kB" in en, (sql, en, zh)
         grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024
-        assert grown_mb < 50, (sql, grown_mb)
+        assert grown_mb < 50, (sql, grown_mb)  # refused unread, whatever the refusal
+        if error.key == "source.timeout" and sql != stored:  # a loaded machine may not even build 300 MB in 10 s
+            continue
+        assert error.key == "source.too_big" and error.params["limit"] == 1024 and "1.0 kB" in en, (sql, en, zh)
 
 
 def test_rows_are_counted_by_the_database_and_at_most_two_leave_it(source: SourceDatabase) -> None:
