@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,10 +19,11 @@ from bot import services
 from bot.app import App
 from bot.core.errors import KrbotError
 from bot.platforms import feishu
-from storage.models import DeliveryRow
+from storage.models import CheckinRow, DeliveryRow
 from tests.edges import test_feishu
 from tests.edges.test_feishu import CHEN, ZHAO, Clock, replies_to, settings_for, text_of
 from tests.fakes import fake_feishu as ff
+from tests.fakes.okr_helpers import count
 
 open_api = test_feishu.open_api  # the Feishu tests' module-wide fake Open API
 
@@ -201,3 +203,39 @@ def test_an_unreachable_feishu_is_tried_again_and_healthz_is_not_ok_until_connec
     finally:
         platform.stop()
     assert not platform.healthy() and not platform.connection.thread.is_alive()
+
+
+# ---------------------------------------------------------------- stop: intake closed, in flight answered, then closed
+
+
+def test_stop_during_a_burst_answers_every_stored_event_on_its_frame(example: App, fake: ff.FakeFeishu) -> None:
+    """40 check-ins pushed one after the other, stop() in the middle: each one stored was answered 200 on its frame
+    and replied to; each one left unanswered was not stored (Feishu pushes it again); the socket is closed after."""
+    platform = connected(example=example, fake=fake)
+    values = {round(1.0 + n / 100, 2): f"burst{n}" for n in range(40)}
+    frames: dict[float, str] = {}
+
+    def pushing() -> None:
+        for value, tag in values.items():
+            try:
+                frames[value] = fake.long.push(message(f"/kr update KR2 {value}%", n=tag))
+            except AssertionError:  # the socket is closed: Feishu keeps the rest for the next connection
+                return
+            time.sleep(0.03)
+
+    pusher = threading.Thread(target=pushing)
+    try:
+        fake.long.wait_connected()
+        pusher.start()
+        fake.wait_for(lambda: count(example, CheckinRow) >= 5, timeout=10)
+    finally:
+        platform.stop()
+        pusher.join()
+    stored = {c["value"] for c in checkins(example)}
+    answered = {value for value, frame in frames.items() if (fake.long.answered(frame) or {}).get("code") == 200}
+    assert stored and stored == answered and len(stored) < len(values)
+    assert all(replies_to(fake, f"om_ws_{values[value]}") for value in stored)
+    assert all(fake.long.answered(frames[value]) is None for value in set(frames) - stored)
+    assert {r.status for r in reply_rows(example)} == {"sent"} and len(reply_rows(example)) == len(stored)
+    fake.wait_for(lambda: fake.long.connections() == 0)
+    assert not platform.healthy()
