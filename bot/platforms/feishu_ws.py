@@ -36,6 +36,8 @@ from lark_oapi.ws.exception import ClientException, ServerException
 from lark_oapi.ws.model import EndpointResp
 from lark_oapi.ws.model import Response as WsResponse
 
+from bot.core.redact import plain_quote
+
 log = logging.getLogger(__name__)
 
 ENDPOINT_TIMEOUT = 10.0  # seconds for the endpoint POST (lark-oapi sets none: a silent network would hang the start)
@@ -309,8 +311,6 @@ class LongConnection:
 
 def describe(refused: ClientException) -> str:
     """Feishu's code and words for a refusal, quoted plainly."""
-    from bot.core.redact import plain_quote
-
     return f"code {refused.code}: {plain_quote(text=str(refused.args[0] if refused.args else ''), limit=120)}"
 
 

@@ -146,3 +146,24 @@ def test_a_reply_cut_off_by_sigkill_is_sent_once_after_the_restart(
     sent = replies_to(fake, f"om_ws_kill-{cut}")
     assert len(sent) == 1 and "已保存KR2" in text_of(sent[0]), krbot.log()
     assert krbot.signal(signal.SIGTERM) == 0
+
+
+def test_sigkill_during_a_burst_loses_no_reply_and_doubles_none(krbot: Krbot, example: App, fake: ff.FakeFeishu) -> None:
+    """40 check-ins, krbot killed while storing and replying: after the restart every stored check-in has exactly one
+    reply, and every frame answered 200 was stored (the others Feishu pushes again)."""
+    krbot.start()
+    values = {round(1.0 + n / 100, 2): f"kill{n}" for n in range(40)}
+    frames = {value: fake.long.push(message(f"/kr update KR2 {value}%", n=tag)) for value, tag in values.items()}
+    fake.wait_for(lambda: count(example, CheckinRow) >= 15, timeout=30)
+    krbot.signal(signal.SIGKILL)
+    stored = {c["value"] for c in test_feishu_ws.checkins(example)}
+    answered = {value for value, frame in frames.items() if (fake.long.answered(frame) or {}).get("code") == 200}
+    assert answered <= stored
+    krbot.start()
+    fake.wait_for(lambda: {row.status for row in replies(example)} == {"sent"}, timeout=30)
+    time.sleep(0.5)
+    counts = {value: len(replies_to(fake, f"om_ws_{values[value]}")) for value in stored}
+    print(f"SIGKILL trial: {len(stored)} stored, {len(answered)} answered, "
+          f"{sum(1 for n in counts.values() if n == 0)} without reply, {sum(1 for n in counts.values() if n > 1)} doubled")
+    assert set(counts.values()) == {1}, krbot.log()
+    assert krbot.signal(signal.SIGTERM) == 0
