@@ -107,8 +107,7 @@ def client_class() -> type:
         async def _handle_data_frame(self, frame: Any) -> None:
             """An event or card callback: routed, then answered on its frame; after stop_intake, left unanswered."""
             connection = self.connection
-            kind = _header(frame, HEADER_TYPE)
-            if connection is None or connection.closing or kind not in FRAME_KINDS:
+            if connection is None or connection.closing or _header(frame, HEADER_TYPE) not in FRAME_KINDS:
                 return  # unanswered: Feishu pushes it again (to the next connection)
             payload = frame.payload
             total = int(_header(frame, HEADER_SUM) or 1)
@@ -117,7 +116,8 @@ def client_class() -> type:
                                         payload)
                 if payload is None:
                     return
-            connection.begin()
+            if not connection.take():
+                return
             try:
                 started = time.monotonic()
                 try:
@@ -175,7 +175,8 @@ class LongConnection:
 
     def stop_intake(self) -> None:
         """Take no new frame (those that come stay unanswered, so Feishu pushes them again); end the receive loop."""
-        self.closing = True
+        with self._idle:
+            self.closing = True
         loop, receiver = self.loop, self.receiver
         if loop is not None and receiver is not None and not loop.is_closed():
             try:
@@ -207,10 +208,13 @@ class LongConnection:
 
     # ------------------------------------------------------------ frames in flight (the loop's thread)
 
-    def begin(self) -> None:
-        """A frame was taken."""
+    def take(self) -> bool:
+        """Count a frame as taken, unless intake has stopped (then False: it is left unanswered)."""
         with self._idle:
+            if self.closing:
+                return False
             self._in_flight += 1
+            return True
 
     def end(self) -> None:
         """A frame was answered (or could not be)."""
