@@ -239,3 +239,39 @@ def test_stop_during_a_burst_answers_every_stored_event_on_its_frame(example: Ap
     assert {r.status for r in reply_rows(example)} == {"sent"} and len(reply_rows(example)) == len(stored)
     fake.wait_for(lambda: fake.long.connections() == 0)
     assert not platform.healthy()
+
+
+# ---------------------------------------------------------------- answers owed by a process that is gone
+
+
+def test_the_sweep_sends_answers_owed_queued_or_claimed_past_the_lease_and_leaves_live_claims(
+    example: App, fake: ff.FakeFeishu
+) -> None:
+    """Rows an earlier process left: queued, or claimed by a worker elsewhere whose lease ran out, are sent (once);
+    one claimed a moment ago by a worker elsewhere is its own to finish."""
+    from datetime import timedelta
+
+    from bot.platforms.feishu_replies import plan, text_content
+
+    clock = Clock()
+    platform = feishu.build(settings=settings_for(domain=fake._served.url), uow=example.uow, http=True, clock=clock,
+                            backoff=0.01)
+    workspace_id = services.workspace_id_of(uow=example.uow, workspace=None)
+    claims = {"queued": (None, "queued", 0), "expired": ("elsewhere:123:abcdef", "claimed", 300),
+              "live": ("elsewhere:124:abcdef", "claimed", 10)}
+    with example.uow.begin() as session:
+        for name, (worker, status, age) in claims.items():
+            answer = plan(to="reply", target=f"om_owed_{name}", key=f"reply:om_owed_{name}:ok",
+                          messages=[{"msg_type": "text", "content": text_content(f"saved {name}")}])
+            session.add(DeliveryRow(workspace_id=workspace_id, kind="reply", target="chen", period=f"feishu:om_{name}",
+                                    status=status, claimed_by=worker, claimed_at=clock.now - timedelta(seconds=age),
+                                    attempts=1 if worker else 0, payload=answer))
+    try:
+        assert platform.sweep() == 2
+        assert [text_of(m) for m in replies_to(fake, "om_owed_queued")] == ["saved queued"]
+        assert [text_of(m) for m in replies_to(fake, "om_owed_expired")] == ["saved expired"]
+        assert replies_to(fake, "om_owed_live") == []
+        assert sorted(r.status for r in reply_rows(example)) == ["claimed", "sent", "sent"]
+        assert platform.sweep() == 0  # sent is sent: nothing twice
+    finally:
+        platform.stop()
