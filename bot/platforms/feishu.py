@@ -130,8 +130,7 @@ class FeishuPlatform(FeishuListeners):
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="feishu-send")
         self.pending: set[Future[Any]] = set()
         self.pending_lock = threading.Lock()
-        self.unknown_types: set[str] = set()
-        self.unknown_lock = threading.Lock()
+        self.unknown = feishu_ws.UnknownTypes()
         self.start_wait = start_wait
         self.connection: feishu_ws.LongConnection | None = None
         self._halt = threading.Event()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +29,7 @@ from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_form as forms
 from bot.platforms import feishu_payloads, payloads
 from bot.platforms.feishu_replies import FeishuReplies, owed_messages, plan, text_content
-from bot.platforms.feishu_ws import frame_text
+from bot.platforms.feishu_ws import UnknownTypes, frame_text
 from bot.platforms.lanes import lanes_of
 from bot.platforms.payloads import Malformed
 from bot.render import render_reply
@@ -63,8 +62,7 @@ class FeishuListeners(FeishuReplies):
     clock: Callable[[], datetime]
     encrypt_key: str
     verification_token: str
-    unknown_types: set[str]
-    unknown_lock: threading.Lock
+    unknown: UnknownTypes
 
     def notify(self, *, person: Any, text: str, idempotency_key: str) -> Any:
         raise NotImplementedError
@@ -93,7 +91,7 @@ class FeishuListeners(FeishuReplies):
             return JSONResponse({"msg": "not our app"}, status_code=403)
         handle = self._handlers().get(str(header.get("event_type")))
         if handle is None:
-            self._unknown_event(event_type=str(header.get("event_type")))
+            self.unknown.note(event_type=str(header.get("event_type")))
             return JSONResponse({"msg": "ignored"})
         try:
             answer = await lanes_of(engine=self.uow.engine).run(handle, verdict)
@@ -123,7 +121,7 @@ class FeishuListeners(FeishuReplies):
             log.warning("feishu frame that is not a JSON object refused")
             return 400, None
         if not isinstance(header, dict):
-            self._unknown_event(event_type=f"schema 1.0 {plain_quote(text=str(plain.get('type')), limit=40)}")
+            self.unknown.note(event_type=f"schema 1.0 {plain_quote(text=str(plain.get('type')), limit=40)}")
             return 200, None
         if not self._ours(header=header):
             log.warning("feishu event %s of another app or tenant (tenant_key %s) acknowledged and not stored",
@@ -132,7 +130,7 @@ class FeishuListeners(FeishuReplies):
             return 200, None
         handle = self._handlers().get(str(header.get("event_type")))
         if handle is None:
-            self._unknown_event(event_type=str(header.get("event_type")))
+            self.unknown.note(event_type=str(header.get("event_type")))
             return 200, None
         try:
             return 200, await lanes_of(engine=self.uow.engine).run(handle, plain)
@@ -142,15 +140,6 @@ class FeishuListeners(FeishuReplies):
         except Exception:
             log.exception("feishu event failed; nothing was stored, Feishu will push it again")
             return 500, None
-
-    def _unknown_event(self, *, event_type: str) -> None:
-        """An event type krbot does not read: acknowledged, and logged once per type and process."""
-        with self.unknown_lock:
-            if event_type in self.unknown_types:
-                return
-            self.unknown_types.add(event_type)
-        log.info("feishu event type %s is not one krbot reads: acknowledged and ignored (logged once)",
-                 plain_quote(text=event_type, limit=80))
 
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
         """event_type -> handler of the decrypted push (shape checked, then lark-oapi's typed event)."""

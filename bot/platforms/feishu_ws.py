@@ -313,6 +313,23 @@ class LongConnection:
             log.error("feishu refused the long connection on reconnect: %s", describe(refused))
 
 
+class UnknownTypes:
+    """Event types krbot does not read, each logged the first time it comes (then acknowledged quietly)."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def note(self, *, event_type: str) -> None:
+        """Log an event type krbot does not read, once per type and process."""
+        with self._lock:
+            if event_type in self._seen:
+                return
+            self._seen.add(event_type)
+        log.info("feishu event type %s is not one krbot reads: acknowledged and ignored (logged once)",
+                 plain_quote(text=event_type, limit=80))
+
+
 def describe(refused: ClientException) -> str:
     """Feishu's code and words for a refusal, quoted plainly."""
     return f"code {refused.code}: {plain_quote(text=str(refused.args[0] if refused.args else ''), limit=120)}"

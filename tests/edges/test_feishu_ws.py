@@ -130,7 +130,7 @@ def test_an_event_type_krbot_does_not_read_is_acknowledged_once_and_logged_once(
     platform: feishu.FeishuPlatform, fake: ff.FakeFeishu, example: App, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Not 500 (Feishu would push it for ever): 200 at the first push, one log line per type however many come."""
-    caplog.set_level(logging.INFO, logger="bot.platforms.feishu_listeners")
+    caplog.set_level(logging.INFO, logger="bot.platforms.feishu_ws")
     added = {"schema": "2.0", "header": {"event_id": "ev-added-1", "event_type": "im.chat.member.bot.added_v1",
                                          "app_id": ff.APP_ID, "tenant_key": "tenant0001"},
              "event": {"chat_id": "oc_new"}}
