@@ -146,6 +146,24 @@ def test_an_event_type_krbot_does_not_read_is_acknowledged_once_and_logged_once(
     assert [c["code"] for c in checkins(example)] == ["KR4"]
 
 
+def test_an_event_the_database_cannot_take_gets_500_and_feishus_push_again_is_stored_once(
+    platform: feishu.FeishuPlatform, fake: ff.FakeFeishu, example: App
+) -> None:
+    """CONTRACT §8 on the long connection: nothing stored → not 200 (Feishu pushes it again); the push that can be
+    stored is, once, with one reply."""
+    event = message("/kr update KR2 1.8%", n="db")
+    test_feishu._rename(example, "checkin_values", "checkin_values_away")
+    try:
+        assert fake.long.answer_to(fake.long.push(event))["code"] == 500
+    finally:
+        test_feishu._rename(example, "checkin_values_away", "checkin_values")
+    assert checkins(example) == [] and reply_rows(example) == []
+    assert [a["code"] for a in fake.long.deliver(event)] == [200]
+    assert [a["code"] for a in fake.long.deliver(event)] == [200]
+    fake.wait_for(lambda: [r.status for r in reply_rows(example)] == ["sent"])
+    assert len(checkins(example)) == 1 and len(replies_to(fake, "om_ws_db")) == 1
+
+
 def test_another_tenants_event_is_acknowledged_and_not_stored(example: App, fake: ff.FakeFeishu) -> None:
     """FEISHU_TENANT_KEY holds on the long connection as in HTTP mode: another tenant's event is answered 200 (so not
     pushed again), stored nowhere, replied to by no one; this tenant's is stored."""
