@@ -32,7 +32,7 @@ from bot.core.errors import KrbotError
 from bot.i18n import error_message
 from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_form as forms
-from bot.platforms.base import Reminder, Sent
+from bot.platforms.base import Drains, Reminder, Sent
 from bot.platforms.feishu_listeners import PLATFORM, FeishuListeners, _text_content
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def _ws_client_class() -> type:
     return CardAwareClient
 
 
-class FeishuPlatform(FeishuListeners):
+class FeishuPlatform(FeishuListeners, Drains):
     """Feishu through lark-oapi: the callback URL or the long connection in, the Open API out."""
 
     name = PLATFORM

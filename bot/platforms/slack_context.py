@@ -26,6 +26,7 @@ class Handoff:
     more: tuple[dict[str, Any], ...] = ()  # the rest of a long answer
     form: bool = False  # `/kr update` alone: open the modal
     ask: int | None = None  # the ask a click decided
+    cause: str | None = None  # the request's own id, whose answer the outbox owes (queued with what it stored)
 
 
 def raised_in_bolt(error: BaseException) -> bool:
