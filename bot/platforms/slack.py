@@ -99,6 +99,7 @@ class SlackPlatform(SlackListeners):
         self._follow_ups = ThreadPoolExecutor(max_workers=FOLLOW_UP_THREADS, thread_name_prefix="slack-follow-up")
         self._following: set[Future[None]] = set()
         self._following_lock = threading.Lock()
+        self._closing = threading.Event()  # set by stop(): the sweep for what stopped processes owed ends
         self.installs: InstallationStore | None = None
         auth: dict[str, Any] = {"authorize": lambda: self._authorize()}  # Bolt passes arguments by name; this needs none
         if settings.slack_client_id:  # installs into many workspaces: each team's token from the (encrypted) store
@@ -304,7 +305,7 @@ class SlackPlatform(SlackListeners):
             self._socket = socket
         elif self.http and self.installs is None:
             threading.Thread(target=self._learn_identity, name="slack-auth-test", daemon=True).start()
-        threading.Thread(target=self._send_owed, name="slack-owed", daemon=True).start()
+        threading.Thread(target=self.sweep_owed, kwargs={"closing": self._closing}, name="slack-owed", daemon=True).start()
 
     def _learn_identity(self) -> None:
         """auth.test before the first request, so the first one need not wait for it."""
@@ -325,6 +326,7 @@ class SlackPlatform(SlackListeners):
 
     def stop(self) -> None:
         """Close the Socket Mode connection, if open, after the drain; let the follow-ups already started finish."""
+        self._closing.set()
         if self._socket is not None:
             self._socket.close()
             self._socket = None

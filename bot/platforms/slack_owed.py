@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 ANSWER = "answer"
+OWED_SWEEP = 10.0  # seconds between looks for what a stopped process owed (its claims run out after OWED_LEASE)
 
 
 def answer_item(*, workspace_id: int, person: str, cause: str, part: int, now: datetime) -> Message:
@@ -136,8 +137,15 @@ class SlackFollowUps:
         status, _ = box.send(item=item, now=datetime.now(UTC), platform=self, send=send, find=find)
         return status
 
+    def sweep_owed(self, *, closing: threading.Event) -> None:
+        """From the start until `closing`: every OWED_SWEEP seconds, send what a stopped process owed."""
+        while True:
+            self._send_owed()
+            if closing.wait(OWED_SWEEP):
+                return
+
     def _send_owed(self) -> None:
-        """At start: send what a stopped process owed (queued, or claimed by one whose lease ran out)."""
+        """Send what a stopped process owed (queued, or claimed by one whose lease ran out)."""
         try:
             rows = outbox.owed(uow=self.uow, platform=PLATFORM, now=datetime.now(UTC))
             for row in rows:

@@ -148,6 +148,8 @@ class SocketIntake:
     def _ack(self, *, request: SocketModeRequest, response: BoltResponse, started: float) -> None:
         """Send the ack; after a dropped connection, again on the new one while Slack still waits for it. A command whose
         ack could not go out gets its answer through its response_url (it was stored: the user must hear so)."""
+        if response.status == 403:  # another team's: refused, nothing stored; acked so that Slack does not send it again
+            response = BoltResponse(status=200, body="")
         while True:
             try:
                 send_response(self.client, request, response, started)
