@@ -255,23 +255,40 @@ class Outbox:
         return status
 
 
-def tell_notices(*, uow: UnitOfWork, platform: Any, reply: Any, workspace: str, cause: str, now: datetime) -> None:
-    """Tell each person a stored reply names (ask decided, goal changed, status dropped) on `platform`, through the
-    ledger: one row per person and cause, so a retried or replayed request tells nobody twice."""
+def _notices(*, uow: UnitOfWork, platform: str, reply: Any, workspace: str, cause: str,
+             now: datetime) -> list[tuple[Message, Any, str]]:
+    """(ledger item, person, text) of each person a stored reply names who is reachable on `platform`."""
     from bot import services
     from bot.i18n import translate
 
     if not reply.notices:
-        return
-    box = Outbox(uow=uow)
+        return []
     workspace_id = services.workspace_id_of(uow=uow, workspace=workspace)
+    found = []
     for told in reply.notices:
         person = services.person_of(uow=uow, key=told.person, at=now, workspace=workspace)
-        if person is None or not getattr(person, f"{platform.name}_id", True):  # no id on this platform: skip
+        if person is None or not getattr(person, f"{platform}_id", True):  # no id on this platform: skip
             continue
         item = notice(workspace_id=workspace_id, person=person.key, cause=f"{cause}:{told.key}", now=now)
-        text = translate(told.key, lang=reply.lang, **told.params)
+        found.append((item, person, translate(told.key, lang=reply.lang, **told.params)))
+    return found
+
+
+def tell_notices(*, uow: UnitOfWork, platform: Any, reply: Any, workspace: str, cause: str, now: datetime) -> None:
+    """Tell each person a stored reply names (ask decided, goal changed, status dropped) on `platform`, through the
+    ledger: one row per person and cause, so a retried or replayed request tells nobody twice."""
+    told = _notices(uow=uow, platform=platform.name, reply=reply, workspace=workspace, cause=cause, now=now)
+    box = Outbox(uow=uow)
+    for item, person, text in told:
         box.notify(item=item, platform=platform, person=person, text=text, now=now)
+
+
+def owe_notices(*, uow: UnitOfWork, platform: str, reply: Any, workspace: str, cause: str, now: datetime) -> None:
+    """Queue the notices `tell_notices` will send for this reply, in the transaction that stores it (so a crash after
+    the ack leaves them owed, and `tell_notices` claims the same rows: told once)."""
+    told = _notices(uow=uow, platform=platform, reply=reply, workspace=workspace, cause=cause, now=now)
+    owe(uow=uow, rows=[(item, {"platform": platform, "workspace": workspace, "person": person.key, "text": text})
+                       for item, person, text in told])
 
 
 # ---------------------------------------------------------------- follow-ups owed after an ack

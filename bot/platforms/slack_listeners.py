@@ -12,7 +12,7 @@ from slack_bolt import BoltContext, BoltResponse
 from slack_bolt.kwargs_injection.args import Args
 from slack_sdk import WebClient
 
-from bot import outbox, services
+from bot import services
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
@@ -20,6 +20,7 @@ from bot.platforms import payloads
 from bot.platforms import slack_blocks as blocks
 from bot.platforms.payloads import Malformed
 from bot.platforms.slack_context import (
+    DELIVERY,
     HANDOFF,
     SENDER,
     Handoff,
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
-DELIVERY = "krbot_delivery"  # context key: the id a replay of the same signed request repeats
 
 
 class SlackListeners(SlackFollowUps):
@@ -145,15 +145,6 @@ class SlackListeners(SlackFollowUps):
         """A service reply as escaped mrkdwn."""
         return blocks.esc_lines(render_reply(reply=reply))
 
-    def _tell_reply(self, *, client: WebClient, context: BoltContext) -> None:
-        """After the answer: tell the people the stored reply names, once per request, through the outbox."""
-        handoff = context.get(HANDOFF)
-        reply = handoff.reply if handoff else None
-        if reply is not None and handoff.workspace and reply.notices:
-            cause = context.get(DELIVERY) or f"{reply.key}:{sorted(map(str, reply.params.items()))}"
-            outbox.tell_notices(uow=self.uow, platform=self, reply=reply, workspace=handoff.workspace, cause=cause,
-                                now=self.clock())
-
     def _open_view(self, *, client: WebClient, sender: services.ChatSender, trigger_id: str, code: str | None) -> None:
         """Open the check-in modal on one of the sender's KRs (the first when `code` is None)."""
         reply = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
@@ -182,13 +173,16 @@ class SlackListeners(SlackFollowUps):
             return
         text = payloads.text(body, "text", default="")
         trigger = payloads.text(body, "trigger_id", default="")
-        once = services.handle_once(
-            uow=self.uow, platform=PLATFORM, event_ids=[context.get(DELIVERY) or f"command:{trigger}"], at=self.clock(),
-            action=lambda: services.run_command(
-                uow=self.uow, person=sender.person, text=text, at=self.clock(), workspace=sender.workspace,
-                source=PLATFORM, event_key=f"command:{trigger}",
-            ),
-        )
+
+        def store() -> services.Reply:
+            """Run the command and queue the notices it owes, in the request's own transaction."""
+            reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}")
+            self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
+            return reply
+
+        once = services.handle_once(uow=self.uow, platform=PLATFORM, at=self.clock(), action=store,
+                                    event_ids=[context.get(DELIVERY) or f"command:{trigger}"])
         reply = once.result
         if not once.fresh and context.get(SOCKET):  # an envelope Slack sent again: answered from what is stored
             reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
@@ -280,6 +274,7 @@ class SlackListeners(SlackFollowUps):
                                          workspace=sender.workspace, source=PLATFORM, event_key=f"event:{event_id}")
             self.owe_answer(workspace=sender.workspace, person=sender.person, channel=payloads.text(event, "channel"),
                             cause=f"event:{event_id}", text=self._reply_text(reply=reply))
+            self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
             return reply
 
         once = services.handle_once(uow=self.uow, platform=PLATFORM, event_ids=[event_id], at=self.clock(), action=store)

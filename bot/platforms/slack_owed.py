@@ -12,16 +12,20 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot import outbox, services
 from bot.charts import matrix_png
+from bot.core import model
+from bot.core.errors import KrbotError
 from bot.i18n import translate
 from bot.outbox import Message
 from bot.platforms import slack_blocks as blocks
 from bot.platforms import slack_client
 from bot.platforms.base import Sent
 from bot.platforms.slack_client import ANSWER_EVENT
+from bot.platforms.slack_context import HANDOFF, notice_cause
 
 if TYPE_CHECKING:
     from bot.services import UnitOfWork
@@ -45,8 +49,12 @@ class SlackFollowUps:
     sent through the outbox."""
 
     uow: UnitOfWork
+    clock: Callable[[], datetime]
     _follow_ups: ThreadPoolExecutor
     name: str
+
+    def notify(self, *, person: model.Person, text: str, idempotency_key: str) -> Sent:
+        raise NotImplementedError
 
     def _client_for(self, *, workspace: str | None) -> WebClient:
         raise NotImplementedError
@@ -93,7 +101,22 @@ class SlackFollowUps:
             channel=channel, content=chart[0], filename="krbot-matrix.png", title=translate("matrix.title", lang=reply.lang)
         )
 
-    # ------------------------------------------------------------ answers owed
+    def _tell_reply(self, *, client: WebClient, context: BoltContext) -> None:
+        """After the answer: tell the people the stored reply names, once per request, through the outbox."""
+        handoff = context.get(HANDOFF)
+        reply = handoff.reply if handoff else None
+        if reply is not None and handoff.workspace and reply.notices:
+            outbox.tell_notices(uow=self.uow, platform=self, reply=reply, workspace=handoff.workspace,
+                                cause=notice_cause(context=context, reply=reply), now=self.clock())
+
+    # ------------------------------------------------------------ answers and notices owed
+
+    def owe_notices(self, *, reply: services.Reply, workspace: str | None, context: BoltContext) -> None:
+        """Queue the notices a stored reply names, in the transaction under way (`_tell_reply` sends them after the ack)."""
+        if workspace and reply.notices:
+            outbox.owe_notices(uow=self.uow, platform=PLATFORM, reply=reply, workspace=workspace,
+                               cause=notice_cause(context=context, reply=reply), now=self.clock())
+
 
     def owe_answer(self, *, workspace: str | None, person: str, channel: str, cause: str, text: str) -> None:
         """Queue the answer to request `cause` in the transaction under way (the one that stores the request)."""
@@ -124,7 +147,11 @@ class SlackFollowUps:
 
         def send() -> Sent:
             if item.kind != ANSWER:
-                return self._dm(client=client, user_id=str(payload.get("user")), message=message)
+                person = services.person_of(uow=self.uow, key=str(payload.get("person")), at=datetime.now(UTC),
+                                            workspace=payload.get("workspace"))
+                if person is None:
+                    raise KrbotError("slack.no_user", person=str(payload.get("person")))
+                return self.notify(person=person, text=str(payload.get("text") or ""), idempotency_key=key)
             return slack_client.post_marked(client=client, post=message, channel=channel, thread=None, key=key,
                                             about=about, event_type=ANSWER_EVENT)
 
