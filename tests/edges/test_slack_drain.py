@@ -130,6 +130,30 @@ def test_a_dropped_socket_then_the_envelopes_sent_again_are_answered_from_what_i
             assert "KR2" in ack["payload"]["text"], ack
 
 
+def test_a_goal_change_over_socket_mode_queues_its_notice_with_the_change_and_tells_the_owner_once(
+    example: App, fake: FakeSlack
+) -> None:
+    envelope = command_envelope(fake=fake, n=1, value=0)
+    envelope["payload"].update(user_id="U0LIN00001", text="change KR2 target=2.2% reason: 市场变化")
+    with socket_platform(example, fake):
+        fake.push(envelope=envelope)
+        ack = wait_until(lambda: fake.acks().get("env-cmd-1"), what="the ack")
+        assert "2.2%" in ack["payload"]["text"]
+        wait_until(lambda: notice_rows(example) == [("sent", True)], what="the notice marked sent")
+        fake.push(envelope={**envelope, "envelope_id": "env-cmd-again"})  # the same command delivered again
+        wait_until(lambda: fake.acks().get("env-cmd-again"), what="the second ack")
+    told = [c for c in fake.of("chat.postMessage") if c.args["channel"] == CHEN_DM]
+    assert len(told) == 1 and "KR2" in told[0].args["text"], "the owner hears of the change once"
+    assert len(services.export_all(uow=example.uow, at=FROZEN_AT)["changes"]) == 1
+
+
+def notice_rows(app: App) -> list[tuple[str, bool]]:
+    """(status, queued with what it sends) of the ledger's notice rows."""
+    with app.uow.begin() as session:
+        rows = session.scalars(select(DeliveryRow).where(DeliveryRow.kind == "notice"))
+        return [(row.status, bool(row.payload and row.payload.get("text"))) for row in rows]
+
+
 def test_a_command_from_another_team_over_socket_mode_is_refused_and_nothing_stored(example: App, fake: FakeSlack) -> None:
     with socket_platform(example, fake):
         fake.push(envelope=command_envelope(fake=fake, n=1, value=1.77, team="T0FOREIGN1"))
