@@ -56,6 +56,7 @@ __all__ = ["BOT_SCOPES", "DIGEST_EVENT", "PLATFORM", "SLACK_API_URL", "SharedPol
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 FOLLOW_UP_THREADS = 4  # follow-ups (modals, message updates, notices) run at once after the answer
+STOP_WAIT = 5.0  # seconds stop() gives the follow-ups still running (a drain before it waited already)
 WINDOW_SECONDS = 300  # Slack's requests older than this are refused (replays)
 
 
@@ -325,12 +326,14 @@ class SlackPlatform(SlackListeners):
         return self.follow_ups_done(deadline=deadline) and acked
 
     def stop(self) -> None:
-        """Close the Socket Mode connection, if open, after the drain; let the follow-ups already started finish."""
+        """Close the Socket Mode connection, if open, after the drain; follow-ups not started STOP_WAIT later are dropped
+        (what they owed is in the ledger, sent by the next process's sweep), those running finish before the process ends."""
         self._closing.set()
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        self._follow_ups.shutdown(wait=True)
+        self.follow_ups_done(deadline=time.monotonic() + STOP_WAIT)  # after a drain: at once, unless one is stuck
+        self._follow_ups.shutdown(wait=False, cancel_futures=True)
 
     def healthy(self) -> bool:
         """HTTP mode is healthy while served; Socket Mode while its connection is up."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -28,7 +29,16 @@ from bot.platforms import slack
 from bot.platforms.slack_client import ANSWER_EVENT
 from storage.models import DeliveryRow
 from tests.conftest import ROOT
-from tests.fakes.fake_slack import BOT_TOKEN, FROZEN_AT, TEAM_ID, FakeSlack, command_body, event_body
+from tests.fakes.fake_slack import (
+    BOT_TOKEN,
+    FROZEN_AT,
+    SIGNING_SECRET,
+    TEAM_ID,
+    FakeSlack,
+    SlackSender,
+    command_body,
+    event_body,
+)
 from tests.fakes.served import free_port
 
 CHEN = "U0CHEN0001"
@@ -287,3 +297,56 @@ def test_the_drain_waits_for_follow_ups_under_way(example: App, fake: FakeSlack)
         assert not platform.drain(deadline=time.monotonic() + 0.2)
         gate.set()
         assert platform.drain(deadline=time.monotonic() + 5)
+
+
+@pytest.mark.skipif(not _inside_the_example_cycle(), reason="the example cycle (2026-Q4) does not hold today")
+def test_sigterm_in_http_mode_answers_the_requests_under_way_then_exits_0(example: App, db_url: str, fake: FakeSlack,
+                                                                          tmp_path: Path) -> None:
+    port = free_port()
+    env = _env(fake, SLACK_SIGNING_SECRET=SIGNING_SECRET)
+    env.pop("SLACK_APP_TOKEN")
+    log = tmp_path / "krbot.log"
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--http", "--port", str(port), "--db", db_url],
+                               cwd=tmp_path, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    answers: dict[float, str] = {}
+    lock = threading.Lock()
+
+    def send(values: list[float]) -> None:
+        with httpx.Client(timeout=10) as client:
+            sender = SlackSender(url=f"http://127.0.0.1:{port}", client=client)
+            for value in values:
+                try:
+                    answer = sender.command(user_id=CHEN, text=f"update KR2 {value:.4f}%", trigger_id=f"t-h-{value}",
+                                            response_url=fake.response_url(name="http"))
+                    text = answer.json().get("text", "") if answer.status_code == 200 else str(answer.status_code)
+                except httpx.HTTPError:
+                    text = "unanswered"  # krbot had stopped taking connections: nothing reached it
+                with lock:
+                    answers[value] = text
+
+    try:
+        wait_until(lambda: _answers_health(port), timeout=60, what="krbot serving")
+        values = [round(1 + n / 1000, 3) for n in range(40)]
+        threads = [threading.Thread(target=send, args=(values[n::4],)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: len(answers) >= 5, what="the first answers")
+        os.killpg(process.pid, signal.SIGTERM)
+        for thread in threads:
+            thread.join(timeout=60)
+        assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    saved = sorted(value for value, text in answers.items() if SAVED in text)
+    assert sorted(kr2_values(example, at=datetime.now(UTC))) == saved, answers
+    assert all(SAVED in text or text == "unanswered" for text in answers.values()), answers
+    assert "Traceback" not in log.read_text()
+
+
+def _answers_health(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
