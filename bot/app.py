@@ -119,7 +119,7 @@ def drain_then_close(*, platforms: list[Any], timer: Any) -> None:
     if timer is not None:
         timer.halt()
     for platform in platforms:
-        platform.drain(deadline=deadline)
+        platform.drain(timeout=max(0.0, deadline - time.monotonic()))
     if timer is not None:
         timer.stop(deadline=deadline)
     for platform in platforms:

@@ -287,7 +287,7 @@ def owe_notices(*, uow: UnitOfWork, platform: str, reply: Any, workspace: str, c
     """Queue the notices `tell_notices` will send for this reply, in the transaction that stores it (so a crash after
     the ack leaves them owed, and `tell_notices` claims the same rows: told once)."""
     told = _notices(uow=uow, platform=platform, reply=reply, workspace=workspace, cause=cause, now=now)
-    owe(uow=uow, rows=[(item, {"platform": platform, "workspace": workspace, "person": person.key, "text": text})
+    queue_follow_ups(uow=uow, rows=[(item, {"platform": platform, "workspace": workspace, "person": person.key, "text": text})
                        for item, person, text in told])
 
 
@@ -297,7 +297,7 @@ OWED = ("answer", "notice")  # the kinds a request's follow-up owes, queued in t
 OWED_LEASE = timedelta(seconds=20)  # a follow-up's claim older than this is a dead process's: taken over (found first)
 
 
-def owe(*, uow: UnitOfWork, rows: Sequence[tuple[Message, dict[str, Any]]]) -> None:
+def queue_follow_ups(*, uow: UnitOfWork, rows: Sequence[tuple[Message, dict[str, Any]]]) -> None:
     """Queue follow-ups with what they send, in the transaction under way (inside `uow.atomic()`: the request's own), so
     that a crash after the ack leaves them owed instead of lost; a row already there is left as it is."""
     if not rows:
@@ -313,7 +313,7 @@ def owe(*, uow: UnitOfWork, rows: Sequence[tuple[Message, dict[str, Any]]]) -> N
             index_elements=["workspace_id", "kind", "target", "period"]), values)
 
 
-def owed(*, uow: UnitOfWork, platform: str, now: datetime, lease: timedelta = OWED_LEASE) -> list[DeliveryRow]:
+def follow_ups_owed(*, uow: UnitOfWork, platform: str, now: datetime, lease: timedelta = OWED_LEASE) -> list[DeliveryRow]:
     """Follow-ups still owed on `platform`: queued, or claimed by a worker whose lease ran out; oldest first."""
     with uow.begin() as session:
         rows = session.scalars(

@@ -65,8 +65,8 @@ class Platform(Protocol):
         """Take no new request or event (SIGTERM): what was received already is still handled and answered."""
         ...
 
-    def drain(self, *, deadline: float) -> bool:
-        """Wait until `deadline` (a time.monotonic()) for what is in flight and what it owes; True when all finished."""
+    def drain(self, *, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for what is in flight and what it owes; True when all finished."""
         ...
 
     def stop(self) -> None:
@@ -84,6 +84,6 @@ class Drains:
     def stop_intake(self) -> None:
         """Nothing to stop taking before stop()."""
 
-    def drain(self, *, deadline: float) -> bool:
+    def drain(self, *, timeout: float) -> bool:
         """Nothing in flight to wait for."""
         return True

@@ -320,10 +320,12 @@ class SlackPlatform(SlackListeners):
         if self._socket is not None:
             self._socket.stop_intake()
 
-    def drain(self, *, deadline: float) -> bool:
-        """Ack every envelope in flight, then let their follow-ups (answers, notices the outbox owes) finish, by `deadline`."""
+    def drain(self, *, timeout: float) -> bool:
+        """Ack every envelope in flight, then let their follow-ups (answers, notices the outbox owes) finish, within
+        `timeout` seconds in all."""
+        deadline = time.monotonic() + timeout
         acked = self._socket.drain(deadline=deadline) if self._socket is not None else True
-        return self.follow_ups_done(deadline=deadline) and acked
+        return self.follow_ups_done(timeout=max(0.0, deadline - time.monotonic())) and acked
 
     def stop(self) -> None:
         """Close the Socket Mode connection, if open, after the drain; follow-ups not started STOP_WAIT later are dropped
@@ -332,7 +334,7 @@ class SlackPlatform(SlackListeners):
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        self.follow_ups_done(deadline=time.monotonic() + STOP_WAIT)  # after a drain: at once, unless one is stuck
+        self.follow_ups_done(timeout=STOP_WAIT)  # after a drain: at once, unless one is stuck
         self._follow_ups.shutdown(wait=False, cancel_futures=True)
 
     def healthy(self) -> bool:

@@ -79,8 +79,9 @@ class SlackFollowUps:
         with self._following_lock:
             self._following.discard(future)
 
-    def follow_ups_done(self, *, deadline: float) -> bool:
-        """Wait until `deadline` (time.monotonic()) for the follow-ups under way (those they start too); True if all ended."""
+    def follow_ups_done(self, *, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the follow-ups under way (those they start too); True if all ended."""
+        deadline = time.monotonic() + timeout
         while True:
             with self._following_lock:
                 pending = list(self._following)
@@ -122,7 +123,7 @@ class SlackFollowUps:
         """Queue the answer to request `cause` in the transaction under way (the one that stores the request)."""
         now = datetime.now(UTC)
         workspace_id = services.workspace_id_of(uow=self.uow, workspace=workspace)
-        outbox.owe(uow=self.uow, rows=[
+        outbox.queue_follow_ups(uow=self.uow, rows=[
             (answer_item(workspace_id=workspace_id, person=person, cause=cause, part=n, now=now),
              {"platform": PLATFORM, "workspace": workspace, "channel": channel, "message": message})
             for n, message in enumerate(blocks.text_messages(text=text))
@@ -174,7 +175,7 @@ class SlackFollowUps:
     def _send_owed(self) -> None:
         """Send what a stopped process owed (queued, or claimed by one whose lease ran out)."""
         try:
-            rows = outbox.owed(uow=self.uow, platform=PLATFORM, now=datetime.now(UTC))
+            rows = outbox.follow_ups_owed(uow=self.uow, platform=PLATFORM, now=datetime.now(UTC))
             for row in rows:
                 status = self._send_owed_row(item=outbox.item_of(row), payload=dict(row.payload or {}))
                 log.info("slack: owed %s to %s %s", row.kind, row.target, status)

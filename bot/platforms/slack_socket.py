@@ -58,7 +58,8 @@ def _envelope(message: str) -> dict[str, Any] | None:
         parsed = json.loads(message)
     except ValueError:
         return None
-    return parsed if isinstance(parsed, dict) and parsed.get("envelope_id") and "payload" in parsed else None
+    wanted = isinstance(parsed, dict) and all(key in parsed for key in ("type", "envelope_id", "payload"))
+    return parsed if wanted and parsed["envelope_id"] else None  # what slack_sdk hands its request listeners
 
 
 class SocketIntake:
