@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.core.errors import KrbotError
 from storage.db import UnitOfWork, make_engine, upgrade
 
+SIGNAL_CHECK = 0.5  # seconds: the main thread wakes this often so that Python runs a signal handler another thread got
 DRAIN_SECONDS = 10.0  # on SIGTERM: what is in flight is finished and answered within this, then the sockets close
 
 
@@ -164,7 +165,8 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
             served = build_http_app(routes=routes, health=health, metrics_token=app.settings.metrics_token)
             serve_http(app=served, port=port or app.settings.http_port)
         else:
-            stop.wait()
+            while not stop.wait(timeout=SIGNAL_CHECK):  # a signal another thread took is handled at the next wake-up
+                pass
     except KeyboardInterrupt:
         pass
     finally:
