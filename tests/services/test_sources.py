@@ -91,12 +91,16 @@ def test_an_unreachable_source_is_recorded_told_once_a_day_and_its_last_value_ke
     assert len(synced.notices()) == 4  # the next day it is told again
 
 
-def test_a_write_through_a_source_query_is_refused_by_the_read_only_transaction(synced: Synced) -> None:
+def test_a_write_through_a_source_query_is_refused_by_the_read_only_transaction(
+    synced: Synced, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = count_orders(synced.sales)
+    monkeypatch.delenv("SALES_DB_URL")  # imported where the database is unknown, so the import cannot refuse the text
     services.import_okrs(
         uow=synced.app.uow, filename="sync.yaml", at=IMPORTED,
         text=sources_yaml(json_url=synced.json.url, gmv_sql="INSERT INTO orders (id, gmv, returned) VALUES (99, 1, 0) RETURNING gmv"),
     )
+    monkeypatch.setenv("SALES_DB_URL", synced.sales)
     outcome = synced.runner().run(job="sync", now=OCT15)
     assert outcome.counts["pull failed"] == 1
     assert synced.pulls()["GMV"]["source"]["last_pull"]["error"] == "refused"

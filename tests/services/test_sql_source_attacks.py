@@ -332,8 +332,11 @@ def test_a_sync_whose_source_tried_reports_the_pull_failed_and_stores_nothing(
 
     monkeypatch.setenv("KRBOT_SOURCE_ENVS", "SALES_DB_URL,SHOP_HEADERS")
     with synced_workspace(app=app, db_url=db_url, tmp_path=tmp_path, monkeypatch=monkeypatch) as synced:
-        services.import_okrs(uow=app.uow, filename="sync.yaml", at=IMPORTED,
+        sales = synced.sales
+        monkeypatch.delenv("SALES_DB_URL")  # imported where the source's database is unknown (the import would refuse
+        services.import_okrs(uow=app.uow, filename="sync.yaml", at=IMPORTED,  # the text in its dialect): the pull must
                              text=sources_yaml(json_url=synced.json.url, gmv_sql=gmv_sql))
+        monkeypatch.setenv("SALES_DB_URL", sales)  # refuse it itself
         outcome = synced.runner().run(job="sync", now=OCT15)
         assert outcome.counts["pull failed"] == 1 and outcome.counts["pulled"] == 2, outcome.counts
         gmv = synced.pulls()["GMV"]
