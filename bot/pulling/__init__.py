@@ -52,6 +52,23 @@ class Puller:
     engines: dict[str, Any] = field(default_factory=dict)
     client: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)  # engines and the client are made once, by one thread
+    addresses: dict[str, str] = field(default_factory=dict)  # variables read once per run (refusals: each time)
+
+    def address(self, *, name: str) -> str:
+        """The value of the allowed variable `name` (`environment`), read once within this run."""
+        found = self.addresses.get(name)
+        if found is None:
+            found = self.addresses[name] = environment(name=name)
+        return found
+
+    def local(self, *, source: model.Source | None) -> bool:
+        """True for a SQL source on a local SQLite file: no other system to wait for, so no thread of its own helps."""
+        if source is None or source.sql is None or source.database_env is None:
+            return False
+        try:
+            return self.address(name=source.database_env).lower().startswith("sqlite")
+        except KrbotError:
+            return False  # the pull says what is wrong with the variable
 
     def pull(self, *, source: model.Source) -> Any:
         """The raw value `source` gives now (a number or a string), or a KrbotError saying what failed."""

@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.core.errors import KrbotError
-from bot.pulling import Puller, environment, scalar
+from bot.pulling import Puller, scalar
 
 _FOUND_ROWS = 2  # MySQL CLIENT.FOUND_ROWS, as SQLAlchemy sets it; never CLIENT.MULTI_STATEMENTS
 
@@ -102,7 +102,7 @@ def pull_sql(*, puller: Puller, sql: str, database_env: str) -> Any:
     from bot.pulling.sql_statement import DIALECTS, checked_statement
 
     deadline = time.monotonic() + puller.timeout
-    address = environment(name=database_env)
+    address = puller.address(name=database_env)
     engine = source_engine(puller=puller, name=database_env, address=address)  # made, not yet connected
     statement = checked_statement(sql=sql, dialect=DIALECTS[engine.url.get_backend_name()])  # before connecting
     answer = read_answer(engine=engine, statement=statement, deadline=deadline, seconds=puller.timeout)

@@ -51,8 +51,8 @@ class Reading:
     backend: str
     deadline: float = math.inf
     denied: list[str] = field(default_factory=list)
-    stopped: threading.Event = field(default_factory=threading.Event)  # the client's guard acted
-    done: threading.Event = field(default_factory=threading.Event)  # the statement is over
+    stopped: threading.Event | None = None  # the client's guard acted (PostgreSQL's guard only: made there)
+    done: threading.Event | None = None  # the statement is over (idem)
 
     def run(self, *, sql: str) -> None:
         """Run one statement of ours or a checked one: never with parameters, on PostgreSQL never simple protocol."""
@@ -144,7 +144,8 @@ def _postgres(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]
     raw.rollback()  # nothing to end, normally (no round trip then)
     raw.autocommit = True  # so that psycopg sends no BEGIN of its own: the transaction is the one begun here
     with raw.cursor() as cursor:
-        reading = Reading(cursor=cursor, backend="postgresql", deadline=deadline)
+        done = threading.Event()
+        reading = Reading(cursor=cursor, backend="postgresql", deadline=deadline, stopped=threading.Event(), done=done)
         guard = threading.Timer(seconds + GRACE_SECONDS, partial(_stop, raw=raw, reading=reading))
         guard.daemon = True
         guard.start()
@@ -152,12 +153,13 @@ def _postgres(*, raw: Any, seconds: float, deadline: float) -> Iterator[Reading]
             cursor.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
             yield reading
         finally:
-            reading.done.set()
+            done.set()
             guard.cancel()
 
 
 def _stop(*, raw: Any, reading: Reading) -> None:
     """The client's guard (in the timer's thread): ask the server to cancel; if no answer comes, cut the socket."""
+    assert reading.stopped is not None and reading.done is not None
     reading.stopped.set()
     try:
         raw.cancel_safe(timeout=GRACE_SECONDS)
@@ -240,7 +242,8 @@ def refusal(*, error: Exception, reading: Reading, url: URL, seconds: float) -> 
     if "too big" in lowered:
         return KrbotError("source.too_big", limit=MAX_VALUE_BYTES)
     late = code == _MYSQL_LOST and time.monotonic() >= reading.deadline
-    if reading.stopped.is_set() or state == _QUERY_CANCELED or code in _MYSQL_TIMEOUT or late or "interrupted" in lowered:
+    stopped = reading.stopped is not None and reading.stopped.is_set()
+    if stopped or state == _QUERY_CANCELED or code in _MYSQL_TIMEOUT or late or "interrupted" in lowered:
         return KrbotError("source.timeout", seconds=int(seconds))
     if state == _READ_ONLY_STATE or code == _MYSQL_READ_ONLY or "readonly" in lowered or "read-only" in lowered:
         return KrbotError("source.read_only", detail=words)

@@ -20,7 +20,7 @@ from bot.core.sources import OUTSIDE_WORDS, failure_kind, number_text, sourced
 from bot.core.text import clean_text
 from bot.locales import number_style, write_value
 from bot.metrics import CHECKINS, SOURCE_PULLS
-from bot.services.checkins import build_checkin, read_measure
+from bot.services.checkins import checkin_for, read_measure
 from bot.services.context import Scope, load_scope
 from storage import ledger
 from storage.db import UnitOfWork
@@ -28,7 +28,7 @@ from storage.repository import pulls
 
 log = logging.getLogger("krbot.sync")
 
-PULLERS = 8  # sources pulled at once
+PULLERS = 8  # sources of other systems (network) pulled at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +180,9 @@ def sync_sources(
 
 
 def _pull_all(*, scope: Scope, items: list[_Sourced], source: Any) -> tuple[dict[int, str], dict[int, KrbotError]]:
-    """Each source's value as the text its owner would type, or the refusal (a pull's, or the §6 reader's); pulled
-    a few at a time, since most of a pull is waiting for another system."""
+    """Each source's value as the text its owner would type, or the refusal (a pull's, or the §6 reader's). Sources
+    that wait for another system are pulled a few at a time; a local SQLite file's, CPU-bound under the GIL, one at a
+    time on this thread meanwhile (more threads would only take turns)."""
     workspace_style = number_style(locale=scope.okrs.workspace.number_locale)
 
     def one(item: _Sourced) -> str | KrbotError:
@@ -201,17 +202,29 @@ def _pull_all(*, scope: Scope, items: list[_Sourced], source: Any) -> tuple[dict
             return KrbotError("source.query", detail=str(error)[:300] or type(error).__name__)
         return text
 
-    with ThreadPoolExecutor(max_workers=max(1, min(PULLERS, len(items))), thread_name_prefix="krbot-pull") as pool:
-        answers = list(pool.map(one, items))
-    texts = {i.measure_id: a for i, a in zip(items, answers, strict=True) if isinstance(a, str)}
-    errors = {i.measure_id: a for i, a in zip(items, answers, strict=True) if isinstance(a, KrbotError)}
+    local = getattr(source, "local", None)
+    here: list[_Sourced] = []
+    away: list[_Sourced] = []
+    for item in items:
+        (here if local is not None and local(source=item.measure.source) else away).append(item)
+    answers: dict[int, str | KrbotError] = {}
+    if away:
+        with ThreadPoolExecutor(max_workers=max(1, min(PULLERS, len(away))), thread_name_prefix="krbot-pull") as pool:
+            waiting = pool.map(one, away)  # started now: the local ones below are read meanwhile
+            answers.update({item.measure_id: one(item) for item in here})
+            answers.update({item.measure_id: answer for item, answer in zip(away, waiting, strict=True)})
+    else:
+        answers.update({item.measure_id: one(item) for item in here})
+    texts = {measure_id: a for measure_id, a in answers.items() if isinstance(a, str)}
+    errors = {measure_id: a for measure_id, a in answers.items() if isinstance(a, KrbotError)}
     return texts, errors
 
 
 def _checkins(
     *, scope: Scope, items: list[_Sourced], texts: dict[int, str], errors: dict[int, KrbotError], at: datetime
 ) -> tuple[list[model.Checkin], dict[int, float]]:
-    """One check-in per KR (or objective) holding all its values pulled now, built by the owner's check-in builder."""
+    """One check-in per KR (or objective) holding all its values pulled now, built by the owner's check-in builder
+    (the target known already: no lookup of its code in the tree per check-in)."""
     by_code: dict[str, list[_Sourced]] = defaultdict(list)
     for item in items:
         if item.measure_id in texts:
@@ -227,7 +240,7 @@ def _checkins(
             update = commands.Update(
                 code=code, values=tuple(commands.MeasureValue(measure=i.measure.name, text=texts[i.measure_id]) for i in group)
             )
-            checkin, _ = build_checkin(scope=scope, person=owner, update=update, at=at, now=at)
+            checkin, _ = checkin_for(scope=scope, target=target, person=owner, update=update, at=at, now=at)
         except KrbotError as error:
             for item in group:
                 errors[item.measure_id] = error

@@ -121,10 +121,12 @@ def add_synced_checkins(*, session: Session, loaded: Loaded, checkins: Sequence[
     if not checkins:
         return {}
     ids: dict[str, int] = {}
+    connection = session.connection()  # plain rows, written by the table itself: no ORM bookkeeping per row
+    checkins_table, values_table = CheckinRow.__table__, CheckinValueRow.__table__
     for start in range(0, len(checkins), CHUNK):
         chunk = checkins[start:start + CHUNK]
-        rows = session.execute(
-            insert(CheckinRow).returning(CheckinRow.code, CheckinRow.id),  # by code: batched, in any order
+        rows = connection.execute(
+            insert(checkins_table).returning(checkins_table.c.code, checkins_table.c.id),  # by code: batched, any order
             [
                 {"workspace_id": loaded.workspace_id, "cycle_id": loaded.cycle_id, "code": c.code,
                  "person_key": c.person, "at": c.at, "note": None, "next_step": None, "risk": None,
@@ -139,7 +141,7 @@ def add_synced_checkins(*, session: Session, loaded: Loaded, checkins: Sequence[
         for name, value in c.values.items()
     ]
     for start in range(0, len(values), CHUNK):
-        session.execute(insert(CheckinValueRow), values[start:start + CHUNK])
+        connection.execute(insert(values_table), values[start:start + CHUNK])
     note_days(session=session, timezone=loaded.okrs.workspace.timezone, values=[
         (ids[c.code], loaded.measure_ids[(c.code, name)], c.at, value) for c in checkins for name, value in c.values.items()
     ])
