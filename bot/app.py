@@ -11,6 +11,8 @@ from bot.config import Settings
 from bot.core.errors import KrbotError
 from storage.db import UnitOfWork, make_engine, upgrade
 
+HEALTH_SECONDS = 1.0  # /healthz waits this long for the database, then says "slow"
+
 
 @dataclass(frozen=True, slots=True)
 class App:
@@ -34,13 +36,18 @@ def build_app(*, database_url: str | None = None, migrate: bool = True, settings
     return App(settings=settings, uow=uow)
 
 
-def database_answers(*, app: App) -> bool:
-    """True when the database answers a trivial query."""
+def database_answers(*, app: App, seconds: float = HEALTH_SECONDS) -> bool | str:
+    """True when the database answers a trivial query within `seconds`; "slow" when it does not answer in time (the
+    probe is cut at its own deadline, so /healthz never hangs); False when it refuses."""
     from sqlalchemy import text
 
+    from storage.deadlines import DatabaseLate, deadline
+
     try:
-        with app.uow.engine.connect() as connection:
+        with deadline(seconds=seconds), app.uow.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+    except DatabaseLate:
+        return "slow"
     except Exception:  # noqa: BLE001 - any failure means: not healthy
         return False
     return True
@@ -131,7 +138,7 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
                 database = database_answers(app=app)
                 ticking = timer.ticking()
                 return {
-                    "ok": database and ticking and all(states.values()),
+                    "ok": database is True and ticking and all(states.values()),
                     "database": database,
                     "scheduler": ticking,
                     "platforms": states,

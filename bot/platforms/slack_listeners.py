@@ -32,6 +32,7 @@ from bot.platforms.slack_context import (
     user_id_of,
 )
 from bot.render import render_reply
+from bot.services.deadlines import maybe_saved
 
 if TYPE_CHECKING:
     from bot.services import UnitOfWork
@@ -113,6 +114,10 @@ class SlackListeners:
         sender = context.get(SENDER)
         if isinstance(error, KrbotError):
             text = blocks.esc_lines(error_message(error, lang=sender.lang if sender else "en"))
+        elif maybe_saved(error):  # a COMMIT went out and its answer never came: never "nothing was saved"
+            log.error("slack request: the database stopped answering after a commit went out; it may be stored",
+                      exc_info=error)
+            text = self._failed_text(key="slack.unsure")
         else:
             log.error("slack request failed; nothing was stored", exc_info=error)
             text = self._failed_text()
@@ -142,9 +147,10 @@ class SlackListeners:
         return blocks.esc_lines(translate("slack.unknown_user", lang=lang, user=user_id))
 
     @staticmethod
-    def _failed_text() -> str:
-        """Nothing was saved (the database did not answer): in both languages, as the workspace's can't be read."""
-        return blocks.esc_lines("\n".join(translate("slack.failed", lang=lang) for lang in ("zh", "en")))
+    def _failed_text(*, key: str = "slack.failed") -> str:
+        """Nothing was saved, or not known whether (the database did not answer): in both languages, as the
+        workspace's can't be read."""
+        return blocks.esc_lines("\n".join(translate(key, lang=lang) for lang in ("zh", "en")))
 
     def _reply_text(self, *, reply: services.Reply) -> str:
         """A service reply as escaped mrkdwn."""
