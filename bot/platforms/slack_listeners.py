@@ -114,13 +114,11 @@ class SlackListeners:
         sender = context.get(SENDER)
         if isinstance(error, KrbotError):
             text = blocks.esc_lines(error_message(error, lang=sender.lang if sender else "en"))
-        elif maybe_saved(error):  # a COMMIT went out and its answer never came: never "nothing was saved"
-            log.error("slack request: the database stopped answering after a commit went out; it may be stored",
-                      exc_info=error)
-            text = self._failed_text(key="slack.unsure")
         else:
-            log.error("slack request failed; nothing was stored", exc_info=error)
-            text = self._failed_text()
+            unsure = maybe_saved(error)  # a COMMIT went out and its answer never came: never "nothing was saved"
+            log.error("slack request failed; %s", "it may be stored" if unsure else "nothing was stored", exc_info=error)
+            key = "slack.unsure" if unsure else "slack.failed"  # in both languages: the workspace's can't be read
+            text = blocks.esc_lines("\n".join(translate(key, lang=lang) for lang in ("zh", "en")))
         kind = body.get("type") if isinstance(body, dict) else None
         if isinstance(body, dict) and body.get("command"):
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
@@ -145,12 +143,6 @@ class SlackListeners:
         except KrbotError:
             lang = "en"
         return blocks.esc_lines(translate("slack.unknown_user", lang=lang, user=user_id))
-
-    @staticmethod
-    def _failed_text(*, key: str = "slack.failed") -> str:
-        """Nothing was saved, or not known whether (the database did not answer): in both languages, as the
-        workspace's can't be read."""
-        return blocks.esc_lines("\n".join(translate(key, lang=lang) for lang in ("zh", "en")))
 
     def _reply_text(self, *, reply: services.Reply) -> str:
         """A service reply as escaped mrkdwn."""
