@@ -41,6 +41,7 @@ from bot.platforms.lanes import lanes_of
 from bot.platforms.payloads import Malformed
 from bot.platforms.slack_client import DIGEST_EVENT, SLACK_API_URL, SharedPolicy, make_client
 from bot.platforms.slack_listeners import DELIVERY, PLATFORM, SlackListeners
+from bot.platforms.slack_uninstalls import SlackUninstalls
 
 if TYPE_CHECKING:
     from slack_sdk.oauth.installation_store import InstallationStore
@@ -72,7 +73,7 @@ class _TokenGoesThroughAuthorize(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_TokenGoesThroughAuthorize())
 
 
-class SlackPlatform(SlackListeners):
+class SlackPlatform(SlackListeners, SlackUninstalls):
     """Slack for krbot: the Bolt app with its listeners, and the sends the scheduler and services ask for."""
 
     name = PLATFORM
@@ -122,6 +123,8 @@ class SlackPlatform(SlackListeners):
         )
         self._socket: Any = None
         self.register(app=self.app)
+        self.gone_teams: set[str] = set()  # single token: teams that uninstalled krbot while this process ran
+        self.register_uninstalls(app=self.app)
 
     def _authorize(self) -> AuthorizeResult:
         """Who the bot is in its workspace: auth.test, asked once and kept (Bolt's authorize hook)."""
@@ -147,6 +150,17 @@ class SlackPlatform(SlackListeners):
         if bot is None:
             raise KrbotError("slack.not_installed", team=team)
         return make_client(token=bot.bot_token, base_url=self.settings.slack_api_url)
+
+    def installed_in(self, *, workspace: str | None) -> bool:
+        """False when krbot's install in the workspace's Slack team is gone: its tokens deleted (or, with one token,
+        the team uninstalled krbot while this process ran); the jobs skip that workspace."""
+        if self.installs is None:
+            return not self.gone_teams
+        try:
+            self._client_for(workspace=workspace)
+        except KrbotError as error:
+            return error.key != "slack.not_installed"  # several teams and none named: a setting to fix, said loudly
+        return True
 
     def _client_of(self, *, person: model.Person) -> WebClient:
         """The client that reaches one person (their workspace's, with installs)."""
