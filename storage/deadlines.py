@@ -324,6 +324,7 @@ def install(*, engine: Engine) -> None:
             return
         state = getattr(context.original_exception, "sqlstate", None)
         locked = sqlite and "locked" in str(context.original_exception)
-        if due.expired or state in _SLOW_STATES or locked or due.remaining() <= SERVER_MARGIN:
+        dropped = context.is_disconnect or isinstance(context.sqlalchemy_exception, exc.OperationalError)
+        if due.expired or state in _SLOW_STATES or locked or (dropped and due.remaining() <= SERVER_MARGIN):
             raise due.late() from context.original_exception
 
