@@ -3,7 +3,11 @@ saved" is stored afterwards — a real PostgreSQL behind a proxy that stalls, an
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import make_url
 
@@ -21,14 +26,22 @@ from bot.app import App, build_app, database_answers
 from bot.http import build_http_app
 from bot.i18n import translate
 from bot.platforms import slack
-from tests.conftest import EXAMPLE_ZH, IMPORTED_AT, POSTGRES, POSTGRES_URL
+from tests.conftest import EXAMPLE_ZH, IMPORTED_AT, POSTGRES, POSTGRES_URL, ROOT
 from tests.edges.test_feishu import CHEN as FEISHU_CHEN
 from tests.edges.test_feishu import Clock, fake, open_api, settings_for  # noqa: F401 - fixtures
 from tests.edges.test_feishu_requests import served as served_feishu
 from tests.edges.test_slack import CHEN, NOW, Bot
 from tests.edges.test_slack import settings_for as slack_settings
 from tests.fakes import fake_feishu as ff
-from tests.fakes.fake_slack import FakeSlack, SlackSender, frozen_now, serve
+from tests.fakes.fake_slack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    SlackSender,
+    free_port,
+    frozen_now,
+    serve,
+)
 from tests.fakes.scratch import postgres_schema
 from tests.fakes.stalling_proxy import StallingProxy
 
@@ -240,3 +253,57 @@ def test_background_work_keeps_its_long_limits_while_requests_get_short_ones(sta
     worker.start()
     worker.join(timeout=20)
     assert slow.is_set()  # three seconds is nothing for a job
+
+
+def test_krbot_run_answers_healthz_and_slack_within_their_deadlines_while_postgres_stalls(
+    stalled: Stalled, tmp_path: Path
+) -> None:
+    """The real `krbot run --http`: with the database stalled, /healthz says "slow" (503) within its own deadline and a
+    command is told "nothing was saved" within 3 s; once the database answers again, /healthz is ok again."""
+    fake_slack = FakeSlack().start()
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FEISHU_", "KRBOT_"))},
+           "PYTHONPATH": str(ROOT), "KRBOT_METRICS_TOKEN": "health-token", "SLACK_BOT_TOKEN": BOT_TOKEN,
+           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.api_url}
+    url = stalled.through.uow.engine.url.render_as_string(hide_password=False)
+    with (tmp_path / "krbot.log").open("wb") as log_file:
+        server = subprocess.Popen([sys.executable, "-m", "bot", "run", "--http", "--port", str(port), "--db", url],
+                                  cwd=tmp_path, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    health = f"http://127.0.0.1:{port}/healthz"
+    sender = SlackSender(url=f"http://127.0.0.1:{port}")
+    try:
+        def healthz() -> tuple[float, int, dict[str, Any]]:
+            started = time.monotonic()
+            answer = httpx.get(health, headers={"Authorization": "Bearer health-token"}, timeout=10)
+            return time.monotonic() - started, answer.status_code, answer.json()
+
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            try:
+                if healthz()[1] == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        assert healthz()[1] == 200, (tmp_path / "krbot.log").read_text()[-3000:]
+        stalled.proxy.stall()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            command = pool.submit(lambda: (time.monotonic(), sender.command(
+                user_id=CHEN, text="update KR2 1.6% note: run-stalled", response_url=fake_slack.response_url(name="r"),
+                trigger_id="t-run-stalled")))
+            took, status, report = healthz()
+            sent_at, answer = command.result()
+            answered = time.monotonic() - sent_at
+        assert status == 503 and report["database"] == "slow" and took < 2.5, (took, status, report)
+        assert answer.status_code == 200 and FAILED in answer.json()["text"] and answered < ANSWERED_WITHIN
+        stalled.proxy.resume()
+        end = time.monotonic() + 20
+        while healthz()[1] != 200 and time.monotonic() < end:
+            time.sleep(0.3)
+        assert healthz()[2]["database"] is True
+        never_stored(stalled.direct, notes={"run-stalled"}, seconds=1.0)
+    finally:
+        sender.client.close()
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        fake_slack.stop()
