@@ -307,3 +307,33 @@ def test_krbot_run_answers_healthz_and_slack_within_their_deadlines_while_postgr
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         fake_slack.stop()
+
+
+def test_a_long_write_of_this_process_on_sqlite_holds_no_request_past_3s(tmp_path: Path) -> None:
+    """An import (or any long transaction) of the same process holds SQLite's one writer turn: requests wait for it
+    only until their deadline, then say nothing was saved; the long write itself is not disturbed."""
+    app = with_example(url=f"sqlite:///{tmp_path / 'krbot.db'}")
+    holding, release = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with app.uow.atomic():
+            holding.set()
+            release.wait(20)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    try:
+        assert holding.wait(10)
+        with slack_bot(served_on=app, seen_by=app) as bot:
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                answers = [future.result() for future in
+                           [pool.submit(timed_command, bot, n=n, text=f"update KR2 1.{n}% note: queued-{n}") for n in range(3)]]
+            assert all(took < ANSWERED_WITHIN for took, _, _ in answers), [round(took, 2) for took, _, _ in answers]
+            assert all(status == 200 and FAILED in text for _, status, text in answers), answers
+            release.set()
+            writer.join(timeout=10)
+            never_stored(app, notes={f"queued-{n}" for n in range(3)}, seconds=1.0)
+    finally:
+        release.set()
+        writer.join(timeout=10)
+        app.uow.engine.dispose()
