@@ -83,6 +83,7 @@ class UnitOfWork:
                 outer.spoiled = True  # what the block wrote may be half done: atomic() must not commit it
                 raise
             return
+        deadlines.in_time()
         with self._sessions() as session, session.begin():
             yield session
 
@@ -93,6 +94,7 @@ class UnitOfWork:
         if outer is not None:
             yield outer.session.connection()
             return
+        deadlines.in_time()
         with self.engine.connect() as connection:
             yield connection
 
@@ -122,6 +124,7 @@ class UnitOfWork:
         """One transaction around several service calls (each `begin()` inside joins it): committed at the end, or not at all."""
         if self._joined.get() is not None:
             raise RuntimeError("atomic() does not nest")
+        deadlines.in_time()
         with self._turn(), self._sessions() as session, session.begin():
             outer = Atomic(session=session)
             token = self._joined.set(outer)

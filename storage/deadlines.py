@@ -162,6 +162,14 @@ def deadline(*, at: float | None = None, seconds: float | None = None) -> Iterat
             due.sockets.clear()
 
 
+def in_time() -> None:
+    """Raise DatabaseLate when this thread's deadline has passed: a request that waited out its time for a lane takes
+    no pooled connection (a refused checkout would throw a good one away)."""
+    due = current()
+    if due is not None and (due.expired or due.remaining() <= 0):
+        raise due.late()
+
+
 def maybe_saved(error: BaseException | None) -> bool:
     """True when `error` (or what caused it) says a COMMIT went out whose answer never came: not "nothing saved"."""
     seen = 0
