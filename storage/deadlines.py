@@ -116,23 +116,31 @@ class _Watchdog:
         self._thread: threading.Thread | None = None
 
     def watch(self, *, deadline: Deadline) -> None:
-        """Expire `deadline` at its moment unless it finished first."""
+        """Expire `deadline` at its moment unless it finished first (woken only when it is the nearest one)."""
         with self._wake:
             heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="krbot-db-deadlines", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._heap[0][2] is deadline:
+                self._wake.notify()
 
     def _run(self) -> None:
-        """Sleep until the next moment; expire what is due."""
+        """Sleep until the nearest unfinished moment; expire it if still unfinished then (finished ones are dropped
+        in bulk, so a stream of quick requests wakes this thread about once per deadline's length, not per request)."""
         while True:
             with self._wake:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    self._wake.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
+                while self._heap and self._heap[0][2].finished:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
                 _, _, due = heapq.heappop(self._heap)
-            if not due.finished:
-                due.expire()
+            due.expire()
 
 
 _WATCHDOG = _Watchdog()
@@ -254,7 +262,7 @@ def _connect_within(*, due: Deadline, connect: Callable[[], Any]) -> Any:
 
 def _wrote(statement: str) -> bool:
     """True for a statement that may change data (anything but a plain read): its COMMIT may save something."""
-    return not statement.lstrip().upper().startswith(_READS)
+    return not statement[:40].lstrip().upper().startswith(_READS)
 
 
 def install(*, engine: Engine) -> None:
