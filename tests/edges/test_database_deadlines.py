@@ -75,15 +75,15 @@ def stalled() -> Iterator[Stalled]:
         pytest.skip(f"PostgreSQL does not answer at {POSTGRES_URL}")
     with postgres_schema(url=POSTGRES_URL) as url:
         target = make_url(url)
-        proxy = StallingProxy(target_host=str(target.host), target_port=int(target.port or 5432)).start()
-        direct = with_example(url=url)
-        through = build_app(database_url=proxy.url(of=url), migrate=False)
-        try:
-            yield Stalled(direct=direct, through=through, proxy=proxy)
-        finally:
-            proxy.stop()
-            through.uow.engine.dispose()
-            direct.uow.engine.dispose()
+        with StallingProxy(target=(str(target.host), int(target.port or 5432))) as proxy:
+            direct = with_example(url=url)
+            through = build_app(database_url=proxy.url(of=url), migrate=False)
+            try:
+                yield Stalled(direct=direct, through=through, proxy=proxy)
+            finally:
+                proxy.resume()
+                through.uow.engine.dispose()
+                direct.uow.engine.dispose()
 
 
 @contextmanager

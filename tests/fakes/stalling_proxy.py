@@ -1,10 +1,14 @@
-"""A TCP proxy in front of a real server that can stall: it keeps accepting bytes and holds them, answering nothing.
+"""A TCP proxy in front of a real database server that goes silent, as a hung server or network looks to its client.
 
-While stalled the proxy looks like a network partition to both ends: connections are accepted, what is sent is
-taken (the sender's writes succeed) and held, nothing comes back. On `resume()` what was held is delivered in
-order, as TCP would deliver its retransmissions once a partition heals, and a side that closed meanwhile closes
-its peer after the held bytes. So a COMMIT sent into the stall reaches the server when it resumes: a client that
-told its user "nothing was saved" must not have sent one.
+Two ways to go silent, one class (`with StallingProxy(target=(host, port)) as proxy`):
+
+- by marker: once a client has sent `marker` on a connection, the server's answers on that connection are swallowed
+  (the client waits for bytes that never come);
+- by hand: `stall()` makes every connection, new ones too, a network partition: connections are accepted, what
+  either side sends is taken (its writes succeed) and held, nothing is passed on; `resume()` delivers what was held,
+  in order, as TCP delivers its retransmissions once a partition heals, and a side that closed meanwhile closes its
+  peer after the held bytes. So a COMMIT sent into the stall reaches the server when it resumes: a client that told
+  its user "nothing was saved" must not have sent one.
 """
 
 from __future__ import annotations
@@ -12,95 +16,93 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from typing import Any
 
-POLL = 0.05  # seconds a pump waits on its socket before looking at the stall flag again
+POLL = 0.05  # seconds a pump waits on its socket before looking at the stall again
 
 
-@dataclass
 class StallingProxy:
-    """Forwards 127.0.0.1:`port` to `target_host`:`target_port` until `stall()`, holds everything until `resume()`."""
+    """Forwards 127.0.0.1:`port` to `target` byte for byte until a client sends `marker`, or until `stall()`."""
 
-    target_host: str
-    target_port: int
-    port: int = 0
-    stalled: threading.Event = field(default_factory=threading.Event)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _sockets: list[socket.socket] = field(default_factory=list)
-    _listener: socket.socket | None = None
+    def __init__(self, *, target: tuple[str, int], marker: bytes = b"krbot_stall") -> None:
+        self.target = target
+        self.marker = marker
+        self.stalled = threading.Event()  # set once a marker was seen, or while stalled by hand
+        self._holding = threading.Event()  # stalled by hand: every byte is held until resume()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._sockets: list[socket.socket] = []
+        self._closing = False
 
-    def start(self) -> StallingProxy:
-        """Listen on a free local port and accept connections in the background."""
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(128)
-        listener.settimeout(POLL)
-        self._listener = listener
-        self.port = listener.getsockname()[1]
+    def __enter__(self) -> StallingProxy:
         threading.Thread(target=self._accept, name="stalling-proxy", daemon=True).start()
         return self
 
+    def __exit__(self, *_: Any) -> None:
+        self._closing = True
+        self._holding.clear()
+        self._listener.close()
+        for sock in self._sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
     def stall(self) -> None:
         """From now on hold every byte in both directions (connections are still accepted)."""
+        self._holding.set()
         self.stalled.set()
 
     def resume(self) -> None:
         """Deliver what was held and forward again."""
+        self._holding.clear()
         self.stalled.clear()
-
-    def stop(self) -> None:
-        """Close the listener and every connection."""
-        self._stop.set()
-        self.stalled.clear()
-        for sock in [self._listener, *self._sockets]:
-            if sock is not None:
-                try:
-                    sock.close()
-                except OSError:
-                    pass
 
     def url(self, *, of: str) -> str:
-        """`of` (a database URL) with its host and port replaced by the proxy's."""
-        return of.replace(f"{self.target_host}:{self.target_port}", f"127.0.0.1:{self.port}", 1)
+        """`of` (a database URL naming the target) with its host and port replaced by the proxy's."""
+        host, port = self.target
+        return of.replace(f"{host}:{port}", f"127.0.0.1:{self.port}", 1)
 
     def _accept(self) -> None:
-        """Accept clients; each gets its own connection to the target, made at once (held while stalled)."""
-        assert self._listener is not None
-        while not self._stop.is_set():
+        while not self._closing:
             try:
                 client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
             except OSError:
                 return
             try:
-                upstream = socket.create_connection((self.target_host, self.target_port), timeout=5)
+                server = socket.create_connection(self.target, timeout=5)
             except OSError:
                 client.close()
                 continue
-            self._sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), name="stalling-proxy-pump", daemon=True).start()
+            self._sockets += [client, server]
+            silent = threading.Event()
+            for source, sink, upstream in ((client, server, True), (server, client, False)):
+                threading.Thread(target=self._pump, args=(source, sink, silent, upstream), name="stalling-proxy-pump",
+                                 daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        """Read from `source` always; write to `sink` whenever not stalled; pass an end on after what was held."""
+    def _pump(self, source: socket.socket, sink: socket.socket, silent: threading.Event, upstream: bool) -> None:
+        """Read from `source` always; pass on to `sink` unless held (stalled) or swallowed (after the marker); pass an
+        end on after what was held."""
         source.settimeout(POLL)
-        held = bytearray()
-        ended = False
-        while not self._stop.is_set():
+        seen, held, ended = b"", bytearray(), False
+        while not self._closing:
             if not ended:
                 try:
                     data = source.recv(65536)
-                    if data:
-                        held += data
-                    else:
-                        ended = True
                 except TimeoutError:
-                    pass
+                    data = None
                 except OSError:
+                    data = b""
+                if data == b"":
                     ended = True
-            if self.stalled.is_set():
+                elif data and upstream:
+                    seen = seen[-len(self.marker):] + data
+                    if self.marker in seen:
+                        silent.set()
+                        self.stalled.set()
+                if data and not (silent.is_set() and not upstream):  # the answer after a marker is swallowed
+                    held += data
+            if self._holding.is_set():
                 if ended:
                     time.sleep(POLL)
                 continue
