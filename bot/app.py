@@ -108,6 +108,13 @@ def api_routes(*, app: App, platforms: list[Any], clock: Any = None) -> list[Any
     return routes(uow=app.uow, tell=tell) if clock is None else routes(uow=app.uow, tell=tell, clock=clock)
 
 
+def source_roles(*, app: App) -> Any:
+    """The background check of the SQL sources' database roles that /healthz details report (superuser, writer)."""
+    from bot.pulling.sql_roles import RoleWatch, workspace_source_envs
+
+    return RoleWatch(names=lambda: workspace_source_envs(uow=app.uow))
+
+
 def _stop_on_sigterm(_signum: int, _frame: object) -> None:
     """SIGTERM ends `krbot run` like Ctrl-C: uvicorn shuts down, then the platforms and the scheduler stop in order."""
     raise SystemExit(0)
@@ -132,6 +139,7 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
         if http:
             routes = [route for platform in platforms for route in platform.routes()]
             routes += api_routes(app=app, platforms=platforms)
+            roles = source_roles(app=app)
 
             def health() -> dict[str, Any]:
                 states = {platform.name: platform.healthy() for platform in platforms}
@@ -143,6 +151,7 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
                     "scheduler": ticking,
                     "platforms": states,
                     "jobs": timer.jobs(),  # a run past its deadline is named here; the tick, not one job, is `ok`
+                    "sources": roles.report(),  # a warning for operators, never part of "ok"
                 }
 
             served = build_http_app(routes=routes, health=health, metrics_token=app.settings.metrics_token)

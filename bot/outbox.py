@@ -270,3 +270,49 @@ def tell_notices(*, uow: UnitOfWork, platform: Any, reply: Any, workspace: str, 
         item = notice(workspace_id=workspace_id, person=person.key, cause=f"{cause}:{told.key}", now=now)
         text = translate(told.key, lang=reply.lang, **told.params)
         box.notify(item=item, platform=platform, person=person, text=text, now=now)
+
+
+# ---------------------------------------------------------------- follow-ups owed for what a request stored
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A follow-up a request's transaction queued (a reply after its ack): what it sends, and who claimed it when."""
+
+    item: Message
+    payload: dict[str, Any]
+    status: str
+    claimed_by: str | None
+    claimed_at: datetime
+
+
+def owe(*, uow: UnitOfWork, item: Message, payload: dict[str, Any], now: datetime) -> None:
+    """Queue a follow-up inside the caller's `atomic()` transaction: stored together with what it answers, or not."""
+    ledger.owe(uow=uow, item=item, payload=payload, now=now)
+
+
+def owed(*, uow: UnitOfWork, kind: str, prefix: str) -> list[Owed]:
+    """Follow-ups of `kind` (period starting with `prefix`) not marked sent or failed yet, oldest first."""
+    return [
+        Owed(
+            item=Message(workspace_id=row.workspace_id, kind=row.kind, target=row.target, period=row.period,
+                         slot=row.claimed_at),
+            payload=dict(row.payload or {}), status=row.status, claimed_by=row.claimed_by, claimed_at=row.claimed_at,
+        )
+        for row in ledger.owed(uow=uow, kind=kind, prefix=prefix)
+    ]
+
+
+def claimed_by_a_dead_process(*, worker: str | None) -> bool:
+    """True when `worker` (host:pid:suffix) ran on this host in a process that is gone: its claim can be taken now."""
+    host, _, rest = (worker or "").partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, someone else's
+        return False
+    return False

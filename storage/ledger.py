@@ -254,3 +254,39 @@ def failed_between(*, session: Any, workspace_id: int, since: datetime, until: d
             .order_by(DeliveryRow.claimed_at, DeliveryRow.id)
         )
     )
+
+
+# ---------------------------------------------------------------- follow-ups owed for what a request stored
+
+
+def owe(*, uow: UnitOfWork, item: Slot, payload: dict[str, Any], now: datetime) -> None:
+    """Queue one send inside the caller's transaction (a joined `atomic()`), so it is owed exactly when what it answers
+    is stored; no process lock here: the atomic writer already holds the database's."""
+    statement = (
+        insert_for(uow)(DeliveryRow)
+        .values(
+            workspace_id=item.workspace_id, kind=item.kind, target=item.target, period=item.period,
+            status="queued", claimed_at=now, attempts=0, payload=payload,
+        )
+        .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
+    )
+    with uow.begin() as session:
+        session.execute(statement)
+
+
+def owed(*, uow: UnitOfWork, kind: str, prefix: str, limit: int = 200) -> list[DeliveryRow]:
+    """Rows of one kind, in every workspace, whose period starts with `prefix` and that are not marked yet (queued,
+    or claimed by a worker that may have died); oldest first."""
+    with uow.begin() as session:
+        return list(
+            session.scalars(
+                select(DeliveryRow)
+                .where(
+                    DeliveryRow.kind == kind,
+                    DeliveryRow.period.startswith(prefix, autoescape=True),
+                    DeliveryRow.status.in_(("queued", "claimed")),
+                )
+                .order_by(DeliveryRow.id)
+                .limit(limit)
+            )
+        )

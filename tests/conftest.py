@@ -48,6 +48,18 @@ SOURCE_ENVS = "SALES_DB_URL,SHOP_HEADERS,BI_URL,TEST_WEBHOOK_SECRET,HOOK_SECRET,
 
 
 @pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """A test that runs `krbot run` in-process sets krbot's log handler on the root logger: every test leaves the root
+    as it found it, so no later CLI test reads log lines in its stderr."""
+    import logging
+
+    root = logging.getLogger()
+    before = (root.handlers[:], root.level)
+    yield
+    root.handlers[:], root.level = before
+
+
+@pytest.fixture(autouse=True)
 def allowed_source_envs(monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test runs with the suite's source variables allowed in KRBOT_SOURCE_ENVS (tests of the allow-list
     change or remove it)."""

@@ -70,7 +70,7 @@ FAILURE_KINDS: dict[str, str] = {
     "source.query": "query",
     "source.implausible": "implausible",
     "source.env_missing": "setup", "source.env_own": "setup", "source.env_not_allowed": "setup",
-    "source.bad_url": "setup", "source.sqlite_file": "setup", "source.headers": "setup",
+    "source.bad_url": "setup", "source.sqlite_file": "setup", "source.headers": "setup", "source.backend": "setup",
     "source.json_path_bad": "setup", "source.no_owner": "setup",
 }
 OUTSIDE_WORDS = ("detail", "start", "text")  # the params that quote what the outside system said

@@ -65,6 +65,8 @@ class SourceSpec(_Strict):
             raise _problem("source_kind")
         if self.sql is not None and (self.database_env is None or self.json_path or self.headers_env):
             raise _problem("source_sql")
+        if self.sql is not None and self.database_env is not None:
+            _check_statement(sql=self.sql, env=self.database_env)
         if self.url is not None:
             if self.json_path is None or self.database_env is not None:
                 raise _problem("source_url")
@@ -95,6 +97,32 @@ def _check_env(value: str) -> str:
     if value not in allowed:
         raise _problem("env_not_allowed", word=value, allowed=", ".join(sorted(allowed)))
     return value
+
+
+def _check_statement(*, sql: str, env: str) -> None:
+    """Refuse, at import, a SQL source that is not one SELECT that only reads — in its database's dialect, when its
+    variable says which database (else the pull refuses it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from bot.config import variable
+    from bot.core.errors import KrbotError
+
+    address = (variable(name=env) or "").strip()
+    try:
+        backend = make_url(address).get_backend_name() if address else None
+    except ArgumentError:
+        return
+    from bot.pulling.sql_statement import DIALECTS, checked_statement
+
+    dialect = DIALECTS.get(backend or "")
+    if dialect is None:
+        return
+    try:
+        checked_statement(sql=sql, dialect=dialect)
+    except KrbotError as error:
+        params = {("at_line" if name == "line" else name): value for name, value in error.params.items()}
+        raise _problem("source_statement", **params) from None
 
 
 def _problem(key: str, /, **params: Any) -> PydanticCustomError:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from bot.core.errors import KrbotError
 from bot.i18n import error_message
 from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_form as forms
+from bot.platforms import feishu_ws
 from bot.platforms.base import Reminder, Sent
 from bot.platforms.feishu_listeners import PLATFORM, FeishuListeners, _text_content
 
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RATE_LIMITED = 99991400
+START_WAIT = 15.0  # seconds `krbot run` waits for the long connection before going on without it (still trying)
+DRAIN_SECONDS = 10.0  # how long stop() waits for events in flight to be answered and their answers sent
 _UUID_NAMESPACE = uuid.UUID("5d7c1c0e-8f0a-4c1e-9d55-6b1f3b8a2f10")
 
 
@@ -73,54 +75,14 @@ def build(
     http: bool,
     clock: Callable[[], datetime] | None = None,
     backoff: float = 0.5,
+    start_wait: float = START_WAIT,
 ) -> FeishuPlatform:
     """The Feishu platform from settings; HTTP mode refuses to start without an encrypt key."""
     if not settings.feishu_app_id or not settings.feishu_app_secret:
         raise FeishuSetupError("feishu.no_credentials")
     if http and not settings.feishu_encrypt_key:
         raise FeishuSetupError("feishu.no_encrypt_key")
-    return FeishuPlatform(settings=settings, uow=uow, http=http, clock=clock, backoff=backoff)
-
-
-def _ws_client_class() -> type:
-    """lark.ws.Client that also answers card callbacks arriving as CARD frames (the SDK drops them: oapi-sdk-python#126)."""
-    import base64
-    import http as http_status
-
-    from lark_oapi.core.json import JSON
-    from lark_oapi.ws.const import HEADER_MESSAGE_ID, HEADER_SEQ, HEADER_SUM, HEADER_TYPE
-    from lark_oapi.ws.enum import MessageType
-    from lark_oapi.ws.model import Response as WsResponse
-
-    def header(frame: Any, key: str) -> str | None:
-        """A frame header's value, None when absent."""
-        return next((h.value for h in frame.headers if h.key == key), None)
-
-    class CardAwareClient(lark.ws.Client):  # type: ignore[misc,name-defined]
-        async def _handle_data_frame(self, frame: Any) -> None:
-            """CARD frames handled like EVENT frames, the callback's answer sent back in the ACK."""
-            if header(frame, HEADER_TYPE) != MessageType.CARD.value:
-                await super()._handle_data_frame(frame)
-                return
-            payload = frame.payload
-            if int(header(frame, HEADER_SUM) or 1) > 1:
-                payload = self._combine(
-                    header(frame, HEADER_MESSAGE_ID), int(header(frame, HEADER_SUM)), int(header(frame, HEADER_SEQ)), payload
-                )
-                if payload is None:
-                    return
-            answer = WsResponse(code=http_status.HTTPStatus.OK)
-            try:
-                result = self._event_handler._do_without_validation(payload)
-                if result is not None:
-                    answer.data = base64.b64encode(JSON.marshal(result).encode("utf-8"))
-            except Exception:
-                log.exception("feishu card callback over the long connection failed")
-                answer = WsResponse(code=http_status.HTTPStatus.INTERNAL_SERVER_ERROR)
-            frame.payload = JSON.marshal(answer).encode("utf-8")
-            await self._write_message(frame.SerializeToString())
-
-    return CardAwareClient
+    return FeishuPlatform(settings=settings, uow=uow, http=http, clock=clock, backoff=backoff, start_wait=start_wait)
 
 
 class FeishuPlatform(FeishuListeners):
@@ -137,6 +99,7 @@ class FeishuPlatform(FeishuListeners):
         http: bool,
         clock: Callable[[], datetime] | None = None,
         backoff: float = 0.5,
+        start_wait: float = START_WAIT,
     ) -> None:
         self.settings = settings
         self.uow = uow
@@ -165,9 +128,14 @@ class FeishuPlatform(FeishuListeners):
             .build()
         )
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="feishu-send")
-        self._ws_thread: threading.Thread | None = None
-        self._ws_loop: asyncio.AbstractEventLoop | None = None
-        self._ws_client: Any = None
+        self.pending: set[Future[Any]] = set()
+        self.pending_lock = threading.Lock()
+        self.unknown = feishu_ws.UnknownTypes()
+        self.start_wait = start_wait
+        self.connection: feishu_ws.LongConnection | None = None
+        self._halt = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self._stopped = False
 
     # ------------------------------------------------------------ Platform
 
@@ -176,31 +144,61 @@ class FeishuPlatform(FeishuListeners):
         return [Route("/feishu/events", self._endpoint, methods=["POST"])] if self.http else []
 
     def start(self) -> None:
-        """Open the long connection (lark.ws.Client) in its own thread with its own event loop, unless in HTTP mode."""
-        if self.http or self._ws_thread is not None:
+        """Open the long connection (unless in HTTP mode), then send what an earlier process owed.
+
+        Refused credentials stop the start (FeishuSetupError: `krbot run` exits 2 naming the variables); a Feishu
+        that can't be reached is tried again with backoff in the background, /healthz not ok until it connects.
+        """
+        if self._sweeper is not None:
             return
-        self._ws_thread = threading.Thread(target=self._run_ws, name="feishu-ws", daemon=True)
-        self._ws_thread.start()
+        if not self.http and self.connection is None:
+            self.connection = feishu_ws.LongConnection(
+                app_id=self.settings.feishu_app_id or "", app_secret=self.settings.feishu_app_secret or "",
+                domain=self.domain, dispatcher=self.dispatcher, route=self._route_frame, backoff=self.backoff,
+            )
+            outcome = self.connection.start(wait=self.start_wait)
+            if outcome.refused is not None:
+                self.connection.stop(timeout=0)
+                raise FeishuSetupError("feishu.credentials_refused", app_id=self.settings.feishu_app_id,
+                                       said=feishu_ws.describe(outcome.refused))
+            if not outcome.connected:
+                log.warning("feishu long connection not open after %.0fs (%s): krbot keeps trying with backoff; "
+                            "/healthz reports feishu not ok until it connects", self.start_wait,
+                            outcome.last_error or "no answer yet")
+        self._sweeper = threading.Thread(target=self.sweeping, kwargs={"halt": self._halt}, name="feishu-owed",
+                                         daemon=True)
+        self._sweeper.start()
+
+    def stop_intake(self) -> None:
+        """Take no new event from the long connection (unanswered, Feishu pushes them again); HTTP mode: nothing."""
+        if self.connection is not None:
+            self.connection.stop_intake()
+
+    def drain(self, *, timeout: float = DRAIN_SECONDS) -> bool:
+        """Wait until the events taken are answered on their frames and their answers sent (bounded); True if all."""
+        deadline = time.monotonic() + timeout
+        answered = self.connection.drain(timeout=timeout) if self.connection is not None else True
+        return self.wait_sends(timeout=max(0.0, deadline - time.monotonic())) and answered
 
     def stop(self) -> None:
-        """Close the long connection and let pending sends finish."""
-        thread, deadline = self._ws_thread, time.monotonic() + 5
-        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
-            loop = self._ws_loop
-            if loop is not None and not loop.is_closed():
-                try:
-                    loop.call_soon_threadsafe(loop.stop)
-                except RuntimeError:  # closed meanwhile: the thread is ending
-                    pass
-            thread.join(timeout=0.1)
-        self._ws_thread = None
-        self.pool.shutdown(wait=True)
+        """Stop intake, drain (events answered, owed answers sent; bounded), then close the connection."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.stop_intake()
+        drained = self.drain(timeout=DRAIN_SECONDS)
+        if self.connection is not None:
+            self.connection.stop(timeout=0)
+        self._halt.set()
+        if not drained:
+            log.warning("feishu stopped with sends in flight: the ledger keeps them for the next start")
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def healthy(self) -> bool:
         """HTTP mode is healthy while serving; the long connection while its socket is open."""
         if self.http:
             return True
-        return bool(self._ws_thread and self._ws_thread.is_alive() and getattr(self._ws_client, "_conn", None))
+        return self.connection is not None and self.connection.connected()
 
     def send_reminder(self, *, reminder: Reminder, idempotency_key: str) -> Sent:
         """DM the check-in card (a chaser looks different) to the person."""
@@ -311,35 +309,3 @@ class FeishuPlatform(FeishuListeners):
             )
             for n, card in enumerate(built)
         ]
-
-    # ------------------------------------------------------------ long connection
-
-    def _run_ws(self) -> None:
-        """The ws client's own thread: a fresh loop installed where lark_oapi.ws.client keeps its module-level one."""
-        import lark_oapi.ws.client as ws_module
-
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        ws_module.loop = loop
-        self._ws_loop = loop
-        try:
-            self._ws_client = _ws_client_class()(
-                self.settings.feishu_app_id or "",
-                self.settings.feishu_app_secret or "",
-                event_handler=self.dispatcher,
-                domain=self.domain,
-                log_level=lark.LogLevel.WARNING,
-            )
-            self._ws_client.start()
-        except RuntimeError as error:  # loop.stop() from stop() ends run_until_complete
-            log.info("feishu long connection stopped: %s", error)
-        except Exception:
-            log.exception("feishu long connection failed")
-        finally:
-            try:
-                for task in asyncio.all_tasks(loop):
-                    task.cancel()
-                loop.run_until_complete(asyncio.sleep(0))
-            except RuntimeError:
-                pass
-            loop.close()

@@ -6,7 +6,6 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,13 +21,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import commands, outbox, services
-from bot.charts import matrix_png
 from bot.config import Settings
 from bot.core.errors import KrbotError
+from bot.core.redact import plain_quote
 from bot.i18n import error_message, translate
 from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_form as forms
 from bot.platforms import feishu_payloads, payloads
+from bot.platforms.feishu_replies import FeishuReplies, owed_messages, plan, text_content
+from bot.platforms.feishu_ws import UnknownTypes, frame_text
 from bot.platforms.lanes import lanes_of
 from bot.platforms.payloads import Malformed
 from bot.render import render_reply
@@ -51,9 +52,10 @@ class Answer:
     texts: list[tuple[str, str]]
     reply: services.Reply | None = None
     workspace: str | None = None
+    person: str | None = None
 
 
-class FeishuListeners:
+class FeishuListeners(FeishuReplies):
     """The callbacks of the Feishu platform (a mixin: the platform gives settings, database, clock and the Open API)."""
 
     settings: Settings
@@ -61,16 +63,7 @@ class FeishuListeners:
     clock: Callable[[], datetime]
     encrypt_key: str
     verification_token: str
-    pool: ThreadPoolExecutor
-
-    def create(self, *, receive_id: str, id_type: str, msg_type: str, content: str, key: str) -> str:
-        raise NotImplementedError
-
-    def reply(self, *, message_id: str, msg_type: str, content: str, in_thread: bool, key: str) -> str:
-        raise NotImplementedError
-
-    def upload_image(self, *, png: bytes) -> str:
-        raise NotImplementedError
+    unknown: UnknownTypes
 
     def notify(self, *, person: Any, text: str, idempotency_key: str) -> Any:
         raise NotImplementedError
@@ -99,6 +92,7 @@ class FeishuListeners:
             return JSONResponse({"msg": "not our app"}, status_code=403)
         handle = self._handlers().get(str(header.get("event_type")))
         if handle is None:
+            self.unknown.note(event_type=str(header.get("event_type")))
             return JSONResponse({"msg": "ignored"})
         try:
             answer = await lanes_of(engine=self.uow.engine).run(handle, verdict)
@@ -118,6 +112,36 @@ class FeishuListeners:
             return False
         return not tenant or header.get("tenant_key") == tenant
 
+    async def _route_frame(self, payload: bytes) -> tuple[int, Any]:
+        """A long-connection frame by HTTP mode's rules, as (code, answer): another app's or tenant's event and a type
+        krbot does not read are acknowledged (200) untouched, so Feishu does not push them again; a known one is
+        stored in a request lane before its 200, and a failure to store it is 500, so Feishu pushes it again."""
+        plain = frame_text(payload)
+        header = plain.get("header") if plain is not None else None
+        if plain is None:
+            log.warning("feishu frame that is not a JSON object refused")
+            return 400, None
+        if not isinstance(header, dict):
+            self.unknown.note(event_type=f"schema 1.0 {plain_quote(text=str(plain.get('type')), limit=40)}")
+            return 200, None
+        if not self._ours(header=header):
+            log.warning("feishu event %s of another app or tenant (tenant_key %s) acknowledged and not stored",
+                        plain_quote(text=str(header.get("event_id")), limit=64),
+                        plain_quote(text=str(header.get("tenant_key")), limit=64))
+            return 200, None
+        handle = self._handlers().get(str(header.get("event_type")))
+        if handle is None:
+            self.unknown.note(event_type=str(header.get("event_type")))
+            return 200, None
+        try:
+            return 200, await lanes_of(engine=self.uow.engine).run(handle, plain)
+        except Malformed as error:
+            log.warning("malformed feishu event refused: %s", error)
+            return 400, None
+        except Exception:
+            log.exception("feishu event failed; nothing was stored, Feishu will push it again")
+            return 500, None
+
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
         """event_type -> handler of the decrypted push (shape checked, then lark-oapi's typed event)."""
         return {
@@ -129,10 +153,11 @@ class FeishuListeners:
     # ------------------------------------------------------------ events
 
     def _on_message(self, data: Any) -> None:
-        """A chat message: claimed (event id and message id) and its command stored or refused in ONE transaction.
+        """A chat message: claimed (event id and message id), its command stored or refused and its answer owed, in
+        ONE transaction.
 
-        A crash before the commit leaves neither, so Feishu's re-push is handled in full; after it, the re-push is
-        a duplicate. Only then are the replies sent (from a thread, each with a deterministic uuid).
+        A crash before the commit leaves none of them, so Feishu's re-push is handled in full; after it, the re-push
+        is a duplicate and the owed answer is sent by the next start. Only after the commit is the answer sent.
         """
         event = data.event
         message = event.message
@@ -140,12 +165,24 @@ class FeishuListeners:
             return
         open_id = event.sender.sender_id.open_id
         ids = [f"event:{data.header.event_id}", f"message:{message.message_id}"]
-        once = services.handle_once(
-            uow=self.uow, platform=PLATFORM, event_ids=ids, at=self.clock(),
-            action=lambda: self._answer_message(message=message, open_id=open_id),
-        )
+
+        def answered() -> tuple[Answer, dict[str, Any], outbox.Message | None] | None:
+            answer = self._answer_message(message=message, open_id=open_id)
+            if answer is None:
+                return None
+            planned = self._answer_plan(message=message, open_id=open_id, answer=answer)
+            stored = answer.reply is not None and answer.reply.ok and answer.workspace and answer.person
+            item = self.owe(workspace=answer.workspace or "", person=answer.person or "", cause=message.message_id,
+                            answer=planned) if stored and planned["messages"] else None
+            return answer, planned, item
+
+        once = services.handle_once(uow=self.uow, platform=PLATFORM, event_ids=ids, at=self.clock(), action=answered)
         if once.fresh and once.result is not None:
-            self.pool.submit(self._deliver, message=message, open_id=open_id, answer=once.result)
+            answer, planned, item = once.result
+            if answer.reply is not None and answer.workspace:
+                self._tell(reply=answer.reply, workspace=answer.workspace, source=f"message:{message.message_id}")
+            if planned["messages"]:
+                self.submit(self.settle, item=item, answer=planned)
 
     def _answer_message(self, *, message: Any, open_id: str) -> Answer | None:
         """The stored (or refused) answer to one chat message; None when it is not for the bot."""
@@ -161,61 +198,29 @@ class FeishuListeners:
             uow=self.uow, person=sender.person, text=_command_text(message.content), at=self.clock(),
             workspace=sender.workspace, source=PLATFORM, event_key=f"feishu:{message.message_id}",
         )
-        return Answer(texts=[], reply=reply, workspace=sender.workspace)
+        return Answer(texts=[], reply=reply, workspace=sender.workspace, person=sender.person)
+
+    def _answer_plan(self, *, message: Any, open_id: str, answer: Answer) -> dict[str, Any]:
+        """Where an answer goes and what it says: forms and previews asked in a group go to the sender directly."""
+        try:
+            messages = ([{"msg_type": kind, "content": content} for kind, content in answer.texts]
+                        if answer.reply is None else owed_messages(reply=answer.reply))
+        except Exception:  # a reply that can't be drawn must not undo what was stored: logged, nothing sent
+            log.exception("feishu answer to %s could not be built", message.message_id)
+            messages = []
+        if message.chat_type == "group" and any(m.get("msg_type") == "interactive" for m in messages):
+            return plan(to="direct", target=open_id, key=f"reply:{message.message_id}", messages=messages)
+        return plan(to="reply", target=message.message_id, key=f"reply:{message.message_id}:ok", messages=messages,
+                    in_thread=message.chat_type == "group")
 
     def _sender(self, *, open_id: str | None) -> services.ChatSender | None:
         """Who sent a Feishu event, as krbot knows them (with their workspace's language), or None: the one lookup."""
         return services.chat_sender(uow=self.uow, platform=PLATFORM, user_id=open_id) if open_id else None
 
-    def _deliver(self, *, message: Any, open_id: str, answer: Answer) -> None:
-        """After the commit: the replies (forms and previews in a group go to the sender directly), then the notices."""
-        try:
-            outgoing = answer.texts if answer.reply is None else self._outgoing(reply=answer.reply)
-            if answer.reply is not None and answer.workspace:
-                self._tell(reply=answer.reply, workspace=answer.workspace, source=f"message:{message.message_id}")
-        except Exception:
-            log.exception("feishu answer to %s could not be built", message.message_id)
-            return
-        private = message.chat_type == "group" and any(kind == "interactive" for kind, _ in outgoing)
-        if private:
-            self._send_direct(open_id=open_id, outgoing=outgoing, key=f"reply:{message.message_id}")
-        elif outgoing:
-            self._send_replies(message_id=message.message_id, outgoing=outgoing, in_thread=message.chat_type == "group")
-
-    def _outgoing(self, *, reply: services.Reply) -> list[tuple[str, str]]:
-        """The messages (msg_type, content) that carry a stored reply."""
-        if reply.ok and reply.shows is services.Shows.FORM:
-            built = forms.checkin_cards(rows=reply.params["rows"], lang=reply.lang)
-            return [("interactive", cards.content_of(card)) for card in built]
-        if reply.ok and reply.shows is services.Shows.CHART:
-            chart = matrix_png(quadrants=reply.params["quadrants"], lang=reply.lang)
-            text = ("text", _text_content(render_reply(reply=reply)))
-            if chart is None:  # no CJK-capable font on this machine: the text matrix says it all
-                return [text]
-            return [text, ("image", json.dumps({"image_key": self.upload_image(png=chart[0])}))]
-        if reply.ok and reply.shows is services.Shows.DIGEST and reply.digest is not None:
-            head = translate(reply.key, lang=reply.lang, **reply.params)
-            built = cards.digest_cards(digest=reply.digest, lang=reply.lang)
-            return [("text", _text_content(head)), *(("interactive", cards.content_of(card)) for card in built)]
-        return [("text", _text_content(render_reply(reply=reply)))]
-
-    def _send_replies(
-        self, *, message_id: str, outgoing: list[tuple[str, str]], in_thread: bool, tag: str = "ok"
-    ) -> None:
-        """Reply to a message (in thread for groups), each reply with a deterministic uuid."""
-        try:
-            for n, (msg_type, content) in enumerate(outgoing):
-                self.reply(
-                    message_id=message_id, msg_type=msg_type, content=content, in_thread=in_thread,
-                    key=f"reply:{message_id}:{tag}:{n}",
-                )
-        except Exception:
-            log.exception("feishu reply to %s failed", message_id)
-
     def _tell(self, *, reply: services.Reply, workspace: str, source: str) -> None:
         """Send the reply's notices (ask decided, goal changed …) to the people they name, from a worker, once per source."""
         if reply.notices:
-            self.pool.submit(self._notify_all, reply=reply, workspace=workspace, cause=source)
+            self.submit(self._notify_all, reply=reply, workspace=workspace, cause=source)
 
     def _notify_all(self, *, reply: services.Reply, workspace: str, cause: str) -> None:
         """Deliver a reply's notices through the outbox, once per person and cause."""
@@ -232,36 +237,38 @@ class FeishuListeners:
             return "zh"
 
     def _on_menu(self, data: Any) -> None:
-        """The bot menu: the check-in card, sent to the clicker directly (claimed with what it reads, then sent)."""
+        """The bot menu: the check-in card for the clicker, claimed and owed in one transaction, then sent directly."""
         operator = data.event.operator
         open_id = operator.operator_id.open_id if operator and operator.operator_id else None
         if not open_id:
             return
-        once = services.handle_once(
-            uow=self.uow, platform=PLATFORM, event_ids=[f"event:{data.header.event_id}"], at=self.clock(),
-            action=lambda: self._menu_cards(open_id=open_id),
-        )
-        if once.fresh and once.result:
-            self.pool.submit(self._send_direct, open_id=open_id, outgoing=once.result, key=f"menu:{data.header.event_id}")
+        event_id = data.header.event_id
 
-    def _menu_cards(self, *, open_id: str) -> list[tuple[str, str]]:
-        """The check-in cards for the menu's clicker, or why there are none."""
+        def answered() -> tuple[dict[str, Any], outbox.Message | None]:
+            messages, sender = self._menu_cards(open_id=open_id)
+            planned = plan(to="direct", target=open_id, key=f"menu:{event_id}",
+                           messages=[{"msg_type": kind, "content": content} for kind, content in messages])
+            item = None if sender is None else self.owe(workspace=sender.workspace, person=sender.person,
+                                                        cause=f"menu:{event_id}", answer=planned)
+            return planned, item
+
+        once = services.handle_once(uow=self.uow, platform=PLATFORM, event_ids=[f"event:{event_id}"], at=self.clock(),
+                                    action=answered)
+        if once.fresh and once.result is not None:
+            planned, item = once.result
+            self.submit(self.settle, item=item, answer=planned)
+
+    def _menu_cards(self, *, open_id: str) -> tuple[list[tuple[str, str]], services.ChatSender | None]:
+        """The check-in cards for the menu's clicker, or why there are none; and who clicked."""
         sender = self._sender(open_id=open_id)
         if sender is None:
-            return [("text", _text_content(translate("feishu.unknown_user", lang=self._workspace_lang(None))))]
+            return [("text", _text_content(translate("feishu.unknown_user", lang=self._workspace_lang(None))))], None
         try:
             rows = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
         except KrbotError as error:
-            return [("text", _text_content(error_message(error, lang=sender.lang)))]
-        return [("interactive", cards.content_of(card)) for card in forms.checkin_cards(rows=rows.params["rows"], lang=rows.lang)]
-
-    def _send_direct(self, *, open_id: str, outgoing: list[tuple[str, str]], key: str) -> None:
-        """Send messages to one person's direct chat, each with a deterministic uuid."""
-        try:
-            for n, (msg_type, content) in enumerate(outgoing):
-                self.create(receive_id=open_id, id_type="open_id", msg_type=msg_type, content=content, key=f"{key}:{n}")
-        except Exception:
-            log.exception("feishu message to %s failed", open_id)
+            return [("text", _text_content(error_message(error, lang=sender.lang)))], None
+        built = forms.checkin_cards(rows=rows.params["rows"], lang=rows.lang)
+        return [("interactive", cards.content_of(card)) for card in built], sender
 
     # ------------------------------------------------------------ card callbacks
 
@@ -370,9 +377,7 @@ def _toast(kind: str, text: str, *, card: dict[str, Any] | None = None) -> P2Car
     return P2CardActionTriggerResponse(answer)
 
 
-def _text_content(text: str) -> str:
-    """The `content` of a text message, user words made inert."""
-    return json.dumps({"text": cards.plain(text)}, ensure_ascii=False)
+_text_content = text_content
 
 
 def _command_text(content: str | None) -> str:

@@ -1,20 +1,33 @@
-"""A SQL source: the query run read-only (PostgreSQL READ ONLY with a statement timeout, SQLite `mode=ro`), one row, one number."""
+"""A SQL source: one checked SELECT run read-only under a deadline it cannot lift, read as one small number.
+
+Three walls, each enough alone against the attacks of issue #20, so that a gap in one is held by the next:
+1. Parsing (bot/pulling/sql_statement.py): the text must be exactly one SELECT / WITH … SELECT that only reads,
+   judged by sqlglot in the database's dialect before anything is sent (`source.statement_refused`).
+2. The database (bot/pulling/sql_run.py): the statement runs in a read-only transaction that is always rolled
+   back, under the database's own statement time limit set before it (and a client-side guard), through a path that
+   takes one statement only (PostgreSQL's extended protocol, MySQL without multi-statements, sqlite3's `execute`),
+   with no bind parameters (a `:` or `%` in the text is text). SQLite's authorizer denies all but reading.
+3. The answer is bounded by the database, not by us after reading: the statement becomes the body of
+   `WITH krbot_source(v, …) AS (…)` and the outer SELECT returns, for at most 2 of at most 3 rows, the value only
+   when it is at most 1 KB as text (else NULL), its size in bytes, and how many rows there were. A 300 MB text or
+   bytea is measured on the server and refused as too big; it is never sent, so never read into memory.
+
+Engines are made once per URL within a sync run (`Puller.engines`), so a run of 1,000 pulls reuses connections;
+the parse of each text is cached.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError
 
 from bot.core.errors import KrbotError
 from bot.pulling import Puller, environment, scalar
 
-MAX_ROWS = 100  # rows read to say how many a query returned (more are "over 100")
-_READ_ONLY_WORDS = ("read-only transaction", "readonly database", "read only", "query_only")
-_TIMEOUT_WORDS = ("statement timeout", "canceling statement", "interrupted")
+_FOUND_ROWS = 2  # MySQL CLIENT.FOUND_ROWS, as SQLAlchemy sets it; never CLIENT.MULTI_STATEMENTS
 
 
 def read_only_url(*, url: URL) -> URL:
@@ -31,106 +44,77 @@ def read_only_url(*, url: URL) -> URL:
     return url.set(database=f"file:{path}", query={**url.query, "mode": "ro", "uri": "true"})
 
 
-def _engine(*, puller: Puller, name: str, address: str) -> Engine:
-    """One engine per URL within a sync run."""
-    with puller.lock:
-        engine = puller.engines.get(address)
-        if engine is None:
-            engine = _new_engine(puller=puller, name=name, address=address)
-            puller.engines[address] = engine
-    return engine
+def source_url(*, name: str, address: str) -> URL:
+    """The URL in variable `name`, for a database krbot can hold read-only; PostgreSQL through psycopg 3."""
+    from bot.pulling.sql_statement import DIALECTS
 
-
-def _new_engine(*, puller: Puller, name: str, address: str) -> Engine:
-    """An engine for a source URL, opened read-only where the URL can say so."""
     try:
         url = read_only_url(url=make_url(address))
     except ArgumentError:
         raise KrbotError("source.bad_url", name=name) from None
+    backend = url.get_backend_name()
+    if backend not in DIALECTS:
+        raise KrbotError("source.backend", name=name, backend=backend)
+    if backend == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def source_engine(*, puller: Puller, name: str, address: str) -> Engine:
+    """One engine per URL within a sync run."""
+    with puller.lock:
+        engine = puller.engines.get(address)
+        if engine is None:
+            engine = _new_engine(puller=puller, url=source_url(name=name, address=address))
+            puller.engines[address] = engine
+    return engine
+
+
+def _new_engine(*, puller: Puller, url: URL) -> Engine:
+    """An engine for a source URL, with the driver's own time limits where it has them."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.pulling.sql_run import GRACE_SECONDS, said, sqlite_connected
+
     backend = url.get_backend_name()
     connect_args: dict[str, Any] = {}
     if backend == "postgresql":
         connect_args["connect_timeout"] = max(1, int(puller.timeout))
     elif backend == "sqlite":
         connect_args["timeout"] = puller.timeout
+    else:  # MySQL/MariaDB: the read timeout is the client's guard behind the server's statement limit
+        seconds = max(1, round(puller.timeout))  # whole seconds: mysqlclient takes ints (PyMySQL either)
+        connect_args.update(connect_timeout=seconds, client_flag=_FOUND_ROWS,
+                            read_timeout=seconds + round(GRACE_SECONDS), write_timeout=seconds)
     try:
-        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        engine = create_engine(url, connect_args=connect_args)  # a run's engine: a connection that broke is dropped
     except (ArgumentError, ImportError, SQLAlchemyError) as error:
-        raise KrbotError("source.connect", detail=_said(error, url=url)) from None
+        raise KrbotError("source.connect", detail=said(error=error, url=url)) from None
     if backend == "sqlite":
-        event.listen(engine, "connect", _sqlite_query_only)
+        event.listen(engine, "connect", sqlite_connected)
     return engine
 
 
-def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite: no write even through an attached database."""
-    dbapi_connection.execute("PRAGMA query_only = ON")
-
-
 def pull_sql(*, puller: Puller, sql: str, database_env: str) -> Any:
-    """The one value of one row `sql` returns, run in a read-only transaction under the time limit."""
+    """The one value of one row `sql` returns, read as described above, or the KrbotError saying what failed."""
+    from bot.pulling.sql_run import read_answer
+    from bot.pulling.sql_statement import DIALECTS, checked_statement
+
+    deadline = time.monotonic() + puller.timeout
     address = environment(name=database_env)
-    engine = _engine(puller=puller, name=database_env, address=address)
-    try:
-        connection = engine.connect()
-    except SQLAlchemyError as error:
-        raise KrbotError("source.connect", detail=_said(error, url=engine.url)) from None
-    try:
-        rows, width = _run(connection=connection, sql=sql, seconds=puller.timeout)
-    except DBAPIError as error:
-        raise _query_error(error, url=engine.url, seconds=puller.timeout) from None
-    finally:
-        connection.close()
-    if len(rows) != 1:
-        raise KrbotError("source.rows", count=len(rows) if len(rows) <= MAX_ROWS else f">{MAX_ROWS}")
-    if width != 1:
-        raise KrbotError("source.columns", count=width)
-    return scalar(value=rows[0][0])
+    engine = source_engine(puller=puller, name=database_env, address=address)  # made, not yet connected
+    statement = checked_statement(sql=sql, dialect=DIALECTS[engine.url.get_backend_name()])  # before connecting
+    answer = read_answer(engine=engine, statement=statement, deadline=deadline, seconds=puller.timeout)
+    if not answer.rows:
+        raise KrbotError("source.rows", count=0)
+    value, size, rows = answer.rows[0]
+    if rows > 1:
+        raise KrbotError("source.rows", count=rows if rows < 3 else ">2")
+    if answer.columns != 1:
+        raise KrbotError("source.columns", count=answer.columns)
+    if value is None and size is not None:
+        from bot.pulling.sql_statement import MAX_VALUE_BYTES
 
-
-def _run(*, connection: Any, sql: str, seconds: float) -> tuple[list[Any], int]:
-    """Rows (up to MAX_ROWS + 1) and the column count, in a transaction that is read-only and rolled back."""
-    backend = connection.engine.url.get_backend_name()
-    with connection.begin() as transaction:
-        if backend == "postgresql":
-            connection.execute(text("SET TRANSACTION READ ONLY"))
-            connection.execute(text(f"SET LOCAL statement_timeout = {int(seconds * 1000)}"))
-        elif backend in ("mysql", "mariadb"):
-            connection.execute(text("SET TRANSACTION READ ONLY"))
-        raw = connection.connection.dbapi_connection
-        if backend == "sqlite":
-            deadline = time.monotonic() + seconds
-            raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
-        try:
-            result = connection.execute(text(sql))
-            if not result.returns_rows:
-                raise KrbotError("source.no_rows_returned")
-            rows = list(result.fetchmany(MAX_ROWS + 1))
-            width = len(result.keys())
-        finally:
-            if backend == "sqlite":
-                raw.set_progress_handler(None, 0)
-            transaction.rollback()
-    return rows, width
-
-
-def _query_error(error: DBAPIError, *, url: URL, seconds: float) -> KrbotError:
-    """The refusal for a query the database refused: a write, a time-out, or its own words."""
-    said = _said(error, url=url)
-    lowered = said.lower()
-    if any(word in lowered for word in _READ_ONLY_WORDS):
-        return KrbotError("source.read_only", detail=said)
-    if any(word in lowered for word in _TIMEOUT_WORDS):
-        return KrbotError("source.timeout", seconds=int(seconds))
-    if error.connection_invalidated or "connection" in lowered and "refused" in lowered:
-        return KrbotError("source.connect", detail=said)
-    return KrbotError("source.query", detail=said)
-
-
-def _said(error: BaseException, *, url: URL) -> str:
-    """The database's own words, first line, at most 300 characters, never the password."""
-    original = getattr(error, "orig", None) or error
-    words = (str(original).strip().splitlines() or [type(original).__name__])[0]
-    if url.password:
-        words = words.replace(str(url.password), "***")
-    return words[:300]
+        raise KrbotError("source.too_big", limit=MAX_VALUE_BYTES)
+    return scalar(value=value)

@@ -56,6 +56,24 @@ def unset_secrets(*, data: Any) -> list[Finding]:
     ]
 
 
+def source_role_warnings(*, okrs: Any) -> list[Finding]:
+    """A warning for each SQL source whose database role is a superuser or may write (or could not be checked)."""
+    from bot.core.sources import sourced
+
+    names = {
+        measure.source.database_env
+        for objective in okrs.objectives
+        for target in (objective, *objective.krs())
+        for measure in sourced(target=target)
+        if measure.source is not None and measure.source.database_env
+    }
+    if not names:
+        return []
+    from bot.pulling.sql_roles import role_findings
+
+    return role_findings(names=names)
+
+
 def import_okrs(
     *,
     uow: UnitOfWork,
@@ -73,6 +91,7 @@ def import_okrs(
     codes, measures = renames_in(spec=spec)
     data = load_yaml(text=text, filename=filename)
     findings = [*lint_document(data=data, terms=smart_terms()), *unset_secrets(data=data)]
+    findings += source_role_warnings(okrs=okrs)
     with uow.begin() as session:
         report = repository.sync_okrs(
             session=session, okrs=okrs, at=at, renames=Renames(codes=codes, measures=measures), person=person

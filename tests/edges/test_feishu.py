@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import csv
 import io
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import lark_oapi.ws.client as ws_module
 import pytest
 import yaml
 from sqlalchemy import text
@@ -544,23 +540,7 @@ def test_checkin_card_of_many_krs_stays_within_limits() -> None:
     assert all(forms.card_with_form(cards=built, code=f"KR{n}") for n in range(40))
 
 
-# ---------------------------------------------------------------- the long connection
-
-
-def test_long_connection_runs_in_its_own_thread_and_loop(example: App, fake: ff.FakeFeishu) -> None:
-    """lark.ws.Client gets a loop of its own in its own thread; the caller's asyncio keeps working; stop() ends it."""
-    platform = feishu.build(settings=settings_for(domain=fake._served.url), uow=example.uow, http=False)
-    assert platform.routes() == []
-    platform.start()
-    try:
-        fake.wait_for(lambda: platform._ws_loop is not None and platform._ws_loop.is_running())
-        assert ws_module.loop is platform._ws_loop
-        assert platform._ws_thread is not None and platform._ws_thread is not threading.current_thread()
-        assert asyncio.run(asyncio.sleep(0, result="main loop fine")) == "main loop fine"
-        assert platform.healthy() is False  # the fake has no ws endpoint: no connection
-    finally:
-        platform.stop()
-    assert platform._ws_thread is None
+# (the long connection: tests/edges/test_feishu_ws.py, against a fake long-connection endpoint)
 
 
 # ---------------------------------------------------------------- when the database can't take it
@@ -634,56 +614,6 @@ def test_report_is_a_private_card_preview_even_asked_in_a_group(bot: Bot, fake: 
     assert [m["msg_type"] for m in direct] == ["text", "interactive"]
     assert "■ 截至10月20日" in direct[1]["content"]
     assert replies_to(fake, asked) == []
-
-
-def _frame(kind: str, payload: dict[str, Any]) -> Any:
-    from lark_oapi.ws.enum import FrameType
-    from lark_oapi.ws.pb.pbbp2_pb2 import Frame
-
-    frame = Frame()
-    for key, value in {"type": kind, "message_id": "ws-msg-1", "sum": "1", "seq": "0", "trace_id": "tr-1"}.items():
-        header = frame.headers.add()
-        header.key, header.value = key, value
-    frame.method = FrameType.DATA.value
-    frame.SeqID, frame.LogID, frame.service = 1, 1, 1
-    frame.payload = json.dumps(payload, ensure_ascii=False).encode()
-    return frame
-
-
-def _ws_answer(platform: feishu.FeishuPlatform, frame: Any) -> dict[str, Any]:
-    """Hand one frame to the long-connection client as the socket would; return its ACK frame's payload."""
-    from lark_oapi.ws.pb.pbbp2_pb2 import Frame
-
-    written: list[bytes] = []
-
-    async def capture(data: bytes) -> None:
-        written.append(data)
-
-    async def deliver() -> None:  # the client made inside a running loop, as in its own thread
-        client = feishu._ws_client_class()(ff.APP_ID, ff.APP_SECRET, event_handler=platform.dispatcher,
-                                            domain="http://127.0.0.1:9")
-        client._write_message = capture
-        await client._handle_data_frame(frame)
-
-    asyncio.run(deliver())
-    ack = Frame()
-    ack.ParseFromString(written[0])
-    return json.loads(ack.payload)
-
-
-def test_long_connection_frames_reach_the_bot_including_card_callbacks(bot: Bot, fake: ff.FakeFeishu) -> None:
-    """Through lark.ws.Client's frame handling: a message event is answered; a CARD frame gets its toast back."""
-    _, message_id = bot.ids()
-    event = ff.message_event(text="/kr update KR2 1.8%", open_id=CHEN, event_id="ev-ws-frame", message_id=message_id)
-    assert _ws_answer(bot.platform, _frame("event", event))["code"] == 200
-    fake.wait_for(lambda: replies_to(fake, message_id))
-    callback = ff.card_action(open_id=ZHAO, value={"a": "checkin", "code": "KR2", "measures": ["新客转化率"]},
-                              event_id="ev-ws-card", form_value={"m0": "1.9%"})
-    ack = _ws_answer(bot.platform, _frame("card", callback))
-    assert ack["code"] == 200
-    answer = json.loads(base64.b64decode(ack["data"]))
-    assert answer["toast"]["type"] == "error" and "陈静" in answer["toast"]["content"]
-    assert [c["value"] for c in bot.checkins()] == [1.8]
 
 
 def test_reminders_and_chasers_are_checkin_cards_sent_once(bot: Bot, fake: ff.FakeFeishu, example: App) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.fake_feishu_ws import FakeLongConnection
 from tests.fakes.served import Served, free_port, serve  # noqa: F401 - re-exported for the tests
 
 APP_ID = "cli_fake0000000001"
@@ -170,6 +172,8 @@ class FakeFeishu:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _by_uuid: dict[str, str] = field(default_factory=dict)
     _served: Served | None = None
+    long: FakeLongConnection = field(default_factory=lambda: FakeLongConnection(app_id=APP_ID, app_secret=APP_SECRET))
+    stall_replies: str | None = None  # "before" / "after" keeping a reply, its call is not answered (a send cut off)
 
     # -- test helpers
 
@@ -196,6 +200,7 @@ class FakeFeishu:
     def start(self) -> str:
         """Serve on a free port; returns the base URL to use as FEISHU_DOMAIN."""
         self._served = serve(app=self.asgi())
+        self.long.base_url = self._served.url
         return self._served.url
 
     def stop(self) -> None:
@@ -214,6 +219,7 @@ class FakeFeishu:
                 Route("/open-apis/im/v1/images", self._image, methods=["POST"]),
                 Route("/open-apis/im/v1/messages/{message_id}/reply", self._reply, methods=["POST"]),
                 Route("/open-apis/im/v1/messages/{message_id}", self._patch, methods=["PATCH", "PUT"]),
+                *self.long.routes(),
             ]
         )
 
@@ -291,9 +297,14 @@ class FakeFeishu:
         refused = self._gate(request, body)
         if refused is not None:
             return refused
-        return self._store(
+        while self.stall_replies == "before":  # the sender waits; nothing is kept
+            await asyncio.sleep(0.05)
+        stored = self._store(
             kind="reply", body=body, reply_to=request.path_params["message_id"], reply_in_thread=bool(body.get("reply_in_thread"))
         )
+        while self.stall_replies == "after":  # kept, but the sender never hears so
+            await asyncio.sleep(0.05)
+        return stored
 
     async def _patch(self, request: Request) -> JSONResponse:
         """im/v1/messages/{id} (PATCH): update a sent card."""

@@ -135,3 +135,19 @@ def test_a_pull_never_reads_krbots_own_database_url_whatever_the_allow_list_says
     with pytest.raises(KrbotError) as unlisted:
         environment(name="SALES_DB_URL")
     assert unlisted.value.key == "source.env_not_allowed"
+
+
+def test_a_sql_source_that_is_not_one_select_is_refused_at_import_by_line(
+    app: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SALES_DB_URL", f"sqlite:///{tmp_path / 'sales.db'}")
+    text = sources_yaml(json_url="https://shop.example.com/m.json", gmv_sql="SELECT 1; DROP TABLE orders")
+    said = _refusal(app, text)
+    line = next(n for n, words in enumerate(text.splitlines(), 1) if "DROP TABLE" in words)
+    assert f"okrs.yaml:{line}:" in said and "2 statements" in said and "exactly one SELECT" in said, said
+    with pytest.raises(KrbotError) as refused:  # the same refusal in the file's other language
+        services.import_okrs(uow=app.uow, text=text, filename="okrs.yaml", at=IMPORTED)
+    from bot.i18n import translate
+
+    zh = translate(refused.value.key, lang="zh", **refused.value.params)
+    assert f"okrs.yaml:{line}" in zh and "2 条语句" in zh and "只读" in zh, zh
