@@ -24,4 +24,6 @@ EXPOSE 3000
 # `krbot run` applies the migrations before it serves.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/healthz' % os.environ.get('KRBOT_HTTP_PORT', '3000'); sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"]
+# SIGTERM (exec form: krbot is PID 1 and gets it) drains what is in flight, then closes; compose waits 20 s for it.
+STOPSIGNAL SIGTERM
 CMD ["krbot", "run", "--http"]

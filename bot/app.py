@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,8 @@ from bot.core.errors import KrbotError
 from storage.db import UnitOfWork, make_engine, upgrade
 
 HEALTH_SECONDS = 1.0  # /healthz waits this long for the database, then says "slow"
+SIGNAL_CHECK = 0.5  # seconds: the main thread wakes this often so that Python runs a signal handler another thread got
+DRAIN_SECONDS = 10.0  # on SIGTERM: what is in flight is finished and answered within this, then the sockets close
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +119,29 @@ def source_roles(*, app: App) -> Any:
 
 
 def _stop_on_sigterm(_signum: int, _frame: object) -> None:
-    """SIGTERM ends `krbot run` like Ctrl-C: uvicorn shuts down, then the platforms and the scheduler stop in order."""
+    """SIGTERM ends `krbot run` like Ctrl-C (uvicorn, which catches it first, raises it again once it has stopped taking
+    and finished its requests): the platforms and the scheduler then drain and close in order, and the exit code is 0."""
     raise SystemExit(0)
 
 
+def drain_then_close(*, platforms: list[Any], timer: Any) -> None:
+    """Stop every intake (envelopes, events, the timer's ticks), finish and answer what is in flight with what it owes
+    by one deadline (DRAIN_SECONDS), then close the connections."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    for platform in platforms:
+        platform.stop_intake()
+    if timer is not None:
+        timer.halt()
+    for platform in platforms:
+        platform.drain(timeout=max(0.0, deadline - time.monotonic()))
+    if timer is not None:
+        timer.stop(deadline=deadline)
+    for platform in platforms:
+        platform.stop()
+
+
 def run(*, app: App, http: bool, port: int | None = None) -> None:
-    """Serve every configured platform and the scheduler until interrupted."""
+    """Serve every configured platform and the scheduler until interrupted (SIGTERM drains first, see above)."""
     from bot.http import build_http_app, serve_http
     from bot.logs import adopt_library_loggers, configure_logging
 
@@ -132,10 +152,13 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
     platforms = configured_platforms(app=app, http=http)
     adopt_library_loggers()  # the platforms' SDKs are imported by now; their loggers go through ours
     stop = threading.Event()
-    for platform in platforms:
-        platform.start()
-    timer = start_scheduler(app=app, platforms=platforms)
+    started: list[Any] = []
+    timer = None
     try:
+        for platform in platforms:
+            platform.start()  # a KrbotError (a wrong token, Slack unreachable) closes what started, then says why
+            started.append(platform)
+        timer = start_scheduler(app=app, platforms=platforms)
         if http:
             routes = [route for platform in platforms for route in platform.routes()]
             routes += api_routes(app=app, platforms=platforms)
@@ -157,10 +180,9 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
             served = build_http_app(routes=routes, health=health, metrics_token=app.settings.metrics_token)
             serve_http(app=served, port=port or app.settings.http_port)
         else:
-            stop.wait()
+            while not stop.wait(timeout=SIGNAL_CHECK):  # a signal another thread took is handled at the next wake-up
+                pass
     except KeyboardInterrupt:
         pass
     finally:
-        timer.stop()
-        for platform in platforms:
-            platform.stop()
+        drain_then_close(platforms=started, timer=timer)

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.i18n import translate
 from bot.metrics import REQUEST_LATENCY, exposition
 
+GRACEFUL_SECONDS = 5  # on SIGTERM uvicorn stops taking connections and gives the requests under way this long
 MAX_BODY = 1024 * 1024  # a platform callback is a few kilobytes; anything over 1 MB is refused while it streams in
 
 
@@ -194,7 +195,9 @@ def build_http_app(
 
 
 def serve_http(*, app: Starlette, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server listens
-    """Serve until interrupted, with uvicorn (a production ASGI server)."""
+    """Serve until interrupted, with uvicorn (a production ASGI server); SIGTERM stops taking connections, lets the
+    requests under way finish (GRACEFUL_SECONDS at most), then raises SIGTERM again for `krbot run` to drain the rest."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=None)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=None,
+                timeout_graceful_shutdown=GRACEFUL_SECONDS)

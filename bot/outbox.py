@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import tenacity
+from sqlalchemy import select
 
 from bot.core.redact import blank_urls
 from bot.metrics import DELIVERIES
@@ -24,6 +25,7 @@ from bot.retrying import SENDS, GiveUp, RetryPolicy, outer, retry_after, retryin
 from storage import ledger, rates
 from storage.db import UnitOfWork
 from storage.ledger import LEASE, Key, Slot, key_of
+from storage.models import DeliveryRow
 
 log = logging.getLogger("krbot.outbox")
 
@@ -253,22 +255,31 @@ class Outbox:
         return status
 
 
-def tell_notices(*, uow: UnitOfWork, platform: Any, reply: Any, workspace: str, cause: str, now: datetime) -> None:
-    """Tell each person a stored reply names (ask decided, goal changed, status dropped) on `platform`, through the
-    ledger: one row per person and cause, so a retried or replayed request tells nobody twice."""
+def _notices(*, uow: UnitOfWork, platform: str, reply: Any, workspace: str, cause: str,
+             now: datetime) -> list[tuple[Message, Any, str]]:
+    """(ledger item, person, text) of each person a stored reply names who is reachable on `platform`."""
     from bot import services
     from bot.i18n import translate
 
     if not reply.notices:
-        return
-    box = Outbox(uow=uow)
+        return []
     workspace_id = services.workspace_id_of(uow=uow, workspace=workspace)
+    found = []
     for told in reply.notices:
         person = services.person_of(uow=uow, key=told.person, at=now, workspace=workspace)
-        if person is None or not getattr(person, f"{platform.name}_id", True):  # no id on this platform: skip
+        if person is None or not getattr(person, f"{platform}_id", True):  # no id on this platform: skip
             continue
         item = notice(workspace_id=workspace_id, person=person.key, cause=f"{cause}:{told.key}", now=now)
-        text = translate(told.key, lang=reply.lang, **told.params)
+        found.append((item, person, translate(told.key, lang=reply.lang, **told.params)))
+    return found
+
+
+def tell_notices(*, uow: UnitOfWork, platform: Any, reply: Any, workspace: str, cause: str, now: datetime) -> None:
+    """Tell each person a stored reply names (ask decided, goal changed, status dropped) on `platform`, through the
+    ledger: one row per person and cause, so a retried or replayed request tells nobody twice."""
+    told = _notices(uow=uow, platform=platform.name, reply=reply, workspace=workspace, cause=cause, now=now)
+    box = Outbox(uow=uow)
+    for item, person, text in told:
         box.notify(item=item, platform=platform, person=person, text=text, now=now)
 
 
@@ -316,3 +327,50 @@ def claimed_by_a_dead_process(*, worker: str | None) -> bool:
     except OSError:  # alive, someone else's
         return False
     return False
+
+def owe_notices(*, uow: UnitOfWork, platform: str, reply: Any, workspace: str, cause: str, now: datetime) -> None:
+    """Queue the notices `tell_notices` will send for this reply, in the transaction that stores it (so a crash after
+    the ack leaves them owed, and `tell_notices` claims the same rows: told once)."""
+    told = _notices(uow=uow, platform=platform, reply=reply, workspace=workspace, cause=cause, now=now)
+    queue_follow_ups(uow=uow, rows=[(item, {"platform": platform, "workspace": workspace, "person": person.key, "text": text})
+                       for item, person, text in told])
+
+
+# ---------------------------------------------------------------- follow-ups owed after an ack
+
+OWED = ("answer", "notice")  # the kinds a request's follow-up owes, queued in the request's own transaction
+OWED_LEASE = timedelta(seconds=20)  # a follow-up's claim older than this is a dead process's: taken over (found first)
+
+
+def queue_follow_ups(*, uow: UnitOfWork, rows: Sequence[tuple[Message, dict[str, Any]]]) -> None:
+    """Queue follow-ups with what they send, in the transaction under way (inside `uow.atomic()`: the request's own), so
+    that a crash after the ack leaves them owed instead of lost; a row already there is left as it is."""
+    if not rows:
+        return
+    values = [
+        {"workspace_id": item.workspace_id, "kind": item.kind, "target": item.target, "period": item.period,
+         "status": "queued", "claimed_at": item.slot, "attempts": 0, "payload": payload}
+        for item, payload in rows
+    ]
+    with uow.begin() as session:
+        insert = ledger.insert_of(dialect=session.get_bind().dialect.name)
+        session.execute(insert(DeliveryRow).on_conflict_do_nothing(
+            index_elements=["workspace_id", "kind", "target", "period"]), values)
+
+
+def follow_ups_owed(*, uow: UnitOfWork, platform: str, now: datetime, lease: timedelta = OWED_LEASE) -> list[DeliveryRow]:
+    """Follow-ups still owed on `platform`: queued, or claimed by a worker whose lease ran out; oldest first."""
+    with uow.begin() as session:
+        rows = session.scalars(
+            select(DeliveryRow)
+            .where(DeliveryRow.kind.in_(OWED), DeliveryRow.payload.is_not(None),
+                   (DeliveryRow.status == "queued")
+                   | ((DeliveryRow.status == "claimed") & (DeliveryRow.claimed_at < now - lease)))
+            .order_by(DeliveryRow.id)
+        )
+        return [row for row in rows if (row.payload or {}).get("platform") == platform]
+
+
+def item_of(row: DeliveryRow, /) -> Message:
+    """The ledger item a stored row is."""
+    return Message(workspace_id=row.workspace_id, kind=row.kind, target=row.target, period=row.period, slot=row.claimed_at)

@@ -5,6 +5,7 @@ schedule itself lives in the database, so any number of processes may tick (the 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,9 +84,15 @@ class Scheduler:
         )
         self._timer.start()
 
-    def stop(self) -> None:
-        """Stop the timer (a send in flight finishes; an unfinished claim is taken over after its lease)."""
+    def halt(self) -> None:
+        """Tick no more (SIGTERM: the runs under way go on)."""
         if self._timer is not None:
             self._timer.shutdown(wait=False)
             self._timer = None
-            self.lanes.wait(timeout=STOP_WAIT)
+
+    def stop(self, *, deadline: float | None = None) -> None:
+        """Stop ticking and give the runs under way until `deadline` (a time.monotonic()), STOP_WAIT at most; a send in
+        flight finishes, an unfinished claim is taken over after its lease."""
+        self.halt()
+        left = STOP_WAIT if deadline is None else min(STOP_WAIT, deadline - time.monotonic())
+        self.lanes.wait(timeout=max(0.0, left))

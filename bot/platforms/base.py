@@ -61,6 +61,14 @@ class Platform(Protocol):
         """Open long-lived connections (Socket Mode, Feishu long connection), if this platform uses them."""
         ...
 
+    def stop_intake(self) -> None:
+        """Take no new request or event (SIGTERM): what was received already is still handled and answered."""
+        ...
+
+    def drain(self, *, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for what is in flight and what it owes; True when all finished."""
+        ...
+
     def stop(self) -> None:
         """Close what start() opened."""
         ...
@@ -68,3 +76,14 @@ class Platform(Protocol):
     def healthy(self) -> bool:
         """True while the platform's connection is usable."""
         ...
+
+
+class Drains:
+    """The stop_intake/drain defaults of a platform with nothing of its own to drain (its stop() finishes its work)."""
+
+    def stop_intake(self) -> None:
+        """Nothing to stop taking before stop()."""
+
+    def drain(self, *, timeout: float) -> bool:
+        """Nothing in flight to wait for."""
+        return True

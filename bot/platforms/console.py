@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.core import model
 from bot.core.digest import Digest
 from bot.i18n import translate
-from bot.platforms.base import Reminder, Sent
+from bot.platforms.base import Drains, Reminder, Sent
 from bot.render import render_digest, render_reply
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def build(
     return ConsolePlatform(uow=uow, stdin=stdin, stdout=stdout, clock=clock)
 
 
-class ConsolePlatform:
+class ConsolePlatform(Drains):
     """The terminal as a chat: one line in (`chen: /kr update KR2 1.8%`, or `as chen` then `/kr …`), replies out."""
 
     name = PLATFORM

@@ -32,7 +32,7 @@ from bot.i18n import error_message
 from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_form as forms
 from bot.platforms import feishu_ws
-from bot.platforms.base import Reminder, Sent
+from bot.platforms.base import Drains, Reminder, Sent
 from bot.platforms.feishu_listeners import PLATFORM, FeishuListeners, _text_content
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def build(
     return FeishuPlatform(settings=settings, uow=uow, http=http, clock=clock, backoff=backoff, start_wait=start_wait)
 
 
-class FeishuPlatform(FeishuListeners):
+class FeishuPlatform(FeishuListeners, Drains):
     """Feishu through lark-oapi: the callback URL or the long connection in, the Open API out."""
 
     name = PLATFORM

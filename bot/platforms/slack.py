@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -41,6 +41,7 @@ from bot.platforms.lanes import lanes_of
 from bot.platforms.payloads import Malformed
 from bot.platforms.slack_client import DIGEST_EVENT, SLACK_API_URL, SharedPolicy, make_client
 from bot.platforms.slack_listeners import DELIVERY, PLATFORM, SlackListeners
+from bot.platforms.slack_socket import SocketIntake
 from bot.platforms.slack_uninstalls import SlackUninstalls
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ __all__ = ["BOT_SCOPES", "DIGEST_EVENT", "PLATFORM", "SLACK_API_URL", "SharedPol
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 FOLLOW_UP_THREADS = 4  # follow-ups (modals, message updates, notices) run at once after the answer
+STOP_WAIT = 5.0  # seconds stop() gives the follow-ups still running (a drain before it waited already)
 WINDOW_SECONDS = 300  # Slack's requests older than this are refused (replays)
 
 
@@ -97,6 +99,9 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
         self._identity_lock = threading.Lock()
         self.lanes = lanes_of(engine=uow.engine)
         self._follow_ups = ThreadPoolExecutor(max_workers=FOLLOW_UP_THREADS, thread_name_prefix="slack-follow-up")
+        self._following: set[Future[None]] = set()
+        self._following_lock = threading.Lock()
+        self._closing = threading.Event()  # set by stop(): the sweep for what stopped processes owed ends
         self.installs: InstallationStore | None = None
         auth: dict[str, Any] = {"authorize": lambda: self._authorize()}  # Bolt passes arguments by name; this needs none
         if settings.slack_client_id:  # installs into many workspaces: each team's token from the (encrypted) store
@@ -121,7 +126,7 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
             raise_error_for_unhandled_request=False,
             listener_executor=self._follow_ups,
         )
-        self._socket: Any = None
+        self._socket: SocketIntake | None = None
         self.register(app=self.app)
         self.gone_teams: set[str] = set()  # single token: teams that uninstalled krbot while this process ran
         self.register_uninstalls(app=self.app)
@@ -150,17 +155,6 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
         if bot is None:
             raise KrbotError("slack.not_installed", team=team)
         return make_client(token=bot.bot_token, base_url=self.settings.slack_api_url)
-
-    def installed_in(self, *, workspace: str | None) -> bool:
-        """False when krbot's install in the workspace's Slack team is gone: its tokens deleted (or, with one token,
-        the team uninstalled krbot while this process ran); the jobs skip that workspace."""
-        if self.installs is None:
-            return not self.gone_teams
-        try:
-            self._client_for(workspace=workspace)
-        except KrbotError as error:
-            return error.key != "slack.not_installed"  # several teams and none named: a setting to fix, said loudly
-        return True
 
     def _client_of(self, *, person: model.Person) -> WebClient:
         """The client that reaches one person (their workspace's, with installs)."""
@@ -304,17 +298,18 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
         return not ours or team == ours
 
     def start(self) -> None:
-        """HTTP mode: learn who the bot is; Socket Mode: open the connection."""
-        if self.http:
-            if self.installs is None:
-                threading.Thread(target=self._learn_identity, name="slack-auth-test", daemon=True).start()
-            return
-        if self._socket is not None:
-            return
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        self._socket = SocketModeHandler(self.app, app_token=self.settings.slack_app_token, web_client=self.client)
-        self._socket.connect()
+        """HTTP mode: learn who the bot is; Socket Mode: open the connection (KrbotError naming what is wrong when it
+        can't). Both: send what follow-ups a stopped process still owed."""
+        if not self.http and self._socket is None:
+            socket = SocketIntake(
+                app_token=self.settings.slack_app_token or "", web_client=self.client, dispatch=self._dispatch,
+                restarting=_restarting_text, api_url=self.settings.slack_api_url or SLACK_API_URL,
+            )
+            socket.connect()
+            self._socket = socket
+        elif self.http and self.installs is None:
+            threading.Thread(target=self._learn_identity, name="slack-auth-test", daemon=True).start()
+        threading.Thread(target=self.sweep_owed, kwargs={"closing": self._closing}, name="slack-owed", daemon=True).start()
 
     def _learn_identity(self) -> None:
         """auth.test before the first request, so the first one need not wait for it."""
@@ -323,18 +318,38 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
         except Exception:  # noqa: BLE001 - Slack unreachable now: the first request asks again
             log.warning("slack auth.test failed; the first request will try again", exc_info=True)
 
+    def stop_intake(self) -> None:
+        """Socket Mode: take no new envelope (HTTP mode: uvicorn stops taking requests)."""
+        if self._socket is not None:
+            self._socket.stop_intake()
+
+    def drain(self, *, timeout: float) -> bool:
+        """Ack every envelope in flight, then let their follow-ups (answers, notices the outbox owes) finish, within
+        `timeout` seconds in all."""
+        deadline = time.monotonic() + timeout
+        acked = self._socket.drain(deadline=deadline) if self._socket is not None else True
+        return self.follow_ups_done(timeout=max(0.0, deadline - time.monotonic())) and acked
+
     def stop(self) -> None:
-        """Close the Socket Mode connection, if open; let the follow-ups already started finish (SIGTERM stops gracefully)."""
+        """Close the Socket Mode connection, if open, after the drain; follow-ups not started STOP_WAIT later are dropped
+        (what they owed is in the ledger, sent by the next process's sweep), those running finish before the process ends."""
+        self._closing.set()
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        self._follow_ups.shutdown(wait=True)
+        self.follow_ups_done(timeout=STOP_WAIT)  # after a drain: at once, unless one is stuck
+        self._follow_ups.shutdown(wait=False, cancel_futures=True)
 
     def healthy(self) -> bool:
         """HTTP mode is healthy while served; Socket Mode while its connection is up."""
         if self._socket is None:
             return self.http
-        return bool(self._socket.client.is_connected())
+        return self._socket.healthy()
+
+
+def _restarting_text() -> str:
+    """What a command sent while krbot stops hears: in both languages, as the sender's is not read while stopping."""
+    return blocks.esc_lines("\n".join(translate("slack.restarting", lang=lang) for lang in ("zh", "en")))
 
 
 def _page(*, status: int, key: str, **params: Any) -> BoltResponse:

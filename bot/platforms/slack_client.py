@@ -15,8 +15,9 @@ from bot.platforms.base import Sent
 PLATFORM = "slack"
 SLACK_API_URL = "https://slack.com/api/"
 DIGEST_EVENT = "krbot_digest"  # the message metadata a digest post carries, found again after a crash
+ANSWER_EVENT = "krbot_answer"  # the message metadata an answer after an ack carries, found again after a crash
 
-__all__ = ["DIGEST_EVENT", "SLACK_API_URL", "SharedPolicy", "find_marked", "make_client", "post_marked"]
+__all__ = ["ANSWER_EVENT", "DIGEST_EVENT", "SLACK_API_URL", "SharedPolicy", "find_marked", "make_client", "post_marked"]
 
 
 class SharedPolicy(RetryHandler):
@@ -67,16 +68,19 @@ def make_client(*, token: str | None, base_url: str | None = None) -> WebClient:
 
 
 def post_marked(
-    *, client: WebClient, post: dict[str, Any], channel: str, thread: str | None, key: str, about: dict[str, str]
+    *, client: WebClient, post: dict[str, Any], channel: str, thread: str | None, key: str, about: dict[str, str],
+    event_type: str = DIGEST_EVENT,
 ) -> Sent:
     """chat.postMessage with metadata naming the workspace, the period and the key (in `thread` when given)."""
-    metadata = {"event_type": DIGEST_EVENT, "event_payload": {**about, "key": key}}
+    metadata = {"event_type": event_type, "event_payload": {**about, "key": key}}
     extra = {"thread_ts": thread} if thread else {}
     posted = client.chat_postMessage(channel=channel, metadata=metadata, **extra, **post)
     return Sent(platform=PLATFORM, message_id=str(posted["ts"]), extra={"channel": str(posted.get("channel") or channel)})
 
 
-def find_marked(*, client: WebClient, channel: str, thread: str | None, key: str) -> Sent | None:
+def find_marked(
+    *, client: WebClient, channel: str, thread: str | None, key: str, event_type: str = DIGEST_EVENT
+) -> Sent | None:
     """The message posted under `key`: looked up in the channel's recent history, or in the thread's replies."""
     if thread:
         found = client.conversations_replies(channel=channel, ts=thread, include_all_metadata=True, limit=200)
@@ -84,6 +88,6 @@ def find_marked(*, client: WebClient, channel: str, thread: str | None, key: str
         found = client.conversations_history(channel=channel, include_all_metadata=True, limit=200)
     for message in found.get("messages") or []:
         metadata = message.get("metadata") or {}
-        if metadata.get("event_type") == DIGEST_EVENT and (metadata.get("event_payload") or {}).get("key") == key:
+        if metadata.get("event_type") == event_type and (metadata.get("event_payload") or {}).get("key") == key:
             return Sent(platform=PLATFORM, message_id=str(message["ts"]), extra={"channel": channel})
     return None

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from bot.services import Reply
 
 SENDER = "krbot_sender"  # context key: the ChatSender the middleware resolved (None: someone krbot does not know)
+DELIVERY = "krbot_delivery"  # context key: the id a replay of the same signed request repeats
 HANDOFF = "krbot_handoff"  # context key: what an ack leaves for its follow-up (none: no follow-up runs)
 
 
@@ -26,6 +27,12 @@ class Handoff:
     more: tuple[dict[str, Any], ...] = ()  # the rest of a long answer
     form: bool = False  # `/kr update` alone: open the modal
     ask: int | None = None  # the ask a click decided
+    cause: str | None = None  # the request's own id, whose answer the outbox owes (queued with what it stored)
+
+
+def notice_cause(*, context: Any, reply: Reply) -> str:
+    """What a reply's notices are told once for: the signed request's id, else the reply itself."""
+    return context.get(DELIVERY) or f"{reply.key}:{sorted(map(str, reply.params.items()))}"
 
 
 def raised_in_bolt(error: BaseException) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,16 +12,15 @@ from slack_bolt import BoltContext, BoltResponse
 from slack_bolt.kwargs_injection.args import Args
 from slack_sdk import WebClient
 
-from bot import outbox, services
-from bot.charts import matrix_png
+from bot import services
 from bot.core import model
 from bot.core.errors import KrbotError
 from bot.i18n import error_message, translate
 from bot.platforms import payloads
 from bot.platforms import slack_blocks as blocks
-from bot.platforms.base import Sent
 from bot.platforms.payloads import Malformed
 from bot.platforms.slack_context import (
+    DELIVERY,
     HANDOFF,
     SENDER,
     Handoff,
@@ -31,6 +29,8 @@ from bot.platforms.slack_context import (
     raised_in_bolt,
     user_id_of,
 )
+from bot.platforms.slack_owed import SlackFollowUps
+from bot.platforms.slack_socket import SOCKET
 from bot.render import render_reply
 from bot.services.deadlines import maybe_saved
 
@@ -39,18 +39,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
-DELIVERY = "krbot_delivery"  # context key: the id a replay of the same signed request repeats
 
 
-class SlackListeners:
+class SlackListeners(SlackFollowUps):
     """The listeners of the Slack platform (a mixin: the platform gives the unit of work, the clock and the clients)."""
 
     uow: UnitOfWork
     clock: Callable[[], datetime]
-    _follow_ups: ThreadPoolExecutor  # where follow-ups run, after the answer
-
-    def _client_for(self, *, workspace: str | None) -> WebClient:
-        raise NotImplementedError
 
     def _client_of(self, *, person: model.Person) -> WebClient:
         raise NotImplementedError
@@ -88,7 +83,7 @@ class SlackListeners:
         def listener(args: Args) -> None:
             ack(**{name: getattr(args, name) for name in ack_names})
             if follow_up is not None and args.context.get(HANDOFF) is not None:
-                self._follow_ups.submit(self._follow, follow_up, {name: getattr(args, name) for name in follow_names})
+                self._submit(self._follow, follow_up, {name: getattr(args, name) for name in follow_names})
         return listener
 
     @staticmethod
@@ -148,31 +143,6 @@ class SlackListeners:
         """A service reply as escaped mrkdwn."""
         return blocks.esc_lines(render_reply(reply=reply))
 
-    def _dm(self, *, client: WebClient, user_id: str, message: dict[str, Any]) -> Sent:
-        """Open (or find) the DM with a user and post one message there."""
-        channel = client.conversations_open(users=user_id)["channel"]["id"]
-        posted = client.chat_postMessage(channel=channel, **message)
-        return Sent(platform=PLATFORM, message_id=str(posted["ts"]), extra={"channel": channel})
-
-    def _send_matrix_chart(self, *, client: WebClient, user_id: str, reply: services.Reply) -> None:
-        """The matrix as a PNG in the asker's DM (an ephemeral answer cannot carry a file)."""
-        chart = matrix_png(quadrants=reply.params["quadrants"], lang=reply.lang)
-        if chart is None:  # no CJK-capable font here: the text answer says it all
-            return
-        channel = client.conversations_open(users=user_id)["channel"]["id"]
-        client.files_upload_v2(
-            channel=channel, content=chart[0], filename="krbot-matrix.png", title=translate("matrix.title", lang=reply.lang)
-        )
-
-    def _tell_reply(self, *, client: WebClient, context: BoltContext) -> None:
-        """After the answer: tell the people the stored reply names, once per request, through the outbox."""
-        handoff = context.get(HANDOFF)
-        reply = handoff.reply if handoff else None
-        if reply is not None and handoff.workspace and reply.notices:
-            cause = context.get(DELIVERY) or f"{reply.key}:{sorted(map(str, reply.params.items()))}"
-            outbox.tell_notices(uow=self.uow, platform=self, reply=reply, workspace=handoff.workspace, cause=cause,
-                                now=self.clock())
-
     def _open_view(self, *, client: WebClient, sender: services.ChatSender, trigger_id: str, code: str | None) -> None:
         """Open the check-in modal on one of the sender's KRs (the first when `code` is None)."""
         reply = services.list_krs(uow=self.uow, person=sender.person, at=self.clock(), workspace=sender.workspace)
@@ -191,8 +161,9 @@ class SlackListeners:
     def _answer_command(self, ack: Callable[..., None], body: dict[str, Any], context: BoltContext) -> None:
         """`/kr …`: claimed and run in one transaction, committed, then the answer is the ack's own text.
 
-        A replay of the same signed request is acked empty. `/kr update` alone acks empty and the follow-up opens
-        the modal.
+        A replay of the same signed request is acked empty; an envelope Slack sends again over Socket Mode gets the
+        answer of what is stored (the check-in "already saved"), never stored twice. `/kr update` alone acks empty
+        and the follow-up opens the modal.
         """
         sender: services.ChatSender | None = context[SENDER]
         if sender is None:
@@ -200,15 +171,24 @@ class SlackListeners:
             return
         text = payloads.text(body, "text", default="")
         trigger = payloads.text(body, "trigger_id", default="")
-        once = services.handle_once(
-            uow=self.uow, platform=PLATFORM, event_ids=[context.get(DELIVERY) or f"command:{trigger}"], at=self.clock(),
-            action=lambda: services.run_command(
-                uow=self.uow, person=sender.person, text=text, at=self.clock(), workspace=sender.workspace,
-                source=PLATFORM, event_key=f"command:{trigger}",
-            ),
-        )
+
+        def store() -> services.Reply:
+            """Run the command and queue the notices it owes, in the request's own transaction."""
+            reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}")
+            self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
+            return reply
+
+        once = services.handle_once(uow=self.uow, platform=PLATFORM, at=self.clock(), action=store,
+                                    event_ids=[context.get(DELIVERY) or f"command:{trigger}"])
         reply = once.result
-        if not once.fresh or reply is None or reply.shows is services.Shows.REPEAT:
+        if not once.fresh and context.get(SOCKET):  # an envelope Slack sent again: answered from what is stored
+            reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}")
+            if reply.shows is services.Shows.FORM:
+                ack()
+                return
+        elif not once.fresh or reply is None or reply.shows is services.Shows.REPEAT:
             ack()  # a replay of a request answered already, or the same command (by its trigger) made its change already
             return
         if reply.shows is services.Shows.FORM:
@@ -283,19 +263,27 @@ class SlackListeners:
         payloads.text(event, "channel")
         event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
         sender: services.ChatSender | None = context[SENDER]
-        once = services.handle_once(
-            uow=self.uow, platform=PLATFORM, event_ids=[event_id], at=self.clock(),
-            action=lambda: None if sender is None else services.run_command(
-                uow=self.uow, person=sender.person, text=text, at=self.clock(), workspace=sender.workspace,
-                source=PLATFORM, event_key=f"event:{event_id}",
-            ),
-        )
-        if once.fresh:
+
+        def store() -> services.Reply | None:
+            """Run the command and queue its answer, in the delivery's own transaction."""
             if sender is None:
+                return None
+            reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"event:{event_id}")
+            self.owe_answer(workspace=sender.workspace, person=sender.person, channel=payloads.text(event, "channel"),
+                            cause=f"event:{event_id}", text=self._reply_text(reply=reply))
+            self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
+            return reply
+
+        once = services.handle_once(uow=self.uow, platform=PLATFORM, event_ids=[event_id], at=self.clock(), action=store)
+        if sender is None:
+            if once.fresh:
                 context[HANDOFF] = Handoff(answer=self._stranger_text(user_id=user_id))
-            elif once.result is not None:
-                context[HANDOFF] = Handoff(reply=once.result, workspace=sender.workspace,
-                                           answer=self._reply_text(reply=once.result))
+        elif once.fresh and once.result is not None:
+            context[HANDOFF] = Handoff(reply=once.result, workspace=sender.workspace, cause=f"event:{event_id}",
+                                       answer=self._reply_text(reply=once.result))
+        elif not once.fresh:
+            context[HANDOFF] = Handoff(workspace=sender.workspace)  # delivered again: send what its answer still owes
         ack()
 
     # ------------------------------------------------------------ follow-ups after the answer: Slack API calls only
@@ -369,10 +357,17 @@ class SlackListeners:
     def _answer_message(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """After a DM command was stored: post the answer in the DM, tell whom it names."""
         handoff: Handoff | None = context.get(HANDOFF)
-        if handoff is None or handoff.answer is None:
+        sender: services.ChatSender | None = context.get(SENDER)
+        if handoff is None:
             return
-        for message in blocks.text_messages(text=handoff.answer):
-            client.chat_postMessage(channel=event["channel"], **message)
+        if handoff.answer is None:
+            self._send_owed()
+        elif sender is None or handoff.cause is None:
+            for message in blocks.text_messages(text=handoff.answer):
+                client.chat_postMessage(channel=event["channel"], **message)
+        else:
+            self.send_answer(workspace=handoff.workspace, person=sender.person, channel=event["channel"],
+                             cause=handoff.cause, text=handoff.answer)
         self._tell_reply(client=client, context=context)
 
     def _publish_home(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 from slack_bolt import BoltContext
 
+from bot.core.errors import KrbotError
+
 log = logging.getLogger(__name__)
 EVENTS = ("app_uninstalled", "tokens_revoked")
 
@@ -56,5 +58,15 @@ class SlackUninstalls:
                         "installed again and restarted with the new token", team, why)
 
     def installed_in(self, *, workspace: str | None) -> bool:
-        """False when krbot's install in the Slack team of a workspace is gone (uninstalled, revoked, never made)."""
+        """False when krbot's install in the workspace's Slack team is gone: its tokens deleted (or, with one token,
+        the team uninstalled krbot while this process ran); the jobs skip that workspace."""
+        if self.installs is None:
+            return not self.gone_teams
+        try:
+            self._client_for(workspace=workspace)
+        except KrbotError as error:
+            return error.key != "slack.not_installed"  # several teams and none named: a setting to fix, said loudly
+        return True
+
+    def _client_for(self, *, workspace: str | None) -> Any:
         raise NotImplementedError

@@ -68,6 +68,7 @@ class FakeSlack:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failing: list[tuple[str, bool | None]] = field(default_factory=list)
     hold_after: tuple[str, threading.Event, threading.Event] | None = None
+    pushed: dict[str, dict[str, Any]] = field(default_factory=dict)  # Socket Mode envelopes sent, by envelope id
     _ts: int = 0
 
     @property
@@ -197,6 +198,8 @@ class FakeSlack:
             self._record(method, args, status=400, token=token)
             return JSONResponse({"ok": False, "error": problem})
         self._record(method, args, token=token)
+        if method == "apps.connections.open" and not token.startswith("xapp-fake"):  # as Slack answers a wrong token
+            return JSONResponse({"ok": False, "error": "not_allowed_token_type" if token.startswith("xoxb-") else "invalid_auth"})
         if method == "apps.connections.open":
             return JSONResponse({"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"})
         if method == "auth.test":
@@ -273,8 +276,40 @@ class FakeSlack:
     def push(self, *, envelope: dict[str, Any]) -> None:
         """Send one Socket Mode envelope to the connected app."""
         assert self.loop is not None and self.sockets, "no Socket Mode connection"
+        with self.lock:
+            self.pushed[envelope["envelope_id"]] = envelope
         sent = asyncio.run_coroutine_threadsafe(self.sockets[-1].send_text(json.dumps(envelope, ensure_ascii=False)), self.loop)
         sent.result(timeout=5)
+
+    def acks(self) -> dict[str, dict[str, Any]]:
+        """The Socket Mode acks received, by envelope id (the first of each)."""
+        found: dict[str, dict[str, Any]] = {}
+        for call in self.of("socket_ack"):
+            found.setdefault(str(call.args.get("envelope_id")), call.args)
+        return found
+
+    def unacked(self) -> list[dict[str, Any]]:
+        """The envelopes sent that no ack answered yet, in the order sent."""
+        acked = self.acks()
+        with self.lock:
+            return [envelope for key, envelope in self.pushed.items() if key not in acked]
+
+    def drop(self) -> int:
+        """Close every Socket Mode connection at once, as Slack or the network does (the app connects again)."""
+        assert self.loop is not None
+        closing = list(self.sockets)
+        for websocket in closing:
+            asyncio.run_coroutine_threadsafe(websocket.close(code=1011), self.loop).result(timeout=5)
+        return len(closing)
+
+    def connected(self, *, timeout: float = 15.0, after: int = 0) -> None:
+        """Wait until the app holds a Socket Mode connection (`after`: more than that many were opened in all)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.sockets and len(self.of("apps.connections.open")) > after:
+                return
+            time.sleep(0.02)
+        raise AssertionError("the app did not connect over Socket Mode")
 
     async def _counts(self, _request: Request) -> JSONResponse:
         """GET /calls: successful calls per method."""
