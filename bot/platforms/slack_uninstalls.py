@@ -32,7 +32,7 @@ class SlackUninstalls:
 
     def _on_uninstalled(self, ack: Any, context: BoltContext) -> None:
         """krbot was removed from a team: forget its tokens before the ack."""
-        self._forget(context=context, users=[], bot=True, why="uninstalled")
+        self._forget_team(context=context, users=[], bot=True, why="uninstalled")
         ack()
 
     def _on_tokens_revoked(self, ack: Any, event: dict[str, Any], context: BoltContext) -> None:
@@ -41,10 +41,10 @@ class SlackUninstalls:
         users = [str(user) for user in tokens.get("oauth") or [] if isinstance(user, str)]
         bot = bool(tokens.get("bot"))
         if users or bot:
-            self._forget(context=context, users=users, bot=bot, why="revoked its bot token" if bot else "revoked")
+            self._forget_team(context=context, users=users, bot=bot, why="revoked its bot token" if bot else "revoked")
         ack()
 
-    def _forget(self, *, context: BoltContext, users: list[str], bot: bool, why: str) -> None:
+    def _forget_team(self, *, context: BoltContext, users: list[str], bot: bool, why: str) -> None:
         """Delete (installs) or mark gone (single token) what the team took back."""
         team = context.team_id or ""
         if self.installs is not None:
