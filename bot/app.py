@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.core.errors import KrbotError
 from storage.db import UnitOfWork, make_engine, upgrade
 
+HEALTH_SECONDS = 1.0  # /healthz waits this long for the database, then says "slow"
 SIGNAL_CHECK = 0.5  # seconds: the main thread wakes this often so that Python runs a signal handler another thread got
 DRAIN_SECONDS = 10.0  # on SIGTERM: what is in flight is finished and answered within this, then the sockets close
 
@@ -38,13 +39,18 @@ def build_app(*, database_url: str | None = None, migrate: bool = True, settings
     return App(settings=settings, uow=uow)
 
 
-def database_answers(*, app: App) -> bool:
-    """True when the database answers a trivial query."""
+def database_answers(*, app: App, seconds: float = HEALTH_SECONDS) -> bool | str:
+    """True when the database answers a trivial query within `seconds`; "slow" when it does not answer in time (the
+    probe is cut at its own deadline, so /healthz never hangs); False when it refuses."""
     from sqlalchemy import text
 
+    from storage.deadlines import DatabaseLate, deadline
+
     try:
-        with app.uow.engine.connect() as connection:
+        with deadline(seconds=seconds), app.uow.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+    except DatabaseLate:
+        return "slow"
     except Exception:  # noqa: BLE001 - any failure means: not healthy
         return False
     return True
@@ -163,7 +169,7 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
                 database = database_answers(app=app)
                 ticking = timer.ticking()
                 return {
-                    "ok": database and ticking and all(states.values()),
+                    "ok": database is True and ticking and all(states.values()),
                     "database": database,
                     "scheduler": ticking,
                     "platforms": states,

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -166,7 +167,7 @@ def build_http_app(
     """
 
     async def healthz(request: Request) -> JSONResponse:
-        report = health()
+        report = await run_in_threadpool(health)  # it waits on the database (a second at most): never on the loop
         status = 200 if report.get("ok") else 503
         if _bearer_matches(request, metrics_token):
             return JSONResponse(report, status_code=status)

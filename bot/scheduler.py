@@ -52,6 +52,7 @@ __all__ = [
 
 log = logging.getLogger("krbot.scheduler")
 
+GONE = object()  # the platforms that reach an item lost their install in its workspace
 FINAL_MEMORY = 200_000
 PRESYNC = 20.0  # seconds a reminder or digest waits for its pull; past that it goes out with the values stored
 THREAD = "thread"
@@ -66,6 +67,18 @@ def _reaches(platform: Any, person: model.Person) -> bool:
     if platform.name == "feishu":
         return bool(person.feishu_id)
     return True
+
+
+def _installed(platform: Any, workspace: str, seen: dict[tuple[str, str], bool]) -> bool:
+    """Whether krbot is still installed where `platform` reaches `workspace`; a "no" is logged once per job run."""
+    key = (platform.name, workspace)
+    if key not in seen:
+        check = getattr(platform, "installed_in", None)
+        seen[key] = True if check is None else bool(check(workspace=workspace))
+        if not seen[key]:
+            log.warning("%s: krbot's install for workspace %s is gone (uninstalled or revoked): skipped, nothing sent",
+                        platform.name, workspace)
+    return seen[key]
 
 
 def _threaded(platform: Any) -> bool:
@@ -109,20 +122,35 @@ class Runner:
         """The platform's id of a message this ledger marked sent."""
         return ledger.sent_message(uow=self.uow, item=item)
 
-    def _platform_for(self, item: Due) -> Any:
+    def _platform_for(self, item: Due, seen: dict[tuple[str, str], bool]) -> Any:
+        """The platform an item goes out on: its own, or the first that reaches its person where krbot is still
+        installed; None when none reaches them, GONE when those that do lost their install."""
         if item.platform is not None:
-            return item.platform
+            return item.platform if _installed(item.platform, item.workspace, seen) else GONE
         assert item.person is not None
-        return next((p for p in self.platforms if _reaches(p, item.person)), None)
+        reaching = [p for p in self.platforms if _reaches(p, item.person)]
+        return next((p for p in reaching if _installed(p, item.workspace, seen)), GONE if reaching else None)
+
+    def installed_only(self, *, items: Sequence[Due], outcome: Outcome) -> list[Due]:
+        """The items whose platform is still installed for their workspace; the others counted "not installed"."""
+        seen: dict[tuple[str, str], bool] = {}
+        kept = [item for item in items if self._platform_for(item, seen) is not GONE]
+        outcome.counts["not installed"] += len(items) - len(kept)
+        return kept
 
     def send_all(self, *, items: Sequence[Due], now: datetime, payload: Callable[[Due, Any, str], Sent]) -> Outcome:
-        """Send many items through the outbox concurrently; count the results."""
+        """Send many items through the outbox concurrently; count the results (a workspace whose install is gone is
+        skipped, not failed)."""
         outcome = Outcome()
+        seen: dict[tuple[str, str], bool] = {}
+        chosen = {id(item): self._platform_for(item, seen) for item in items}  # asked once, before the threads
 
         def one(item: Due) -> str:
-            platform = self._platform_for(item)
+            platform = chosen[id(item)]
             if platform is None:
                 return "unreachable"
+            if platform is GONE:
+                return "not installed"
             key = idempotency_key(item)
             status, _ = self.outbox.send(item=item, now=now, platform=platform,
                                          send=lambda: payload(item, platform, key))
@@ -280,6 +308,7 @@ class Runner:
         the owner of each overdue task (once per task and due date); `by_hand`: the digest of this minute only."""
         outcome = Outcome()
         due, late, _ = owed_digests(view=view, platforms=self.platforms, now=now, force=force, by_hand=by_hand)
+        due = self.installed_only(items=due, outcome=outcome)
         pending = self._pending(due=due, late=late, now=now, outcome=outcome)
         escalations: Any = ()
         overdue: Any = ()

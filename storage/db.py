@@ -15,12 +15,14 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.resources import resource_dir
+from storage import deadlines
 
 
 def make_engine(*, url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, a busy timeout and WAL for several processes."""
+    """An engine for `url`; SQLite gets foreign keys, a busy timeout and WAL for several processes; every engine gets
+    the deadlines of storage/deadlines.py (limits per use, a request's work cut at its deadline)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": deadlines.SQLITE_BUSY_MS / 1000})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -30,8 +32,11 @@ def make_engine(*, url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        deadlines.install(engine=engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=not url.startswith("postgresql"))  # PostgreSQL: pinged by the deadlines
+    deadlines.install(engine=engine)
+    return engine
 
 
 def alembic_config(*, engine: Engine) -> Config:
@@ -78,6 +83,7 @@ class UnitOfWork:
                 outer.spoiled = True  # what the block wrote may be half done: atomic() must not commit it
                 raise
             return
+        deadlines.in_time()
         with self._sessions() as session, session.begin():
             yield session
 
@@ -88,21 +94,38 @@ class UnitOfWork:
         if outer is not None:
             yield outer.session.connection()
             return
+        deadlines.in_time()
         with self.engine.connect() as connection:
             yield connection
 
     @contextmanager
     def one_writer(self) -> Iterator[None]:
         """Queue this process's writers in turn for a write made outside atomic() (SQLite); elsewhere, nothing."""
-        with self._writer:
+        with self._turn():
             yield
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """This process's writer turn (SQLite), waited for no longer than the thread's database deadline."""
+        due = deadlines.current()
+        if due is None or isinstance(self._writer, nullcontext):
+            with self._writer:
+                yield
+            return
+        if not self._writer.acquire(timeout=max(0.0, due.remaining())):
+            raise due.late()
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     @contextmanager
     def atomic(self) -> Iterator[Atomic]:
         """One transaction around several service calls (each `begin()` inside joins it): committed at the end, or not at all."""
         if self._joined.get() is not None:
             raise RuntimeError("atomic() does not nest")
-        with self._writer, self._sessions() as session, session.begin():
+        deadlines.in_time()
+        with self._turn(), self._sessions() as session, session.begin():
             outer = Atomic(session=session)
             token = self._joined.set(outer)
             try:

@@ -76,6 +76,19 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
         """The latest installation of a team (or user), tokens decrypted."""
         return self._opened(super().find_installation(**kwargs))
 
+    def uninstalled(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        """Forget every token of a team that uninstalled krbot (app_uninstalled): its bot and its installations."""
+        self.delete_all(enterprise_id=enterprise_id, team_id=team_id)
+
+    def revoked(self, *, enterprise_id: str | None, team_id: str | None, users: list[str], bot: bool) -> None:
+        """Forget a team's revoked tokens (tokens_revoked): the listed users' installations; the bot's takes every token
+        of the team with it, as krbot works through its bot alone."""
+        if bot:
+            self.delete_all(enterprise_id=enterprise_id, team_id=team_id)
+            return
+        for user in users:
+            self.delete_installation(enterprise_id=enterprise_id, team_id=team_id, user_id=user)
+
     def teams(self) -> list[str]:
         """The Slack teams krbot's bot is installed in."""
         with self.engine.connect() as connection:

@@ -33,6 +33,7 @@ from bot.platforms.feishu_ws import UnknownTypes, frame_text
 from bot.platforms.lanes import lanes_of
 from bot.platforms.payloads import Malformed
 from bot.render import render_reply
+from bot.services.deadlines import maybe_saved
 
 if TYPE_CHECKING:
     from bot.services import UnitOfWork
@@ -294,9 +295,12 @@ class FeishuListeners(FeishuReplies):
             return _toast("error", error_message(error, lang=sender.lang if sender else self._workspace_lang(None)))
         except Malformed:
             raise
-        except Exception:  # the database did not take it: nothing was saved, and the toast says so
-            log.exception("feishu card action failed; nothing was saved")
-            return _toast("error", translate("feishu.failed", lang=sender.lang if sender else self._workspace_lang(None)))
+        except Exception as error:  # the database did not take it: nothing was saved (or, once a COMMIT went out
+            # and its answer never came, not known whether), and the toast says so
+            unsure = maybe_saved(error)
+            log.exception("feishu card action failed; %s", "it may be stored" if unsure else "nothing was saved")
+            return _toast("error", translate("feishu.unsure" if unsure else "feishu.failed",
+                                             lang=sender.lang if sender else self._workspace_lang(None)))
 
     def _submit_checkin(
         self, *, person: str, workspace: str, value: dict[str, Any], form: dict[str, Any], event_id: str

@@ -42,6 +42,7 @@ from bot.platforms.payloads import Malformed
 from bot.platforms.slack_client import DIGEST_EVENT, SLACK_API_URL, SharedPolicy, make_client
 from bot.platforms.slack_listeners import DELIVERY, PLATFORM, SlackListeners
 from bot.platforms.slack_socket import SocketIntake
+from bot.platforms.slack_uninstalls import SlackUninstalls
 
 if TYPE_CHECKING:
     from slack_sdk.oauth.installation_store import InstallationStore
@@ -74,7 +75,7 @@ class _TokenGoesThroughAuthorize(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_TokenGoesThroughAuthorize())
 
 
-class SlackPlatform(SlackListeners):
+class SlackPlatform(SlackListeners, SlackUninstalls):
     """Slack for krbot: the Bolt app with its listeners, and the sends the scheduler and services ask for."""
 
     name = PLATFORM
@@ -127,6 +128,8 @@ class SlackPlatform(SlackListeners):
         )
         self._socket: SocketIntake | None = None
         self.register(app=self.app)
+        self.gone_teams: set[str] = set()  # single token: teams that uninstalled krbot while this process ran
+        self.register_uninstalls(app=self.app)
 
     def _authorize(self) -> AuthorizeResult:
         """Who the bot is in its workspace: auth.test, asked once and kept (Bolt's authorize hook)."""

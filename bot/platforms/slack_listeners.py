@@ -32,6 +32,7 @@ from bot.platforms.slack_context import (
 from bot.platforms.slack_owed import SlackFollowUps
 from bot.platforms.slack_socket import SOCKET
 from bot.render import render_reply
+from bot.services.deadlines import maybe_saved
 
 if TYPE_CHECKING:
     from bot.services import UnitOfWork
@@ -109,8 +110,10 @@ class SlackListeners(SlackFollowUps):
         if isinstance(error, KrbotError):
             text = blocks.esc_lines(error_message(error, lang=sender.lang if sender else "en"))
         else:
-            log.error("slack request failed; nothing was stored", exc_info=error)
-            text = self._failed_text()
+            unsure = maybe_saved(error)  # a COMMIT went out and its answer never came: never "nothing was saved"
+            log.error("slack request failed; %s", "it may be stored" if unsure else "nothing was stored", exc_info=error)
+            key = "slack.unsure" if unsure else "slack.failed"  # in both languages: the workspace's can't be read
+            text = blocks.esc_lines("\n".join(translate(key, lang=lang) for lang in ("zh", "en")))
         kind = body.get("type") if isinstance(body, dict) else None
         if isinstance(body, dict) and body.get("command"):
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
@@ -135,11 +138,6 @@ class SlackListeners(SlackFollowUps):
         except KrbotError:
             lang = "en"
         return blocks.esc_lines(translate("slack.unknown_user", lang=lang, user=user_id))
-
-    @staticmethod
-    def _failed_text() -> str:
-        """Nothing was saved (the database did not answer): in both languages, as the workspace's can't be read."""
-        return blocks.esc_lines("\n".join(translate("slack.failed", lang=lang) for lang in ("zh", "en")))
 
     def _reply_text(self, *, reply: services.Reply) -> str:
         """A service reply as escaped mrkdwn."""
