@@ -23,6 +23,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.core.errors import KrbotError
 from bot.core.redact import blank_url
+from bot.services.deadlines import REQUEST_SECONDS, deadline
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,8 @@ class SocketIntake:
         try:
             bolt_request = BoltRequest(mode="socket_mode", body=request.payload, headers=build_headers(request))
             bolt_request.context[SOCKET] = request.envelope_id
-            response = self.dispatch(bolt_request)
+            with deadline(at=started + REQUEST_SECONDS):  # as an HTTP request's: answered within Slack's 3 s
+                response = self.dispatch(bolt_request)
             self._ack(request=request, response=response, started=started)
         except Exception:  # noqa: BLE001 - a worker thread: logged, the next envelope goes on
             log.exception("socket mode: envelope %s failed", request.envelope_id)

@@ -337,3 +337,51 @@ def test_a_long_write_of_this_process_on_sqlite_holds_no_request_past_3s(tmp_pat
         release.set()
         writer.join(timeout=10)
         app.uow.engine.dispose()
+
+
+def test_a_stalled_postgres_socket_mode_commands_are_answered_within_3s_and_never_stored_later(
+    stalled: Stalled,
+) -> None:
+    """Socket Mode envelopes get the same deadline as HTTP requests: each acked within 3 s of its push, "nothing
+    was saved" while the database stalls, and none of them stored after it answers again."""
+    from urllib.parse import parse_qsl
+
+    from bot.config import Settings
+    from tests.fakes.fake_slack import command_body
+
+    fake_slack = FakeSlack().start()
+    settings = Settings(_env_file=None, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-fake-app-token",
+                        SLACK_API_URL=fake_slack.api_url)
+    platform = slack.build(settings=settings, uow=stalled.through.uow, http=False, clock=frozen_now)
+
+    def push(n: int, note: str) -> None:
+        form = dict(parse_qsl(command_body(user_id=CHEN, text=f"update KR2 1.{n}% note: {note}",
+                                           response_url=fake_slack.response_url(name=f"s{n}"), trigger_id=f"t-s{n}")))
+        fake_slack.push(envelope={"envelope_id": f"env-{n}", "type": "slash_commands", "accepts_response_payload": True,
+                                  "payload": form})
+
+    try:
+        platform.start()
+        end = time.monotonic() + 10
+        while not (fake_slack.sockets and platform.healthy()) and time.monotonic() < end:
+            time.sleep(0.05)
+        push(0, "before")
+        fake_slack.wait_for("socket_ack", count=1)
+        stalled.proxy.stall()
+        pushed = {}
+        for n in range(1, 6):
+            pushed[f"env-{n}"] = time.monotonic()
+            push(n, f"socket-stall-{n}")
+        fake_slack.wait_for("socket_ack", count=6, timeout=ANSWERED_WITHIN + 2)
+        acked = {call.args["envelope_id"]: (call, call.at) for call in fake_slack.of("socket_ack")}
+        for envelope, sent_at in pushed.items():
+            call, at = acked[envelope]
+            assert at - sent_at < ANSWERED_WITHIN, (envelope, round(at - sent_at, 2))
+            assert FAILED in call.args.get("payload", {}).get("text", ""), call.args
+        stalled.proxy.resume()
+        never_stored(stalled.direct, notes={f"socket-stall-{n}" for n in range(1, 6)})
+        assert "before" in stored_notes(stalled.direct)
+    finally:
+        stalled.proxy.resume()
+        platform.stop()
+        fake_slack.stop()
