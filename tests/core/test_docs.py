@@ -135,9 +135,10 @@ def test_every_krbot_command_is_in_the_docs() -> None:
     assert [path for path in paths if f"krbot {path}" not in docs] == []
 
 
-def test_every_chat_command_of_the_help_is_in_the_chat_page() -> None:
-    """Every command `/kr help` lists (the catalog's help lines, zh and en) is explained in chat.md."""
-    page = (DOCS / "chat.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["chat.md", "zh/chat.md"])
+def test_every_chat_command_of_the_help_is_in_the_chat_page(name: str) -> None:
+    """Every command `/kr help` lists (the catalog's help lines, zh and en) is explained in chat.md and its zh twin."""
+    page = (DOCS / name).read_text(encoding="utf-8")
     for lang in ("en", "zh"):
         entries = yaml.safe_load((ROOT / "templates" / "i18n" / lang / "commands.yaml").read_text(encoding="utf-8"))
         commands = {key.split(".", 1)[1] for key in entries if key.startswith("help.") and key != "help.title"}
