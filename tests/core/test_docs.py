@@ -135,6 +135,23 @@ def test_every_krbot_command_is_in_the_docs() -> None:
     assert [path for path in paths if f"krbot {path}" not in docs] == []
 
 
+def _commands() -> set[str]:
+    """The top-level commands `krbot --help` lists."""
+    return set(typer.main.get_command(cli).commands)  # type: ignore[attr-defined]
+
+
+def test_the_docs_name_no_krbot_command_that_does_not_exist() -> None:
+    """Outside the pages and sections that say what is planned, each `krbot NAME` in docs/ is a real command."""
+    shipped = [page for page in PAGES if page.name != "web.md"]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in shipped)
+    text = re.sub(r"## (?:Not in this version yet|本版本尚未提供)\n.*?(?=\n## |\Z)", "", text, flags=re.S)
+    named = set(re.findall(r"`krbot ([a-z][a-z-]*)", text))
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S):
+        named |= set(re.findall(r"^krbot ([a-z][a-z-]*)", block, flags=re.M))
+    assert {"run", "import", "jobs"} <= named
+    assert sorted(named - _commands()) == []
+
+
 @pytest.mark.parametrize("name", ["chat.md", "zh/chat.md"])
 def test_every_chat_command_of_the_help_is_in_the_chat_page(name: str) -> None:
     """Every command `/kr help` lists (the catalog's help lines, zh and en) is explained in chat.md and its zh twin."""
