@@ -188,11 +188,12 @@ def _fields(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[str]:
     return names
 
 
-def test_every_field_of_the_okr_file_is_in_its_page() -> None:
-    """A field the OKR file accepts (workspace to tasks, sources and webhooks) is explained in okr-file.md."""
+@pytest.mark.parametrize("name", ["okr-file.md", "zh/okr-file.md"])
+def test_every_field_of_the_okr_file_is_in_its_page(name: str) -> None:
+    """A field the OKR file accepts (workspace to tasks, sources and webhooks) is explained in okr-file.md (and zh)."""
     fields = _fields(OkrFile, set())
     assert {"locale", "webhooks", "sync", "database_env", "headers_env", "delegates", "contributors", "was"} <= fields
-    page = (DOCS / "okr-file.md").read_text(encoding="utf-8")
+    page = (DOCS / name).read_text(encoding="utf-8")
     assert sorted(name for name in fields if f"`{name}`" not in page and f"{name}:" not in page) == []
 
 
