@@ -108,14 +108,15 @@ def test_the_link_check_can_fail(tmp_path: Path) -> None:
     assert _anchors(page) == {"who-may-do-what-权限", "krbot-run-modes"}
 
 
-def test_every_variable_krbot_reads_is_in_the_operators_page() -> None:
+@pytest.mark.parametrize("name", ["operators.md", "zh/operators.md"])
+def test_every_variable_krbot_reads_is_in_the_operators_page(name: str) -> None:
     """Each setting of bot/config.py, and each variable any module reads by name, is explained in operators.md."""
     names = {str(field.alias) for field in Settings.model_fields.values() if field.alias}
     for module in sorted((ROOT / "bot").rglob("*.py")):
         names |= set(READS.findall(module.read_text(encoding="utf-8")))
     assert {"KRBOT_DATABASE_URL", "SLACK_BOT_TOKEN", "FEISHU_APP_ID", "KRBOT_SOURCE_ENVS"} <= names
-    page = (DOCS / "operators.md").read_text(encoding="utf-8")
-    assert sorted(name for name in names if f"`{name}`" not in page) == []
+    page = (DOCS / name).read_text(encoding="utf-8")
+    assert sorted(variable for variable in names if f"`{variable}`" not in page) == []
 
 
 def test_every_krbot_command_is_in_the_docs() -> None:
