@@ -164,12 +164,13 @@ def test_every_chat_command_of_the_help_is_in_the_chat_page(name: str) -> None:
         assert sorted(name for name in commands if f"`/kr {name}" not in page) == []
 
 
-def test_every_api_route_is_in_the_api_page() -> None:
-    """Each path of the OpenAPI document krbot serves, and the hook route, is described in api.md."""
+@pytest.mark.parametrize("name", ["api.md", "zh/api.md"])
+def test_every_api_route_is_in_the_api_page(name: str) -> None:
+    """Each path of the OpenAPI document krbot serves, and the hook route, is described in api.md (and zh)."""
     mount, hook = api_routes(uow=None)
     paths = [f"/api/v1{path}" for path in mount.app.openapi()["paths"]] + [hook.path]
     assert "/api/v1/checkins" in paths
-    page = re.sub(r"\{[^}]*\}", "{}", (DOCS / "api.md").read_text(encoding="utf-8"))
+    page = re.sub(r"\{[^}]*\}", "{}", (DOCS / name).read_text(encoding="utf-8"))
     assert [path for path in paths if re.sub(r"\{[^}]*\}", "{}", path) not in page] == []
 
 
