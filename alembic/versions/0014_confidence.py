@@ -1,0 +1,28 @@
+"""The owner's confidence per check-in (0–10), kept beside the numbers and held against the trend
+
+Revision ID: 0014_confidence
+Revises: 0012
+Create Date: 2026-12-08 03:10:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014_confidence"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("confidence", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.drop_column("confidence")
