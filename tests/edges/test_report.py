@@ -235,6 +235,7 @@ def test_the_burnup_draws_daily_points_up_to_the_deadline_against_the_target_the
         ("2026-10-10", 100000.0), ("2026-10-20", 150000.0), ("2026-11-05", 200000.0)
     ]
     assert 'class="target" data-value="500000.0"' in html  # Nov 20: the target in force then, as the text says
+    assert digest.objectives[0].completion == pytest.approx(200000 / 500000)  # the conclusion reads the same target
 
     final_as_of = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
     digest, charts = services.compose_report(uow=example.uow, as_of=final_as_of)
