@@ -23,7 +23,7 @@ def kr_confidence(*, history: Sequence[model.Checkin], status: model.Status) -> 
 
 
 def largest_disagreement(*, lines: Sequence[KrLine]) -> KrLine | None:
-    """The KR line whose owner's confidence lies farthest from its trend, among those that disagree (ties: the first)."""
+    """The KR line whose owner's confidence lies farthest from its trend, among those that disagree (ties: first)."""
     best: KrLine | None = None
     for line in lines:
         if not line.disagrees or line.confidence is None:

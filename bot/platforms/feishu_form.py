@@ -85,7 +85,8 @@ def checkin_elements(
         confidence["default_value"] = str(said)[:20]
     fields.append(confidence)
     if "confidence" in errors:
-        fields.append(markdown_element(translate("feishu.checkin.field_error", lang=lang, text=md(errors["confidence"]))))
+        refusal = translate("feishu.checkin.field_error", lang=lang, text=md(errors["confidence"]))
+        fields.append(markdown_element(refusal))
     for name in ("note", "risk", "next", "ask"):
         field = {
             "tag": "input",

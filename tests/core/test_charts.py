@@ -59,8 +59,11 @@ def test_burnups_draw_the_daily_points_up_to_the_deadline_with_the_goals_in_forc
 
     gmv = Measure(name="GMV", kind=MeasureKind.TARGET, baseline=0.0, target=500.0, unit="EUR")
     okrs = Okrs(
-        workspace=Workspace(name="w"), people={}, cycle=Cycle(name="Q4", start=date(2026, 10, 1), end=date(2026, 12, 31)),
-        objectives=(Objective(code="O1", title="O1", owner="lin", measures=(gmv,), paths=(), deadline=date(2026, 12, 31)),),
+        workspace=Workspace(name="w"), people={},
+        cycle=Cycle(name="Q4", start=date(2026, 10, 1), end=date(2026, 12, 31)),
+        objectives=(
+            Objective(code="O1", title="O1", owner="lin", measures=(gmv,), paths=(), deadline=date(2026, 12, 31)),
+        ),
     )
 
     def at(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:

@@ -48,7 +48,9 @@ def tree(*krs: KeyResult) -> Okrs:
     return Okrs(workspace=Workspace(name="w"), people=people, cycle=CYCLE, objectives=(objective,))
 
 
-def ci(n: float, value: float | None, *, code: str = "K1", person: str = "ann", confidence: int | None = None) -> Checkin:
+def ci(
+    n: float, value: float | None, *, code: str = "K1", person: str = "ann", confidence: int | None = None
+) -> Checkin:
     """A check-in of `code` on day n."""
     values = {} if value is None else {"sales": value}
     return Checkin(code=code, person=person, at=day(n), values=values, confidence=confidence)
@@ -105,7 +107,8 @@ def test_update_takes_confidence_beside_the_values_and_the_words_in_either_langu
     ("score", "status", "expected"),
     [(7, Status.OFF_TRACK, True), (10, Status.OFF_TRACK, True), (6, Status.OFF_TRACK, False),
      (3, Status.ON_TRACK, True), (0, Status.ON_TRACK, True), (4, Status.ON_TRACK, False),
-     (8, Status.AT_RISK, False), (2, Status.OFF_TRACK, False), (9, Status.ON_TRACK, False), (9, Status.TOO_EARLY, False)],
+     (8, Status.AT_RISK, False), (2, Status.OFF_TRACK, False), (9, Status.ON_TRACK, False),
+     (9, Status.TOO_EARLY, False)],
 )
 def test_owner_and_trend_disagree_at_7_or_more_off_track_and_3_or_less_on_track(
     score: int, status: Status, expected: bool
@@ -126,7 +129,8 @@ def test_the_kr_line_shows_the_latest_confidence_kept_until_changed() -> None:
     assert "· 负责人信心8/10" in render_digest(digest=d, lang="zh")
     no_call = digest(tree(K1), [ci(0, 10), ci(20, 40)], as_of=30)
     assert no_call.objectives[0].krs[0].confidence is None
-    assert "8/10" not in render_digest(digest=no_call, lang="en") and "owner " not in render_digest(digest=no_call, lang="en")
+    plain = render_digest(digest=no_call, lang="en")
+    assert "8/10" not in plain and "owner " not in plain
 
 
 def test_a_disagreement_is_said_on_the_line_and_the_largest_one_in_the_conclusion() -> None:

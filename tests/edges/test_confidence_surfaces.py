@@ -20,7 +20,8 @@ SURFACES = ("text", "markdown", "html", "slack", "feishu")
 MEASURES = {"zh": ("新客订单", "GMV"), "en": ("New-customer orders", "GMV")}
 SAYS = {  # KR1 is off track (about 15%) while Zhao says 8/10
     "zh": ("赵磊信心8/10，趋势只到", "负责人与趋势分歧最大的是KR1：赵磊信心8/10，趋势只到"),
-    "en": ("Zhao Lei says 8/10; the trend says ", "Owner and trend disagree most on KR1: Zhao Lei says 8/10; the trend says "),
+    "en": ("Zhao Lei says 8/10; the trend says ",
+           "Owner and trend disagree most on KR1: Zhao Lei says 8/10; the trend says "),
 }
 AS_OF = datetime(2026, 10, 23, 15, 0, tzinfo=UTC)
 FINAL = datetime(2027, 1, 4, 15, 0, tzinfo=UTC)
@@ -41,7 +42,8 @@ def reported(request: pytest.FixtureRequest, app: App) -> tuple[App, str]:
     services.import_okrs(uow=app.uow, text=path.read_text(encoding="utf-8"), filename=str(path), at=IMPORTED_AT)
     orders, gmv = MEASURES[lang]
     say(app, "zhao", f"/kr update KR1 {orders}=5 {gmv}=500", datetime(2026, 10, 1, 10, tzinfo=UTC))
-    saved = say(app, "zhao", f"/kr update KR1 {orders}=20 {gmv}=2000 confidence: 8/10", datetime(2026, 10, 20, 10, tzinfo=UTC))
+    saved = say(app, "zhao", f"/kr update KR1 {orders}=20 {gmv}=2000 confidence: 8/10",
+                datetime(2026, 10, 20, 10, tzinfo=UTC))
     assert ("信心8/10。" if lang == "zh" else "Confidence 8/10.") in saved  # echoed as understood
     return app, lang
 

@@ -308,7 +308,8 @@ def test_kr_update_and_the_menu_open_the_checkin_card(bot: Bot, fake: ff.FakeFei
     assert form["tag"] == "form"
     labels = [e["label"]["content"] for e in form["elements"] if e["tag"] == "input"]
     assert labels[0].startswith("新客转化率（%）——当前") and "目标2%" in labels[0]
-    assert [e["name"] for e in form["elements"] if e["tag"] == "input"] == ["m0", "m1", "confidence", "note", "risk", "next", "ask"]
+    inputs = [e["name"] for e in form["elements"] if e["tag"] == "input"]
+    assert inputs == ["m0", "m1", "confidence", "note", "risk", "next", "ask"]
     assert _form(card, "KR4")
     event_id, _ = bot.ids()
     assert bot.push(ff.menu_event(open_id=CHEN, event_id=event_id)).status_code == 200

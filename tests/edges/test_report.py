@@ -210,7 +210,9 @@ def _dots(html: str) -> list[tuple[str, float, float]]:
     """Each day's dot on the burn-up: (its day, its x, its value), in drawing order."""
     return [
         (day, float(cx), float(value))
-        for cx, day, value in re.findall(r'<circle cx="([\d.]+)"[^>]*class="dot" data-day="([\d-]+)" data-value="([^"]+)"', html)
+        for cx, day, value in re.findall(
+            r'<circle cx="([\d.]+)"[^>]*class="dot" data-day="([\d-]+)" data-value="([^"]+)"', html
+        )
     ]
 
 
