@@ -18,11 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("checkins", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("confidence", sa.Integer(), nullable=True))
+    op.add_column("checkins", sa.Column("confidence", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    """Revert this revision."""
-    with op.batch_alter_table("checkins", schema=None) as batch_op:
-        batch_op.drop_column("confidence")
+    """Revert this revision: the column dropped in place (SQLite 3.35+ and PostgreSQL), never by copying the table,
+    whose drop would take its check-ins' values with it (ON DELETE CASCADE)."""
+    op.drop_column("checkins", "confidence")
