@@ -287,6 +287,7 @@ class CheckinRow(Base):
     risk: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16), default="cli")
     event_key: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[int | None] = mapped_column(Integer)  # the owner's call, 0–10 (§6)
 
 
 class CheckinValueRow(Base):
