@@ -51,13 +51,15 @@ async def csrf_guard(request: Request) -> None:
         raise HTTPException(status_code=403, detail="web.csrf")
 
 
-def reader_language(request: Request, viewer: Viewer | None = None) -> str:
-    """The language chosen with the zh/en switch, else the viewer's own, else what the browser asks for."""
+def reader_language(request: Request, viewer: Viewer | None = None, default: str | None = None) -> str:
+    """The language chosen with the zh/en switch, else the viewer's own (or `default`), else the browser's."""
     chosen = request.session.get("lang")
     if chosen in LANGUAGES:
         return chosen
     if viewer is not None:
         return viewer.lang
+    if default in LANGUAGES:
+        return default
     accepted = request.headers.get("accept-language", "").lower()
     return "zh" if accepted.startswith("zh") else "en"
 

@@ -42,12 +42,12 @@ def shared_report(request: Request, token: Annotated[str, Path(max_length=400)])
     share = share_of(uow=state.uow, token=token, at=state.clock(), secret_key=state.secret_key)
     if share is None:
         raise HTTPException(status_code=404)
-    lang = reader_language(request)
+    from bot.services import workspace_language, workspace_timezone
+
+    lang = reader_language(request, default=workspace_language(uow=state.uow, workspace=share.workspace))
     if not share.live:
         return page(request, template="message.html.j2", lang=lang, viewer=None, status=410,
                     title_key="web.share_gone_title", message=None, message_key="web.share_gone")
-    from bot.services import workspace_timezone
-
     timezone = workspace_timezone(uow=state.uow, workspace=share.workspace)
     return report_view(request, workspace=share.workspace, week=share.week, timezone=timezone, lang=lang, viewer=None,
                        links=False, share=share, may_share=False)

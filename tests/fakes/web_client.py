@@ -49,9 +49,9 @@ def browser(app: App, *, clock: Callable[[], datetime] | None = None) -> TestCli
     return TestClient(http_app(app, clock=clock or Clock()), raise_server_exceptions=False, follow_redirects=False)
 
 
-def link(app: App, person: str, *, at: datetime = NOW) -> str:
+def link(app: App, person: str, *, at: datetime = NOW, workspace: str | None = None) -> str:
     """A one-time sign-in link for `person`, as `krbot web-link --as` makes it."""
-    return issue_link(uow=app.uow, person=person, at=at, secret_key=SECRET, public_url=PUBLIC)
+    return issue_link(uow=app.uow, person=person, at=at, secret_key=SECRET, public_url=PUBLIC, workspace=workspace)
 
 
 def csrf_of(html: str) -> str:
@@ -61,9 +61,9 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, app: App, person: str) -> TestClient:
+def sign_in(client: TestClient, app: App, person: str, *, workspace: str | None = None) -> TestClient:
     """Open a sign-in link and press its button, as a person would; the client then holds the session cookie."""
-    path = link(app, person).removeprefix(PUBLIC)
+    path = link(app, person, workspace=workspace).removeprefix(PUBLIC)
     page = client.get(path)
     assert page.status_code == 200, page.text
     done = client.post(path, data={"csrf": csrf_of(page.text)})
