@@ -59,14 +59,17 @@ def _day_values(*, checkins: Sequence[model.Checkin], name: str, as_of: datetime
 
 def measure_views(
     *, target: model.KeyResult | model.Objective, checkins: Sequence[model.Checkin], cycle: model.Cycle,
-    objective_deadline: date | None, as_of: datetime,
+    objective_deadline: date | None, as_of: datetime, known: Sequence[MeasureProgress] = (),
 ) -> tuple[MeasureView, ...]:
-    """Every measure of a KR or objective as of `as_of` (on the workspace's clock), with its chart."""
+    """Every measure of a KR or objective as of `as_of` (on the workspace's clock), with its chart; `known`: the
+    measures' progress already read (a KR's progress holds them), not read again."""
     start = datetime.combine(cycle.start, time.min, tzinfo=as_of.tzinfo)
+    read = {id(p.measure): p for p in known}
     views = []
     for measure in target.measures:
-        progress = measure_progress(measure=measure, checkins=checkins, code=target.code, cycle=cycle,
-                                    objective_deadline=objective_deadline, as_of=as_of)
+        progress = read.get(id(measure)) or measure_progress(
+            measure=measure, checkins=checkins, code=target.code, cycle=cycle, objective_deadline=objective_deadline,
+            as_of=as_of)
         daily = [(at, value) for at, value in _day_values(checkins=checkins, name=measure.name, as_of=as_of)
                  if at >= start]
         chart = None

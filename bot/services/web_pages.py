@@ -106,7 +106,7 @@ def kr_page(*, uow: UnitOfWork, workspace: str, code: str, at: datetime) -> Code
         code=kr.code, title=kr.title, objective=objective, kr=kr, path=path, status=progress.status,
         completion=progress.completion, forecast_completion=progress.forecast_completion,
         measures=measure_views(target=kr, checkins=checkins, cycle=cycle, objective_deadline=objective.deadline,
-                               as_of=local),
+                               as_of=local, known=progress.measures),
         events=events, names=names, as_of=local, plan=tuple(reversed(backward_plan(tasks=tasks, due=due))), due=due,
     )
 

@@ -260,3 +260,15 @@ def test_the_session_cookie_is_httponly_and_lax(example: App) -> None:
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and f"max-age={30 * 86400}" in cookie
     assert "secure" not in cookie
+
+
+def test_after_the_cycle_the_report_is_the_final_one_and_past_weeks_stay_as_they_were(example: App) -> None:
+    """In January `/` is the final report of 2026-Q4; a week of October is the weekly report as of its Sunday."""
+    quarter(example)
+    clock = Clock(datetime(2027, 1, 6, 12, 0, tzinfo=UTC))
+    client = browser(example, clock=clock)
+    path = link(example, "boss", at=clock.at).removeprefix(PUBLIC)
+    client.post(path, data={"csrf": csrf_of(client.get(path).text)})
+    assert "OKR最终报告" in _text(client.get("/").text)
+    october = _text(client.get("/?week=2026-W40").text)
+    assert "OKR周报" in october and "截至10月4日" in october
