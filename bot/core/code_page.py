@@ -83,7 +83,7 @@ def measure_views(
                 baseline=line[0], target=line[1], points=tuple(daily), as_of=as_of,
                 forecast_value=None if guard else progress.forecast_value,
                 low_value=None if guard else progress.low_value, high_value=None if guard else progress.high_value,
-                final=progress.final,
+                final=progress.final, from_baseline=not guard,
             )
         views.append(MeasureView(measure=measure, progress=progress, chart=chart,
                                  days=tuple((at.date(), value) for at, value in daily)))
