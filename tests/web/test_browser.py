@@ -151,13 +151,20 @@ def test_the_report_prints_on_one_a4_page_and_screenshots_are_kept(chromium: Any
     pdf = page.pdf(format="A4", print_background=True)
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
     page.screenshot(path=str(ARTIFACTS / "report-zh.png"), full_page=True)
-    page.goto(served.url + "/kr/KR2")
-    page.screenshot(path=str(ARTIFACTS / "kr2-zh.png"), full_page=True)
+    printed = {}
+    for path, name in (("/kr/KR2", "kr2-zh.png"), ("/o/O1", "o1-zh.png")):
+        page.goto(served.url + path)
+        page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+        printed[path] = len(re.findall(rb"/Type\s*/Page(?!s)", page.pdf(format="A4", print_background=True)))
     phone = _signed_in(chromium, site, "boss", viewport=PHONE)
     phone.screenshot(path=str(ARTIFACTS / "report-zh-390px.png"), full_page=True)
-    print(f"\nscreenshots: {ARTIFACTS / 'report-zh.png'}, {ARTIFACTS / 'kr2-zh.png'}, "
-          f"{ARTIFACTS / 'report-zh-390px.png'}")
+    print("\nscreenshots: " + ", ".join(str(ARTIFACTS / name) for name in (
+        "report-zh.png", "kr2-zh.png", "o1-zh.png", "report-zh-390px.png")) + f"; printed pages: / {pages}, {printed}")
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+    page.screenshot(path=str(ARTIFACTS / "o1-zh-print.png"), full_page=True)
     assert pages == 1, f"/ prints on {pages} A4 pages"
+    assert printed == {"/kr/KR2": 1, "/o/O1": 1}, printed
 
 
 def test_htmx_loads_under_the_csp_without_a_violation(chromium: Any, site: tuple[App, Served]) -> None:
