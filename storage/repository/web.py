@@ -116,10 +116,10 @@ def shares(*, session: Session, workspace_id: int) -> list[ShareLinkRow]:
 def tasks_of(*, session: Session, cycle_id: int, code: str) -> tuple[model.Task, ...]:
     """One KR's live tasks in file order (the page of one KR, which loads no other KR's)."""
     rows = session.execute(
-        select(TaskRow).join(KrRow, KrRow.id == TaskRow.kr_id)
+        select(TaskRow.__table__).join(KrRow, KrRow.id == TaskRow.kr_id)
         .where(KrRow.cycle_id == cycle_id, KrRow.code == code, KrRow.archived.is_(False), TaskRow.archived.is_(False))
         .order_by(TaskRow.position, TaskRow.id)
-    ).scalars()
+    )
     return tuple(
         model.Task(title=row.title, owner=row.owner_key, due=row.due, buffer_days=row.buffer_days,
                    critical=row.critical, done=row.done, duration_days=row.duration_days)
@@ -129,20 +129,21 @@ def tasks_of(*, session: Session, cycle_id: int, code: str) -> tuple[model.Task,
 
 def asks_of(*, session: Session, cycle_id: int, codes: tuple[str, ...]) -> list[model.Ask]:
     """The cycle's asks on these codes, oldest first."""
-    query = select(AskRow).where(AskRow.cycle_id == cycle_id, AskRow.code.in_(codes)).order_by(AskRow.at, AskRow.id)
-    return [_ask(row) for row in session.scalars(query)]
+    query = (select(AskRow.__table__).where(AskRow.cycle_id == cycle_id, AskRow.code.in_(codes))
+             .order_by(AskRow.at, AskRow.id))
+    return [_ask(row) for row in session.execute(query)]  # plain rows: _ask reads the same names
 
 
 def changes_of(*, session: Session, cycle_id: int, codes: tuple[str, ...]) -> list[model.GoalChange]:
     """The cycle's goal changes on these codes, oldest first."""
     query = (
-        select(GoalChangeRow).where(GoalChangeRow.cycle_id == cycle_id, GoalChangeRow.code.in_(codes))
+        select(GoalChangeRow.__table__).where(GoalChangeRow.cycle_id == cycle_id, GoalChangeRow.code.in_(codes))
         .order_by(GoalChangeRow.at, GoalChangeRow.id)
     )
     return [
         model.GoalChange(code=row.code, field=row.field, old=row.old, new=row.new, reason=row.reason,
                          person=row.person_key, at=row.at, measure=row.measure)
-        for row in session.scalars(query)
+        for row in session.execute(query)
     ]
 
 

@@ -31,22 +31,24 @@ class Clock:
         return self.at
 
 
-def with_key(app: App) -> App:
+def with_key(app: App, *, public: str = PUBLIC) -> App:
     """The app with KRBOT_SECRET_KEY and KRBOT_PUBLIC_URL set, as an operator sets them."""
-    settings = app.settings.model_copy(update={"secret_key": SECRET, "public_url": PUBLIC})
+    settings = app.settings.model_copy(update={"secret_key": SECRET, "public_url": public})
     return App(settings=settings, uow=app.uow)
 
 
-def http_app(app: App, *, clock: Callable[[], datetime]) -> Any:
+def http_app(app: App, *, clock: Callable[[], datetime], public: str = PUBLIC) -> Any:
     """The ASGI app `krbot run --http --web-only` serves."""
-    keyed = with_key(app)
+    keyed = with_key(app, public=public)
     routes = api_routes(app=keyed, platforms=[], clock=clock) + web_routes(app=keyed, clock=clock)
     return build_http_app(routes=routes, health=lambda: {"ok": True})
 
 
-def browser(app: App, *, clock: Callable[[], datetime] | None = None) -> TestClient:
+def browser(app: App, *, clock: Callable[[], datetime] | None = None, public: str = PUBLIC) -> TestClient:
     """A client that keeps cookies like a browser and gets answers (never exceptions)."""
-    return TestClient(http_app(app, clock=clock or Clock()), raise_server_exceptions=False, follow_redirects=False)
+    scheme = "https" if public.startswith("https://") else "http"  # a Secure cookie comes back over https only
+    return TestClient(http_app(app, clock=clock or Clock(), public=public), raise_server_exceptions=False,
+                      follow_redirects=False, base_url=f"{scheme}://testserver")
 
 
 def link(app: App, person: str, *, at: datetime = NOW, workspace: str | None = None) -> str:

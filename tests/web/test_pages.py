@@ -253,13 +253,17 @@ def test_pages_carry_a_csp_without_inline_script_and_no_inline_style(example: Ap
 
 
 def test_the_session_cookie_is_httponly_and_lax(example: App) -> None:
-    """The cookie a sign-in sets: HttpOnly, SameSite=Lax, 30 days (Secure comes with an https KRBOT_PUBLIC_URL)."""
+    """The cookie a sign-in sets: HttpOnly, SameSite=Lax, 30 days; Secure when KRBOT_PUBLIC_URL is https."""
     client = browser(example)
     path = link(example, "boss").removeprefix(PUBLIC)
     answer = client.post(path, data={"csrf": csrf_of(client.get(path).text)})
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and f"max-age={30 * 86400}" in cookie
     assert "secure" not in cookie
+    served = browser(example, public="https://okr.example.com")
+    path = link(example, "boss").removeprefix(PUBLIC)
+    answer = served.post(path, data={"csrf": csrf_of(served.get(path).text)})
+    assert answer.status_code == 303 and "; secure" in answer.headers["set-cookie"].lower()
 
 
 def test_after_the_cycle_the_report_is_the_final_one_and_past_weeks_stay_as_they_were(example: App) -> None:
