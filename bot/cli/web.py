@@ -39,7 +39,7 @@ def web_link(
 @share_cli.command("create")
 def share_create(
     week: Annotated[str, typer.Option("--week", help="ISO week of the report, e.g. 2026-W44.")],
-    made_for: Annotated[str, typer.Option("--for", help="Who it is for (shown on the page).")] = "—",
+    made_for: Annotated[str | None, typer.Option("--for", help="Who it is for (shown on the page).")] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
@@ -52,6 +52,7 @@ def share_create(
     app = open_app(db)
     lang = language_of(app, workspace)
     at = now()
+    made_for = made_for if made_for is not None else translate("web.share_for_default", lang=lang)
     try:
         share_id, url = create_share(uow=app.uow, week=week, made_for=made_for, at=at,
                                      secret_key=app.settings.secret_key, public_url=public_url(app=app),

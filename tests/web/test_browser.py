@@ -176,3 +176,15 @@ def test_htmx_loads_under_the_csp_without_a_violation(chromium: Any, site: tuple
     page.goto(served.url + "/kr/KR2")
     page.wait_for_function("typeof window.htmx !== 'undefined'")
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_the_week_picker_swaps_the_report_in_place(chromium: Any, site: tuple[App, Served]) -> None:
+    """htmx (vendored, under the CSP) replaces the report without reloading the page, and the address follows."""
+    _, served = site
+    page = _signed_in(chromium, site, "boss")
+    page.wait_for_function("typeof window.htmx !== 'undefined'")
+    page.evaluate("window.stayed = true")  # gone if the browser loaded a whole new page
+    page.get_by_role("link", name=re.compile("上一周")).click()
+    page.wait_for_url(re.compile(r"\?week=2026-W46$"))
+    page.wait_for_function("document.querySelector('h1').innerText.includes('11月15日')")
+    assert page.evaluate("window.stayed === true")
