@@ -115,7 +115,7 @@ def api_routes(*, app: App, platforms: list[Any], clock: Any = None) -> list[Any
 
 def public_url(*, app: App, port: int | None = None) -> str:
     """Where people reach `krbot run --http` (KRBOT_PUBLIC_URL; http://localhost:PORT by default)."""
-    return (app.settings.public_url or f"http://localhost:{port or app.settings.http_port}").rstrip("/")
+    return app.settings.web_address(port)
 
 
 def web_routes(*, app: App, port: int | None = None, clock: Any = None) -> list[Any]:

@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from bot.core.rules import may_decide
+from bot.services import workspace_language, workspace_timezone
 from bot.services.web_access import create_share, share_of
 from bot.web.auth import SignedIn, csrf_guard, form_of, reader_language
 from bot.web.pages import report_view
@@ -24,8 +26,6 @@ async def make_share(request: Request, viewer: SignedIn) -> Response:
         raise HTTPException(status_code=403, detail="web.share_not_allowed")
     form = await form_of(request)
     state = request.app.state
-    from starlette.concurrency import run_in_threadpool
-
     share_id, url = await run_in_threadpool(
         lambda: create_share(uow=state.uow, week=form.get("week", ""), made_for=form.get("made_for", ""),
                              at=state.clock(), secret_key=state.secret_key, public_url=state.public_url,
@@ -42,8 +42,6 @@ def shared_report(request: Request, token: Annotated[str, Path(max_length=400)])
     share = share_of(uow=state.uow, token=token, at=state.clock(), secret_key=state.secret_key)
     if share is None:
         raise HTTPException(status_code=404)
-    from bot.services import workspace_language, workspace_timezone
-
     lang = reader_language(request, default=workspace_language(uow=state.uow, workspace=share.workspace))
     if not share.live:
         return page(request, template="message.html.j2", lang=lang, viewer=None, status=410,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from bot.i18n import translate
 from bot.render import inline, percent_words, value_words
 from bot.render_lines import day_words
 from bot.resources import resource_dir
+from bot.web.auth import csrf_token
 
 LANGUAGES = ("zh", "en")
 
@@ -48,23 +50,15 @@ def helpers(*, lang: str, tz: str) -> dict[str, Any]:
 
     def when(moment: datetime | None) -> str:
         return "—" if moment is None else day_words(moment, lang, tz) + " " + moment.astimezone(
-            _zone(tz)).strftime("%H:%M")
+            ZoneInfo(tz)).strftime("%H:%M")
 
     return {"t": t, "value": value, "day": day, "when": when, "lang": lang, "languages": LANGUAGES}
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 def page(
     request: Request, *, template: str, lang: str, tz: str = "UTC", status: int = 200, **data: Any
 ) -> HTMLResponse:
     """A whole page in the reader's language, with the session's CSRF token and the path for the language switch."""
-    from bot.web.auth import csrf_token
-
     body = environment().get_template(template).render(
         **helpers(lang=lang, tz=tz), csrf=csrf_token(request), here=request.url.path, **data
     )
