@@ -2,60 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from storage.base import NAMING, Base, UtcDateTime
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """An aware datetime stored as naive UTC, so SQLite and PostgreSQL read back the same instant."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        """Refuse naive datetimes; store UTC without tzinfo."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        """Attach UTC to what the database returns."""
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-class Base(DeclarativeBase):
-    """Base of every krbot table."""
-
-    metadata = MetaData(naming_convention=NAMING)
+__all__ = ["NAMING", "Base", "ShareLinkRow", "UtcDateTime", "WebSessionRow"]  # where the other modules have always found them
 
 
 class WorkspaceRow(Base):
@@ -398,3 +355,5 @@ SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.met
 TOKEN_COLUMNS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 for _column in [t.c[name] for t in (SLACK_INSTALLATIONS, SLACK_BOTS) for name in TOKEN_COLUMNS if name in t.c]:
     _column.type = String(1000)
+
+from storage.web_rows import ShareLinkRow, WebSessionRow  # noqa: E402 - the web's tables, on the same metadata

@@ -32,22 +32,32 @@ def run(
     port: Annotated[
         int | None, typer.Option("--port", help="HTTP port (default: KRBOT_HTTP_PORT or 3000).")
     ] = None,
+    web_only: Annotated[
+        bool, typer.Option("--web-only", help="No chat platform: only the web pages, /api/v1 and hooks (implies --http).")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Serve every configured platform and the scheduler (the console when no platform is configured)."""
+    from bot.app import public_url
     from bot.app import run as run_app
-    from bot.i18n import error_message
+    from bot.i18n import error_message, translate
 
     app = open_app(db)
+    if http or web_only:
+        lang = language_of(app, None)
+        shown = translate("web.on", lang=lang, url=public_url(app=app, port=port)) if app.settings.secret_key else (
+            translate("web.off_no_key", lang=lang))
+        typer.echo(shown, err=True)
     try:
-        run_app(app=app, http=http, port=port)
+        run_app(app=app, http=http or web_only, port=port, web_only=web_only)
     except KrbotError as error:  # a platform refused to start (no encrypt key, no app token …)
         fail(error_message(error, lang=language_of(app, None)))
 
 
 @cli.command("secret-key")
 def secret_key() -> None:
-    """Print a new KRBOT_SECRET_KEY (the key that encrypts Slack tokens stored for multi-workspace installs)."""
+    """Print a new KRBOT_SECRET_KEY (it signs web sign-in links, sessions and share links, and encrypts stored Slack
+    tokens)."""
     from storage.slack_installs import new_secret_key
 
     typer.echo(new_secret_key())

@@ -36,6 +36,10 @@ def test_wheel_carries_templates_migrations_and_examples(wheel: Path) -> None:
         "bot/_data/alembic/versions/0001_initial.py",
         "bot/_data/examples/q4-europe.zh.yaml",
         "storage/models.py",
+        "bot/_data/templates/web/layout.html.j2",
+        "bot/_data/templates/i18n/zh/web.yaml",
+        "bot/web/static/htmx.min.js",  # vendored: the web pages load nothing from a CDN
+        "bot/web/static/web.css",
     ):
         assert needed in names, needed
 
