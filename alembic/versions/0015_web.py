@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_web"
-down_revision: str | None = "0012"  # 0012_keys_bound
+down_revision: str | None = "0014_confidence"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
