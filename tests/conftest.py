@@ -77,6 +77,11 @@ def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KRBOT_OUTBOUND_ALLOW", LOOPBACK_ALLOWED)
 
 
+# For a slow test whose point is neither a race nor a lock (a scheduler's arithmetic, a retry loop against an unreachable
+# host): it runs on the SQLite file only, since PostgreSQL would add a minute of CI, not proof.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""

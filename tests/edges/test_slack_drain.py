@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.platforms import slack
 from bot.platforms.slack_client import ANSWER_EVENT
 from storage.models import DeliveryRow
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sqlite_only
 from tests.fakes.fake_slack import (
     BOT_TOKEN,
     FROZEN_AT,
@@ -279,6 +279,7 @@ def test_krbot_run_with_a_wrong_app_token_exits_2_naming_it(example: App, db_url
     assert "Traceback" not in output
 
 
+@sqlite_only  # 30 s of retries against a closed port: the database plays no part
 def test_krbot_run_with_slack_unreachable_tries_again_then_exits_2_saying_so(example: App, db_url: str,
                                                                              tmp_path: Path) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}/api/"
