@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from bot import services
 from bot.__main__ import cli
 from bot.app import App, build_app
+from bot.okrfile.starter import starter_okrs
 from tests.fakes.scratch import postgres_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +78,8 @@ def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KRBOT_OUTBOUND_ALLOW", LOOPBACK_ALLOWED)
 
 
-# For a slow test whose point is neither a race nor a lock (a scheduler's arithmetic, a retry loop against an unreachable
-# host): it runs on the SQLite file only, since PostgreSQL would add a minute of CI, not proof.
+# For a slow test whose point is neither a race nor a lock (a scheduler's arithmetic, a retry loop against an
+# unreachable host): it runs on the SQLite file only, since PostgreSQL would add a minute of CI, not proof.
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
@@ -111,6 +112,15 @@ def example(app: App) -> App:
     services.import_okrs(
         uow=app.uow, text=EXAMPLE_ZH.read_text(encoding="utf-8"), filename=str(EXAMPLE_ZH), at=IMPORTED_AT
     )
+    return app
+
+
+@pytest.fixture
+def example_now(app: App) -> App:
+    """The app with the example OKRs moved to the current quarter, as `krbot init` writes them: for the tests whose
+    `krbot run` stamps check-ins with the real clock (so they run on any day, never skip for it)."""
+    now = datetime.now(UTC)
+    services.import_okrs(uow=app.uow, text=starter_okrs(lang="zh", today=now.date()), filename="okrs.yaml", at=now)
     return app
 
 

@@ -85,7 +85,7 @@ def test_the_starter_file_is_the_example_moved_by_whole_quarters(day: date, exam
 
 
 def test_init_never_writes_over_a_file(tmp_path: Path) -> None:
-    """An existing file is named and left as it was (exit 2); without a file name the starter goes to standard output."""
+    """An existing file is named and left as it was (exit 2); with no file name the starter goes to standard output."""
     there = tmp_path / "okrs.yaml"
     there.write_text("mine\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["init", str(there), "--lang", "en"])
