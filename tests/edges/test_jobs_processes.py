@@ -115,9 +115,10 @@ def test_a_source_trickling_for_ever_holds_neither_the_reminder_nor_healthz(
                 while not OWNERS <= set(_reminders(fake)) and time.time() < deadline and server.poll() is None:
                     time.sleep(0.2)
                 sent = _reminders(fake)
-                settle = time.time() + 5  # a few more answers after the reminders: still 200
-                while time.time() < settle:
+                more, settle = len(health.seen) + 5, time.time() + 30  # five more answers after the reminders: 200
+                while len(health.seen) < more and time.time() < settle:
                     time.sleep(0.2)
+                assert len(health.seen) >= more, "/healthz stopped answering after the reminders"
             printed = (tmp_path / "krbot.log").read_text()
             assert server.poll() is None, printed[-3000:]
             assert OWNERS <= set(sent), (sent, printed[-3000:])
