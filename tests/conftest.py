@@ -16,7 +16,7 @@ from bot import services
 from bot.__main__ import cli
 from bot.app import App, build_app
 from bot.okrfile.starter import starter_okrs
-from tests.fakes.scratch import postgres_schema
+from storage.scratch import postgres_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
