@@ -25,8 +25,8 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(WORKERS) -m "not network" $(PYTEST_ARGS)
 
-test-network: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -n $(WORKERS) -m network $(PYTEST_ARGS)
+test-network: $(VENV)/.installed-dev  # in one process: the wheel and its fresh venv are built once, not per worker
+	$(BIN)/python -m pytest -m network $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
