@@ -54,8 +54,8 @@ def test_the_starter_file_is_the_example_moved_by_whole_quarters(day: date, exam
     """The cycle is the quarter holding the day; a date on a month's first or last day stays there, any other keeps its
     weekday; everything else is the example as shipped."""
     lang = example.name.split(".")[1]
-    shipped, moved = yaml.safe_load(example.read_text(encoding="utf-8")), yaml.safe_load(starter_okrs(lang=lang,
-                                                                                                       today=day))
+    shipped = yaml.safe_load(example.read_text(encoding="utf-8"))
+    moved = yaml.safe_load(starter_okrs(lang=lang, today=day))
     cycle = moved["cycle"]
     assert cycle["start"] <= day <= cycle["end"]
     assert cycle["start"].day == 1 and cycle["start"].month in (1, 4, 7, 10)
@@ -71,6 +71,7 @@ def test_the_starter_file_is_the_example_moved_by_whole_quarters(day: date, exam
 
     pairs = list(zip(dates(shipped), dates(moved), strict=True))
     assert len(pairs) == 7  # cycle start and end, the deadline, four due dates
+
     def last(d: date) -> bool:
         return d.day == calendar.monthrange(d.year, d.month)[1]
 
@@ -79,8 +80,9 @@ def test_the_starter_file_is_the_example_moved_by_whole_quarters(day: date, exam
             assert (after.day == 1) == (before.day == 1) and last(after) == last(before), (before, after)
             assert (after.year * 12 + after.month - before.year * 12 - before.month) % 3 == 0, (before, after)
         else:
-            assert after.weekday() == before.weekday() and abs((after - before).days - 91.3 * round(
-                (after - before).days / 91.3)) <= 4, (before, after)
+            quarters = round((after - before).days / 91.3)
+            assert after.weekday() == before.weekday() and abs((after - before).days - 91.3 * quarters) <= 4, (
+                before, after)
     assert moved["people"] == shipped["people"] and moved["workspace"] == shipped["workspace"]
 
 
