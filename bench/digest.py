@@ -43,7 +43,7 @@ from sqlalchemy import event, make_url
 from bot.app import build_app
 from bot.render import render_digest
 from bot.services import compose
-from tests.fakes.scratch import postgres_schema
+from storage.scratch import postgres_schema
 
 OBJECTIVES = 10
 PATHS = 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -74,6 +75,31 @@ def demo(
     from bot.demo import run_demo
 
     run_demo(lang=lang.value, database_url=db, echo=typer.echo)
+
+
+@cli.command("init")
+def init(
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write the starter OKR file (default: standard output).")
+    ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the starter file.")] = Lang.zh,
+) -> None:
+    """Write a starter OKR file: the example team, moved to the current quarter (the README's first session)."""
+    from bot.i18n import translate
+    from bot.okrfile.starter import starter_okrs
+
+    text = starter_okrs(lang=lang.value, today=now().date())
+    if file is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        with file.open("x", encoding="utf-8") as handle:  # never over a file that is there
+            handle.write(text)
+    except FileExistsError:
+        fail(translate("cli.init_exists", lang=lang.value, path=str(file)))
+    except OSError as error:
+        fail(translate("cli.init_unwritable", lang=lang.value, path=str(file), detail=error.__class__.__name__))
+    typer.echo(translate("cli.init_written", lang=lang.value, path=str(file)))
 
 
 class JobName(StrEnum):

@@ -27,7 +27,8 @@ EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
 SHIPPED_CSV = ROOT / "examples" / "q4-europe.checkins.zh.csv"
 WORKSPACE = "欧洲事业部"
 HEADER = "code,measure,value,person,at,note,next,ask,risk"
-SECTION_4 = ("db", "import", "lint", "checkin", "import-checkins", "say", "digest", "jobs", "export", "plan", "run", "demo")
+SECTION_4 = ("db", "import", "lint", "checkin", "import-checkins", "say", "digest", "jobs", "export", "plan", "run", "demo",
+             "init")
 BUILT = ("db", "import", "lint", "checkin", "import-checkins", "say", "digest", "export", "plan", "demo")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from storage.models import GoalChangeRow
@@ -83,7 +82,7 @@ def test_approve_and_decline_clicked_at_once_decide_once_and_tell_once(bot: Bot,
         for thread in threads:
             thread.join()
         fake.wait_for(lambda ask_id=ask_id: told_chen(fake, ask_id))
-        time.sleep(0.3)
+        bot.settled()
         kinds = sorted(a["toast"]["type"] for a in answers)
         assert kinds == ["info", "success"], (trial, kinds)
         loser = next(a for a in answers if a["toast"]["type"] == "info")
@@ -100,6 +99,6 @@ def test_a_redelivered_card_click_decides_once(bot: Bot, fake: ff.FakeFeishu) ->
     assert (first.status_code, replay.status_code) == (200, 200)
     assert first.json()["toast"]["type"] == "success" and replay.json()["toast"]["type"] == "info"
     fake.wait_for(lambda: told_chen(fake, money))
-    time.sleep(0.3)
+    bot.settled()
     assert len(told_chen(fake, money)) == 1
 

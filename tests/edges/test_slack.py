@@ -69,6 +69,11 @@ class Bot:
     served: Served
     slack: SlackSender
 
+    def settled(self) -> None:
+        """Wait until every follow-up under way (answers, notices, DMs) has ended: what has not happened then was never
+        started, so the test may assert it did not happen (instead of sleeping and hoping)."""
+        assert self.platform.drain(timeout=20), "follow-ups still running 20 s on"
+
     def checkins(self) -> list[dict[str, Any]]:
         """Every stored check-in value."""
         return services.export_all(uow=self.app.uow, at=NOW)["checkins"]
@@ -184,7 +189,7 @@ def test_forged_and_stale_requests_get_401_and_change_nothing(bot: Bot) -> None:
                               timestamp=int(time.time()) - 6 * 60)
     unsigned = bot.slack.client.post(bot.served.url + "/slack/events", content=b"text=update+KR2+1.8%25&user_id=U0CHEN0001")
     assert (forged.status_code, stale.status_code, unsigned.status_code) == (401, 401, 401)
-    time.sleep(0.3)
+    bot.settled()
     assert bot.checkins() == []
     assert bot.fake.of("response_url") == []
 
@@ -378,7 +383,7 @@ def test_duplicate_event_delivery_stores_once_and_answers_once(bot: Bot) -> None
                                                                            "X-Slack-Retry-Reason": "http_timeout"})
     assert (first.status_code, retry.status_code) == (200, 200)
     bot.fake.wait_for("chat.postMessage")
-    time.sleep(0.3)
+    bot.settled()
     assert len(bot.fake.of("chat.postMessage")) == 1
     assert [c["value"] for c in bot.checkins()] == [1.9]
 
@@ -394,7 +399,7 @@ def test_an_event_the_database_cannot_take_gets_a_non_2xx_and_its_retry_is_store
         with bot.app.uow.engine.begin() as connection:
             connection.execute(text("ALTER TABLE checkin_values_away RENAME TO checkin_values"))
     assert failed.status_code >= 500
-    time.sleep(0.3)
+    bot.settled()
     assert bot.checkins() == [] and bot.fake.of("chat.postMessage") == []
     retried = bot.slack.event(event=event, event_id="Ev0DBDOWN001", headers={"X-Slack-Retry-Num": "1"})
     assert retried.status_code == 200
