@@ -38,7 +38,15 @@ from bot.services.context import (
 )
 from bot.services.digest import boss_digest, compose, compose_as_posted, compose_report, digest_run
 from bot.services.dispatch import run_command
-from bot.services.events import EVENT_MEMORY, Once, claim_event, claim_events, handle_once, release_event
+from bot.services.events import (
+    EVENT_MEMORY,
+    Once,
+    all_or_nothing,
+    claim_event,
+    claim_events,
+    handle_once,
+    release_event,
+)
 from bot.services.export import export_all, export_csv
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import record_form
@@ -114,6 +122,7 @@ __all__ = [
     "ScheduleView",
     "Scope",
     "_STATUS_RANK",
+    "all_or_nothing",
     "boss_channels",
     "boss_digest",
     "build_checkin",
