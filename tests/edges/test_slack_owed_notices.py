@@ -19,18 +19,19 @@ from bot.app import App
 from bot.platforms import slack_blocks
 from bot.platforms.slack_client import ANSWER_EVENT
 from storage.models import DeliveryRow
-from tests.edges.test_slack import BOSS, CHEN, SUN, click_payload, submission
+from tests.edges import test_slack_drain
+from tests.edges.test_slack import BOSS, CHEN, click_payload, submission
 from tests.edges.test_slack_drain import (
     _env,
     _inside_the_example_cycle,
     _krbot_run,
     dm_envelope,
-    fake,  # noqa: F401 - the fixture
     wait_until,
 )
 from tests.fakes.fake_slack import FakeSlack
 
 CHEN_DM, SUN_DM = "D0CHEN0001", "D0SUN00001"
+fake = test_slack_drain.fake  # the fake Slack, started for each test
 
 
 def notices(app: App) -> list[tuple[str, str, bool]]:
@@ -40,9 +41,9 @@ def notices(app: App) -> list[tuple[str, str, bool]]:
         return [(row.target, row.status, bool(row.payload and row.payload.get("text"))) for row in rows]
 
 
-def dms(fake: FakeSlack, *, channel: str, words: str) -> list[str]:
+def dms(slack: FakeSlack, *, channel: str, words: str) -> list[str]:
     """The texts posted to one DM that carry `words`."""
-    return [c.args["text"] for c in fake.of("chat.postMessage")
+    return [c.args["text"] for c in slack.of("chat.postMessage")
             if c.args.get("channel") == channel and words in str(c.args.get("text"))]
 
 
@@ -65,7 +66,7 @@ def _setup(app: App, *, now: datetime) -> tuple[int, dict[str, Any]]:
 
 @pytest.mark.skipif(not _inside_the_example_cycle(), reason="the example cycle (2026-Q4) does not hold today")
 def test_notices_of_a_form_and_a_decision_in_flight_at_sigkill_are_sent_once_after_the_restart(
-    example: App, db_url: str, fake: FakeSlack, tmp_path: Path  # noqa: F811 - the fixture
+    example: App, db_url: str, fake: FakeSlack, tmp_path: Path
 ) -> None:
     ask_id, form = _setup(example, now=datetime.now(UTC))
     approve = click_payload(user=BOSS, action_id=slack_blocks.APPROVE, value=json.dumps({"id": ask_id}),
