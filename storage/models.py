@@ -24,13 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+          "ck": "ck_%(table_name)s_%(constraint_name)s", "pk": "pk_%(table_name)s",
+          "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -41,11 +37,9 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         """Refuse naive datetimes; store UTC without tzinfo."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
+        if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         """Attach UTC to what the database returns."""
@@ -271,11 +265,8 @@ class CheckinRow(Base):
     """One check-in: who reported on which code when, with their words; values in checkin_values."""
 
     __tablename__ = "checkins"
-    __table_args__ = (
-        UniqueConstraint("workspace_id", "event_key"),
-        Index("ix_checkins_cycle_at", "cycle_id", "at"),
-        Index("ix_checkins_cycle_code_at", "cycle_id", "code", "at"),
-    )
+    __table_args__ = (UniqueConstraint("workspace_id", "event_key"), Index("ix_checkins_cycle_at", "cycle_id", "at"),
+                      Index("ix_checkins_cycle_code_at", "cycle_id", "code", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
@@ -387,6 +378,15 @@ class SendRate(Base):
     __tablename__ = "send_rates"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+
+
+class SlackUninstallRow(Base):
+    """A Slack team that took krbot back (uninstalled it, revoked its bot token) while krbot ran on one SLACK_BOT_TOKEN."""
+
+    __tablename__ = "slack_uninstalls"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)  # the token taken back, by its SHA-256
+    team_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # Slack's multi-workspace installs: slack_sdk's own tables (its installation and OAuth state stores use them), created

@@ -53,7 +53,7 @@ from bot.services.forms import record_form
 from bot.services.goals import change_goal, complete_task
 from bot.services.hooks import HookRefused, create_hook, hook_checkin, list_hooks, revoke_hook
 from bot.services.inbound import json_checkin, moment_within_reach, request_key
-from bot.services.installs import slack_install_stores
+from bot.services.installs import slack_install_stores, slack_team_that_took_back, slack_token_taken_back
 from bot.services.keys import bound_request, checked_key
 from bot.services.replies import DigestRun, Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
@@ -106,6 +106,8 @@ __all__ = [
     "Shows",
     "UnitOfWork",
     "slack_install_stores",
+    "slack_team_that_took_back",
+    "slack_token_taken_back",
     "SourceNotice",
     "SyncRun",
     "source_status",
