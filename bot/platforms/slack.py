@@ -342,6 +342,10 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
         self.follow_ups_done(timeout=STOP_WAIT)  # after a drain: at once, unless one is stuck
         self._follow_ups.shutdown(wait=False, cancel_futures=True)
 
+    def reaches(self, *, person: model.Person) -> bool:
+        """Someone with a Slack member id in the OKR file."""
+        return bool(person.slack_id)
+
     def healthy(self) -> bool:
         """HTTP mode is healthy while served; Socket Mode while its connection is up."""
         if self._socket is None:
