@@ -228,11 +228,8 @@ class CheckinRow(Base):
     """One check-in: who reported on which code when, with their words; values in checkin_values."""
 
     __tablename__ = "checkins"
-    __table_args__ = (
-        UniqueConstraint("workspace_id", "event_key"),
-        Index("ix_checkins_cycle_at", "cycle_id", "at"),
-        Index("ix_checkins_cycle_code_at", "cycle_id", "code", "at"),
-    )
+    __table_args__ = (UniqueConstraint("workspace_id", "event_key"), Index("ix_checkins_cycle_at", "cycle_id", "at"),
+                      Index("ix_checkins_cycle_code_at", "cycle_id", "code", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
@@ -345,6 +342,15 @@ class SendRate(Base):
     __tablename__ = "send_rates"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+
+
+class SlackUninstallRow(Base):
+    """A Slack team that took krbot back (uninstalled it, revoked its bot token) while krbot ran on one SLACK_BOT_TOKEN."""
+
+    __tablename__ = "slack_uninstalls"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)  # the token taken back, by its SHA-256
+    team_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # Slack's multi-workspace installs: slack_sdk's own tables (its installation and OAuth state stores use them), created

@@ -24,7 +24,7 @@ from storage.repository import pulls
 
 def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -> dict[str, Any]:
     """Everything stored for the current cycle: check-ins, asks, goal changes, the OKR tree with values."""
-    with uow.begin() as session:
+    with uow.snapshot() as session:  # check-ins, their values, asks and changes as of one moment
         scope = load_scope(session=session, workspace=workspace, at=at)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id)
         asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
