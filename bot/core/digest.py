@@ -308,4 +308,5 @@ def compose_digest(
         open_asks=sum(len(section.asks) for section in sections),
         final=final,
         unavailable=tuple(unavailable),
+        locale=okrs.workspace.number_locale,
     )

@@ -207,3 +207,4 @@ class Digest:
     failed: tuple[FailedDelivery, ...] = ()
     final: bool = False  # after the cycle's end: the final report
     unavailable: tuple[Unavailable, ...] = ()
+    locale: str | None = None  # BCP 47: how the boss channel's numbers are written (None: the language's way)

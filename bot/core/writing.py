@@ -63,15 +63,21 @@ def _compact(value: Decimal, *, lang: str, digits: int | None) -> str:
     return _plain(value, lang=lang)
 
 
-def format_value(*, number: float, unit: str | None, lang: str, digits: int | None = None) -> str:
-    """A value as krbot shows it in `lang` (exact unless `digits` significant digits are asked for)."""
+def shown_number(*, number: float, unit: str | None, digits: int | None = None) -> Decimal:
+    """The exact decimal a value is shown as, in every language and locale (rounded when `digits` are asked for)."""
     value = _exact(number)
-    canonical = canonical_unit(unit=unit)
-    family = unit_family(unit=canonical)
     if digits is not None:
         value = _round_significant(value, digits)
-        if family == "count":  # a computed count (a forecast, a gap) is whole: 22 orders, never 22.1
+        if unit_family(unit=unit) == "count":  # a computed count (a forecast, a gap) is whole: 22 orders, never 22.1
             value = value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return value
+
+
+def format_value(*, number: float, unit: str | None, lang: str, digits: int | None = None) -> str:
+    """A value as krbot shows it in `lang` (exact unless `digits` significant digits are asked for)."""
+    value = shown_number(number=number, unit=unit, digits=digits)
+    canonical = canonical_unit(unit=unit)
+    family = unit_family(unit=canonical)
     sign = "-" if value < 0 else ""
     size = abs(value)
     zh = lang == "zh"

@@ -304,6 +304,7 @@ def _saved(
             "standing": standing,
         },
         notices=notices,
+        locale=locale,
     )
 
 

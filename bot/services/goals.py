@@ -113,7 +113,8 @@ def _change_goal(
             for key in dict.fromkeys(involved)
             if key and key != sender.key
         )
-        reply = Reply(key="change.saved", lang=scope.lang, params=params, notices=notices)
+        reply = Reply(key="change.saved", lang=scope.lang, params=params, notices=notices,
+                      locale=scope.locale_for(sender.key))
         _words_of(reply)  # a reply that can't be worded fails here, and the change is not kept
     return reply
 

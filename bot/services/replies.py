@@ -45,6 +45,7 @@ class Reply:
     digest: Digest | None = None
     notices: tuple[Notice, ...] = ()
     shows: Shows = Shows.TEXT
+    locale: str | None = None  # BCP 47: how the reader writes numbers (None: the language's way)
 
 
 @dataclass(frozen=True, slots=True)
