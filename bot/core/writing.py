@@ -58,7 +58,9 @@ def _compact(value: Decimal, *, lang: str, digits: int | None) -> str:
     for suffix, base, threshold in _ZH_STEPS if lang == "zh" else _EN_STEPS:
         if value >= threshold:
             quotient = value / base
-            if _significant(quotient) <= limit and -quotient.normalize().as_tuple().exponent != 3:
+            # 1.125M could read as 1125M to a German; before 万/亿 a dot is the decimal sign everywhere (1.125万)
+            three_places = -quotient.normalize().as_tuple().exponent == 3
+            if _significant(quotient) <= limit and (lang == "zh" or not three_places):
                 return _plain(quotient, lang=lang) + suffix
     return _plain(value, lang=lang)
 
