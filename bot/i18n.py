@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 import yaml
+from babel import Locale
 from jinja2 import Environment, StrictUndefined, Template
 from jinja2.runtime import new_context
 
@@ -59,6 +60,17 @@ def percent_range(*, low: float, high: float, locale: str | None = None) -> str:
     return range_for(low=low, high=high, locale=locale)
 
 
+@cache
+def _plural_rule(lang: str) -> Any:
+    """The CLDR plural rule of a language (Babel): en has one and other, zh only other."""
+    return Locale.parse(lang).plural_form
+
+
+def plural(number: float | None, one: str, other: str, /, *, lang: str) -> str:
+    """The word for `number` things by the language's plural rule: 1 objective, 2 objectives, 0 objectives."""
+    return one if number is not None and _plural_rule(lang)(abs(number)) == "one" else other
+
+
 def translate(key: str, /, *, lang: str, locale: str | None = None, **params: Any) -> str:
     """The sentence `key` in `lang`, with `params` filled in as plain values (never as template code); numbers are
     written in the reader's `locale` (BCP 47) where it has its own signs (`1.000`, `12,5 h`), else the language's
@@ -78,9 +90,13 @@ def translate(key: str, /, *, lang: str, locale: str | None = None, **params: An
     def number_range(low: float, high: float) -> str:
         return percent_range(low=low, high=high, locale=locale)
 
+    def word_for(number: float | None, one: str, other: str) -> str:
+        return plural(number, one, other, lang=lang)
+
     if lang == "zh" and not LIST_PARAMS.isdisjoint(params):  # a zh list reads 甲、乙、丙, not 甲, 乙, 丙
         params = {key: _zh_list(text) if key in LIST_PARAMS else text for key, text in params.items()}
-    context = {"t": nested, "value": value, "percent": percent, "percent_range": number_range, "lang": lang, **params}
+    context = {"t": nested, "value": value, "percent": percent, "percent_range": number_range, "lang": lang,
+               "plural": word_for, **params}
     template = _compiled(lang, key)
     # the context is the template's whole namespace (a sentence reads only what is passed here), so neither it nor
     # the environment's globals are copied for each of a digest's ten thousand sentences

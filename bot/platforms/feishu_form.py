@@ -52,7 +52,7 @@ def checkin_elements(
         target = "" if milestone else _shown(measure.get("target"), measure.get("unit"), lang, measure.get("locale"))
         label = translate(
             "feishu.checkin.measure", lang=lang, name=measure["name"], unit=measure.get("unit") or "", current=current,
-            target=target if measure.get("target") is not None else "",
+            target=target if measure.get("target") is not None else "", kind=measure["kind"],
         )
         placeholder = (
             translate("feishu.checkin.milestone_placeholder", lang=lang)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import event
 
@@ -82,8 +82,8 @@ def test_export_says_typed_or_synced_and_when(example: App) -> None:
     assert origins[("KR2", "新客转化率")] == "synced" and origins[("KR2", "ACOS")] == "typed"
     kr2 = next(kr for p in data["objectives"][0]["paths"] for kr in p["krs"] if kr["code"] == "KR2")
     measures = {m["name"]: m for m in kr2["measures"]}
-    assert measures["新客转化率"]["value_at"] == SYNCED_AT.isoformat()
-    assert measures["ACOS"]["value_at"] == (AT - timedelta(days=10)).isoformat()
+    assert datetime.fromisoformat(measures["新客转化率"]["value_at"]) == SYNCED_AT  # on the workspace's clock
+    assert datetime.fromisoformat(measures["ACOS"]["value_at"]) == AT - timedelta(days=10)
     kr1 = next(kr for p in data["objectives"][0]["paths"] for kr in p["krs"] if kr["code"] == "KR1")
     assert {m["value_at"] for m in kr1["measures"]} == {None}  # nothing given yet: the baseline, no moment
     text = services.export_csv(uow=example.uow, at=AT)
