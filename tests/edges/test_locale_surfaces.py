@@ -122,3 +122,19 @@ def test_a_chinese_workspace_writes_numbers_as_before(run_cli: Any, tmp_path: Pa
     _imported(run_cli, tmp_path, locale=None, example=EXAMPLE_ZH)
     chinese = _digest(run_cli, "text")
     assert "1.25万欧" in chinese and "5万欧" in chinese and "（25%）" in chinese, chinese[:3000]
+
+
+@pytest.mark.parametrize(("example", "lang", "limit", "target"), [
+    (EXAMPLE_EN, "en", "ACOS: — / limit ≤ 25", "target 25"), (EXAMPLE_ZH, "zh", "ACOS：— / 上限 25", "目标 25"),
+])
+def test_a_reminder_calls_a_guardrails_limit_a_limit_never_a_target(
+    app: App, run_cli: Any, tmp_path: Path, example: Path, lang: str, limit: str, target: str
+) -> None:
+    """One word for a guardrail everywhere: the digest's "limit ≤ 25%" is the reminder's and the form's word too."""
+    _imported(run_cli, tmp_path, locale=None, example=example)
+    rows = services.reminder_rows(uow=app.uow, people=["chen"], at=datetime(2026, 10, 22, 8, tzinfo=UTC))
+    reminder = Reminder(workspace="w", lang=lang, person=Person(key="chen", name="Chen"), rows=rows["chen"])
+    slack = _texts(reminder_message(reminder=reminder))
+    feishu = _texts(checkin_cards(rows=reminder.rows, lang=lang))
+    assert limit in slack and target not in slack, slack
+    assert limit.split("/ ")[1].replace(" ", "") in feishu.replace(" ", "") and target not in feishu, feishu
