@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -66,9 +67,11 @@ def _plural_rule(lang: str) -> Any:
     return Locale.parse(lang).plural_form
 
 
-def plural(number: float | None, one: str, other: str, /, *, lang: str) -> str:
+def plural(number: Any, one: str, other: str, /, *, lang: str) -> str:
     """The word for `number` things by the language's plural rule: 1 objective, 2 objectives, 0 objectives."""
-    return one if number is not None and _plural_rule(lang)(abs(number)) == "one" else other
+    if isinstance(number, bool) or not isinstance(number, int | float):  # "more than 2", or nothing counted
+        return other
+    return one if _plural_rule(lang)(abs(number)) == "one" else other
 
 
 def translate(key: str, /, *, lang: str, locale: str | None = None, **params: Any) -> str:
@@ -90,18 +93,33 @@ def translate(key: str, /, *, lang: str, locale: str | None = None, **params: An
     def number_range(low: float, high: float) -> str:
         return percent_range(low=low, high=high, locale=locale)
 
-    def word_for(number: float | None, one: str, other: str) -> str:
+    def word_for(number: Any, one: str, other: str) -> str:
         return plural(number, one, other, lang=lang)
+
+    def source_error(text: str | None) -> str:
+        return source_error_words(text, lang=lang)
 
     if lang == "zh" and not LIST_PARAMS.isdisjoint(params):  # a zh list reads 甲、乙、丙, not 甲, 乙, 丙
         params = {key: _zh_list(text) if key in LIST_PARAMS else text for key, text in params.items()}
     context = {"t": nested, "value": value, "percent": percent, "percent_range": number_range, "lang": lang,
-               "plural": word_for, **params}
+               "plural": word_for, "source_error": source_error, **params}
     template = _compiled(lang, key)
     # the context is the template's whole namespace (a sentence reads only what is passed here), so neither it nor
     # the environment's globals are copied for each of a digest's ten thousand sentences
     namespace = new_context(_ENV, key, template.blocks, context, shared=True)
     return "".join(template.root_render_func(namespace)).strip()
+
+
+_STORED_KIND = re.compile(r"(source\.kind\.[a-z_]+)(?::(.*))?")
+
+
+def source_error_words(text: str | None, /, *, lang: str) -> str:
+    """A data source's stored failure in the reader's language (stored as `source.kind.too_slow` or
+    `source.kind.http_status:502`); any other stored text as it is."""
+    found = _STORED_KIND.fullmatch(text or "")
+    if found is None or found[1] not in catalog(lang=lang):
+        return text or ""
+    return translate(found[1], lang=lang, status=found[2])
 
 
 def error_message(error: KrbotError, /, *, lang: str) -> str:

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import translate
+from bot.i18n import source_error_words, translate
 from bot.locale_words import percent_for, range_for, value_for
 
 Escape = Callable[..., str]
@@ -140,7 +140,7 @@ class DigestLines:
         known = self._marks.get(key)
         if known is None:
             words = self.t("digest.fresh", synced=f.synced, days=f.age_days, failing=f.failing,
-                           error=u(f.error or "", 120))
+                           error=u(source_error_words(f.error, lang=self.lang), 120))
             known = self._marks[key] = " · " + words if words else ""
         return known
 

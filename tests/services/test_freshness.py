@@ -63,10 +63,10 @@ def test_kr_status_says_typed_or_synced_and_the_failed_pull(example: App) -> Non
     reply = services.run_command(uow=example.uow, person="chen", text="/kr status KR2", at=AT)
     zh = render_reply(reply=reply)
     assert "新客转化率：1.7% / 2%（3 天前同步——最近一次拉取失败：connection refused）" in zh
-    assert "ACOS：23%（阈值25%）（10 天前手填）" in zh
+    assert "ACOS：23%（上限25%）（10 天前手填）" in zh  # one word for a guardrail: the digest's
     en = translate("reply.status_kr", lang="en", **reply.params)
     assert "1.7% / 2% (synced 3 days ago — last pull failed: connection refused)." in en
-    assert "ACOS: 23% (limit 25%) (typed 10 days ago)." in en
+    assert "ACOS: 23% (limit ≤ 25%) (typed 10 days ago)." in en
     # the objective's status carries the failing source in its conclusion
     whole = render_reply(reply=services.run_command(uow=example.uow, person="chen", text="/kr status", at=AT))
     assert "数据源异常：新客转化率（最近一次拉取失败）。" in whole
