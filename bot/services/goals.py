@@ -109,7 +109,8 @@ def _change_goal(
         if isinstance(target, model.KeyResult):
             involved += [target.accountable or "", *target.informed]
         notices = tuple(
-            Notice(person=key, key="notice.goal_changed", params=params, name=name_of(scope, key))
+            Notice(person=key, key="notice.goal_changed", params=params, name=name_of(scope, key),
+                   locale=scope.locale_for(key))
             for key in dict.fromkeys(involved)
             if key and key != sender.key
         )

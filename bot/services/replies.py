@@ -21,6 +21,7 @@ class Notice:
     key: str
     params: dict[str, Any] = field(default_factory=dict)
     name: str = ""
+    locale: str | None = None  # BCP 47: how the person told writes numbers (None: the language's way)
 
 
 class Shows(StrEnum):

@@ -138,3 +138,14 @@ def test_a_reminder_calls_a_guardrails_limit_a_limit_never_a_target(
     feishu = _texts(checkin_cards(rows=reminder.rows, lang=lang))
     assert limit in slack and target not in slack, slack
     assert limit.split("/ ")[1].replace(" ", "") in feishu.replace(" ", "") and target not in feishu, feishu
+
+
+def test_a_goal_change_notice_writes_numbers_in_the_told_persons_locale(app: App, run_cli: Any, tmp_path: Path) -> None:
+    """Lin (de-DE) changes KR2's target; Chen (fr-FR), its owner, is told in French numbers."""
+    _imported(run_cli, tmp_path, locale=None)
+    reply = services.run_command(uow=app.uow, person="lin", at=datetime(2026, 10, 22, 8, tzinfo=UTC),
+                                 text="/kr change KR2 target=2,25 % reason: new ads")
+    assert reply.ok, reply
+    (told,) = [n for n in reply.notices if n.person == "chen"]
+    words = translate(told.key, lang="en", locale=told.locale, **told.params)
+    assert f"2{NBSP}% → 2,25{NBSP}%" in words, words
