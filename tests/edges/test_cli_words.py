@@ -91,4 +91,4 @@ def test_lint_output_explains_its_letters(run_cli: Any, tmp_path: Path) -> None:
     path = tmp_path / "okrs.yaml"
     path.write_text(EXAMPLE_EN.read_text(encoding="utf-8").replace("  deadline: 2026-12-31", "  deadline: 2027-03-31"))
     code, out, err = run_cli("lint", str(path))
-    assert "T (time-bound)" in out + err, out + err
+    assert "T O1" in out + err and "Letters: T = time-bound." in out + err, out + err
