@@ -130,14 +130,18 @@ def percent_for(*, ratio: float | None, locale: str | None) -> str:
     if not own_signs(locale=locale):
         return shown
     assert locale is not None
-    return babel_percent(Decimal(shown.rstrip("%")) / 100, locale=_tag(locale), decimal_quantization=False)
+    try:
+        number = Decimal(shown.rstrip("%"))
+    except ArithmeticError:  # a form krbot's writer chose that is not a plain number ("<1%"): as it is
+        return shown
+    return babel_percent(number / 100, locale=_tag(locale), decimal_quantization=False)
 
 
 def range_for(*, low: float, high: float, locale: str | None) -> str:
     """A range of completions with the percent sign written once: `85–101%`, `85–101 %` in de."""
     top = percent_for(ratio=high, locale=locale)
     bottom = format_percent(ratio=low).rstrip("%")
-    if own_signs(locale=locale):
+    if own_signs(locale=locale) and bottom.lstrip("-").replace(".", "", 1).isdigit():
         assert locale is not None
         bottom = format_decimal(Decimal(bottom), locale=_tag(locale), decimal_quantization=False)
     return f"{bottom}–{top}"
