@@ -268,7 +268,7 @@ def _notices(*, uow: UnitOfWork, platform: str, reply: Any, workspace: str, caus
         if person is None or not getattr(person, f"{platform}_id", True):  # no id on this platform: skip
             continue
         item = notice(workspace_id=workspace_id, person=person.key, cause=f"{cause}:{told.key}", now=now)
-        found.append((item, person, translate(told.key, lang=reply.lang, **told.params)))
+        found.append((item, person, translate(told.key, lang=reply.lang, locale=told.locale, **told.params)))
     return found
 
 

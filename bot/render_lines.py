@@ -14,23 +14,22 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.values import format_percent, format_value
-from bot.i18n import percent_range, translate
+from bot.i18n import source_error_words, translate
+from bot.locale_words import percent_for, range_for, value_for
 
 Escape = Callable[..., str]
 
 
 @lru_cache(maxsize=8192)  # a digest writes the same targets and baselines many times over
-def value_words(number: float | None, unit: str | None, lang: str, digits: int | None = 3) -> str:
-    """A number with its unit in the language's way, "—" for none."""
-    if number is None:
-        return "—"
-    return format_value(number=number, unit=unit, lang=lang, digits=digits)
+def value_words(number: float | None, unit: str | None, lang: str, digits: int | None = 3,
+                locale: str | None = None) -> str:
+    """A number with its unit in the language's way and the reader's locale, "—" for none."""
+    return value_for(number=number, unit=unit, lang=lang, locale=locale, digits=digits)
 
 
-def percent_words(ratio: float | None) -> str:
-    """A completion as a whole percent, "—" for none."""
-    return "—" if ratio is None else format_percent(ratio=ratio)
+def percent_words(ratio: float | None, locale: str | None = None) -> str:
+    """A completion as a whole percent in the reader's locale, "—" for none."""
+    return percent_for(ratio=ratio, locale=locale)
 
 
 def day_words(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
@@ -52,18 +51,22 @@ def _day_words(day: date, lang: str) -> str:
 class DigestLines:
     """The shared sentences of one digest in one language; each method takes the item and the surface's escape."""
 
-    def __init__(self, *, as_of: datetime, lang: str, tz: str) -> None:
-        self.as_of, self.lang, self.tz = as_of, lang, tz
+    def __init__(self, *, as_of: datetime, lang: str, tz: str, locale: str | None = None) -> None:
+        self.as_of, self.lang, self.tz, self.locale = as_of, lang, tz, locale
         self.space = "" if lang == "zh" else " "  # between two sentences: none in Chinese
         self._marks: dict[tuple[Any, ...], str] = {}  # most numbers of a digest carry the same mark ("typed")
 
     def t(self, key: str, /, **params: Any) -> str:
         """A catalog sentence in this language."""
-        return translate(key, lang=self.lang, **params)
+        return translate(key, lang=self.lang, locale=self.locale, **params)
 
     def value(self, number: float | None, unit: str | None, digits: int | None = 3) -> str:
         """A number with its unit."""
-        return value_words(number, unit, self.lang, digits)
+        return value_words(number, unit, self.lang, digits, self.locale)
+
+    def percent(self, ratio: float | None) -> str:
+        """A completion as a whole percent."""
+        return percent_words(ratio, self.locale)
 
     def day(self, moment: date | datetime | None) -> str:
         """A date on the workspace's clock."""
@@ -76,9 +79,9 @@ class DigestLines:
         text = self.t(
             "digest.final_conclusion" if o.final else "digest.conclusion",
             date=self.day(self.as_of), code=o.code, title=u(o.title), headline=u(o.headline or ""),
-            completion=percent_words(o.completion) if o.completion is not None else None,
-            forecast=percent_words(o.forecast_completion) if o.forecast_completion is not None else None,
-            range=_range(o.low_completion, o.high_completion),
+            completion=self.percent(o.completion) if o.completion is not None else None,
+            forecast=self.percent(o.forecast_completion) if o.forecast_completion is not None else None,
+            range=self.range(o.low_completion, o.high_completion),
             days=o.data_days,
             deadline=self.day(o.deadline),
             gap=self.value(o.gap, o.headline_unit) if o.gap else "",
@@ -103,8 +106,8 @@ class DigestLines:
         """A KR's line: owner, status, completion and forecast (or result)."""
         return self.t(
             "digest.kr", code=k.code, title=u(k.title), owner=k.owner, status=self.t("status." + k.status.value),
-            completion=percent_words(k.completion) if k.completion is not None else "",
-            forecast=percent_words(k.forecast_completion) if k.forecast_completion is not None else "", final=k.final,
+            completion=self.percent(k.completion) if k.completion is not None else "",
+            forecast=self.percent(k.forecast_completion) if k.forecast_completion is not None else "", final=k.final,
         ) + self.confidence_mark(k, u)
 
     def confidence(self, k: Any, u: Escape, /) -> str:
@@ -112,7 +115,7 @@ class DigestLines:
         if k.confidence is None:
             return ""
         if k.disagrees:
-            forecast = percent_words(k.forecast_completion) if k.forecast_completion is not None else "—"
+            forecast = self.percent(k.forecast_completion) if k.forecast_completion is not None else "—"
             return self.t("confidence.disagrees", owner=u(k.owner), score=k.confidence, forecast=forecast)
         return self.t("confidence.kr", score=k.confidence)
 
@@ -124,7 +127,7 @@ class DigestLines:
     def calibration(self, c: Any, u: Escape, /) -> str:
         """One owner's confidence four weeks before each deadline against the result."""
         krs = [{"code": k.code, "score": k.score, "met": k.met,
-                "reached": percent_words(k.reached) if k.reached is not None else ""} for k in c.krs]
+                "reached": self.percent(k.reached) if k.reached is not None else ""} for k in c.krs]
         return self.t("confidence.calibration", owner=u(c.owner), krs=krs)
 
     def measure(self, m: Any, u: Escape, /) -> str:
@@ -134,10 +137,10 @@ class DigestLines:
         if kind == "target":
             text = self.t(
                 "digest.measure.target", name=u(m.name), value=self.value(m.value, m.unit),
-                target=self.value(m.target, m.unit), completion=percent_words(m.completion),
+                target=self.value(m.target, m.unit), completion=self.percent(m.completion),
                 forecast=self.value(m.forecast_value, m.unit) if m.forecast_value is not None else "",
-                forecast_completion=percent_words(m.forecast_completion) if m.forecast_completion is not None else "",
-                range=_range(m.low_completion, m.high_completion),
+                forecast_completion=self.percent(m.forecast_completion) if m.forecast_completion is not None else "",
+                range=self.range(m.low_completion, m.high_completion),
                 too_early=m.too_early, days=m.data_days, final=m.final, met=m.met,
                 margin=self.value(abs(m.margin), m.unit) if m.margin else "", deadline=deadline,
             )
@@ -160,7 +163,7 @@ class DigestLines:
         known = self._marks.get(key)
         if known is None:
             words = self.t("digest.fresh", synced=f.synced, days=f.age_days, failing=f.failing,
-                           error=u(f.error or "", 120))
+                           error=u(source_error_words(f.error, lang=self.lang), 120))
             known = self._marks[key] = " · " + words if words else ""
         return known
 
@@ -201,7 +204,6 @@ class DigestLines:
             new=new, person=c.person or "", reason=reason,
         )
 
-
-def _range(low: float | None, high: float | None) -> str:
-    """A forecast's range of completions, or nothing when either end is unknown."""
-    return percent_range(low=low, high=high) if low is not None and high is not None else ""
+    def range(self, low: float | None, high: float | None) -> str:
+        """A forecast's range of completions, or nothing when either end is unknown."""
+        return range_for(low=low, high=high, locale=self.locale) if low is not None and high is not None else ""

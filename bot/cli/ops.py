@@ -28,7 +28,14 @@ def db_upgrade(db: DbOption = None) -> None:
 @cli.command("run")
 def run(
     http: Annotated[
-        bool, typer.Option("--http", help="Serve POST /slack/events, POST /feishu/events and GET /healthz.")
+        bool,
+        typer.Option(
+            "--http",
+            help="Serve over HTTP: POST /slack/events (and GET /slack/install, GET /slack/oauth_redirect when several "
+            "Slack workspaces install), POST /feishu/events, the API (POST /api/v1/checkins, GET /api/v1/okrs, "
+            "GET /api/v1/digest, GET /api/v1/asks, POST /api/v1/asks/{ask_id}/decision), POST /hooks/{secret}, "
+            "GET /healthz and GET /metrics.",
+        ),
     ] = False,
     port: Annotated[
         int | None, typer.Option("--port", help="HTTP port (default: KRBOT_HTTP_PORT or 3000).")

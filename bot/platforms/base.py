@@ -21,6 +21,11 @@ class Reminder:
     chaser: bool = False
 
     @property
+    def locale(self) -> str | None:
+        """The locale the person's numbers are written in (the rows carry it), None for the language's way."""
+        return next((m.get("locale") for row in self.rows for m in row.get("measures", ())), None)
+
+    @property
     def words_only(self) -> bool:
         """True when every number of the person's KRs is synced from a data source: ask only for words (§9)."""
         measures = [m for row in self.rows for m in row.get("measures", ())]

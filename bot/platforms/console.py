@@ -75,7 +75,8 @@ class ConsolePlatform(Drains, InstalledEverywhere):
             "scheduler.reminder_words" if reminder.words_only else "scheduler.reminder")
         kind = translate("delivery.chaser" if reminder.chaser else "delivery.reminder", lang=reminder.lang)
         head = translate("console.to", lang=reminder.lang, name=reminder.person.name, kind=kind)
-        body = translate(key, lang=reminder.lang, name=reminder.person.name, rows=list(reminder.rows))
+        body = translate(key, lang=reminder.lang, locale=reminder.locale, name=reminder.person.name,
+                         rows=list(reminder.rows))
         self._print(f"{head}\n{body}\n")
         return Sent(platform=PLATFORM, message_id=idempotency_key)
 

@@ -59,7 +59,8 @@ def owed_messages(*, reply: services.Reply) -> list[dict[str, Any]]:
                 {"chart": reply.params["quadrants"], "lang": reply.lang}]
     if reply.ok and reply.shows is services.Shows.DIGEST and reply.digest is not None:
         built = cards.digest_cards(digest=reply.digest, lang=reply.lang)
-        return [{"msg_type": "text", "content": text_content(translate(reply.key, lang=reply.lang, **reply.params))},
+        words = translate(reply.key, lang=reply.lang, locale=reply.locale, **reply.params)
+        return [{"msg_type": "text", "content": text_content(words)},
                 *({"msg_type": "interactive", "content": cards.content_of(card)} for card in built)]
     return [{"msg_type": "text", "content": text_content(render_reply(reply=reply))}]
 

@@ -306,6 +306,7 @@ def _saved(
             "standing": standing,
         },
         notices=notices,
+        locale=locale,
     )
 
 
