@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import event
 
-from bench.digest import TIMEZONE, checkin_rows, okr_document, person_key
+from bench.digest import CYCLE_END, TIMEZONE, checkin_rows, okr_document, person_key
 from bot import services
 from bot.app import build_app
 from storage.models import Base
 from storage.scratch import postgres_schema
 from tests.conftest import POSTGRES_URL
 
-AT = datetime(2026, 12, 28, 9, 0, tzinfo=ZoneInfo(TIMEZONE))
+AT = datetime.combine(CYCLE_END - timedelta(days=2), time(9), tzinfo=ZoneInfo(TIMEZONE))  # inside the generated cycle
 
 
 def _workspace(*, url: str, krs: int) -> Any:
