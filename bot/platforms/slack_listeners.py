@@ -31,6 +31,7 @@ from bot.platforms.slack_context import (
 )
 from bot.platforms.slack_owed import SlackFollowUps
 from bot.platforms.slack_socket import SOCKET
+from bot.platforms.slack_web import SlackWebDoor
 from bot.render import render_reply
 from bot.services.deadlines import maybe_saved
 
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 
 
-class SlackListeners(SlackFollowUps):
+class SlackListeners(SlackFollowUps, SlackWebDoor):
     """The listeners of the Slack platform (a mixin: the platform gives the unit of work, the clock and the clients)."""
 
     uow: UnitOfWork
@@ -60,6 +61,7 @@ class SlackListeners(SlackFollowUps):
             ("action", blocks.PICK_KR, self._ack_empty, self._pick_kr, []),
             ("action", blocks.APPROVE, self._approve, self._after_decision, []),
             ("action", blocks.DECLINE, self._decline, self._after_decision, []),
+            ("action", blocks.OPEN_REPORT, self._open_report, self._after_decision, []),
             ("view", blocks.CHECKIN_VIEW, self._submit_form, self._tell_notices, []),
             ("event", "app_home_opened", self._ack_empty, self._publish_home, []),
             ("event", "message", self._direct_message, self._answer_message, [is_direct]),
@@ -175,7 +177,8 @@ class SlackListeners(SlackFollowUps):
         def store() -> services.Reply:
             """Run the command and queue the notices it owes, in the request's own transaction."""
             reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
-                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}")
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}",
+                                         door=self.door)
             self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
             return reply
 
@@ -184,7 +187,8 @@ class SlackListeners(SlackFollowUps):
         reply = once.result
         if not once.fresh and context.get(SOCKET):  # an envelope Slack sent again: answered from what is stored
             reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
-                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}")
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}",
+                                         door=self.door)
             if reply.shows is services.Shows.FORM:
                 ack()
                 return
@@ -269,7 +273,8 @@ class SlackListeners(SlackFollowUps):
             if sender is None:
                 return None
             reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
-                                         workspace=sender.workspace, source=PLATFORM, event_key=f"event:{event_id}")
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"event:{event_id}",
+                                         door=self.door)
             self.owe_answer(workspace=sender.workspace, person=sender.person, channel=payloads.text(event, "channel"),
                             cause=f"event:{event_id}", text=self._reply_text(reply=reply))
             self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
