@@ -132,10 +132,12 @@ def web_routes(*, app: App, port: int | None = None, clock: Any = None, platform
     if not app.settings.secret_key:
         return []
     from bot.web import web_routes as routes
+    from bot.web.chat_signin import chat_sign_in
 
     extra: dict[str, Any] = {} if clock is None else {"clock": clock}
     return routes(uow=app.uow, secret_key=app.settings.secret_key, public_url=public_url(app=app, port=port),
-                  tell=teller(app=app, platforms=platforms or []), **extra)
+                  tell=teller(app=app, platforms=platforms or []), sign_in=chat_sign_in(settings=app.settings),
+                  **extra)
 
 
 def source_roles(*, app: App) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from bot.web.asks import router as asks
+from bot.web.chat_signin import router as chat_signin
 from bot.web.me import router as me
 from bot.web.pages import router as pages
 from bot.web.shares import router as shares
@@ -12,5 +13,5 @@ from bot.web.signin import router as signin
 
 
 def routers() -> list[APIRouter]:
-    """Sign-in first, then the report pages, share links, my week and the asks."""
-    return [signin, pages, shares, me, asks]
+    """Sign-in first (by link, then Slack's and Feishu's), then the report pages, share links, my week, the asks."""
+    return [signin, chat_signin, pages, shares, me, asks]
