@@ -72,8 +72,9 @@ async def checkin(request: Request, viewer: SignedIn, code: Code, background: Ba
         background.add_task(state.tell, reply, viewer.workspace, f"web:{form.get('once') or secrets.token_hex(8)}")
     echo = {"code": code.upper(), "text": render_reply(reply=reply)}
     if htmx:
-        row = next((r for r in _week(request, viewer).rows if r["code"] == code.upper()), None)
-        return page(request, template="me_form.html.j2", lang=lang, tz=viewer.timezone, viewer=viewer, row=row,
-                    failed={}, echo=echo, once=secrets.token_urlsafe(12), w=None)
+        week = _week(request, viewer)
+        row = next((r for r in week.rows if r["code"] == code.upper()), None)
+        return page(request, template="me_swap.html.j2", lang=lang, tz=viewer.timezone, viewer=viewer, row=row,
+                    failed={}, echo=echo, once=secrets.token_urlsafe(12), w=week)
     request.session["echo"] = echo
     return RedirectResponse(f"/me#kr-{code.upper()}", status_code=303)

@@ -36,7 +36,7 @@ def test_me_says_what_i_owe_this_period_and_drops_a_kr_once_checked_in(example: 
     client = sign_in(browser(example), example, "chen")
     page = client.get("/me")
     assert page.status_code == 200
-    assert "本期待办（2026-W47）" in page.text and "尚未更新：KR2, KR4" in page.text
+    assert "本期待办（2026-W47）" in page.text and "尚未更新：KR2、KR4" in page.text
     assert 'id="kr-KR2"' in page.text and 'id="kr-KR4"' in page.text and 'id="kr-KR3"' not in page.text  # KR3: sun's
     saved = client.post("/me/checkin/KR2", headers=HTMX,
                         data={"csrf": csrf_of(page.text), "once": once_of(page.text, "KR2"), "m:新客转化率": "1.9%",
@@ -44,6 +44,8 @@ def test_me_says_what_i_owe_this_period_and_drops_a_kr_once_checked_in(example: 
     assert saved.status_code == 200
     assert saved.text.lstrip().startswith('<section class="checkin" id="kr-KR2"')  # the fragment htmx swaps in
     assert "<html" not in saved.text
+    owed = saved.text.split('id="owed" hx-swap-oob="true">', 1)[1]  # the list of what I owe follows, out of band
+    assert "尚未更新：KR4" in owed and "已于" in owed.split("KR2", 2)[2].split("</li>", 1)[0]
     assert re.search(r'class="echo" role="status">已保存KR2：新客转化率 = 1\.9%', saved.text)
     assert checkins(example, "KR2") == [("新客转化率", 1.9, "chen")]
     again = client.get("/me")
