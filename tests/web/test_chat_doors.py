@@ -17,6 +17,7 @@ from bot.app import App
 from bot.config import Settings
 from bot.platforms import feishu, slack_blocks
 from bot.platforms import feishu_cards as cards
+from bot.render import render_reply
 from tests.edges import test_feishu as tf
 from tests.edges.test_once_slack import answers, wait
 from tests.edges.test_slack import BOSS, BOSS_CHANNEL, CHEN, Bot, served_bot, settings_for
@@ -147,3 +148,24 @@ def test_the_feishu_digest_button_sends_the_reader_their_own_link(feishu_bot: tf
     assert "打开完整报告" not in json.dumps(cards.digest_cards(digest=services.compose(uow=feishu_bot.app.uow,
                                                                                           as_of=tf.NOW)),
                                           ensure_ascii=False)  # off without the key
+
+
+def test_kr_web_and_the_button_in_english(app: App) -> None:
+    """The English workspace: `/kr web` through the one command path every edge uses, the pages-off answer, and the
+    digest button's words on Slack and Feishu."""
+    from tests.conftest import EXAMPLE_EN, IMPORTED_AT
+
+    services.import_okrs(uow=app.uow, text=EXAMPLE_EN.read_text(encoding="utf-8"), filename="en.yaml", at=IMPORTED_AT)
+    door = services.WebDoor(secret_key=SECRET, public_url=PUBLIC)
+    reply = services.run_command(uow=app.uow, person="chen", text="/kr web", at=FROZEN_AT, door=door)
+    text = render_reply(reply=reply)
+    assert reply.shows is services.Shows.LINK and text.startswith("Your personal sign-in link")
+    assert signed_in_as(app, text) == "Chen Jing: my week"
+    off = render_reply(reply=services.run_command(uow=app.uow, person="chen", text="/kr web", at=FROZEN_AT))
+    assert off.startswith("The web pages are off") and not LINK.search(off)
+    stranger = services.run_command(uow=app.uow, person="nobody", text="/kr web", at=FROZEN_AT, door=door)
+    assert not stranger.ok and not LINK.search(render_reply(reply=stranger))
+    digest = services.compose(uow=app.uow, as_of=FROZEN_AT)
+    main, _ = slack_blocks.digest_messages(digest=digest, report_button=True)
+    assert "Open the report" in json.dumps(main)
+    assert "Open the report" in json.dumps(cards.digest_cards(digest=digest, report_button=True))
