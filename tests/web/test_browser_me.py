@@ -61,3 +61,37 @@ def test_a_check_in_on_me_is_stored_and_echoed_in_place(example: App, site: Serv
     assert stored == [("KR2", "新客转化率", 1.9, "chen")]
     notes = [c.get("note") for c in services.export_all(uow=example.uow, at=NOW)["checkins"]]
     assert any(re.search("素材更新后转化回升", n or "") for n in notes)
+
+
+def test_me_and_asks_have_no_serious_accessibility_violation_and_fit_a_phone(example: App, site: Served) -> None:
+    """axe-core on /me and /asks (the boss, with forms and decision buttons) in zh and en: no serious or critical
+    violation; 390 px wide, no sideways scrolling."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    services.run_command(uow=example.uow, person="chen", text="update KR2 1.7% 需求：追加5000欧预算", at=NOW)
+    axe = Axe()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            for person in ("boss", "chen"):
+                page = browser.new_page(viewport={"width": 390, "height": 844})
+                page.goto(link(example, person).replace(PUBLIC, site.url))
+                page.locator("form button[type=submit]").last.click()
+                page.wait_for_url(re.compile(r".*/$"))
+                for lang in ("zh", "en"):
+                    page.goto(f"{site.url}/lang/{lang}?next=/me")
+                    for path in ("/me", "/asks"):
+                        page.goto(site.url + path)
+                        found = axe.run(page).response["violations"]
+                        bad = [(v["id"], v["impact"], len(v["nodes"])) for v in found
+                               if v["impact"] in ("serious", "critical")]
+                        assert bad == [], (person, lang, path, bad)
+                        wide = page.evaluate("document.documentElement.scrollWidth")
+                        assert wide <= 390, (person, lang, path, wide)
+                page.evaluate("document.querySelector('main').append(document.createElement('img'))")
+                control = [v["id"] for v in axe.run(page).response["violations"] if v["impact"] == "critical"]
+                assert "image-alt" in control  # positive control: axe does see a serious fault on these pages
+                page.close()
+        finally:
+            browser.close()
