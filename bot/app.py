@@ -126,7 +126,9 @@ def public_url(*, app: App, port: int | None = None) -> str:
     return (app.settings.public_url or f"http://localhost:{port or app.settings.http_port}").rstrip("/")
 
 
-def web_routes(*, app: App, port: int | None = None, clock: Any = None, platforms: list[Any] | None = None) -> list[Any]:
+def web_routes(
+    *, app: App, port: int | None = None, clock: Any = None, platforms: list[Any] | None = None
+) -> list[Any]:
     """The web pages (CONTRACT §10) when KRBOT_SECRET_KEY is set, else none; put after every other route. What a web
     request stores that others must hear (an ask decided) is told on `platforms`, as the API's requests are."""
     if not app.settings.secret_key:
@@ -192,7 +194,8 @@ def run(*, app: App, http: bool, port: int | None = None, web_only: bool = False
         if http:
             routes = [route for platform in platforms for route in platform.routes()]
             routes += api_routes(app=app, platforms=platforms)
-            routes += web_routes(app=app, port=port, platforms=platforms)  # last: the web answers every path no other route takes
+            # last: the web answers every path no other route takes
+            routes += web_routes(app=app, port=port, platforms=platforms)
             roles = source_roles(app=app)
 
             def health() -> dict[str, Any]:

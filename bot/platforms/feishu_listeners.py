@@ -209,7 +209,8 @@ class FeishuListeners(FeishuReplies, FeishuWebDoor):
         except Exception:  # a reply that can't be drawn must not undo what was stored: logged, nothing sent
             log.exception("feishu answer to %s could not be built", message.message_id)
             messages = []
-        private = answer.reply is not None and answer.reply.shows is services.Shows.LINK  # a sign-in link: never in a group
+        # a sign-in link is said to its person alone, never in a group
+        private = answer.reply is not None and answer.reply.shows is services.Shows.LINK
         if message.chat_type == "group" and (private or any(m.get("msg_type") == "interactive" for m in messages)):
             return plan(to="direct", target=open_id, key=f"reply:{message.message_id}", messages=messages)
         return plan(to="reply", target=message.message_id, key=f"reply:{message.message_id}:ok", messages=messages,

@@ -80,7 +80,7 @@ def _line(*, item: store.AskWithComment, names: dict[str, str]) -> AskLine:
 
 
 def period_start(*, moment: datetime, timezone: str) -> tuple[str, datetime]:
-    """The reminders' period at `moment` (the ISO week on the workspace's clock) and its first instant (Monday 00:00)."""
+    """The reminders' period at `moment` (the ISO week on the workspace's clock) and its first instant (Monday)."""
     zone = ZoneInfo(timezone)
     day = moment.astimezone(zone).date()
     monday = day - timedelta(days=day.weekday())

@@ -38,7 +38,8 @@ def typed_since(
         return {}
     rows = session.execute(
         select(CheckinRow.code, func.max(CheckinRow.at))
-        .where(CheckinRow.cycle_id == cycle_id, CheckinRow.code.in_(codes), CheckinRow.at >= since, CheckinRow.at <= until,
+        .where(CheckinRow.cycle_id == cycle_id, CheckinRow.code.in_(codes), CheckinRow.at >= since,
+               CheckinRow.at <= until,
                CheckinRow.source != model.SYNCED)
         .group_by(CheckinRow.code)
     ).all()

@@ -242,7 +242,8 @@ class FakeFeishu:
         with self.lock:
             self.calls.append({"path": request.url.path, "body": body})
         if body.get("client_id") != APP_ID or body.get("client_secret") != APP_SECRET:
-            return JSONResponse({"code": 20002, "error": "invalid_client", "error_description": "client secret invalid"},
+            return JSONResponse({"code": 20002, "error": "invalid_client",
+                                 "error_description": "client secret invalid"},
                                 status_code=400)
         code = str(body.get("code", ""))
         if body.get("grant_type") != "authorization_code" or not code.startswith("code-"):

@@ -459,7 +459,7 @@ class SlackSender:
 
 
 def openid_userinfo(*, token: str) -> JSONResponse:
-    """openid.connect.userInfo as Slack answers it (the claims of a recorded answer) for a token `xoxp-oidc-USER-TEAM`."""
+    """openid.connect.userInfo as Slack answers it (a recorded answer's claims) for a token `xoxp-oidc-USER-TEAM`."""
     if not token.startswith("xoxp-oidc-"):
         return JSONResponse({"ok": False, "error": "invalid_auth"})
     user, team = token.removeprefix("xoxp-oidc-").split("-", 1)

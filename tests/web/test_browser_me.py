@@ -16,7 +16,7 @@ from tests.fakes.served import Served, serve
 from tests.fakes.web_client import NOW, PUBLIC, Clock, http_app, link
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="the system Chromium (/usr/bin/chromium) is not installed")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no system Chromium at /usr/bin/chromium")
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from tests.fakes.fake_slack import CLIENT_ID, CLIENT_SECRET, TEAM_ID, FakeSlack
 from tests.fakes.okr_helpers import reimport
 from tests.fakes.web_client import PUBLIC, SECRET, Clock, browser
 
-LARK_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile Lark/7.20.0 LarkLocale/zh_CN"
+LARK_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile Lark/7.20.0 "
+              "LarkLocale/zh_CN")
 
 
 @pytest.fixture(scope="module")

@@ -140,6 +140,7 @@ def test_me_in_english(example_en: App) -> None:
     saved = client.post("/me/checkin/KR2", headers=HTMX,
                         data={"csrf": csrf_of(page.text), "once": once_of(page.text, "KR2"), f"m:{name}": "1.9%"})
     # chen writes numbers the German way in this file: the echo says 1,9 % as her locale writes it (§6)
-    assert re.search(rf'class="echo" role="status">Saved KR2: {re.escape(name)} = 1,9\u00a0?\s?%', saved.text), saved.text
+    echo = rf'class="echo" role="status">Saved KR2: {re.escape(name)} = 1,9\u00a0?\s?%'
+    assert re.search(echo, saved.text), saved.text
     bad = client.post("/me/checkin/KR2", data={"csrf": csrf_of(page.text), "once": "y", f"m:{name}": "abc"})
     assert bad.status_code == 400 and "abc" in bad.text and "nothing was saved" in bad.text.lower()
