@@ -3,6 +3,7 @@ comment, once — through the same decision the chat's buttons make, so the lose
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Request
@@ -26,7 +27,7 @@ def _asks_page(request: Request, viewer: Viewer, *, said: dict[str, str] | None 
     opened, decided = all_asks(uow=request.app.state.uow, at=request.app.state.clock(), workspace=viewer.workspace)
     return page(request, template="asks.html.j2", lang=reader_language(request, viewer), tz=viewer.timezone,
                 viewer=viewer, opened=opened, decided=decided, decides=may_decide(person=viewer.as_person),
-                said=said, status=status)
+                said=said, status=status, once=secrets.token_urlsafe(12))
 
 
 @router.get("/asks", response_class=HTMLResponse, summary="Asks, open and decided")

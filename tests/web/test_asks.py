@@ -81,6 +81,20 @@ def test_the_boss_approves_with_a_comment_and_a_later_decline_is_told_who_decide
     assert (stored(example, ask_id)["status"], stored(example, ask_id)["decided_by"]) == ("approved", "boss")
 
 
+def test_the_same_form_sent_twice_decides_once(example: App) -> None:
+    """A double click (one page's form twice): one decision; the second press is answered as a repeat."""
+    ask_id = ask(example)
+    boss = sign_in(browser(example), example, "boss")
+    page = boss.get("/asks").text
+    once = re.search(rf'name="once" value="([^"]+-{ask_id})"', page).group(1)
+    data = {"csrf": csrf_of(page), "decision": "approve", "once": once}
+    assert boss.post(f"/asks/{ask_id}/decision", data=data).status_code == 303
+    assert said(boss.get("/asks").text).endswith("已由王总批准")
+    assert boss.post(f"/asks/{ask_id}/decision", data={**data, "decision": "decline"}).status_code == 303
+    assert "重复的请求" in said(boss.get("/asks").text)
+    assert stored(example, ask_id)["status"] == "approved"
+
+
 def test_a_decision_needs_the_csrf_token_and_a_known_choice(example: App) -> None:
     """No token: 403. A decision that is neither approve nor decline: 400 saying what works. Nothing decided."""
     ask_id = ask(example)
