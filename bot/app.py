@@ -100,6 +100,14 @@ def api_routes(*, app: App, platforms: list[Any], clock: Any = None) -> list[Any
     `clock` (tests only) is the time requests are stored at; the real one by default."""
     from bot.api import api_routes as routes
 
+    tell = teller(app=app, platforms=platforms)
+    return routes(uow=app.uow, tell=tell) if clock is None else routes(uow=app.uow, tell=tell, clock=clock)
+
+
+def teller(*, app: App, platforms: list[Any]) -> Any:
+    """`tell(reply, workspace, cause)`: a stored reply's notices (an ask decided, a status drop) told on every platform
+    through the outbox's ledger, once per person and cause — for the API's and the web pages' requests."""
+
     def tell(reply: Any, workspace: str, cause: str) -> None:
         from datetime import UTC, datetime
 
@@ -110,7 +118,7 @@ def api_routes(*, app: App, platforms: list[Any], clock: Any = None) -> list[Any
                 uow=app.uow, platform=platform, reply=reply, workspace=workspace, cause=cause, now=datetime.now(UTC)
             )
 
-    return routes(uow=app.uow, tell=tell) if clock is None else routes(uow=app.uow, tell=tell, clock=clock)
+    return tell
 
 
 def public_url(*, app: App, port: int | None = None) -> str:
@@ -118,14 +126,20 @@ def public_url(*, app: App, port: int | None = None) -> str:
     return app.settings.web_address(port)
 
 
-def web_routes(*, app: App, port: int | None = None, clock: Any = None) -> list[Any]:
-    """The web pages (CONTRACT §10) when KRBOT_SECRET_KEY is set, else none; put after every other route."""
+def web_routes(
+    *, app: App, port: int | None = None, clock: Any = None, platforms: list[Any] | None = None
+) -> list[Any]:
+    """The web pages (CONTRACT §10) when KRBOT_SECRET_KEY is set, else none; put after every other route. What a web
+    request stores that others must hear (an ask decided) is told on `platforms`, as the API's requests are."""
     if not app.settings.secret_key:
         return []
     from bot.web import web_routes as routes
+    from bot.web.chat_signin import chat_sign_in
 
-    extra = {} if clock is None else {"clock": clock}
-    return routes(uow=app.uow, secret_key=app.settings.secret_key, public_url=public_url(app=app, port=port), **extra)
+    extra: dict[str, Any] = {} if clock is None else {"clock": clock}
+    return routes(uow=app.uow, secret_key=app.settings.secret_key, public_url=public_url(app=app, port=port),
+                  tell=teller(app=app, platforms=platforms or []), sign_in=chat_sign_in(settings=app.settings),
+                  **extra)
 
 
 def source_roles(*, app: App) -> Any:
@@ -180,7 +194,8 @@ def run(*, app: App, http: bool, port: int | None = None, web_only: bool = False
         if http:
             routes = [route for platform in platforms for route in platform.routes()]
             routes += api_routes(app=app, platforms=platforms)
-            routes += web_routes(app=app, port=port)  # last: the web answers every path no other route takes
+            # last: the web answers every path no other route takes
+            routes += web_routes(app=app, port=port, platforms=platforms)
             roles = source_roles(app=app)
 
             def health() -> dict[str, Any]:

@@ -50,6 +50,11 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Web:
+    """`/kr web`: a one-time sign-in link to the web pages, answered to the sender alone."""
+
+
+@dataclass(frozen=True)
 class Paths:
     """`/kr paths`: the path ranking."""
 
@@ -101,4 +106,4 @@ class Away:
     end: date | None
 
 
-Command = Help | Update | ListKrs | StatusOf | Report | Paths | Matrix | Plan | Change | TaskDone | Away
+Command = Help | Update | ListKrs | StatusOf | Report | Paths | Matrix | Plan | Change | TaskDone | Away | Web

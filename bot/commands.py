@@ -22,6 +22,7 @@ from bot.command_types import (
     StatusOf,
     TaskDone,
     Update,
+    Web,
 )
 from bot.core.confidence import read_confidence
 from bot.core.errors import KrbotError
@@ -39,6 +40,7 @@ COMMAND_NAMES: tuple[str, ...] = (
     "change",
     "done",
     "away",
+    "web",
 )
 
 FIELDS: tuple[str, ...] = ("target", "baseline", "at_most", "at_least", "due", "title")
@@ -69,6 +71,7 @@ _ALIASES: dict[str, str] = {
     "变更": "change",
     "完成任务": "done",
     "请假": "away",
+    "网页": "web",
 }
 _CJK_ALIASES = tuple(alias for alias in _ALIASES if not alias.isascii())
 
@@ -158,7 +161,7 @@ def parse_command(*, text: str) -> Command:
             raise KrbotError("command.task_missing", code=code)
         return TaskDone(code=code, task=task)
     _no_more_words(body=tail, command=name)
-    return {"list": ListKrs, "report": Report, "paths": Paths, "matrix": Matrix}[name]()
+    return {"list": ListKrs, "report": Report, "paths": Paths, "matrix": Matrix, "web": Web}[name]()
 
 
 def _nearest(*, word: str) -> str:

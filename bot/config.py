@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     feishu_encrypt_key: str | None = Field(default=None, alias="FEISHU_ENCRYPT_KEY")
     feishu_domain: str | None = Field(default=None, alias="FEISHU_DOMAIN")
     feishu_tenant_key: str | None = Field(default=None, alias="FEISHU_TENANT_KEY")  # when set, only this tenant's events
+    # "Sign in with Feishu": the web login's token endpoint (default: FEISHU_DOMAIN's /open-apis/authen/v2/oauth/token)
+    feishu_token_url: str | None = Field(default=None, alias="FEISHU_TOKEN_URL")
 
 
 OWN_PREFIXES = ("KRBOT_", "SLACK_", "FEISHU_")  # krbot's own variables: never readable through the OKR file

@@ -285,6 +285,7 @@ class AskRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decision_comment: Mapped[str | None] = mapped_column(Text)  # the decider's words, when they gave any (web)
 
 
 class GoalChangeRow(Base):

@@ -16,12 +16,14 @@ OPEN = "open"
 KEY_PLATFORM = "once"  # the processed_events rows that key a state change by the request that asked for it
 
 
-def decide_ask(*, session: Session, workspace_id: int, ask_id: int, status: str, by: str, at: datetime) -> bool:
+def decide_ask(
+    *, session: Session, workspace_id: int, ask_id: int, status: str, by: str, at: datetime, comment: str | None = None
+) -> bool:
     """Decide an ask if it is still open (`UPDATE … WHERE status = 'open'`); False when another decision won."""
     result = session.execute(
         update(AskRow)
         .where(AskRow.id == ask_id, AskRow.workspace_id == workspace_id, AskRow.status == OPEN)
-        .values(status=status, decided_by=by, decided_at=at)
+        .values(status=status, decided_by=by, decided_at=at, decision_comment=comment)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]

@@ -32,7 +32,8 @@ def build(
     clock: Callable[[], datetime] | None = None,
 ) -> ConsolePlatform:
     """The console platform (used when no chat platform is configured)."""
-    return ConsolePlatform(uow=uow, stdin=stdin, stdout=stdout, clock=clock)
+    door = services.WebDoor.of(secret_key=settings.secret_key, public_url=settings.public_url, port=settings.http_port)
+    return ConsolePlatform(uow=uow, stdin=stdin, stdout=stdout, clock=clock, door=door)
 
 
 class ConsolePlatform(Drains, InstalledEverywhere):
@@ -48,8 +49,10 @@ class ConsolePlatform(Drains, InstalledEverywhere):
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         clock: Callable[[], datetime] | None = None,
+        door: services.WebDoor | None = None,
     ) -> None:
         self.uow = uow
+        self.door = door  # `/kr web`: a sign-in link when KRBOT_SECRET_KEY is set
         self.stdin = stdin
         self.stdout = stdout
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -143,5 +146,6 @@ class ConsolePlatform(Drains, InstalledEverywhere):
             person, text = head.strip(), rest.strip()
         if person is None:
             return translate("console.who", lang=lang)
-        reply = services.run_command(uow=self.uow, person=person, text=text, at=self.clock(), source="console")
+        reply = services.run_command(uow=self.uow, person=person, text=text, at=self.clock(), source="console",
+                                     door=self.door)
         return render_reply(reply=reply)

@@ -215,13 +215,13 @@ class FeishuPlatform(FeishuListeners, Drains, InstalledEverywhere):
 
     def post_digest(self, *, digest: Digest, channel: str, idempotency_key: str) -> Sent:
         """Post the digest card(s) to the boss chat."""
-        built = cards.digest_cards(digest=digest)
+        built = cards.digest_cards(digest=digest, report_button=bool(self.settings.secret_key))
         ids = self._send_cards(receive_id=channel, id_type="chat_id", built=built, key=idempotency_key)
         return Sent(platform=PLATFORM, message_id=ids[0], extra={"message_ids": ids})
 
     def digest_posts(self, *, digest: Digest) -> list[dict[str, Any]]:
         """The digest as cards: conclusions on top of the first, more cards only past the size limit."""
-        return cards.digest_cards(digest=digest)
+        return cards.digest_cards(digest=digest, report_button=bool(self.settings.secret_key))
 
     def send_post(
         self, *, post: dict[str, Any], channel: str, thread: str | None, idempotency_key: str, about: dict[str, str]

@@ -178,9 +178,11 @@ def text_card(*, title: str, text: str, lang: str, template: str = "blue") -> li
 # ---------------------------------------------------------------- the digest
 
 def digest_cards(
-    *, digest: Digest, decisions: Mapping[int, tuple[str, str]] | None = None, lang: str | None = None
+    *, digest: Digest, decisions: Mapping[int, tuple[str, str]] | None = None, lang: str | None = None,
+    report_button: bool = False,
 ) -> list[dict[str, Any]]:
-    """The digest as interactive card(s): conclusions on top, data, next steps and asks folded; ask buttons."""
+    """The digest as interactive card(s): conclusions on top, data, next steps and asks folded; ask buttons;
+    `report_button` (the web pages are on): 打开完整报告, which sends each reader their own link privately."""
     language = lang or digest.language
     helpers = surface_helpers(lang=language, tz=digest.timezone, escape=md, locale=digest.locale)
     decisions = decisions or {}
@@ -197,6 +199,9 @@ def digest_cards(
         *(markdown_element("■ " + line("conclusion", o)) for o in digest.objectives),
         *(markdown_element("■ " + line("unavailable", x)) for x in digest.unavailable),
     ]
+    if report_button:
+        elements.append({"tag": "button", "text": text_object(t("web.chat_open_report")), "type": "primary",
+                         "behaviors": [{"type": "callback", "value": {"a": "web"}}]})
     if digest.missing:
         elements.append(markdown_element(t("digest.labelled", label=t("digest.section.missing"), items=", ".join(md(n) for n in digest.missing))))
     if digest.away:

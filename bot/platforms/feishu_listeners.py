@@ -29,6 +29,7 @@ from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_form as forms
 from bot.platforms import feishu_payloads, payloads
 from bot.platforms.feishu_replies import FeishuReplies, owed_messages, plan, text_content
+from bot.platforms.feishu_web import FeishuWebDoor
 from bot.platforms.feishu_ws import UnknownTypes, frame_text
 from bot.platforms.lanes import lanes_of
 from bot.platforms.payloads import Malformed
@@ -55,7 +56,7 @@ class Answer:
     person: str | None = None
 
 
-class FeishuListeners(FeishuReplies):
+class FeishuListeners(FeishuReplies, FeishuWebDoor):
     """The callbacks of the Feishu platform (a mixin: the platform gives settings, database, clock and the Open API)."""
 
     settings: Settings
@@ -198,7 +199,7 @@ class FeishuListeners(FeishuReplies):
             return Answer(texts=[("text", _text_content(translate("feishu.only_text", lang=sender.lang)))])
         reply = services.run_command(
             uow=self.uow, person=sender.person, text=_command_text(message.content), at=self.clock(),
-            workspace=sender.workspace, source=PLATFORM, event_key=f"feishu:{message.message_id}",
+            workspace=sender.workspace, source=PLATFORM, event_key=f"feishu:{message.message_id}", door=self.door,
         )
         return Answer(texts=[], reply=reply, workspace=sender.workspace, person=sender.person)
 
@@ -210,7 +211,9 @@ class FeishuListeners(FeishuReplies):
         except Exception:  # a reply that can't be drawn must not undo what was stored: logged, nothing sent
             log.exception("feishu answer to %s could not be built", message.message_id)
             messages = []
-        if message.chat_type == "group" and any(m.get("msg_type") == "interactive" for m in messages):
+        # a sign-in link is said to its person alone, never in a group
+        private = answer.reply is not None and answer.reply.shows is services.Shows.LINK
+        if message.chat_type == "group" and (private or any(m.get("msg_type") == "interactive" for m in messages)):
             return plan(to="direct", target=open_id, key=f"reply:{message.message_id}", messages=messages)
         return plan(to="reply", target=message.message_id, key=f"reply:{message.message_id}:ok", messages=messages,
                     in_thread=message.chat_type == "group")
@@ -280,6 +283,8 @@ class FeishuListeners(FeishuReplies):
                                             event_id=data.header.event_id)
             if value.get("a") == "ask":
                 return self._decide(person=person, workspace=workspace, value=value, event_id=data.header.event_id)
+            if value.get("a") == "web":
+                return self._open_report(sender=sender, open_id=open_id or "", event_id=data.header.event_id)
             return _toast("info", translate("feishu.card.unknown_action", lang=sender.lang))
         except KrbotError as error:
             return _toast("error", error_message(error, lang=sender.lang if sender else self._workspace_lang(None)))
@@ -357,7 +362,9 @@ class FeishuListeners(FeishuReplies):
         if as_of is not None:
             try:
                 digest, decisions = services.compose_as_posted(uow=self.uow, as_of=as_of, workspace=workspace)
-                card = cards.card_with_ask(cards=cards.digest_cards(digest=digest, decisions=decisions), ask_id=ask_id)
+                card = cards.card_with_ask(cards=cards.digest_cards(digest=digest, decisions=decisions,
+                                                                    report_button=bool(self.settings.secret_key)),
+                                           ask_id=ask_id)
             except Exception:  # the decision is stored: say so, and leave the card as it is
                 log.exception("feishu digest card for ask %s not redrawn", ask_id)
         return _toast("success" if reply.shows is services.Shows.DECISION else "info", text, card=card)

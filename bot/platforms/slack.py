@@ -186,7 +186,7 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
 
     def digest_posts(self, *, digest: Digest) -> list[dict[str, Any]]:
         """The digest as messages: the conclusions for the channel first, then each reply of its thread."""
-        main, thread = blocks.digest_messages(digest=digest)
+        main, thread = blocks.digest_messages(digest=digest, report_button=bool(self.settings.secret_key))
         return [main, *thread]
 
     def send_post(

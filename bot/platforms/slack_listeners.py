@@ -29,8 +29,10 @@ from bot.platforms.slack_context import (
     raised_in_bolt,
     user_id_of,
 )
+from bot.platforms.slack_home import SlackHome
 from bot.platforms.slack_owed import SlackFollowUps
 from bot.platforms.slack_socket import SOCKET
+from bot.platforms.slack_web import SlackWebDoor
 from bot.render import render_reply
 from bot.services.deadlines import maybe_saved
 
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 
 
-class SlackListeners(SlackFollowUps):
+class SlackListeners(SlackFollowUps, SlackWebDoor, SlackHome):
     """The listeners of the Slack platform (a mixin: the platform gives the unit of work, the clock and the clients)."""
 
     uow: UnitOfWork
@@ -60,6 +62,7 @@ class SlackListeners(SlackFollowUps):
             ("action", blocks.PICK_KR, self._ack_empty, self._pick_kr, []),
             ("action", blocks.APPROVE, self._approve, self._after_decision, []),
             ("action", blocks.DECLINE, self._decline, self._after_decision, []),
+            ("action", blocks.OPEN_REPORT, self._open_report, self._after_decision, []),
             ("view", blocks.CHECKIN_VIEW, self._submit_form, self._tell_reply, []),  # then: tell whom it names
             ("event", "app_home_opened", self._ack_empty, self._publish_home, []),
             ("event", "message", self._direct_message, self._answer_message, [is_direct]),
@@ -175,7 +178,8 @@ class SlackListeners(SlackFollowUps):
         def store() -> services.Reply:
             """Run the command and queue the notices it owes, in the request's own transaction."""
             reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
-                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}")
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}",
+                                         door=self.door)
             self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
             return reply
 
@@ -184,7 +188,8 @@ class SlackListeners(SlackFollowUps):
         reply = once.result
         if not once.fresh and context.get(SOCKET):  # an envelope Slack sent again: answered from what is stored
             reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
-                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}")
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"command:{trigger}",
+                                         door=self.door)
             if reply.shows is services.Shows.FORM:
                 ack()
                 return
@@ -279,7 +284,8 @@ class SlackListeners(SlackFollowUps):
             if sender is None:
                 return None
             reply = services.run_command(uow=self.uow, person=sender.person, text=text, at=self.clock(),
-                                         workspace=sender.workspace, source=PLATFORM, event_key=f"event:{event_id}")
+                                         workspace=sender.workspace, source=PLATFORM, event_key=f"event:{event_id}",
+                                         door=self.door)
             self.owe_answer(workspace=sender.workspace, person=sender.person, channel=payloads.text(event, "channel"),
                             cause=f"event:{event_id}", text=self._reply_text(reply=reply))
             self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
@@ -375,24 +381,3 @@ class SlackListeners(SlackFollowUps):
             self.send_answer(workspace=handoff.workspace, person=sender.person, channel=event["channel"],
                              cause=handoff.cause, text=handoff.answer)
         self._tell_reply(client=client, context=context)
-
-    def _publish_home(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        """The App Home tab: the person's KRs; for the boss and admins, the objectives' conclusions too."""
-        if event.get("tab", "home") != "home":
-            return
-        user_id = event["user"]
-        sender: services.ChatSender | None = context.get(SENDER)
-        if sender is None:
-            client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks.sections(text=self._stranger_text(user_id=user_id))})
-            return
-        at = self.clock()
-        reply = services.list_krs(uow=self.uow, person=sender.person, at=at, workspace=sender.workspace)
-        digest = services.compose(uow=self.uow, as_of=at, workspace=sender.workspace)
-        person = services.person_of(uow=self.uow, key=sender.person, at=at, workspace=sender.workspace)
-        last = {k.code: k.last_at for o in digest.objectives for k in o.krs}
-        boss = person is not None and person.role in (model.Role.BOSS, model.Role.ADMIN)
-        view = blocks.home_view(
-            rows=reply.params["rows"], lang=reply.lang, name=reply.params["name"], last=last, tz=digest.timezone,
-            digest=digest if boss else None,
-        )
-        client.views_publish(user_id=user_id, view=view)

@@ -77,6 +77,7 @@ from bot.services.views import (
     show_plan,
     status_of,
 )
+from bot.services.web_doors import WebDoor, web_link
 from bot.services.webhooks import queue_digest_posted, webhook_backlog, workspace_admins
 from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
@@ -178,6 +179,8 @@ __all__ = [
     "workspace_language",
     "workspace_timezone",
     "queue_digest_posted",
+    "WebDoor",
+    "web_link",
     "webhook_backlog",
     "workspace_admins",
 ]

@@ -16,6 +16,7 @@ from bot.services.goals import change_goal, complete_task
 from bot.services.replies import Reply, Shows
 from bot.services.schedule import set_away
 from bot.services.views import list_krs, show_matrix, show_paths, show_plan, status_of
+from bot.services.web_doors import WebDoor, web_link
 from storage.db import UnitOfWork
 
 log = logging.getLogger("krbot.services.dispatch")
@@ -30,8 +31,10 @@ def run_command(
     workspace: str | None = None,
     source: str = "cli",
     event_key: str | None = None,
+    door: WebDoor | None = None,
 ) -> Reply:
-    """Any `/kr …` command from any edge: parsed, authorised, done, answered; refusals come back as replies."""
+    """Any `/kr …` command from any edge: parsed, authorised, done, answered; refusals come back as replies.
+    `door`: the edge's KRBOT_SECRET_KEY and public URL, for `/kr web`'s sign-in link."""
     text = clean_text(text=text)  # no NUL (PostgreSQL refuses it) and no lone surrogate (UTF-8 can't carry it)
     lang: str | None = None  # read only where words need it: a check-in's reply carries its own
     name = "unknown"
@@ -50,6 +53,7 @@ def run_command(
             source=source,
             event_key=event_key,
             lang=lang or "en",
+            door=door,
         )
     except KrbotError as error:
         lang = lang or workspace_language(uow=uow, workspace=workspace)
@@ -73,6 +77,7 @@ def _dispatch(
     source: str,
     event_key: str | None,
     lang: str,
+    door: WebDoor | None = None,
 ) -> Reply:
     """Run one parsed command through its service."""
     match command:
@@ -112,6 +117,8 @@ def _dispatch(
         case commands.Plan(code=code):
             require_person(uow=uow, person=person, at=at, workspace=workspace)
             return show_plan(uow=uow, code=code, at=at, workspace=workspace)
+        case commands.Web():
+            return web_link(uow=uow, person=person, at=at, lang=lang, door=door, workspace=workspace)
         case commands.TaskDone(code=code, task=task):
             return complete_task(
                 uow=uow, person=person, code=code, task=task, at=at, workspace=workspace, event_key=event_key

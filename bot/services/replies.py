@@ -33,6 +33,7 @@ class Shows(StrEnum):
     DIGEST = "digest"  # a header, then the digest on the platform's own surface
     DECISION = "decision"  # this request decided an ask: the digest message and the asker are updated
     REPEAT = "repeat"  # the same request again: it was answered already, nothing more to show
+    LINK = "link"  # a personal sign-in link: said to the sender alone, never in a channel or group
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,11 @@ from bot.web.app import build_web, now
 
 def web_routes(
     *, uow: Any, secret_key: str, public_url: str, clock: Callable[[], datetime] = now,
-    tell: Callable[[Any, str, str], None] | None = None,
+    tell: Callable[[Any, str, str], None] | None = None, sign_in: Any = None,
 ) -> list[Any]:
     """The web pages as one mount at the site's root: put it after every other route (it answers the rest)."""
-    return [Mount("", app=build_web(uow=uow, secret_key=secret_key, public_url=public_url, clock=clock, tell=tell))]
+    return [Mount("", app=build_web(uow=uow, secret_key=secret_key, public_url=public_url, clock=clock, tell=tell,
+                                    sign_in=sign_in))]
 
 
 __all__ = ["build_web", "web_routes"]

@@ -101,12 +101,13 @@ async def _bad_request(request: Request, error: Exception) -> Response:
 
 def build_web(
     *, uow: Any, secret_key: str, public_url: str, clock: Callable[[], datetime] = now,
-    tell: Callable[[Any, str, str], None] | None = None,
+    tell: Callable[[Any, str, str], None] | None = None, sign_in: Any = None,
 ) -> FastAPI:
     """The web pages over `uow`, signed with `secret_key`; cookies are Secure when `public_url` is https."""
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     web.state.uow, web.state.clock, web.state.tell = uow, clock, tell
     web.state.secret_key, web.state.public_url = secret_key, public_url.rstrip("/")
+    web.state.sign_in = sign_in  # Slack's and Feishu's sign-in when configured (bot.web.chat_signin.ChatSignIn)
     for router in routers():
         web.include_router(router)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")

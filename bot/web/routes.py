@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from bot.web.asks import router as asks
+from bot.web.chat_signin import router as chat_signin
+from bot.web.me import router as me
 from bot.web.pages import router as pages
 from bot.web.shares import router as shares
 from bot.web.signin import router as signin
 
 
 def routers() -> list[APIRouter]:
-    """Sign-in first, then the report pages, then share links (h23b: add /me and /asks routers here)."""
-    return [signin, pages, shares]
+    """Sign-in first (by link, then Slack's and Feishu's), then the report pages, share links, my week, the asks."""
+    return [signin, chat_signin, pages, shares, me, asks]

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.services.web_access import redeem_link, sign_out
 from bot.web.auth import LANGUAGES, csrf_guard, reader_language, safe_target
+from bot.web.chat_signin import in_feishu
 from bot.web.templating import page
 
 router = APIRouter(dependencies=[Depends(csrf_guard)])
@@ -21,7 +22,11 @@ Next = Annotated[str | None, Query(alias="next", max_length=2000)]
 def signin_page(request: Request, target: Next = None) -> Response:
     """How to get a sign-in link; the page asked for is kept, to go on to once signed in."""
     request.session["next"] = safe_target(target)
-    return page(request, template="signin.html.j2", lang=reader_language(request), viewer=None, token=None)
+    chat = request.app.state.sign_in
+    if chat is not None and chat.feishu and in_feishu(request):  # inside the Feishu client: its login, no click
+        return RedirectResponse("/auth/feishu", status_code=303)
+    return page(request, template="signin.html.j2", lang=reader_language(request), viewer=None, token=None,
+                chat=chat)
 
 
 @router.get("/signin/{token}", response_class=HTMLResponse, summary="A sign-in link")

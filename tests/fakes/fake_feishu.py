@@ -28,6 +28,7 @@ APP_SECRET = "fake-secret"
 ENCRYPT_KEY = "fake-encrypt-key-0123456789"
 VERIFICATION_TOKEN = "fake-verification-token"
 TOKEN = "t-fake-tenant-token"
+TENANT_KEY = "tenant0001"  # the tenant the web login's user belongs to
 RATE_LIMITED = 99991400
 CARD_TOO_BIG = 230025
 MAX_CARD_BYTES = 30 * 1024
@@ -215,6 +216,8 @@ class FakeFeishu:
         return Starlette(
             routes=[
                 Route("/open-apis/auth/v3/tenant_access_token/internal", self._token, methods=["POST"]),
+                Route("/open-apis/authen/v2/oauth/token", self._user_token, methods=["POST"]),
+                Route("/open-apis/authen/v1/user_info", self._user_info, methods=["GET"]),
                 Route("/open-apis/im/v1/messages", self._create, methods=["POST"]),
                 Route("/open-apis/im/v1/images", self._image, methods=["POST"]),
                 Route("/open-apis/im/v1/messages/{message_id}/reply", self._reply, methods=["POST"]),
@@ -231,6 +234,34 @@ class FakeFeishu:
         if body.get("app_id") != APP_ID or body.get("app_secret") != APP_SECRET:
             return JSONResponse({"code": 10014, "msg": "app secret invalid"})
         return JSONResponse({"code": 0, "msg": "ok", "tenant_access_token": TOKEN, "expire": 7200})
+
+    async def _user_token(self, request: Request) -> JSONResponse:
+        """The web login's token step (authen/v2/oauth/token, JSON): the app's id and secret and a code `code-OPENID`
+        give a user access token for OPENID (the shape of Feishu's recorded answer)."""
+        body = await request.json()
+        with self.lock:
+            self.calls.append({"path": request.url.path, "body": body})
+        if body.get("client_id") != APP_ID or body.get("client_secret") != APP_SECRET:
+            return JSONResponse({"code": 20002, "error": "invalid_client",
+                                 "error_description": "client secret invalid"},
+                                status_code=400)
+        code = str(body.get("code", ""))
+        if body.get("grant_type") != "authorization_code" or not code.startswith("code-"):
+            return JSONResponse({"code": 20003, "error": "invalid_grant", "error_description": "code not found"},
+                                status_code=400)
+        return JSONResponse({"code": 0, "access_token": "u-" + code.removeprefix("code-"), "expires_in": 7200,
+                             "refresh_token": "ur-x", "refresh_token_expires_in": 604800, "token_type": "Bearer",
+                             "scope": ""})
+
+    async def _user_info(self, request: Request) -> JSONResponse:
+        """authen/v1/user_info for a user access token `u-OPENID` (the shape of Feishu's recorded answer)."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not token.startswith("u-"):
+            return JSONResponse({"code": 99991668, "msg": "Invalid access token"}, status_code=401)
+        open_id = token.removeprefix("u-")
+        return JSONResponse({"code": 0, "msg": "success", "data": {
+            "name": "某人", "en_name": "Someone", "avatar_url": "https://example.com/a.png", "open_id": open_id,
+            "union_id": "on_" + open_id[3:], "tenant_key": TENANT_KEY, "user_id": "u1"}})
 
     def _gate(self, request: Request, body: dict[str, Any]) -> JSONResponse | None:
         """Record the call; refuse bad tokens, oversized cards and injected failures as Feishu would."""

@@ -197,6 +197,8 @@ class FakeSlack:
             return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
         if method == "oauth.v2.access":
             return self._oauth_access(args=args, authorization=request.headers.get("authorization", ""))
+        if method == "openid.connect.token":
+            return self._openid_token(args=args, authorization=request.headers.get("authorization", ""))
         if not request.headers.get("authorization", "").startswith("Bearer "):
             return JSONResponse({"ok": False, "error": "not_authed"})
         token = request.headers["authorization"].removeprefix("Bearer ")
@@ -212,6 +214,8 @@ class FakeSlack:
             return JSONResponse({"ok": False, "error": "not_allowed_token_type" if token.startswith("xoxb-") else "invalid_auth"})
         if method == "apps.connections.open":
             return JSONResponse({"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"})
+        if method == "openid.connect.userInfo":
+            return openid_userinfo(token=token)
         if method == "auth.test":
             return JSONResponse({"ok": True, "team_id": TEAM_ID, "team": "krbot", "user_id": BOT_USER, "user": "krbot",
                                  "bot_id": "B0KRBOT001", "url": "https://krbot.slack.com/"})
@@ -254,6 +258,20 @@ class FakeSlack:
             "token_type": "bot", "access_token": installed_token(team=team), "bot_user_id": BOT_USER,
             "team": {"id": team, "name": f"team {team}"}, "enterprise": None, "is_enterprise_install": False,
         })
+
+    def _openid_token(self, *, args: dict[str, Any], authorization: str) -> JSONResponse:
+        """Sign in with Slack's token step: the app's id and secret (form or HTTP Basic) and a code `oidc-USER-TEAM`
+        (as the authorize step would hand back) give a user token for USER in TEAM (Slack's recorded answer's shape)."""
+        basic = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        by_form = args.get("client_id") == CLIENT_ID and args.get("client_secret") == CLIENT_SECRET
+        code = str(args.get("code", ""))
+        self._record("openid.connect.token", args, status=200)
+        if not (by_form or authorization == basic):
+            return JSONResponse({"ok": False, "error": "invalid_client_id"})
+        if not code.startswith("oidc-") or not args.get("redirect_uri"):
+            return JSONResponse({"ok": False, "error": "invalid_code"})
+        return JSONResponse({"ok": True, "access_token": "xoxp-" + code, "token_type": "Bearer",
+                             "id_token": "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl", "expires_in": 43200})
 
     async def _upload(self, request: Request) -> PlainTextResponse:
         """The upload URL of files_upload_v2: keep the bytes under their file id."""
@@ -449,3 +467,16 @@ class SlackSender:
         """An Events API callback."""
         return self.post(body=event_body(event=event, event_id=event_id), content_type="application/json", **extra)
 
+
+def openid_userinfo(*, token: str) -> JSONResponse:
+    """openid.connect.userInfo as Slack answers it (a recorded answer's claims) for a token `xoxp-oidc-USER-TEAM`."""
+    if not token.startswith("xoxp-oidc-"):
+        return JSONResponse({"ok": False, "error": "invalid_auth"})
+    user, team = token.removeprefix("xoxp-oidc-").split("-", 1)
+    return JSONResponse({
+        "ok": True, "sub": user, "https://slack.com/user_id": user, "https://slack.com/team_id": team,
+        "email": f"{user.lower()}@example.com", "email_verified": True, "date_email_verified": 1775000000,
+        "name": "Someone", "picture": "https://secure.gravatar.com/avatar/x.jpg", "given_name": "Some",
+        "family_name": "One", "locale": "en-US", "https://slack.com/team_name": "krbot",
+        "https://slack.com/team_domain": "krbot",
+    })

@@ -16,6 +16,7 @@ from bot.platforms.slack_blocks.parts import (
     DECLINE,
     MAX_BLOCKS,
     OPEN_FORM,
+    OPEN_REPORT,
     button,
     chunks,
     context,
@@ -58,8 +59,11 @@ def ask_block_id(*, ask_id: int) -> str:
     return f"ask_{ask_id}"
 
 
-def digest_messages(*, digest: Digest, lang: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The digest as the channel message (the conclusions) and its thread replies (data, next steps, asks, the rest)."""
+def digest_messages(
+    *, digest: Digest, lang: str | None = None, report_button: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The digest as the channel message (the conclusions) and its thread replies (data, next steps, asks, the rest);
+    `report_button` (the web pages are on): "Open the report", which answers each reader with their own link."""
     language = lang or digest.language
     helpers = surface_helpers(lang=language, tz=digest.timezone, escape=esc, locale=digest.locale)
     digest = names_escaped(digest=digest)
@@ -76,6 +80,9 @@ def digest_messages(*, digest: Digest, lang: str | None = None) -> tuple[dict[st
     for x in digest.unavailable:
         head.extend(sections(text="■ " + line("unavailable", x)))
     head.append(context(t("slack.digest.thread_hint", asks=digest.open_asks)))
+    if report_button:
+        head.append({"type": "actions", "block_id": OPEN_REPORT, "elements": [
+            button(text=t("web.chat_open_report"), action_id=OPEN_REPORT, value="report", style="primary")]})
 
     thread: list[dict[str, Any]] = []
     for o in digest.objectives:

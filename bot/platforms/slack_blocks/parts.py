@@ -20,6 +20,9 @@ APPROVE = "ask_approve"
 DECLINE = "ask_decline"
 
 
+OPEN_REPORT = "kr_open_report"  # the digest's "Open the report": the reader's own sign-in link, privately
+
+
 CHECKIN_VIEW = "kr_checkin"
 
 
