@@ -7,7 +7,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from functools import partial
 
 from bot.core import model
@@ -249,8 +249,8 @@ def compose_digest(
     """Compose the weekly digest at `as_of` (aware) by §7's rules, with the goals then in force and the sources' pulls."""
     okrs = okrs_in_force(okrs=okrs, changes=changes, at=as_of)
     period_start = as_of - PERIOD
-    final = as_of > datetime.combine(okrs.cycle.end + timedelta(days=1), time(), tzinfo=as_of.tzinfo)
     window, grouped = objectives_progress(okrs=okrs, checkins=checkins, as_of=as_of)
+    final = window.after_cycle  # from the end of the cycle's last day: the final report
     # each code's check-ins up to the as-of time, oldest first, as the forecasts read them: sorted once
     history = {code: [entry.checkin for entry in entries] for code, entries in grouped.items()}
     deciders = tuple(p.name for p in okrs.people.values() if p.role is model.Role.BOSS) or tuple(
