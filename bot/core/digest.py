@@ -77,6 +77,12 @@ def _measure_line(progress: MeasureProgress, fresh: Freshness | None = None) -> 
         margin=progress.margin,
         deadline=progress.deadline,
         fresh=fresh,
+        reported=progress.reported,
+        goes_down=m.goes_down,
+        done_at=progress.done_at,
+        days_late=progress.days_late,
+        late_value=progress.late_value,
+        late_at=progress.late_at,
     )
 
 
@@ -208,6 +214,11 @@ def _section(
     headline = objective.headline
     risk = None if final else progress.main_risk
     margin = progress.headline.margin if progress.uses_headline and progress.headline is not None else None
+    deadline = objective.deadline or okrs.cycle.end
+    read_at = progress.headline.deadline if progress.uses_headline and progress.headline is not None else deadline
+    headline_line = None
+    if not progress.krs and progress.headline is not None:  # only a headline: it is the key data
+        headline_line = _measure_line(progress.headline, head_fresh)
     section = ObjectiveSection(
         code=objective.code,
         title=objective.title,
@@ -218,7 +229,7 @@ def _section(
         forecast_completion=progress.forecast_completion,
         gap=progress.gap,
         status=progress.status,
-        deadline=objective.deadline or okrs.cycle.end,
+        deadline=deadline,
         main_risk=_main_risk(okrs, risk, history.get(risk.kr.code, ()) if risk else (), since),
         krs=kr_lines,
         next_steps=tuple(steps),
@@ -230,6 +241,8 @@ def _section(
         final=final or progress.final,
         margin=margin,
         headline_fresh=head_fresh,
+        read_at=read_at,
+        headline_line=headline_line,
     )
     _check_finite(section)
     return section

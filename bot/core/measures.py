@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from datetime import date, datetime
 
 from bot.core.forecast import fit_line
@@ -94,7 +95,8 @@ def _margin(measure: Measure, result: float | None) -> float | None:
     """How far a result lies past (+) or short of (−) the target, in the direction the measure must go."""
     if result is None or measure.target is None:
         return None
-    margin = measure.target - result if measure.goes_down else result - measure.target
+    target, value = Decimal(repr(float(measure.target))), Decimal(repr(float(result)))
+    margin = float(target - value if measure.goes_down else value - target)  # as exact as the two numbers typed
     return 0.0 if abs(margin) <= tolerance(measure) else margin
 
 
