@@ -156,6 +156,10 @@ def _export_measure(progress: Any, *, code: str, sources: dict[tuple[str, str], 
         item["at_least"] = m.limit
     if m.due:
         item["due"] = m.due.isoformat()
+    if m.minimum is not None:
+        item["min"] = m.minimum
+    if m.maximum is not None:
+        item["max"] = m.maximum
     value = progress.value
     item["value"] = bool(value) if m.kind is model.MeasureKind.MILESTONE and value is not None else value
     item["value_at"] = progress.last_at.isoformat() if progress.last_at else None  # none: the baseline, nothing given

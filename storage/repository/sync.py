@@ -53,6 +53,8 @@ def _measure_fields(measure: model.Measure) -> dict[str, object]:
         "baseline": measure.baseline,
         "target": measure.target,
         "limit_value": measure.limit,
+        "min_value": measure.minimum,
+        "max_value": measure.maximum,
         "due": measure.due,
         "source": source_fields(measure.source),
     }

@@ -1,0 +1,30 @@
+"""Measures' min:/max: bounds (a forecast and its range are held within them)
+
+Revision ID: 0013_bounds
+Revises: 0012
+Create Date: 2026-12-08 03:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013_bounds"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    with op.batch_alter_table("measures", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("min_value", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("max_value", sa.Float(), nullable=True))
+
+
+def downgrade() -> None:
+    """Undo this revision."""
+    with op.batch_alter_table("measures", schema=None) as batch_op:
+        batch_op.drop_column("max_value")
+        batch_op.drop_column("min_value")
