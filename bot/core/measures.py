@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 from datetime import date, datetime
+from decimal import Decimal
 
 from bot.core.forecast import fit_line
 from bot.core.model import Measure, MeasureKind, Status
