@@ -184,8 +184,7 @@ class MeasureRow(Base):
     baseline: Mapped[float | None] = mapped_column(Float)
     target: Mapped[float | None] = mapped_column(Float)
     limit_value: Mapped[float | None] = mapped_column(Float)
-    min_value: Mapped[float | None] = mapped_column(Float)  # `min:` — no forecast below it
-    max_value: Mapped[float | None] = mapped_column(Float)  # `max:` — no forecast above it
+    bounds: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)  # `min:`/`max:` the forecast keeps to
     due: Mapped[date | None] = mapped_column(Date)
     position: Mapped[int] = mapped_column(Integer, default=0)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)

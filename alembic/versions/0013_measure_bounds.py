@@ -19,12 +19,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     """Apply this revision."""
     with op.batch_alter_table("measures", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("min_value", sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column("max_value", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("bounds", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     """Undo this revision."""
     with op.batch_alter_table("measures", schema=None) as batch_op:
-        batch_op.drop_column("max_value")
-        batch_op.drop_column("min_value")
+        batch_op.drop_column("bounds")

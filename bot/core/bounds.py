@@ -25,5 +25,5 @@ def bounds_problem(
         if number is None:
             continue
         if (low is not None and number < low) or (high is not None and number > high):
-            return "bounds_outside", {"field": field, "number": number, "low": low, "high": high, "declared": declared}
+            return "bounds_outside", {"which": field, "number": number, "low": low, "high": high, "declared": declared}
     return None
