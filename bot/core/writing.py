@@ -114,6 +114,6 @@ def format_percent(*, ratio: float) -> str:
     else:
         whole = int((_exact(abs(ratio)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))  # a half, as written
     for threshold in STATUS_THRESHOLDS:
-        if ratio < threshold - THRESHOLD_EPSILON and whole >= round(threshold * 100) > int(scaled):
+        if 0 <= ratio < threshold - THRESHOLD_EPSILON and whole >= round(threshold * 100) > int(scaled):
             whole = round(threshold * 100) - 1
     return f"{-whole if ratio < 0 and whole else whole}%"
