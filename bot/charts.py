@@ -44,10 +44,14 @@ def burnup_svg(*, chart: Burnup, lang: str) -> Markup:
         f'<text x="{LEFT - 6}" y="{y(chart.target) + 4:.1f}" text-anchor="end" class="tick">{label(chart.target)}</text>',
         f'<text x="{LEFT - 6}" y="{y(chart.baseline) + 4:.1f}" text-anchor="end" class="tick">{label(chart.baseline)}</text>',
         f'<line x1="{x(chart.start):.1f}" y1="{y(chart.baseline):.1f}" x2="{x(chart.deadline):.1f}" '
-        f'y2="{y(chart.target):.1f}" class="target"/>',
+        f'y2="{y(chart.target):.1f}" class="target" data-value="{chart.target!r}"/>',
         f'<polyline points="{actual}" class="actual"/>',
     ]
-    parts += [f'<circle cx="{x(at):.1f}" cy="{y(v):.1f}" r="3" class="dot"/>' for at, v in chart.points]
+    parts += [  # one dot per day (its latest number), named by its day for readers of the SVG
+        f'<circle cx="{x(at):.1f}" cy="{y(v):.1f}" r="3" class="dot" data-day="{at.date().isoformat()}" '
+        f'data-value="{v!r}"/>'
+        for at, v in chart.points
+    ]
     if chart.final and chart.forecast_value is not None:  # after the deadline: the result, no forecast line
         parts.append(
             f'<circle cx="{x(chart.deadline):.1f}" cy="{y(chart.forecast_value):.1f}" r="5" class="result"/>'

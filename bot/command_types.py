@@ -29,6 +29,7 @@ class Update:
     next_step: str | None = None
     risk: str | None = None
     asks: tuple[str, ...] = ()
+    confidence: int | None = None  # `confidence: 7` / `信心：7`: the owner's call, 0–10
 
 
 @dataclass(frozen=True)

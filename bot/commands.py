@@ -23,6 +23,7 @@ from bot.command_types import (
     TaskDone,
     Update,
 )
+from bot.core.confidence import read_confidence
 from bot.core.errors import KrbotError
 from bot.value_text import goal_pairs, scan_values
 
@@ -88,6 +89,8 @@ _UPDATE_SECTIONS: dict[str, str] = {
     "risk": "risk",
     "risks": "risk",
     "风险": "risk",
+    "confidence": "confidence",
+    "信心": "confidence",
 }
 _CHANGE_SECTIONS: dict[str, str] = {
     "reason": "reason",
@@ -271,7 +274,13 @@ def _update(*, body: str) -> Update:
         next_step=_joined(texts=found.get("next")),
         risk=_joined(texts=found.get("risk")),
         asks=asks,
+        confidence=_confidence(texts=found.get("confidence")),
     )
+
+
+def _confidence(*, texts: list[str] | None) -> int | None:
+    """The owner's confidence after `confidence:` / `信心：` (the last one given counts), or None."""
+    return read_confidence(text=texts[-1]) if texts else None
 
 
 _CODE_COLON = re.compile(r"([A-Za-z][A-Za-z0-9_.\-]{0,31}):(.*)", re.DOTALL)

@@ -102,6 +102,9 @@ class DigestLines:
             text += self.space + self.t("digest.headline_fresh", name=u(o.headline), fresh=words)
         if o.failing:
             text += self.space + self.t("digest.failing", names=u(", ".join(map(str, o.failing))))
+        k = getattr(o, "disagreement", None)
+        if k is not None:  # after the main risk: the KR whose owner and trend disagree the most
+            text += self.space + self.t("confidence.conclusion", code=k.code, words=self.confidence(k, u))
         return text
 
     def kr(self, k: Any, u: Escape, /) -> str:
@@ -111,7 +114,27 @@ class DigestLines:
             "digest.kr", code=k.code, title=u(k.title), owner=k.owner, status=self.t("status." + status),
             completion=percent_words(k.completion) if k.completion is not None else "",
             forecast=percent_words(k.forecast_completion) if k.forecast_completion is not None else "", final=k.final,
-        )
+        ) + self.confidence_mark(k, u)
+
+    def confidence(self, k: Any, u: Escape, /) -> str:
+        """The owner's latest confidence (`owner 8/10`), or, when it disagrees with the trend, both side by side."""
+        if k.confidence is None:
+            return ""
+        if k.disagrees:
+            forecast = percent_words(k.forecast_completion) if k.forecast_completion is not None else "—"
+            return self.t("confidence.disagrees", owner=u(k.owner), score=k.confidence, forecast=forecast)
+        return self.t("confidence.kr", score=k.confidence)
+
+    def confidence_mark(self, k: Any, u: Escape, /) -> str:
+        """The confidence as a mark after a KR's line (nothing when none was given)."""
+        words = self.confidence(k, u)
+        return " · " + words if words else ""
+
+    def calibration(self, c: Any, u: Escape, /) -> str:
+        """One owner's confidence four weeks before each deadline against the result."""
+        krs = [{"code": k.code, "score": k.score, "met": k.met,
+                "reached": percent_words(k.reached) if k.reached is not None else ""} for k in c.krs]
+        return self.t("confidence.calibration", owner=u(c.owner), krs=krs)
 
     def measure(self, m: Any, u: Escape, /) -> str:
         """A measure's line by its kind (target, milestone, limit), then where its number came from."""

@@ -288,6 +288,7 @@ class CheckinRow(Base):
     risk: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16), default="cli")
     event_key: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[int | None] = mapped_column(Integer)  # the owner's call, 0–10 (§6)
 
 
 class CheckinValueRow(Base):
@@ -390,8 +391,7 @@ class SendRate(Base):
     next_at: Mapped[float] = mapped_column(Float)  # epoch seconds
 
 
-# Slack's multi-workspace installs: slack_sdk's own tables (its installation and OAuth state stores use them), created
-# by our migrations. Tokens are stored encrypted (a Fernet token is ~2.3× as long), so token columns are wider.
+# slack_sdk's own install and OAuth-state tables, made by our migrations; Fernet-encrypted tokens need wider columns.
 SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
 SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
 SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")

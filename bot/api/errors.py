@@ -27,6 +27,7 @@ FIELDS = {
     "checkin.not_owner": "code",
     "measure.none": "code",
     "checkin.empty": "values",
+    "confidence.unreadable": "confidence",
     "checkin.before_cycle": "at",
     "checkin.after_cycle": "at",
     "checkin.future": "at",

@@ -78,7 +78,7 @@ def post_checkin(
             reply = services.json_checkin(
                 uow=request.app.state.uow, person=who.person, workspace=who.workspace, code=body.code,
                 now=request.app.state.clock(), values=body.values, text=body.text, note=body.note, next_step=body.next,
-                ask=body.ask, risk=body.risk, at=body.at, source="api", event_key=event_key,
+                ask=body.ask, risk=body.risk, confidence=body.confidence, at=body.at, source="api", event_key=event_key,
             )
     except KrbotError as error:
         raise refusal(error, lang=who.lang) from None

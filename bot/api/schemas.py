@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 TEXT = 2000  # a note, next step, ask or risk: longer than any chat message krbot takes
 
@@ -16,7 +16,7 @@ class Strict(BaseModel):
 
 
 class CheckinIn(Strict):
-    """One check-in: structured `values` (with note, next, ask, risk), or `text` in the chat grammar."""
+    """One check-in: structured `values` (with note, next, ask, risk, confidence), or `text` in the chat grammar."""
 
     code: str = Field(min_length=1, max_length=64, description="KR or objective code, e.g. KR2.", examples=["KR2"])
     values: dict[str, float | bool | str] | None = Field(
@@ -33,6 +33,10 @@ class CheckinIn(Strict):
     next: str | None = Field(default=None, max_length=TEXT, description="The next step.")
     ask: str | None = Field(default=None, max_length=TEXT, description="An ask: money, people or permission.")
     risk: str | None = Field(default=None, max_length=TEXT)
+    confidence: StrictInt | StrictStr | None = Field(
+        default=None, description="Your own call on reaching the target by its deadline: 0–10 (kept until changed), "
+        "or \"on track\" / \"at risk\" / \"off track\" (\"有把握\" / \"有风险\" / \"没把握\": 8, 5, 2).", examples=[7]
+    )
     at: str | None = Field(
         default=None, max_length=64, description="ISO date-time of the check-in (default: now; no zone = the "
         "workspace's).", examples=["2026-11-20T17:00"]
@@ -74,6 +78,7 @@ class CheckinOut(BaseModel):
     note: str | None = None
     next: str | None = None
     risk: str | None = None
+    confidence: int | None = None
     asks: list[LoggedAsk]
     standing: Standing | None = None
     message: str
@@ -182,6 +187,7 @@ def checkin_out(*, reply: Any, message: str) -> CheckinOut:
         note=params.get("note"),
         next=params.get("next_step"),
         risk=params.get("risk"),
+        confidence=params.get("confidence"),
         asks=[LoggedAsk(kind=a["kind"], amount=a["amount"], unit=a["unit"], text=a["text"]) for a in params.get("asks", ())],
         standing=Standing(**standing) if standing else None,
         message=message,

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from functools import partial
 
 from bot.core import model
+from bot.core.digest_confidence import calibration, kr_confidence, largest_disagreement
 from bot.core.digest_lists import PERIOD, change_lines, missing_people, name_of, stale_krs
 from bot.core.digest_model import (
     AskLine,
@@ -104,6 +105,7 @@ def _kr_line(
     kr = progress.kr
     noted = _latest_words(history, "note") or _latest_words(history, "risk")
     cause = None if noted is None else (noted.note or noted.risk)
+    confidence, disagrees = kr_confidence(history=history, status=progress.status)
     return KrLine(
         code=kr.code,
         title=kr.title,
@@ -120,6 +122,8 @@ def _kr_line(
         cause_at=noted.at if noted is not None and noted.at <= since else None,
         data_days=progress.data_days,
         final=progress.final,
+        confidence=confidence,
+        disagrees=disagrees,
     )
 
 
@@ -243,6 +247,7 @@ def _section(
         headline_fresh=head_fresh,
         read_at=read_at,
         headline_line=headline_line,
+        disagreement=None if final else largest_disagreement(lines=kr_lines),
     )
     _check_finite(section)
     return section
@@ -277,6 +282,7 @@ def compose_digest(
     sections: list[ObjectiveSection] = []
     unavailable: list[Unavailable] = []
     done: set[str] = set()
+    calibrated: list[KrProgress] = []  # the final report holds each owner's confidence against the results
     for objective in okrs.objectives:
         try:
             progress = progress_of(objective=objective, window=window, grouped=grouped)
@@ -290,6 +296,7 @@ def compose_digest(
             _log.exception("digest: objective %s could not be composed", objective.code)
             unavailable.append(Unavailable(code=objective.code, title=objective.title))
             continue
+        calibrated += progress.krs if final else ()
         done |= {kp.kr.code for kp in progress.krs if kp.status is model.Status.DONE}
         if progress.status is model.Status.DONE:
             done.add(objective.code)
@@ -321,4 +328,5 @@ def compose_digest(
         open_asks=sum(len(section.asks) for section in sections),
         final=final,
         unavailable=tuple(unavailable),
+        calibration=calibration(okrs=okrs, krs=calibrated, history=history, as_of=as_of),
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.core import model
+from bot.core.confidence import Calibration
 from bot.core.freshness import Freshness
 
 
@@ -62,6 +63,8 @@ class KrLine:
     cause_at: datetime | None = None  # set when the cause is older than this period: shown with its date
     data_days: int = 0
     final: bool = False
+    confidence: int | None = None  # the owner's latest confidence this cycle, 0–10
+    disagrees: bool = False  # the owner's confidence and the trend's status say opposite things
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,7 @@ class ObjectiveSection:
     headline_fresh: Freshness | None = None  # the headline's number: typed or synced, its age, its source's failure
     read_at: date | None = None  # the date the forecast or result is read at: the headline's own due, else the deadline
     headline_line: MeasureLine | None = None  # an objective without KRs: its headline as its key data
+    disagreement: KrLine | None = None  # the KR whose owner and trend disagree the most, named after the main risk
 
     @property
     def failing(self) -> tuple[str, ...]:
@@ -215,3 +219,4 @@ class Digest:
     failed: tuple[FailedDelivery, ...] = ()
     final: bool = False  # after the cycle's end: the final report
     unavailable: tuple[Unavailable, ...] = ()
+    calibration: tuple[Calibration, ...] = ()  # the final report: each owner's confidence against the results

@@ -294,6 +294,7 @@ class Checkin:
     next_step: str | None = None
     risk: str | None = None
     source: str | None = None  # where it came from: slack, feishu, cli, csv, api, hook … or SYNCED
+    confidence: int | None = None  # the owner's own call on reaching the target by the deadline, 0–10 (§6)
 
     @property
     def synced(self) -> bool:

@@ -61,6 +61,7 @@ def checkin_data(*, checkin: model.Checkin, okrs: model.Okrs, checkin_id: int | 
         "note": checkin.note,
         "next": checkin.next_step,
         "risk": checkin.risk,
+        "confidence": checkin.confidence,
         "source": source,
     }
 

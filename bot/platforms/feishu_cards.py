@@ -231,6 +231,9 @@ def digest_cards(
             elif a.id is not None:
                 asks.append(_ask_buttons(ask_id=a.id, as_of=as_of, lang=language))
         elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.asks")), asks or [markdown_element(t("digest.none"))]))
+    if digest.calibration:
+        calibrated = [markdown_element("· " + line("calibration", c)) for c in digest.calibration]
+        elements.append(_panel(t("confidence.section"), calibrated))
     if digest.changes:
         elements.append(_panel(t("digest.section.changes"), [markdown_element("· " + line("change", c)) for c in digest.changes]))
     if digest.overdue:

@@ -72,6 +72,21 @@ def checkin_elements(
         fields.append(field)
         if measure["name"] in errors:
             fields.append(markdown_element(translate("feishu.checkin.field_error", lang=lang, text=md(errors[measure["name"]]))))
+    said = values.get("confidence") or ("" if row.get("confidence") is None else str(row["confidence"]))
+    confidence: dict[str, Any] = {  # kept until changed: the owner's last call is filled in
+        "tag": "input",
+        "name": "confidence",
+        "label": text_object(translate("confidence.field", lang=lang)),
+        "label_position": "top",
+        "placeholder": text_object(translate("confidence.placeholder", lang=lang)),
+        "max_length": 20,
+    }
+    if said:
+        confidence["default_value"] = str(said)[:20]
+    fields.append(confidence)
+    if "confidence" in errors:
+        refusal = translate("feishu.checkin.field_error", lang=lang, text=md(errors["confidence"]))
+        fields.append(markdown_element(refusal))
     for name in ("note", "risk", "next", "ask"):
         field = {
             "tag": "input",

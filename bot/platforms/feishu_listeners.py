@@ -311,6 +311,7 @@ class FeishuListeners(FeishuReplies):
         texts = {names[j]: str(form.get(f"m{j}") or "").strip() for j in range(len(names))}
         at = self.clock()
         problems = services.validate_checkin(uow=self.uow, person=person, code=code, values=texts, at=at, workspace=workspace)
+        confidence = services.form_confidence(text=_field(form, services.CONFIDENCE_FIELD), problems=problems)
         listing = services.list_krs(uow=self.uow, person=person, at=at, workspace=workspace)
         lang = listing.lang
         if problems:
@@ -326,6 +327,7 @@ class FeishuListeners(FeishuReplies):
             next_step=_field(form, "next"),
             risk=_field(form, "risk"),
             asks=tuple(a for a in [_field(form, "ask")] if a),
+            confidence=confidence,
         )
         reply = services.record_checkin(
             uow=self.uow, person=person, update=update, at=at, workspace=workspace, source=PLATFORM,

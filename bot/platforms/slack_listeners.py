@@ -238,11 +238,9 @@ class SlackListeners(SlackFollowUps):
             text = self._stranger_text(user_id=payloads.text(body, "user", "id"))
             ack(response_action="update", view=blocks.result_view(text=text, lang="en"))
             return
-        note = form["note"]
-        if form["confidence"]:
-            note = translate("slack.form.confidence_note", lang=sender.lang, n=form["confidence"], note=note.strip())
         reply, problems = services.record_form(
-            uow=self.uow, person=sender.person, code=form["code"], values=form["values"], note=note,
+            uow=self.uow, person=sender.person, code=form["code"], values=form["values"], note=form["note"],
+            confidence=form["confidence"],
             next_step=form["next"], risk=form["risk"], ask_text=form["ask_text"], ask_kind=form["ask_kind"] or None,
             ask_amount=form["ask_amount"], at=self.clock(), workspace=sender.workspace, source=PLATFORM,
             event_key=f"view:{payloads.text(view, 'id')}:{view.get('hash', '')}",

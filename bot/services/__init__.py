@@ -41,7 +41,7 @@ from bot.services.dispatch import run_command
 from bot.services.events import EVENT_MEMORY, Once, claim_event, claim_events, handle_once, release_event
 from bot.services.export import export_all, export_csv
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
-from bot.services.forms import record_form
+from bot.services.forms import CONFIDENCE_FIELD, form_confidence, record_form
 from bot.services.goals import change_goal, complete_task
 from bot.services.hooks import HookRefused, create_hook, hook_checkin, list_hooks, revoke_hook
 from bot.services.inbound import json_checkin, moment_within_reach, request_key
@@ -73,6 +73,8 @@ from bot.services.webhooks import queue_digest_posted, webhook_backlog, workspac
 from storage.db import UnitOfWork  # the database handle every action takes, held by the edges
 
 __all__ = [
+    "CONFIDENCE_FIELD",
+    "form_confidence",
     "bound_request",
     "checked_key",
     "Caller",

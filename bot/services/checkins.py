@@ -97,7 +97,7 @@ def checkin_for(
         model.Ask(id=None, code=target.code, person=person.key, kind=c.kind, text=c.text, at=at, amount=c.amount, unit=c.unit)
         for c in [*kinds, *classified]
     ]
-    if not values and not asks and not (update.note or update.next_step or update.risk):
+    if not values and not asks and not (update.note or update.next_step or update.risk) and update.confidence is None:
         raise KrbotError("checkin.empty", code=target.code, example=_example(target, scope.lang))
     checkin = model.Checkin(
         code=target.code,
@@ -107,6 +107,7 @@ def checkin_for(
         note=update.note,
         next_step=update.next_step,
         risk=update.risk,
+        confidence=update.confidence,
     )
     return checkin, asks
 
@@ -293,6 +294,7 @@ def _saved(
             "note": checkin.note,
             "next_step": checkin.next_step,
             "risk": checkin.risk,
+            "confidence": checkin.confidence,
             "asks": [
                 {
                     "kind": a.kind.value,

@@ -56,7 +56,8 @@ def compose_report(
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=as_of)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=as_of)
-    return digest, burnups(okrs=scope.okrs, checkins=checkins, as_of=scope.local(as_of))
+        changes = repository.load_changes(session=session, workspace_id=scope.workspace.id)
+    return digest, burnups(okrs=scope.okrs, checkins=checkins, as_of=scope.local(as_of), changes=changes)
 
 
 def compose_as_posted(

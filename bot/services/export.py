@@ -61,6 +61,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "note": c.note,
                     "next": c.next_step,
                     "risk": c.risk,
+                    "confidence": c.confidence,
                     "origin": origin(c),
                     "period": period(c.at),
                 }
@@ -76,6 +77,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "note": c.note,
                     "next": c.next_step,
                     "risk": c.risk,
+                    "confidence": c.confidence,
                     "origin": origin(c),
                     "period": period(c.at),
                 }
@@ -239,7 +241,9 @@ def _export_objective(
     }
 
 
-CSV_EXPORT_COLUMNS = ["period", "person", "code", "measure", "value", "at", "note", "next", "risk", "ask", "origin"]
+CSV_EXPORT_COLUMNS = [
+    "period", "person", "code", "measure", "value", "at", "note", "next", "risk", "confidence", "ask", "origin",
+]
 
 
 def csv_number(*, value: Any, style: NumberStyle) -> str:

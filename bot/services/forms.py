@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import commands
 from bot.core import model
 from bot.core.asks import ClassifiedAsk, classify_ask
+from bot.core.confidence import read_confidence
 from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
 from bot.core.text import clean_optional, clean_text
@@ -36,6 +37,7 @@ def record_form(
     workspace: str | None = None,
     source: str = "form",
     event_key: str | None = None,
+    confidence: str | None = None,
 ) -> tuple[Reply | None, dict[str, KrbotError]]:
     """Store a check-in form (values by measure name, an ask of a chosen kind) once per event key, or {field: refusal}."""
     values = {name: clean_text(text=value) for name, value in values.items()}
@@ -57,6 +59,7 @@ def record_form(
             workspace=workspace,
             source=source,
             event_key=event_key,
+            confidence=clean_optional(text=confidence),
         )
     except _Duplicate as duplicate:
         return Reply(key="checkin.duplicate", lang=str(duplicate), params={"code": code}), {}
@@ -78,6 +81,7 @@ def _record_form(
     workspace: str | None,
     source: str,
     event_key: str | None,
+    confidence: str | None,
 ) -> tuple[Reply | None, dict[str, KrbotError]]:
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=at, code=code, people=(person,))
@@ -91,6 +95,7 @@ def _record_form(
         typed = tuple(commands.MeasureValue(measure=n, text=t) for n, t in values.items() if t.strip())
         _, problems = read_values(target=target, items=typed, style=style)
         ask = _form_ask(text=ask_text, kind=ask_kind, amount=ask_amount, problems=problems, style=style)
+        score = form_confidence(text=confidence, problems=problems)
         if problems:
             return None, problems
         update = commands.Update(
@@ -99,6 +104,7 @@ def _record_form(
             note=(note or "").strip() or None,
             next_step=(next_step or "").strip() or None,
             risk=(risk or "").strip() or None,
+            confidence=score,
         )
         checkin, asks = build_checkin(scope=scope, person=sender, update=update, at=at, classified=(ask,) if ask else ())
         earlier = history_before(session=session, scope=scope, code=checkin.code, at=at)
@@ -114,6 +120,20 @@ def _record_form(
         except IntegrityError as error:  # a concurrent delivery of the same submission stored it first
             raise _Duplicate(scope.lang) from error
         return saved_reply(scope=scope, checkin=checkin, earlier=earlier, asks=asks, at=at), {}
+
+
+CONFIDENCE_FIELD = "confidence"  # the form field of the owner's confidence, and the key of its refusal
+
+
+def form_confidence(*, text: str | None, problems: dict[str, KrbotError]) -> int | None:
+    """A form's confidence (0–10 or words), None when left empty; a refusal goes to `problems` under its field."""
+    if not (text or "").strip():
+        return None
+    try:
+        return read_confidence(text=text or "")
+    except KrbotError as error:
+        problems[CONFIDENCE_FIELD] = error
+        return None
 
 
 class _Duplicate(Exception):

@@ -10,6 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot import commands
+from bot.core.confidence import read_confidence
 from bot.core.errors import KrbotError
 from bot.core.numbers import plain
 from bot.core.text import clean_text
@@ -66,10 +67,11 @@ def json_checkin(
     at: str | None = None,
     source: str = "api",
     event_key: str | None = None,
+    confidence: int | str | None = None,
 ) -> Reply:
     """One check-in from structured values or the chat grammar, stored once per `event_key`; a retry of a stored
     request gets the same "saved" answer as the first (without telling anyone again). Refusals raise."""
-    if text is not None and (values or note or next_step or ask or risk):
+    if text is not None and (values or note or next_step or ask or risk or confidence is not None):
         raise KrbotError("api.text_or_values")
     code, text, note, next_step, ask, risk = (
         None if word is None else clean_text(text=word) for word in (code, text, note, next_step, ask, risk)
@@ -93,6 +95,7 @@ def json_checkin(
             next_step=next_step or None,
             risk=risk or None,
             asks=(ask,) if ask else (),
+            confidence=None if confidence is None else read_confidence(text=clean_text(text=str(confidence))),
         )
     moment = now
     if at is not None:

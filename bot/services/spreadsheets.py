@@ -10,6 +10,7 @@ from datetime import datetime
 from bot import commands
 from bot.core import model
 from bot.core.cells import unescape_cell
+from bot.core.confidence import read_confidence
 from bot.core.errors import KrbotError
 from bot.core.numbers import NumberStyle
 from bot.core.text import clean_text
@@ -22,7 +23,7 @@ from storage.db import UnitOfWork
 CSV_COLUMNS = ("code", "measure", "value", "person", "at")
 
 
-CSV_OPTIONAL = ("note", "next", "ask", "risk")
+CSV_OPTIONAL = ("note", "next", "ask", "risk", "confidence")
 
 
 IMPORT_SOURCE = "import"  # what a check-in from a spreadsheet is marked as
@@ -111,6 +112,7 @@ def _row_checkin(
     update = commands.Update(
         code=code, values=typed, note=row.get("note") or None, next_step=row.get("next") or None,
         risk=row.get("risk") or None, asks=(row["ask"],) if row.get("ask") else (),
+        confidence=read_confidence(text=row["confidence"]) if row.get("confidence") else None,
     )
     at = parse_moment(text=row["at"], timezone=scope.workspace.timezone)
     return checkin_for(scope=scope, target=target, person=person, update=update, at=at, style=style)
@@ -127,6 +129,7 @@ def _merged(*, earlier: repository.NewCheckin | None, checkin: model.Checkin, as
         note=checkin.note or before.note,
         next_step=checkin.next_step or before.next_step,
         risk=checkin.risk or before.risk,
+        confidence=checkin.confidence if checkin.confidence is not None else before.confidence,
     )
     return repository.NewCheckin(checkin=merged, asks=[*earlier.asks, *asks], source=IMPORT_SOURCE)
 

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core import model
+from bot.core.confidence import latest_by_code
 from bot.core.errors import KrbotError
 from bot.core.method import (
     CRITICAL_BUFFER_DAYS,
@@ -32,6 +33,8 @@ def list_krs(
         sender = person_in(scope, person)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
     rows = rows_by_person(okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at)))[sender.key]
+    said = latest_by_code(checkins=checkins)
+    rows = [{**row, "confidence": said.get(str(row["code"]))} for row in rows]  # the form keeps it until changed
     return Reply(
         key="reply.list",
         lang=scope.lang,

@@ -36,6 +36,7 @@ def _history_statement(*, until: bool) -> Select[Any]:
             CheckinRow.next_step,
             CheckinRow.risk,
             CheckinRow.source,
+            CheckinRow.confidence,
             MeasureRow.name,
             CheckinValueRow.value,
         )
@@ -64,6 +65,7 @@ def _cycle_statements(*, until: bool) -> tuple[Select[Any], Select[Any]]:
             CheckinRow.next_step,
             CheckinRow.risk,
             CheckinRow.source,
+            CheckinRow.confidence,
         )
         .where(CheckinRow.cycle_id == bindparam("cycle_id"))
         .order_by(CheckinRow.at, CheckinRow.id)
@@ -99,21 +101,23 @@ def load_checkins(
         grouped = {
             checkin_id: model.Checkin(
                 code=code, person=person, at=at.replace(tzinfo=UTC), values={}, note=note, next_step=next_step,
-                risk=risk, source=source,
+                risk=risk, source=source, confidence=confidence,
             )
-            for checkin_id, code, person, at, note, next_step, risk, source in connection.execute(checkins_query, params)
+            for checkin_id, code, person, at, note, next_step, risk, source, confidence in connection.execute(
+                checkins_query, params
+            )
         }
         for checkin_id, measure, value in connection.execute(values_query, params):
             grouped[checkin_id].values[measure] = value
         return list(grouped.values())
     rows = connection.execute(_HISTORY[until is not None], params).all()
     grouped = {}
-    for checkin_id, code, person, at, note, next_step, risk, source, measure, value in rows:
+    for checkin_id, code, person, at, note, next_step, risk, source, confidence, measure, value in rows:
         checkin = grouped.get(checkin_id)
         if checkin is None:
             checkin = model.Checkin(
                 code=code, person=person, at=at.replace(tzinfo=UTC), values={}, note=note, next_step=next_step,
-                risk=risk, source=source,
+                risk=risk, source=source, confidence=confidence,
             )
             grouped[checkin_id] = checkin
         if measure is not None:
@@ -155,6 +159,7 @@ def add_checkins(*, session: Session, loaded: Loaded, items: Sequence[NewCheckin
                 "note": item.checkin.note,
                 "next_step": item.checkin.next_step,
                 "risk": item.checkin.risk,
+                "confidence": item.checkin.confidence,
                 "source": item.source,
                 "event_key": item.event_key,
             }
@@ -267,7 +272,7 @@ def stored_checkin(
     )
     checkin = model.Checkin(
         code=row.code, person=row.person_key, at=row.at, values={name: value for name, value in values}, note=row.note,
-        next_step=row.next_step, risk=row.risk, source=row.source,
+        next_step=row.next_step, risk=row.risk, source=row.source, confidence=row.confidence,
     )
     asks = [
         model.Ask(id=a.id, code=a.code, person=a.person_key, kind=model.AskKind(a.kind), text=a.text, at=a.at,

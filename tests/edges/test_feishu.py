@@ -308,7 +308,8 @@ def test_kr_update_and_the_menu_open_the_checkin_card(bot: Bot, fake: ff.FakeFei
     assert form["tag"] == "form"
     labels = [e["label"]["content"] for e in form["elements"] if e["tag"] == "input"]
     assert labels[0].startswith("新客转化率（%）——当前") and "目标2%" in labels[0]
-    assert [e["name"] for e in form["elements"] if e["tag"] == "input"] == ["m0", "m1", "note", "risk", "next", "ask"]
+    inputs = [e["name"] for e in form["elements"] if e["tag"] == "input"]
+    assert inputs == ["m0", "m1", "confidence", "note", "risk", "next", "ask"]
     assert _form(card, "KR4")
     event_id, _ = bot.ids()
     assert bot.push(ff.menu_event(open_id=CHEN, event_id=event_id)).status_code == 200
@@ -341,6 +342,24 @@ def test_checkin_form_shows_errors_on_the_fields_and_stores_only_when_valid(bot:
     assert "✓" in json.dumps(first["card"]["data"], ensure_ascii=False)
     assert sorted((c["measure"], c["value"]) for c in bot.checkins()) == [("ACOS", 23.0), ("新客转化率", 1.8)]
     assert [(a["kind"], a["amount"]) for a in bot.asks()] == [("money", 5000.0)]
+
+
+def test_checkin_card_stores_the_owners_confidence_and_keeps_it_until_changed(bot: Bot) -> None:
+    """`有风险` in the confidence field is stored as 5 beside the values; an unreadable one comes back on its field with
+    nothing stored; the next card has the last confidence filled in."""
+    submit = {"a": "checkin", "code": "KR2", "measures": ["新客转化率", "ACOS"]}
+    answer = bot.click(CHEN, submit, {"m0": "1.8%", "confidence": "很高"})
+    assert answer["toast"]["type"] == "error" and "很高" in answer["toast"]["content"]
+    form = _form(answer["card"]["data"], "KR2")
+    assert any(e["tag"] == "markdown" and "不是信心值" in e["content"] for e in form["elements"])
+    assert bot.checkins() == []
+    saved = bot.click(CHEN, submit, {"m0": "1.8%", "confidence": "有风险"})
+    assert saved["toast"]["type"] == "success" and "信心5/10" in saved["toast"]["content"]
+    assert [(c["measure"], c["value"], c["confidence"]) for c in bot.checkins()] == [("新客转化率", 1.8, 5)]
+    rows = services.list_krs(uow=bot.app.uow, person="chen", at=bot.clock.now).params["rows"]
+    card = forms.checkin_cards(rows=rows, lang="en")[0]
+    field = next(e for e in _form(card, "KR2")["elements"] if e.get("name") == "confidence")
+    assert field["default_value"] == "5" and "on track / at risk / off track" in field["label"]["content"]
 
 
 # ---------------------------------------------------------------- authorization, as for Slack

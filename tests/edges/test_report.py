@@ -204,3 +204,46 @@ def test_hostile_text_is_shown_and_never_runs_in_chromium(example: App, tmp_path
     dom = _dom(raw, tmp_path)
     assert "pwned" not in re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
     assert "<img src=\"x\"" in dom  # the element exists in the page; the policy kept it from running
+
+
+def _dots(html: str) -> list[tuple[str, float, float]]:
+    """Each day's dot on the burn-up: (its day, its x, its value), in drawing order."""
+    return [
+        (day, float(cx), float(value))
+        for cx, day, value in re.findall(
+            r'<circle cx="([\d.]+)"[^>]*class="dot" data-day="([\d-]+)" data-value="([^"]+)"', html
+        )
+    ]
+
+
+def test_the_burnup_draws_daily_points_up_to_the_deadline_against_the_target_then_in_force(example: App) -> None:
+    """A typo corrected two minutes later is not drawn (the day's last number is), a number reported after the
+    deadline is not drawn at the deadline, and a past report draws the target in force then, not today's."""
+    said = [
+        ("2026-10-10T10:00", "/kr update O1 100000"),
+        ("2026-10-20T09:00", "/kr update O1 1500000"),  # a typo, corrected two minutes later
+        ("2026-10-20T09:02", "/kr update O1 150000"),
+        ("2026-11-05T10:00", "/kr update O1 200000"),
+        ("2026-11-25T10:00", "/kr change O1 target=600000 reason: 旺季加码"),
+        ("2027-01-03T10:00", "/kr update O1 520000"),  # after the Dec 31 deadline, within the grace for late numbers
+    ]
+    for at, text in said:
+        reply = services.run_command(uow=example.uow, person="lin", text=text, at=datetime.fromisoformat(at + "+01:00"))
+        assert reply.ok, (text, reply)
+
+    digest, charts = services.compose_report(uow=example.uow, as_of=AS_OF)
+    html = render_report(digest=digest, charts=charts, lang="zh")
+    assert [(day, value) for day, _, value in _dots(html)] == [
+        ("2026-10-10", 100000.0), ("2026-10-20", 150000.0), ("2026-11-05", 200000.0)
+    ]
+    assert 'class="target" data-value="500000.0"' in html  # Nov 20: the target in force then, as the text says
+    assert digest.objectives[0].completion == pytest.approx(200000 / 500000)  # the conclusion reads the same target
+
+    final_as_of = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
+    digest, charts = services.compose_report(uow=example.uow, as_of=final_as_of)
+    html = render_report(digest=digest, charts=charts, lang="en")
+    dots = _dots(html)
+    assert [day for day, _, _ in dots] == ["2026-10-10", "2026-10-20", "2026-11-05"]  # Jan 3 is not drawn at Dec 31
+    deadline_x = float(re.findall(r'x2="([\d.]+)" y2="[\d.]+" class="target"', html)[0])
+    assert all(cx < deadline_x for _, cx, _ in dots)
+    assert 'class="target" data-value="600000.0"' in html  # after the change: 600k in force

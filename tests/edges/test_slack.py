@@ -283,12 +283,18 @@ def test_update_alone_opens_the_modal_and_a_submission_is_checked_then_stored_on
     assert again.status_code == 200
     stored = bot.checkins()
     assert sorted((c["measure"], c["value"]) for c in stored) == [("ACOS", 23.0), ("新客转化率", 1.9)]
-    assert "7/10" in stored[0]["note"] and stored[0]["next"] == "扩大精准词"
+    assert {c["confidence"] for c in stored} == {7} and stored[0]["note"] == "素材更新" and stored[0]["next"] == "扩大精准词"
     assert [(a["kind"], a["amount"], a["unit"]) for a in bot.asks()] == [("money", 5000.0, "EUR")]
     only_ask = bot.submit(user=CHEN, view=view, view_id="V0FORM0002",
                           values={"ask_text": "剪辑师", "ask_kind": "people", "ask_amount": "2"})
     assert only_ask.json()["response_action"] == "update"
     assert [(a["kind"], a["amount"], a["unit"]) for a in bot.asks()][1:] == [("people", 2.0, "people")]
+    # the owner's confidence is kept until changed: the next modal has 7 chosen already
+    rows = services.list_krs(uow=bot.app.uow, person="chen", at=NOW).params["rows"]
+    reopened = slack_blocks.checkin_view(rows=rows, code="KR2", lang="zh")
+    valid_view(reopened)
+    picker = next(b for b in reopened["blocks"] if b.get("block_id") == "confidence")["element"]
+    assert picker["initial_option"]["value"] == "7" and [o["value"] for o in picker["options"]][0] == "0"
 
 
 def test_modal_for_someone_elses_kr_is_refused_on_the_form(bot: Bot) -> None:

@@ -108,6 +108,9 @@ def digest_messages(*, digest: Digest, lang: str | None = None) -> tuple[dict[st
             if a.id is not None:
                 thread.append(ask_buttons(ask_id=a.id, lang=language))
     extras: list[str] = []
+    if digest.calibration:
+        extras.append(f"*{t('confidence.section')}*")
+        extras.extend("• " + line("calibration", c) for c in digest.calibration)
     if digest.missing:
         extras.append(t("digest.labelled", label=t("digest.section.missing"), items=", ".join(digest.missing)))
     if digest.away:

@@ -103,12 +103,12 @@ def checkin_view(*, rows: Sequence[Mapping[str, Any]], code: str | None, lang: s
                 hint=translate("slack.form.hint", lang=lang, current=current_text(measure, lang), target=target, kind=measure["kind"]),
             )
         )
-    confidence = [_option(str(n), str(n)) for n in range(1, 11)]
-    blocks.append(
-        _input(block_id="confidence", label=translate("slack.form.confidence", lang=lang),
-               element={"type": "static_select", "action_id": "v", "options": confidence,
-                        "placeholder": plain(translate("slack.form.confidence_placeholder", lang=lang), 150)})
-    )
+    confidence = [_option(str(n), str(n)) for n in range(0, 11)]
+    picker: dict[str, Any] = {"type": "static_select", "action_id": "v", "options": confidence,
+                              "placeholder": plain(translate("slack.form.confidence_placeholder", lang=lang), 150)}
+    if row.get("confidence") is not None:  # kept until changed: the owner's last call is already chosen
+        picker["initial_option"] = confidence[int(row["confidence"])]
+    blocks.append(_input(block_id="confidence", label=translate("slack.form.confidence", lang=lang), element=picker))
     for name in TEXT_FIELDS:
         blocks.append(_input(block_id=name, label=translate(f"slack.form.{name}", lang=lang), element=_text_input(multiline=True)))
     kinds = [_option(translate(f"ask_kind.{kind}", lang=lang), kind) for kind in ASK_KINDS]
