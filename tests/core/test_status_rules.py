@@ -206,6 +206,16 @@ def test_a_percent_measures_miss_is_in_percentage_points() -> None:
     assert "missed by 0.04 pp" in text(digest, "en") and "差0.04个百分点" in text(digest, "zh")
 
 
+def test_a_number_reported_after_the_deadline_is_told_beside_the_result() -> None:
+    """1.96% by Dec 31, 1.99% on Jan 3: the result stays 1.96%, the later number is mentioned beside it."""
+    k2 = kr("K2", target("conversion", 1.5, 2.0, "%"))
+    digest = compose(objective(k2), [("K2", 80, {"conversion": 1.96}), ("K2", 94, {"conversion": 1.99})], day(96))
+    line = digest.objectives[0].krs[0].measures[0]
+    assert (line.forecast_value, line.late_value) == (1.96, 1.99)
+    assert "result 1.96% by Dec 31, missed by 0.04 pp; reported 1.99% on Jan 3, after the deadline" in text(digest)
+    assert "1月3日在期限后填报1.99%" in text(digest, "zh")
+
+
 def test_a_zero_width_range_is_not_printed() -> None:
     """Points on one straight line: the range is the forecast itself, so none is shown."""
     k1 = kr("K1", target("sales", 0, 100))
