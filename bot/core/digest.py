@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+_FINISHED = (model.Status.DONE, model.Status.MET)  # reached, or met by every deadline already
 _History = Mapping[str, Sequence[model.Checkin]]
 
 
@@ -297,8 +298,8 @@ def compose_digest(
             unavailable.append(Unavailable(code=objective.code, title=objective.title))
             continue
         calibrated += progress.krs if final else ()
-        done |= {kp.kr.code for kp in progress.krs if kp.status is model.Status.DONE}
-        if progress.status is model.Status.DONE:
+        done |= {kp.kr.code for kp in progress.krs if kp.status in _FINISHED}  # no overdue tasks, no chasing
+        if progress.status in _FINISHED:
             done.add(objective.code)
 
     missing, away_names = missing_people(okrs=okrs, checkins=checkins, done=done, as_of=as_of, away=away or {})

@@ -23,6 +23,7 @@ from bot.core.model import (
     Person,
     Status,
     StrategicPath,
+    Task,
     Workspace,
 )
 from bot.core.timeline import as_of_moment
@@ -120,6 +121,17 @@ def test_one_done_milestone_does_not_make_an_objective_reach_100() -> None:
     assert section.forecast_completion is None and section.status is Status.TOO_EARLY
     words = text(digest)
     assert "too early to forecast" in words and "no gap" not in words and "reaches 100%" not in words
+
+
+def test_a_kr_met_by_its_deadline_lists_no_overdue_task() -> None:
+    """KR3's stock was due Oct 31 and met: its open task due Oct 20 is not overdue in November's digest."""
+    stock = target("stock", 0, 100, due=date(2026, 10, 31))
+    k3 = KeyResult(code="K3", title="K3 title", owner="ann", measures=(stock,),
+                   tasks=(Task(title="customs", owner="ann", due=date(2026, 10, 20)),))
+    met = compose(objective(k3), [("K3", 25, {"stock": 100.0})], day(40))
+    assert met.objectives[0].krs[0].status is Status.MET and met.overdue == ()
+    short = compose(objective(k3), [("K3", 25, {"stock": 60.0})], day(40))
+    assert short.objectives[0].krs[0].status is Status.MISSED and [t.title for t in short.overdue] == ["customs"]
 
 
 # ---------------------------------------------------------------- 5. the result from the end of the deadline day
