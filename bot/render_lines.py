@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.values import format_percent, format_value
-from bot.i18n import percent_range, translate
+from bot.i18n import translate
 
 Escape = Callable[..., str]
 
@@ -220,6 +220,7 @@ class DigestLines:
 
 def _range(low: float | None, high: float | None) -> str:
     """A forecast's range of completions, or nothing when either end is unknown or both ends print alike."""
-    if low is None or high is None or percent_words(low) == percent_words(high):
+    if low is None or high is None:
         return ""
-    return percent_range(low=low, high=high)
+    first, last = percent_words(low), percent_words(high)
+    return "" if first == last else f"{first.rstrip('%')}–{last}"  # as percent_range writes it, the sign once

@@ -13,6 +13,7 @@ from bot.core.units import has_cjk as _has_cjk
 # tolerance: a percent printed beside a status never reads as the next status up.
 STATUS_THRESHOLDS = (0.8, 1.0)
 THRESHOLD_EPSILON = 1e-9
+_BELOW = {round(threshold * 100): threshold - THRESHOLD_EPSILON for threshold in STATUS_THRESHOLDS}  # 80 -> 0.8 − ε
 _EN_STEPS = (("B", Decimal(10) ** 9, Decimal(10) ** 9), ("M", Decimal(10) ** 6, Decimal(10) ** 6),
              ("k", Decimal(10) ** 3, Decimal(10) ** 4))
 _ZH_STEPS = (("万亿", Decimal(10) ** 12, Decimal(10) ** 12), ("亿", Decimal(10) ** 8, Decimal(10) ** 8),
@@ -113,7 +114,7 @@ def format_percent(*, ratio: float) -> str:
         whole = int(scaled + 0.5)
     else:
         whole = int((_exact(abs(ratio)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))  # a half, as written
-    for threshold in STATUS_THRESHOLDS:
-        if 0 <= ratio < threshold - THRESHOLD_EPSILON and whole >= round(threshold * 100) > int(scaled):
-            whole = round(threshold * 100) - 1
+    below = _BELOW.get(whole)
+    if below is not None and 0 <= ratio < below:  # rounded up onto a threshold from under it
+        whole -= 1
     return f"{-whole if ratio < 0 and whole else whole}%"
