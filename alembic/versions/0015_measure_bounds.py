@@ -18,11 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("measures", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("bounds", sa.JSON(), nullable=True))
+    op.add_column("measures", sa.Column("bounds", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    """Undo this revision."""
-    with op.batch_alter_table("measures", schema=None) as batch_op:
-        batch_op.drop_column("bounds")
+    """Revert this revision: the column dropped in place (SQLite 3.35+ and PostgreSQL), never by copying the table,
+    whose drop would take its check-ins' values with it (ON DELETE CASCADE)."""
+    op.drop_column("measures", "bounds")
