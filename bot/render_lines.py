@@ -18,6 +18,7 @@ from bot.core.values import format_percent, format_value
 from bot.i18n import translate
 
 Escape = Callable[..., str]
+_NO_LATE = {"late": "", "late_day": ""}  # most measures: nothing reported after their deadline
 
 
 @lru_cache(maxsize=8192)  # a digest writes the same targets and baselines many times over
@@ -140,9 +141,8 @@ class DigestLines:
         """A measure's line by its kind (target, milestone, limit), then where its number came from."""
         kind = m.kind.value
         deadline = self.day(m.deadline)
-        late = {
-            "late": self.value(m.late_value, m.unit, None) if m.late_value is not None and m.final else "",
-            "late_day": self.day(m.late_at),
+        late = _NO_LATE if m.late_value is None or not m.final else {
+            "late": self.value(m.late_value, m.unit, None), "late_day": self.day(m.late_at),
         }
         if kind == "target":
             text = self.t(

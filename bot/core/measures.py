@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from bot.core.forecast import fit_line
 from bot.core.model import Measure, MeasureKind, Status
-from bot.core.timeline import History, Window, daily_points, value_at
+from bot.core.timeline import DAY_END_SLACK, History, Window, daily_points, value_at
 
 EPSILON = 1e-9
 ON_TRACK_FROM = 1.0
@@ -237,7 +237,7 @@ def measure_at(
     current = value_at(history=history, name=measure.name, stamp=window.as_of)
     latest = None if current is None else current[0]
     deadline_end = window.end_of(deadline)
-    final = window.ended(deadline)
+    final = window.as_of >= deadline_end - DAY_END_SLACK  # window.ended(deadline), its day's end reckoned once
     reported = current is not None
     late = None
     if final:
