@@ -44,7 +44,7 @@ from bot import services  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.scheduler import RetryPolicy, Runner  # noqa: E402
 from storage.models import DeliveryRow  # noqa: E402
-from tests.fakes.scratch import postgres_schema  # noqa: E402
+from storage.scratch import postgres_schema  # noqa: E402
 
 MONDAY = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
 

@@ -33,7 +33,7 @@ sys.path.insert(0, os.getcwd())
 
 from bot import services  # noqa: E402
 from bot.app import build_app  # noqa: E402
-from tests.fakes.scratch import postgres_schema  # noqa: E402
+from storage.scratch import postgres_schema  # noqa: E402
 
 EXAMPLE = Path("examples/q4-europe.zh.yaml")
 POSTGRES_URL = os.environ.get("KRBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot import services  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.scheduler import RetryPolicy, Runner  # noqa: E402
+from storage.scratch import postgres_schema  # noqa: E402
 from tests.fakes.fake_platform import FakePlatformServer, HttpTestPlatform  # noqa: E402
-from tests.fakes.scratch import postgres_schema  # noqa: E402
 
 NOW = datetime(2026, 11, 10, 5, 30, tzinfo=UTC)
 PEOPLE = 20

@@ -56,13 +56,15 @@ def database_answers(*, app: App, seconds: float = HEALTH_SECONDS) -> bool | str
     return True
 
 
-def configured_platforms(*, app: App, http: bool | None) -> list[Any]:
-    """Every platform whose credentials are set; the console when none is (CONTRACT §3).
+def configured_platforms(*, app: App, http: bool | None, web_only: bool = False) -> list[Any]:
+    """Every platform whose credentials are set; the console when none is (CONTRACT §3); none with `web_only`.
 
     `http=None` is for sending only (`jobs run`, `digest --post`): each platform in a mode its credentials allow.
     """
     settings = app.settings
     platforms: list[Any] = []
+    if web_only:  # the web pages, the API and hooks alone: no chat token needed, none invented
+        return platforms
     if settings.slack_bot_token or settings.slack_client_id:
         from bot.platforms import slack
 
@@ -111,6 +113,21 @@ def api_routes(*, app: App, platforms: list[Any], clock: Any = None) -> list[Any
     return routes(uow=app.uow, tell=tell) if clock is None else routes(uow=app.uow, tell=tell, clock=clock)
 
 
+def public_url(*, app: App, port: int | None = None) -> str:
+    """Where people reach `krbot run --http` (KRBOT_PUBLIC_URL; http://localhost:PORT by default)."""
+    return app.settings.web_address(port)
+
+
+def web_routes(*, app: App, port: int | None = None, clock: Any = None) -> list[Any]:
+    """The web pages (CONTRACT §10) when KRBOT_SECRET_KEY is set, else none; put after every other route."""
+    if not app.settings.secret_key:
+        return []
+    from bot.web import web_routes as routes
+
+    extra = {} if clock is None else {"clock": clock}
+    return routes(uow=app.uow, secret_key=app.settings.secret_key, public_url=public_url(app=app, port=port), **extra)
+
+
 def source_roles(*, app: App) -> Any:
     """The background check of the SQL sources' database roles that /healthz details report (superuser, writer)."""
     from bot.pulling.sql_roles import RoleWatch, workspace_source_envs
@@ -140,8 +157,9 @@ def drain_then_close(*, platforms: list[Any], timer: Any) -> None:
         platform.stop()
 
 
-def run(*, app: App, http: bool, port: int | None = None) -> None:
-    """Serve every configured platform and the scheduler until interrupted (SIGTERM drains first, see above)."""
+def run(*, app: App, http: bool, port: int | None = None, web_only: bool = False) -> None:
+    """Serve every configured platform and the scheduler until interrupted (SIGTERM drains first, see above);
+    `web_only`: no chat platform, only the web pages, the API and hooks."""
     from bot.http import build_http_app, serve_http
     from bot.logs import adopt_library_loggers, configure_logging
 
@@ -149,7 +167,7 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `docker stop`: finish in-flight work below, then exit 0
 
-    platforms = configured_platforms(app=app, http=http)
+    platforms = configured_platforms(app=app, http=http, web_only=web_only)
     adopt_library_loggers()  # the platforms' SDKs are imported by now; their loggers go through ours
     stop = threading.Event()
     started: list[Any] = []
@@ -162,6 +180,7 @@ def run(*, app: App, http: bool, port: int | None = None) -> None:
         if http:
             routes = [route for platform in platforms for route in platform.routes()]
             routes += api_routes(app=app, platforms=platforms)
+            routes += web_routes(app=app, port=port)  # last: the web answers every path no other route takes
             roles = source_roles(app=app)
 
             def health() -> dict[str, Any]:

@@ -35,7 +35,8 @@ def burnup_svg(*, chart: Burnup, lang: str) -> Markup:
     def label(value: float) -> str:
         return str(escape(format_value(number=value, unit=chart.unit, lang=lang, digits=3)))
 
-    actual = " ".join(f"{x(at):.1f},{y(v):.1f}" for at, v in ((chart.start, chart.baseline), *chart.points))
+    origin = ((chart.start, chart.baseline),) if chart.from_baseline else ()
+    actual = " ".join(f"{x(at):.1f},{y(v):.1f}" for at, v in (*origin, *chart.points))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
         f'aria-label="{escape(translate("report.chart_label", lang=lang, code=chart.code, measure=chart.measure))}">',

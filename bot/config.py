@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     source_envs: str | None = Field(default=None, alias="KRBOT_SOURCE_ENVS")  # variables the OKR file may name (§8)
     outbound_allow: str | None = Field(default=None, alias="KRBOT_OUTBOUND_ALLOW")  # loopback etc. sources may reach
 
+    def web_address(self, port: int | None = None) -> str:
+        """Where people reach `krbot run --http`: KRBOT_PUBLIC_URL, else http://localhost:PORT (links in chat)."""
+        return (self.public_url or f"http://localhost:{port or self.http_port}").rstrip("/")
+
     def secrets(self) -> tuple[str, ...]:
         """Every credential krbot holds, so that logs can blank them out."""
         values = (

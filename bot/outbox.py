@@ -12,11 +12,10 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import tenacity
-from sqlalchemy import select
 
 from bot.core.redact import blank_urls
 from bot.metrics import DELIVERIES
@@ -25,7 +24,6 @@ from bot.retrying import SENDS, GiveUp, RetryPolicy, outer, retry_after, retryin
 from storage import ledger, rates
 from storage.db import UnitOfWork
 from storage.ledger import LEASE, Key, Slot, key_of
-from storage.models import DeliveryRow
 
 log = logging.getLogger("krbot.outbox")
 
@@ -270,7 +268,7 @@ def _notices(*, uow: UnitOfWork, platform: str, reply: Any, workspace: str, caus
         if person is None or not getattr(person, f"{platform}_id", True):  # no id on this platform: skip
             continue
         item = notice(workspace_id=workspace_id, person=person.key, cause=f"{cause}:{told.key}", now=now)
-        found.append((item, person, translate(told.key, lang=reply.lang, **told.params)))
+        found.append((item, person, translate(told.key, lang=reply.lang, locale=told.locale, **told.params)))
     return found
 
 
@@ -284,34 +282,68 @@ def tell_notices(*, uow: UnitOfWork, platform: Any, reply: Any, workspace: str, 
 
 
 # ---------------------------------------------------------------- follow-ups owed for what a request stored
+# One path for both platforms: a request's transaction queues its follow-ups (an answer after the ack, a notice, a
+# Feishu reply) with what they send; after the commit they are sent through the outbox; what a stopped process still
+# owed is found by `owed` at the next start or sweep, and sent once.
+
+OWED = ("answer", "notice", "reply")  # the kinds a request's follow-up owes, queued in the request's own transaction
+OWED_LEASE = timedelta(seconds=20)  # a follow-up's claim older than this is a dead process's: taken over (found first)
 
 
 @dataclass(frozen=True, slots=True)
 class Owed:
-    """A follow-up a request's transaction queued (a reply after its ack): what it sends, and who claimed it when."""
+    """A follow-up a request's transaction queued: what it sends, and the lease to claim it with (none when the process
+    that held it is gone)."""
 
     item: Message
     payload: dict[str, Any]
-    status: str
-    claimed_by: str | None
+    lease: timedelta
     claimed_at: datetime
 
 
-def owe(*, uow: UnitOfWork, item: Message, payload: dict[str, Any], now: datetime) -> None:
-    """Queue a follow-up inside the caller's `atomic()` transaction: stored together with what it answers, or not."""
-    ledger.owe(uow=uow, item=item, payload=payload, now=now)
+def owe(*, uow: UnitOfWork, rows: Sequence[tuple[Message, dict[str, Any]]]) -> None:
+    """Queue follow-ups with what they send, in the transaction under way (inside `uow.atomic()`: the request's own), so
+    that a crash after the ack leaves them owed instead of lost; a row already there is left as it is."""
+    ledger.owe(uow=uow, items=rows)
 
 
-def owed(*, uow: UnitOfWork, kind: str, prefix: str) -> list[Owed]:
-    """Follow-ups of `kind` (period starting with `prefix`) not marked sent or failed yet, oldest first."""
-    return [
-        Owed(
-            item=Message(workspace_id=row.workspace_id, kind=row.kind, target=row.target, period=row.period,
-                         slot=row.claimed_at),
-            payload=dict(row.payload or {}), status=row.status, claimed_by=row.claimed_by, claimed_at=row.claimed_at,
-        )
-        for row in ledger.owed(uow=uow, kind=kind, prefix=prefix)
-    ]
+def owe_notices(*, uow: UnitOfWork, platform: str, reply: Any, workspace: str, cause: str, now: datetime) -> None:
+    """Queue the notices `tell_notices` will send for this reply, in the transaction that stores it (so a crash after
+    the ack leaves them owed, and `tell_notices` claims the same rows: told once)."""
+    told = _notices(uow=uow, platform=platform, reply=reply, workspace=workspace, cause=cause, now=now)
+    owe(uow=uow, rows=[(item, {"platform": platform, "workspace": workspace, "person": person.key, "text": text})
+                       for item, person, text in told])
+
+
+def owed(*, uow: UnitOfWork, platform: str, now: datetime, lease: timedelta = OWED_LEASE) -> list[Owed]:
+    """Follow-ups still owed on `platform`: queued, or claimed by a process of this host that is gone (taken at once)
+    or by one whose lease ran out; oldest first."""
+    found = []
+    for row in ledger.owed(uow=uow, kinds=OWED):
+        payload = dict(row.payload or {})
+        if payload.get("platform", row.period.partition(":")[0]) != platform:  # Feishu's replies: "feishu:<cause>"
+            continue
+        taken = lease
+        if row.status == "claimed":
+            if claimed_by_a_dead_process(worker=row.claimed_by):
+                taken = timedelta(0)
+            elif row.claimed_at >= now - lease:
+                continue  # a live sender's, or not yet expired
+        item = Message(workspace_id=row.workspace_id, kind=row.kind, target=row.target, period=row.period,
+                       slot=row.claimed_at)
+        found.append(Owed(item=item, payload=payload, lease=taken, claimed_at=row.claimed_at))
+    return found
+
+
+def notice_send(*, uow: UnitOfWork, platform: Any, item: Slot, payload: dict[str, Any]) -> Sent:
+    """Send an owed notice to the person it names, as the OKR file has them now (one who left: given up, not retried)."""
+    from bot import services
+
+    person = services.person_of(uow=uow, key=str(payload.get("person")), at=datetime.now(UTC),
+                                workspace=payload.get("workspace"))
+    if person is None:
+        raise GiveUp(f"{payload.get('person')} is no longer in the OKR file")
+    return platform.notify(person=person, text=str(payload.get("text") or ""), idempotency_key=idempotency_key(item))
 
 
 def claimed_by_a_dead_process(*, worker: str | None) -> bool:
@@ -327,50 +359,3 @@ def claimed_by_a_dead_process(*, worker: str | None) -> bool:
     except OSError:  # alive, someone else's
         return False
     return False
-
-def owe_notices(*, uow: UnitOfWork, platform: str, reply: Any, workspace: str, cause: str, now: datetime) -> None:
-    """Queue the notices `tell_notices` will send for this reply, in the transaction that stores it (so a crash after
-    the ack leaves them owed, and `tell_notices` claims the same rows: told once)."""
-    told = _notices(uow=uow, platform=platform, reply=reply, workspace=workspace, cause=cause, now=now)
-    queue_follow_ups(uow=uow, rows=[(item, {"platform": platform, "workspace": workspace, "person": person.key, "text": text})
-                       for item, person, text in told])
-
-
-# ---------------------------------------------------------------- follow-ups owed after an ack
-
-OWED = ("answer", "notice")  # the kinds a request's follow-up owes, queued in the request's own transaction
-OWED_LEASE = timedelta(seconds=20)  # a follow-up's claim older than this is a dead process's: taken over (found first)
-
-
-def queue_follow_ups(*, uow: UnitOfWork, rows: Sequence[tuple[Message, dict[str, Any]]]) -> None:
-    """Queue follow-ups with what they send, in the transaction under way (inside `uow.atomic()`: the request's own), so
-    that a crash after the ack leaves them owed instead of lost; a row already there is left as it is."""
-    if not rows:
-        return
-    values = [
-        {"workspace_id": item.workspace_id, "kind": item.kind, "target": item.target, "period": item.period,
-         "status": "queued", "claimed_at": item.slot, "attempts": 0, "payload": payload}
-        for item, payload in rows
-    ]
-    with uow.begin() as session:
-        insert = ledger.insert_of(dialect=session.get_bind().dialect.name)
-        session.execute(insert(DeliveryRow).on_conflict_do_nothing(
-            index_elements=["workspace_id", "kind", "target", "period"]), values)
-
-
-def follow_ups_owed(*, uow: UnitOfWork, platform: str, now: datetime, lease: timedelta = OWED_LEASE) -> list[DeliveryRow]:
-    """Follow-ups still owed on `platform`: queued, or claimed by a worker whose lease ran out; oldest first."""
-    with uow.begin() as session:
-        rows = session.scalars(
-            select(DeliveryRow)
-            .where(DeliveryRow.kind.in_(OWED), DeliveryRow.payload.is_not(None),
-                   (DeliveryRow.status == "queued")
-                   | ((DeliveryRow.status == "claimed") & (DeliveryRow.claimed_at < now - lease)))
-            .order_by(DeliveryRow.id)
-        )
-        return [row for row in rows if (row.payload or {}).get("platform") == platform]
-
-
-def item_of(row: DeliveryRow, /) -> Message:
-    """The ledger item a stored row is."""
-    return Message(workspace_id=row.workspace_id, kind=row.kind, target=row.target, period=row.period, slot=row.claimed_at)

@@ -64,27 +64,35 @@ def environment() -> Environment:
     return env
 
 
-def _helpers(lang: str, tz: str | None) -> dict[str, Any]:
+def _helpers(lang: str, tz: str | None, locale: str | None = None) -> dict[str, Any]:
     def t(key: str, /, **params: Any) -> str:
-        return translate(key, lang=lang, **params)
+        return translate(key, lang=lang, locale=locale, **params)
 
     def value(number: float | None, unit: str | None, digits: int | None = 3) -> str:
-        return value_words(number, unit, lang, digits)
+        return value_words(number, unit, lang, digits, locale)
+
+    def percent(ratio: float | None) -> str:
+        return percent_words(ratio, locale)
+
+    def range_words(low: float, high: float) -> str:
+        return percent_range(low=low, high=high, locale=locale)
 
     def day(moment: date | datetime | None) -> str:
         return day_words(moment, lang, tz)
 
-    return {"t": t, "value": value, "day": day, "lang": lang}
+    return {"t": t, "value": value, "day": day, "lang": lang, "percent": percent, "percent_range": range_words}
 
 
-def surface_helpers(*, lang: str, tz: str, escape: Callable[[object], str]) -> dict[str, Any]:
-    """The digest helpers (t, value, percent, day) of one language, with a surface's own escape for user text."""
-    return {**_helpers(lang, tz), "percent": percent_words, "percent_range": _percent_range, "u": escape}
+def surface_helpers(
+    *, lang: str, tz: str, escape: Callable[[object], str], locale: str | None = None
+) -> dict[str, Any]:
+    """The digest helpers (t, value, percent, day) of one language and locale, with a surface's own escape."""
+    return {**_helpers(lang, tz, locale), "u": escape}
 
 
 def line_renderer(*, digest: Digest, lang: str, escape: Callable[[object], str]) -> Callable[[str, Any], str]:
     """One digest sentence at a time (conclusion, kr, measure, ask, change), as chat surfaces lay them out."""
-    lines = DigestLines(as_of=digest.as_of, lang=lang, tz=digest.timezone)
+    lines = DigestLines(as_of=digest.as_of, lang=lang, tz=digest.timezone, locale=digest.locale)
 
     def line(what: str, item: Any) -> str:
         return getattr(lines, what)(item, escape).strip()
@@ -96,8 +104,9 @@ def render_digest(*, digest: Digest, fmt: str = "text", lang: str | None = None)
     """The digest as `text` or `markdown`, in `lang` (default: the workspace language)."""
     language = lang or digest.language
     template = environment().get_template(f"digest.{fmt}.j2")
-    lines = DigestLines(as_of=digest.as_of, lang=language, tz=digest.timezone)
-    return template.render(d=digest, lines=lines, **_helpers(language, digest.timezone)).rstrip() + "\n"
+    lines = DigestLines(as_of=digest.as_of, lang=language, tz=digest.timezone, locale=digest.locale)
+    helpers = _helpers(language, digest.timezone, digest.locale)
+    return template.render(d=digest, lines=lines, **helpers).rstrip() + "\n"
 
 
 def render_report(*, digest: Digest, charts: Sequence[Burnup] = (), lang: str | None = None) -> str:
@@ -108,20 +117,20 @@ def render_report(*, digest: Digest, charts: Sequence[Burnup] = (), lang: str | 
         return burnup_svg(chart=chart, lang=language)
 
     template = environment().get_template("digest.html.j2")
-    helpers = _helpers(language, digest.timezone)
+    helpers = _helpers(language, digest.timezone, digest.locale)
     # The shared sentences are rendered as plain text (never Markup), so that this autoescaped page escapes them whole.
     line = line_renderer(digest=digest, lang=language, escape=inline)
     return template.render(d=digest, charts=list(charts), chart_svg=chart_svg, line=line, csp=REPORT_CSP, **helpers)
 
 
-def render_template(*, name: str, lang: str, tz: str | None = None, **data: Any) -> str:
-    """Any template under templates/ with the language helpers."""
-    return environment().get_template(name).render(**_helpers(lang, tz), **data).rstrip()
+def render_template(*, name: str, lang: str, tz: str | None = None, locale: str | None = None, **data: Any) -> str:
+    """Any template under templates/ with the language helpers (numbers in the reader's `locale`)."""
+    return environment().get_template(name).render(**_helpers(lang, tz, locale), **data).rstrip()
 
 
 def render_reply(*, reply: Any, fmt: str = "text") -> str:
     """A service's reply as text for the terminal or a chat message; digests follow their header."""
-    head = translate(reply.key, lang=reply.lang, **reply.params)
+    head = translate(reply.key, lang=reply.lang, locale=reply.locale, **reply.params)
     if reply.notices:
         names = ", ".join(dict.fromkeys(notice.name or notice.person for notice in reply.notices))
         head += "\n" + translate("reply.told", lang=reply.lang, names=names)
@@ -130,8 +139,10 @@ def render_reply(*, reply: Any, fmt: str = "text") -> str:
     if reply.shows == "digest":
         return head + "\n\n" + render_digest(digest=reply.digest, fmt=fmt, lang=reply.lang)
     only = reply.params["o"].code if reply.key == "reply.status_objective" else None
-    lines = DigestLines(as_of=reply.digest.as_of, lang=reply.lang, tz=reply.digest.timezone)
+    locale = reply.locale or reply.digest.locale
+    lines = DigestLines(as_of=reply.digest.as_of, lang=reply.lang, tz=reply.digest.timezone, locale=locale)
     body = render_template(
-        name="status.text.j2", lang=reply.lang, tz=reply.digest.timezone, d=reply.digest, only=only, lines=lines
+        name="status.text.j2", lang=reply.lang, tz=reply.digest.timezone, locale=locale, d=reply.digest, only=only,
+        lines=lines,
     )
     return body if only else head + "\n" + body

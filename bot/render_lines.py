@@ -14,24 +14,23 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.values import format_percent, format_value
-from bot.i18n import translate
+from bot.i18n import source_error_words, translate
+from bot.locale_words import percent_for, range_for, value_for
 
 Escape = Callable[..., str]
 _NO_LATE = {"late": "", "late_day": ""}  # most measures: nothing reported after their deadline
 
 
 @lru_cache(maxsize=8192)  # a digest writes the same targets and baselines many times over
-def value_words(number: float | None, unit: str | None, lang: str, digits: int | None = 3) -> str:
-    """A number with its unit in the language's way, "—" for none."""
-    if number is None:
-        return "—"
-    return format_value(number=number, unit=unit, lang=lang, digits=digits)
+def value_words(number: float | None, unit: str | None, lang: str, digits: int | None = 3,
+                locale: str | None = None) -> str:
+    """A number with its unit in the language's way and the reader's locale, "—" for none."""
+    return value_for(number=number, unit=unit, lang=lang, locale=locale, digits=digits)
 
 
-def percent_words(ratio: float | None) -> str:
-    """A completion as a whole percent, "—" for none."""
-    return "—" if ratio is None else format_percent(ratio=ratio)
+def percent_words(ratio: float | None, locale: str | None = None) -> str:
+    """A completion as a whole percent in the reader's locale, "—" for none."""
+    return percent_for(ratio=ratio, locale=locale)
 
 
 def day_words(moment: date | datetime | None, lang: str, tz: str | None = None) -> str:
@@ -53,18 +52,22 @@ def _day_words(day: date, lang: str) -> str:
 class DigestLines:
     """The shared sentences of one digest in one language; each method takes the item and the surface's escape."""
 
-    def __init__(self, *, as_of: datetime, lang: str, tz: str) -> None:
-        self.as_of, self.lang, self.tz = as_of, lang, tz
+    def __init__(self, *, as_of: datetime, lang: str, tz: str, locale: str | None = None) -> None:
+        self.as_of, self.lang, self.tz, self.locale = as_of, lang, tz, locale
         self.space = "" if lang == "zh" else " "  # between two sentences: none in Chinese
         self._marks: dict[tuple[Any, ...], str] = {}  # most numbers of a digest carry the same mark ("typed")
 
     def t(self, key: str, /, **params: Any) -> str:
         """A catalog sentence in this language."""
-        return translate(key, lang=self.lang, **params)
+        return translate(key, lang=self.lang, locale=self.locale, **params)
 
     def value(self, number: float | None, unit: str | None, digits: int | None = 3) -> str:
         """A number with its unit."""
-        return value_words(number, unit, self.lang, digits)
+        return value_words(number, unit, self.lang, digits, self.locale)
+
+    def percent(self, ratio: float | None) -> str:
+        """A completion as a whole percent."""
+        return percent_words(ratio, self.locale)
 
     def day(self, moment: date | datetime | None) -> str:
         """A date on the workspace's clock."""
@@ -84,9 +87,9 @@ class DigestLines:
         text = self.t(
             "digest.final_conclusion" if o.final else "digest.conclusion",
             date=self.day(self.as_of), code=o.code, title=u(o.title), headline=u(o.headline or ""),
-            completion=percent_words(o.completion) if o.completion is not None else None,
-            forecast=percent_words(o.forecast_completion) if o.forecast_completion is not None else None,
-            range=_range(o.low_completion, o.high_completion),
+            completion=self.percent(o.completion) if o.completion is not None else None,
+            forecast=self.percent(o.forecast_completion) if o.forecast_completion is not None else None,
+            range=self.range(o.low_completion, o.high_completion),
             days=o.data_days,
             deadline=self.day(read_at),
             gap=self.amount(o.gap, o.headline_unit) if o.gap else "",
@@ -113,8 +116,8 @@ class DigestLines:
         status = "never_reported" if k.final and k.status.value == "no_data" else k.status.value
         return self.t(
             "digest.kr", code=k.code, title=u(k.title), owner=k.owner, status=self.t("status." + status),
-            completion=percent_words(k.completion) if k.completion is not None else "",
-            forecast=percent_words(k.forecast_completion) if k.forecast_completion is not None else "", final=k.final,
+            completion=self.percent(k.completion) if k.completion is not None else "",
+            forecast=self.percent(k.forecast_completion) if k.forecast_completion is not None else "", final=k.final,
         ) + self.confidence_mark(k, u)
 
     def confidence(self, k: Any, u: Escape, /) -> str:
@@ -122,7 +125,7 @@ class DigestLines:
         if k.confidence is None:
             return ""
         if k.disagrees:
-            forecast = percent_words(k.forecast_completion) if k.forecast_completion is not None else "—"
+            forecast = self.percent(k.forecast_completion) if k.forecast_completion is not None else "—"
             return self.t("confidence.disagrees", owner=u(k.owner), score=k.confidence, forecast=forecast)
         return self.t("confidence.kr", score=k.confidence)
 
@@ -134,7 +137,7 @@ class DigestLines:
     def calibration(self, c: Any, u: Escape, /) -> str:
         """One owner's confidence four weeks before each deadline against the result."""
         krs = [{"code": k.code, "score": k.score, "met": k.met,
-                "reached": percent_words(k.reached) if k.reached is not None else ""} for k in c.krs]
+                "reached": self.percent(k.reached) if k.reached is not None else ""} for k in c.krs]
         return self.t("confidence.calibration", owner=u(c.owner), krs=krs)
 
     def measure(self, m: Any, u: Escape, /) -> str:
@@ -147,10 +150,10 @@ class DigestLines:
         if kind == "target":
             text = self.t(
                 "digest.measure.target", name=u(m.name), value=self.value(m.value, m.unit, None),
-                target=self.value(m.target, m.unit, None), completion=percent_words(m.completion),
+                target=self.value(m.target, m.unit, None), completion=self.percent(m.completion),
                 forecast=self.value(m.forecast_value, m.unit) if m.forecast_value is not None else "",
-                forecast_completion=percent_words(m.forecast_completion) if m.forecast_completion is not None else "",
-                range=_range(m.low_completion, m.high_completion),
+                forecast_completion=self.percent(m.forecast_completion) if m.forecast_completion is not None else "",
+                range=self.range(m.low_completion, m.high_completion),
                 too_early=m.too_early, days=m.data_days, final=m.final, met=m.met, reported=m.reported,
                 down=m.goes_down, margin=self.amount(abs(m.margin), m.unit, None) if m.margin else "",
                 deadline=deadline, **late,
@@ -176,7 +179,7 @@ class DigestLines:
         known = self._marks.get(key)
         if known is None:
             words = self.t("digest.fresh", synced=f.synced, days=f.age_days, failing=f.failing,
-                           error=u(f.error or "", 120))
+                           error=u(source_error_words(f.error, lang=self.lang), 120))
             known = self._marks[key] = " · " + words if words else ""
         return known
 
@@ -217,10 +220,8 @@ class DigestLines:
             new=new, person=c.person or "", reason=reason,
         )
 
-
-def _range(low: float | None, high: float | None) -> str:
-    """A forecast's range of completions, or nothing when either end is unknown or both ends print alike."""
-    if low is None or high is None:
-        return ""
-    first, last = percent_words(low), percent_words(high)
-    return "" if first == last else f"{first.rstrip('%')}–{last}"  # as percent_range writes it, the sign once
+    def range(self, low: float | None, high: float | None) -> str:
+        """A forecast's range of completions, or nothing when either end is unknown or both ends print alike."""
+        if low is None or high is None or self.percent(low) == self.percent(high):
+            return ""
+        return range_for(low=low, high=high, locale=self.locale)

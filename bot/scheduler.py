@@ -12,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import services, webhooks
-from bot.core import model
 from bot.core.errors import KrbotError
 from bot.i18n import translate
 from bot.jobs.registry import JOBS
@@ -36,7 +35,7 @@ from bot.owed import (
     slot_on,
     week_slot,
 )
-from bot.platforms.base import Reminder, Sent
+from bot.platforms.base import Platform, Reminder, Sent
 from bot.retrying import RetryPolicy, retry_after
 from bot.syncing import sync_job
 from storage import ledger
@@ -58,23 +57,11 @@ PRESYNC = 20.0  # seconds a reminder or digest waits for its pull; past that it 
 THREAD = "thread"
 
 
-def _reaches(platform: Any, person: model.Person) -> bool:
-    reaches = getattr(platform, "reaches", None)
-    if callable(reaches):
-        return bool(reaches(person=person))
-    if platform.name == "slack":
-        return bool(person.slack_id)
-    if platform.name == "feishu":
-        return bool(person.feishu_id)
-    return True
-
-
-def _installed(platform: Any, workspace: str, seen: dict[tuple[str, str], bool]) -> bool:
+def _installed(platform: Platform, workspace: str, seen: dict[tuple[str, str], bool]) -> bool:
     """Whether krbot is still installed where `platform` reaches `workspace`; a "no" is logged once per job run."""
     key = (platform.name, workspace)
     if key not in seen:
-        check = getattr(platform, "installed_in", None)
-        seen[key] = True if check is None else bool(check(workspace=workspace))
+        seen[key] = platform.installed_in(workspace=workspace)
         if not seen[key]:
             log.warning("%s: krbot's install for workspace %s is gone (uninstalled or revoked): skipped, nothing sent",
                         platform.name, workspace)
@@ -91,7 +78,7 @@ class Runner:
     """Works out what is owed and hands each message to the outbox: claim, send with retries, mark."""
 
     uow: UnitOfWork
-    platforms: Sequence[Any]
+    platforms: Sequence[Platform]
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     worker: str = field(default_factory=worker_id)
     lease: timedelta = LEASE
@@ -128,7 +115,7 @@ class Runner:
         if item.platform is not None:
             return item.platform if _installed(item.platform, item.workspace, seen) else GONE
         assert item.person is not None
-        reaching = [p for p in self.platforms if _reaches(p, item.person)]
+        reaching = [p for p in self.platforms if p.reaches(person=item.person)]
         return next((p for p in reaching if _installed(p, item.workspace, seen)), GONE if reaching else None)
 
     def installed_only(self, *, items: Sequence[Due], outcome: Outcome) -> list[Due]:
@@ -172,7 +159,7 @@ class Runner:
         """Pull the workspace's data sources owed now, once per slot (bot/syncing.py); tell owners of failures."""
         return sync_job(uow=self.uow, outbox=self.outbox, view=view, now=now, force=force, period=period,
                         people=people, worker=self.worker,
-                        reach=lambda person: next((p for p in self.platforms if _reaches(p, person)), None))
+                        reach=lambda person: next((p for p in self.platforms if p.reaches(person=person)), None))
 
     def sync_first(self, *, view: services.ScheduleView, now: datetime, period: str,
                    people: set[str] | None = None) -> Outcome:

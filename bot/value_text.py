@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.core.errors import KrbotError
-from bot.core.units import normalise
+from bot.core.units import COUNT_WORDS, fold, normalise
 from bot.core.values import MILESTONE_WORDS, VALUE_TEXT
 
 _EQUALS = re.compile(r"[=＝]")
@@ -45,7 +45,7 @@ def scan_values(*, head: str) -> list[tuple[str | None, str]]:
         value = match[0].rstrip()
         name = " ".join(words) if words else None
         if name is None and pairs:
-            raise KrbotError("command.name_measures", word=value, values=text)
+            pairs[-1], name = _name_from_unit(pairs[-1], value=value, values=text)
         if pairs and pairs[0][0] is None:
             raise KrbotError("command.name_measures", word=value, values=text)
         pairs.append((name, value))
@@ -59,6 +59,16 @@ def scan_values(*, head: str) -> list[tuple[str | None, str]]:
     return pairs
 
 
+def _name_from_unit(pair: tuple[str | None, str], *, value: str, values: str) -> tuple[tuple[str | None, str], str]:
+    """`GMV 5000 Orders 20`: the count word read as 5000's unit names the next measure; refused when it is none."""
+    name, previous = pair
+    head, _, word = previous.rpartition(" ")
+    if name is None or not head or fold(word) not in _NAME_WORDS or VALUE_TEXT.fullmatch(head) is None:
+        raise KrbotError("command.name_measures", word=value, values=values)
+    return (name, head), word
+
+
+_NAME_WORDS = frozenset(fold(word) for word in COUNT_WORDS)
 _WORD = re.compile(r"[^\s=]+")
 _WORD_END = re.compile(r"[\s=]")
 
@@ -80,7 +90,7 @@ def goal_pairs(*, head: str) -> list[tuple[str, str]]:
             raise KrbotError("command.value_missing", word=name or "=")
         if not name:
             raise KrbotError("command.measure_missing", word=tokens[0])
-        spaced = VALUE_TEXT.match(middle.strip())
+        spaced = VALUE_TEXT.match(middle.strip() + "=")  # the next name follows: a unit word before it is the name
         value = spaced[0].rstrip() if spaced is not None else tokens[0]
         rest = middle.strip()[len(value):].split()
         if not rest:

@@ -67,6 +67,8 @@ class UnitOfWork:
     def __init__(self, *, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        repeatable = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+        self._snapshots = sessionmaker(bind=engine.execution_options(**repeatable), expire_on_commit=False)
         self._joined: ContextVar[Atomic | None] = ContextVar(f"krbot_atomic_{id(self)}", default=None)
         # SQLite has one writer: this process's atomic writers queue on a lock (woken at once, in turn) rather than
         # on SQLite's busy handler, which sleeps up to 100 ms a try and lets a writer starve under a burst.
@@ -85,6 +87,20 @@ class UnitOfWork:
             return
         deadlines.in_time()
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """One transaction whose reads all see the same moment (PostgreSQL: REPEATABLE READ), for a read made of several
+        queries such as an export; inside `atomic()`, the atomic one."""
+        outer = self._joined.get()
+        if outer is not None:
+            yield outer.session
+            return
+        deadlines.in_time()
+        with self._snapshots() as session, session.begin():
+            if self.engine.dialect.name == "sqlite":  # the driver begins only before a write: reads would each see now
+                session.connection().exec_driver_sql("BEGIN")
             yield session
 
     @contextmanager

@@ -259,31 +259,34 @@ def failed_between(*, session: Any, workspace_id: int, since: datetime, until: d
 # ---------------------------------------------------------------- follow-ups owed for what a request stored
 
 
-def owe(*, uow: UnitOfWork, item: Slot, payload: dict[str, Any], now: datetime) -> None:
-    """Queue one send inside the caller's transaction (a joined `atomic()`), so it is owed exactly when what it answers
-    is stored; no process lock here: the atomic writer already holds the database's."""
-    statement = (
-        insert_for(uow)(DeliveryRow)
-        .values(
-            workspace_id=item.workspace_id, kind=item.kind, target=item.target, period=item.period,
-            status="queued", claimed_at=now, attempts=0, payload=payload,
-        )
-        .on_conflict_do_nothing(index_elements=["workspace_id", "kind", "target", "period"])
+def owe(*, uow: UnitOfWork, items: Sequence[tuple[Slot, dict[str, Any]]]) -> None:
+    """Queue sends with what they send inside the caller's transaction (a joined `atomic()`), so they are owed exactly
+    when what they answer is stored; a row already there is left as it is. No process lock here: the atomic writer
+    already holds the database's."""
+    if not items:
+        return
+    rows = [
+        {"workspace_id": item.workspace_id, "kind": item.kind, "target": item.target, "period": item.period,
+         "status": "queued", "claimed_at": item.slot, "attempts": 0, "payload": payload}
+        for item, payload in items
+    ]
+    statement = insert_for(uow)(DeliveryRow).on_conflict_do_nothing(
+        index_elements=["workspace_id", "kind", "target", "period"]
     )
     with uow.begin() as session:
-        session.execute(statement)
+        session.execute(statement, rows)
 
 
-def owed(*, uow: UnitOfWork, kind: str, prefix: str, limit: int = 200) -> list[DeliveryRow]:
-    """Rows of one kind, in every workspace, whose period starts with `prefix` and that are not marked yet (queued,
-    or claimed by a worker that may have died); oldest first."""
+def owed(*, uow: UnitOfWork, kinds: Sequence[str], limit: int = 200) -> list[DeliveryRow]:
+    """Rows of these kinds that carry what they send and are not marked yet (queued, or claimed by a worker that may
+    have died), in every workspace; oldest first."""
     with uow.begin() as session:
         return list(
             session.scalars(
                 select(DeliveryRow)
                 .where(
-                    DeliveryRow.kind == kind,
-                    DeliveryRow.period.startswith(prefix, autoescape=True),
+                    DeliveryRow.kind.in_(kinds),
+                    DeliveryRow.payload.is_not(None),
                     DeliveryRow.status.in_(("queued", "claimed")),
                 )
                 .order_by(DeliveryRow.id)

@@ -2,60 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from storage.base import NAMING, Base, UtcDateTime
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """An aware datetime stored as naive UTC, so SQLite and PostgreSQL read back the same instant."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        """Refuse naive datetimes; store UTC without tzinfo."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        """Attach UTC to what the database returns."""
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-class Base(DeclarativeBase):
-    """Base of every krbot table."""
-
-    metadata = MetaData(naming_convention=NAMING)
+__all__ = ["NAMING", "Base", "ShareLinkRow", "UtcDateTime", "WebSessionRow"]  # where the other modules have always found them
 
 
 class WorkspaceRow(Base):
@@ -272,11 +229,8 @@ class CheckinRow(Base):
     """One check-in: who reported on which code when, with their words; values in checkin_values."""
 
     __tablename__ = "checkins"
-    __table_args__ = (
-        UniqueConstraint("workspace_id", "event_key"),
-        Index("ix_checkins_cycle_at", "cycle_id", "at"),
-        Index("ix_checkins_cycle_code_at", "cycle_id", "code", "at"),
-    )
+    __table_args__ = (UniqueConstraint("workspace_id", "event_key"), Index("ix_checkins_cycle_at", "cycle_id", "at"),
+                      Index("ix_checkins_cycle_code_at", "cycle_id", "code", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
@@ -391,6 +345,15 @@ class SendRate(Base):
     next_at: Mapped[float] = mapped_column(Float)  # epoch seconds
 
 
+class SlackUninstallRow(Base):
+    """A Slack team that took krbot back (uninstalled it, revoked its bot token) while krbot ran on one SLACK_BOT_TOKEN."""
+
+    __tablename__ = "slack_uninstalls"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)  # the token taken back, by its SHA-256
+    team_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 # slack_sdk's own install and OAuth-state tables, made by our migrations; Fernet-encrypted tokens need wider columns.
 SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
 SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
@@ -398,3 +361,5 @@ SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.met
 TOKEN_COLUMNS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 for _column in [t.c[name] for t in (SLACK_INSTALLATIONS, SLACK_BOTS) for name in TOKEN_COLUMNS if name in t.c]:
     _column.type = String(1000)
+
+from storage.web_rows import ShareLinkRow, WebSessionRow  # noqa: E402 - the web's tables, on the same metadata

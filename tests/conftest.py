@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from bot import services
 from bot.__main__ import cli
 from bot.app import App, build_app
-from tests.fakes.scratch import postgres_schema
+from bot.okrfile.starter import starter_okrs
+from storage.scratch import postgres_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
@@ -77,6 +78,11 @@ def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KRBOT_OUTBOUND_ALLOW", LOOPBACK_ALLOWED)
 
 
+# For a slow test whose point is neither a race nor a lock (a scheduler's arithmetic, a retry loop against an
+# unreachable host): it runs on the SQLite file only, since PostgreSQL would add a minute of CI, not proof.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
@@ -106,6 +112,15 @@ def example(app: App) -> App:
     services.import_okrs(
         uow=app.uow, text=EXAMPLE_ZH.read_text(encoding="utf-8"), filename=str(EXAMPLE_ZH), at=IMPORTED_AT
     )
+    return app
+
+
+@pytest.fixture
+def example_now(app: App) -> App:
+    """The app with the example OKRs moved to the current quarter, as `krbot init` writes them: for the tests whose
+    `krbot run` stamps check-ins with the real clock (so they run on any day, never skip for it)."""
+    now = datetime.now(UTC)
+    services.import_okrs(uow=app.uow, text=starter_okrs(lang="zh", today=now.date()), filename="okrs.yaml", at=now)
     return app
 
 

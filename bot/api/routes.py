@@ -83,7 +83,7 @@ def post_checkin(
     except KrbotError as error:
         raise refusal(error, lang=who.lang) from None
     _tell(request, background, reply=reply, workspace=who.workspace, cause=f"api:{event_key or uuid.uuid4().hex}")
-    return checkin_out(reply=reply, message=translate(reply.key, lang=who.lang, **reply.params))
+    return checkin_out(reply=reply, message=translate(reply.key, lang=who.lang, locale=reply.locale, **reply.params))
 
 
 @router.get("/okrs", response_model=OkrsOut, responses=errors(), summary="The OKR tree with values, completion, forecast and status")
@@ -187,7 +187,7 @@ def post_decision(
         _tell(request, background, reply=reply, workspace=who.workspace, cause=f"api-ask:{ask_id}")
         return DecisionOut(
             id=ask_id, status=reply.params["status"], decided_by=who.person,
-            message=translate(reply.key, lang=who.lang, **reply.params),
+            message=translate(reply.key, lang=who.lang, locale=reply.locale, **reply.params),
         )
     asks, names = _asks(request=request, who=who)  # a repeat of a request already done: the ask as it stands
     ask = next((a for a in asks if a["id"] == ask_id), None)

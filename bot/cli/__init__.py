@@ -19,6 +19,7 @@ from bot.cli.credentials import hook_cli, token_cli
 from bot.cli.files import KINDS, export, import_checkins, import_file, lint
 from bot.cli.ops import JobName, db_upgrade, demo, jobs_list, jobs_run, run, secret_key
 from bot.cli.reports import digest
+from bot.cli.web import share_cli, web_link
 
 __all__ = [
     "AtOption",
@@ -47,6 +48,8 @@ __all__ = [
     "plan",
     "run",
     "say",
+    "share_cli",
     "secret_key",
     "token_cli",
+    "web_link",
 ]

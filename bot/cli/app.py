@@ -7,15 +7,25 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperOption
 
 from bot.core.errors import KrbotError
 
 if TYPE_CHECKING:
     from bot.app import App
 
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """No type after a flag in `--help` (`--dry-run`, not `--dry-run <bool>`): a flag takes no value."""
+    return None if self.is_flag or self.count else _option_type(self, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # typer's rich help writes <bool> after flags; its plain help does not
 
 
 cli = typer.Typer(
@@ -30,7 +40,7 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
-jobs_cli = typer.Typer(help="The scheduled jobs: reminders, chasers, digest.", no_args_is_help=True)
+jobs_cli = typer.Typer(help="The scheduled jobs: sync, reminders, chasers, digest and webhooks.", no_args_is_help=True)
 
 
 DbOption = Annotated[

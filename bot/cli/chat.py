@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 
-@cli.command("checkin")
+@cli.command("checkin", context_settings={"ignore_unknown_options": True})  # `KR4 -5`: a negative value
 def checkin(
     text: Annotated[
         list[str], typer.Argument(help="As in /kr update: KR2 1.8% note: … next: … ask: … risk: …")

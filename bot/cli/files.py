@@ -106,6 +106,9 @@ def _print_findings(*, lang: str, workspace: str, findings: list[Any]) -> bool:
                 text=text,
             )
         )
+    if findings:  # what each letter stands for, once: S specific … T time-bound, F the file itself
+        letters = sorted({f.letter for f in findings}, key="SMARTF".find)
+        typer.echo(translate("lint.legend", lang=lang, letters=letters))
     if failures:
         typer.echo(translate("lint.failed", lang=lang, failures=failures, warnings=warnings))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,27 +28,44 @@ def db_upgrade(db: DbOption = None) -> None:
 @cli.command("run")
 def run(
     http: Annotated[
-        bool, typer.Option("--http", help="Serve POST /slack/events, POST /feishu/events and GET /healthz.")
+        bool,
+        typer.Option(
+            "--http",
+            help="Serve over HTTP: POST /slack/events (and GET /slack/install, GET /slack/oauth_redirect when several "
+            "Slack workspaces install), POST /feishu/events, the API (POST /api/v1/checkins, GET /api/v1/okrs, "
+            "GET /api/v1/digest, GET /api/v1/asks, POST /api/v1/asks/{ask_id}/decision), POST /hooks/{secret}, "
+            "GET /healthz and GET /metrics.",
+        ),
     ] = False,
     port: Annotated[
         int | None, typer.Option("--port", help="HTTP port (default: KRBOT_HTTP_PORT or 3000).")
     ] = None,
+    web_only: Annotated[
+        bool, typer.Option("--web-only", help="No chat platform: only the web pages, /api/v1 and hooks (implies --http).")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Serve every configured platform and the scheduler (the console when no platform is configured)."""
+    from bot.app import public_url
     from bot.app import run as run_app
-    from bot.i18n import error_message
+    from bot.i18n import error_message, translate
 
     app = open_app(db)
+    if http or web_only:
+        lang = language_of(app, None)
+        shown = translate("web.on", lang=lang, url=public_url(app=app, port=port)) if app.settings.secret_key else (
+            translate("web.off_no_key", lang=lang))
+        typer.echo(shown, err=True)
     try:
-        run_app(app=app, http=http, port=port)
+        run_app(app=app, http=http or web_only, port=port, web_only=web_only)
     except KrbotError as error:  # a platform refused to start (no encrypt key, no app token …)
         fail(error_message(error, lang=language_of(app, None)))
 
 
 @cli.command("secret-key")
 def secret_key() -> None:
-    """Print a new KRBOT_SECRET_KEY (the key that encrypts Slack tokens stored for multi-workspace installs)."""
+    """Print a new KRBOT_SECRET_KEY (it signs web sign-in links, sessions and share links, and encrypts stored Slack
+    tokens)."""
     from storage.slack_installs import new_secret_key
 
     typer.echo(new_secret_key())
@@ -64,6 +82,31 @@ def demo(
     from bot.demo import run_demo
 
     run_demo(lang=lang.value, database_url=db, echo=typer.echo)
+
+
+@cli.command("init")
+def init(
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write the starter OKR file (default: standard output).")
+    ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the starter file.")] = Lang.zh,
+) -> None:
+    """Write a starter OKR file: the example team, moved to the current quarter (the README's first session)."""
+    from bot.i18n import translate
+    from bot.okrfile.starter import starter_okrs
+
+    text = starter_okrs(lang=lang.value, today=now().date())
+    if file is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        with file.open("x", encoding="utf-8") as handle:  # never over a file that is there
+            handle.write(text)
+    except FileExistsError:
+        fail(translate("cli.init_exists", lang=lang.value, path=str(file)))
+    except OSError as error:
+        fail(translate("cli.init_unwritable", lang=lang.value, path=str(file), detail=error.__class__.__name__))
+    typer.echo(translate("cli.init_written", lang=lang.value, path=str(file)))
 
 
 class JobName(StrEnum):

@@ -91,7 +91,9 @@ def _money(text: str, *, style: NumberStyle) -> tuple[float, str | None] | None:
             groups = match.groupdict()
             if groups.get("m"):
                 raise KrbotError("value.m_ambiguous", text=match[0])
-            number = read_number(digits=groups.get("num"), chinese=groups.get("cn"), style=style)
+            before_cjk = (groups.get("mult") or "")[:1] in ("十", "百", "千", "万", "亿")  # 1.125万: a decimal dot
+            number = read_number(digits=groups.get("num"), chinese=groups.get("cn"), style=style,
+                                 chinese_magnitude=before_cjk)
             currency = canonical_unit(unit=groups["cur"]) if groups.get("cur") else None
             if number is None:
                 continue

@@ -33,6 +33,7 @@ class Burnup:
     low_value: float | None = None  # the 80% range at the deadline: drawn as a band
     high_value: float | None = None
     final: bool = False  # the deadline has passed: forecast_value is the result
+    from_baseline: bool = True  # the actual line starts at the baseline (a guardrail's starts at its first value)
 
 
 def _end_of(day: date, tz: object) -> datetime:

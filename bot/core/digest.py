@@ -330,4 +330,5 @@ def compose_digest(
         final=final,
         unavailable=tuple(unavailable),
         calibration=calibration(okrs=okrs, krs=calibrated, history=history, as_of=as_of),
+        locale=okrs.workspace.number_locale,
     )

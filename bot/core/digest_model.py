@@ -220,3 +220,4 @@ class Digest:
     final: bool = False  # after the cycle's end: the final report
     unavailable: tuple[Unavailable, ...] = ()
     calibration: tuple[Calibration, ...] = ()  # the final report: each owner's confidence against the results
+    locale: str | None = None  # BCP 47: how the boss channel's numbers are written (None: the language's way)

@@ -150,9 +150,18 @@ def chinese_int(text: str) -> int | None:
     return total
 
 
-def read_number(*, digits: str | None, chinese: str | None, style: NumberStyle) -> Decimal | None:
-    """The number written in digits (by `style`) or in Chinese numerals; None when the numerals make none."""
+def read_number(
+    *, digits: str | None, chinese: str | None, style: NumberStyle, chinese_magnitude: bool = False
+) -> Decimal | None:
+    """The number written in digits (by `style`) or in Chinese numerals; None when the numerals make none.
+
+    Before 千, 万 or 亿 (`chinese_magnitude`) a lone dot is the decimal sign in every locale: nobody groups the digits
+    before a Chinese magnitude with a dot, so `13.125万` is 131,250."""
     if digits is not None:
+        if chinese_magnitude and digits.count(".") == 1 and not _GROUP_SPLIT.search(digits) and "," not in digits:
+            whole, _, fraction = digits.partition(".")
+            if fraction.isdigit() and (not whole or whole.isdigit()):
+                return Decimal(digits)
         return read_digits(text=digits, style=style)
     value = chinese_int(chinese or "")
     return None if value is None else Decimal(value)

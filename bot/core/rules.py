@@ -57,3 +57,8 @@ def check_checkin_day(*, day: date, cycle: model.Cycle, today: date | None = Non
         )
     if today is not None and day > today:
         raise KrbotError("checkin.future", day=day.isoformat(), today=today.isoformat())
+
+
+def may_decide(*, person: model.Person) -> bool:
+    """True when the person may approve or decline asks, and share the report outside: the boss or an admin."""
+    return person.role in (model.Role.BOSS, model.Role.ADMIN)

@@ -60,6 +60,7 @@ _NOT_DONE_WORDS = frozenset(
 )
 _TRAILING_PUNCTUATION = " .。!！~～"
 _MAGNITUDE_FAMILIES = frozenset({"currency", "count", "none", "other"})
+_CJK_MAGNITUDE = re.compile(r"[十百千万亿]")  # before these a dot is the decimal sign in every locale: 13.125万
 
 HEAD = re.compile(
     r"(?P<s1>[+-])?\s*(?:(?P<pre>" + CURRENCY_PREFIX + r")(?![a-z])\s*)?(?P<s2>[+-])?\s*"
@@ -71,10 +72,11 @@ HEAD = re.compile(
 _SPACED_WORDS = "|".join(
     re.escape(word) for word in sorted({*UNIT_WORDS, *COUNT_WORDS, *MAGNITUDE_ORDER}, key=len, reverse=True)
 )
-# where a value starts and ends inside a text: the number, what is attached to it, and unit words after a space
+# where a value starts and ends inside a text: the number, what is attached to it, and unit words after a space —
+# but not a word that names the next measure (`GMV=5000 Orders=20`: Orders is a name, not 5000's unit)
 VALUE_TEXT = re.compile(
     r"[+-]?(?:(?:" + CURRENCY_PREFIX + r")(?![a-z])\s?)?[+-]?(?:" + DIGITS + "|" + CN_NUMBER + r")[^\s=]*"
-    r"(?:\s(?:" + _SPACED_WORDS + r")(?=[\s=!]|$)!?){0,2}",
+    r"(?:\s(?:" + _SPACED_WORDS + r")(?=[\s!]|$)(?!\s*=)!?){0,2}",
     re.IGNORECASE,
 )
 MILESTONE_WORDS = _DONE_WORDS | _NOT_DONE_WORDS
@@ -151,7 +153,8 @@ def _parse(text: str, *, accept: str | None, style: NumberStyle) -> Reading | No
         return None
     if (match["s1"] or match["s2"]) == "+":
         raise KrbotError("value.delta", text=text)
-    number = read_number(digits=match["num"], chinese=match["cn"], style=style)
+    before_cjk = _CJK_MAGNITUDE.match(match["tail"].lstrip()) is not None
+    number = read_number(digits=match["num"], chinese=match["cn"], style=style, chinese_magnitude=before_cjk)
     split = _split_tail(match["tail"], accept=accept, text=text)
     if number is None or split is None:
         return None

@@ -63,20 +63,28 @@ def _compact(value: Decimal, *, lang: str, digits: int | None) -> str:
     for suffix, base, threshold in _ZH_STEPS if lang == "zh" else _EN_STEPS:
         if value >= threshold:
             quotient = value / base
-            if _significant(quotient) <= limit and -quotient.normalize().as_tuple().exponent != 3:
+            # 1.125M could read as 1125M to a German; before 万/亿 a dot is the decimal sign everywhere (1.125万)
+            three_places = -quotient.normalize().as_tuple().exponent == 3
+            if _significant(quotient) <= limit and (lang == "zh" or not three_places):
                 return _plain(quotient, lang=lang) + suffix
     return _plain(value, lang=lang)
 
 
-def format_value(*, number: float, unit: str | None, lang: str, digits: int | None = None) -> str:
-    """A value as krbot shows it in `lang` (exact unless `digits` significant digits are asked for)."""
+def shown_number(*, number: float, unit: str | None, digits: int | None = None) -> Decimal:
+    """The exact decimal a value is shown as, in every language and locale (rounded when `digits` are asked for)."""
     value = _exact(number)
-    canonical = canonical_unit(unit=unit)
-    family = unit_family(unit=canonical)
     if digits is not None:
         value = _round_significant(value, digits)
-        if family == "count":  # a computed count (a forecast, a gap) is whole: 22 orders, never 22.1
+        if unit_family(unit=unit) == "count":  # a computed count (a forecast, a gap) is whole: 22 orders, never 22.1
             value = value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return value
+
+
+def format_value(*, number: float, unit: str | None, lang: str, digits: int | None = None) -> str:
+    """A value as krbot shows it in `lang` (exact unless `digits` significant digits are asked for)."""
+    value = shown_number(number=number, unit=unit, digits=digits)
+    canonical = canonical_unit(unit=unit)
+    family = unit_family(unit=canonical)
     sign = "-" if value < 0 else ""
     size = abs(value)
     zh = lang == "zh"

@@ -21,6 +21,11 @@ class Reminder:
     chaser: bool = False
 
     @property
+    def locale(self) -> str | None:
+        """The locale the person's numbers are written in (the rows carry it), None for the language's way."""
+        return next((m.get("locale") for row in self.rows for m in row.get("measures", ())), None)
+
+    @property
     def words_only(self) -> bool:
         """True when every number of the person's KRs is synced from a data source: ask only for words (§9)."""
         measures = [m for row in self.rows for m in row.get("measures", ())]
@@ -77,6 +82,14 @@ class Platform(Protocol):
         """True while the platform's connection is usable."""
         ...
 
+    def reaches(self, *, person: model.Person) -> bool:
+        """Whether this platform can send to the person (Slack: a member id; Feishu: an open id; the console: anyone)."""
+        ...
+
+    def installed_in(self, *, workspace: str | None) -> bool:
+        """Whether krbot is still installed where this platform reaches `workspace` (False after an uninstall)."""
+        ...
+
 
 class Drains:
     """The stop_intake/drain defaults of a platform with nothing of its own to drain (its stop() finishes its work)."""
@@ -86,4 +99,12 @@ class Drains:
 
     def drain(self, *, timeout: float) -> bool:
         """Nothing in flight to wait for."""
+        return True
+
+
+class InstalledEverywhere:
+    """The installed_in of a platform that no workspace can uninstall krbot from (Feishu's one app, the console)."""
+
+    def installed_in(self, *, workspace: str | None) -> bool:
+        """Always installed."""
         return True

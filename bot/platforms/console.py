@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.core import model
 from bot.core.digest import Digest
 from bot.i18n import translate
-from bot.platforms.base import Drains, Reminder, Sent
+from bot.platforms.base import Drains, InstalledEverywhere, Reminder, Sent
 from bot.render import render_digest, render_reply
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def build(
     return ConsolePlatform(uow=uow, stdin=stdin, stdout=stdout, clock=clock)
 
 
-class ConsolePlatform(Drains):
+class ConsolePlatform(Drains, InstalledEverywhere):
     """The terminal as a chat: one line in (`chen: /kr update KR2 1.8%`, or `as chen` then `/kr …`), replies out."""
 
     name = PLATFORM
@@ -75,7 +75,8 @@ class ConsolePlatform(Drains):
             "scheduler.reminder_words" if reminder.words_only else "scheduler.reminder")
         kind = translate("delivery.chaser" if reminder.chaser else "delivery.reminder", lang=reminder.lang)
         head = translate("console.to", lang=reminder.lang, name=reminder.person.name, kind=kind)
-        body = translate(key, lang=reminder.lang, name=reminder.person.name, rows=list(reminder.rows))
+        body = translate(key, lang=reminder.lang, locale=reminder.locale, name=reminder.person.name,
+                         rows=list(reminder.rows))
         self._print(f"{head}\n{body}\n")
         return Sent(platform=PLATFORM, message_id=idempotency_key)
 
@@ -107,6 +108,10 @@ class ConsolePlatform(Drains):
     def stop(self) -> None:
         """Stop reading (the thread ends at the next line or end of input)."""
         self._stopped.set()
+
+    def reaches(self, *, person: model.Person) -> bool:
+        """The terminal shows what goes to anyone."""
+        return True
 
     def healthy(self) -> bool:
         """The terminal is always there."""

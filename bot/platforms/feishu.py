@@ -32,7 +32,7 @@ from bot.i18n import error_message
 from bot.platforms import feishu_cards as cards
 from bot.platforms import feishu_form as forms
 from bot.platforms import feishu_ws
-from bot.platforms.base import Drains, Reminder, Sent
+from bot.platforms.base import Drains, InstalledEverywhere, Reminder, Sent
 from bot.platforms.feishu_listeners import PLATFORM, FeishuListeners, _text_content
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def build(
     return FeishuPlatform(settings=settings, uow=uow, http=http, clock=clock, backoff=backoff, start_wait=start_wait)
 
 
-class FeishuPlatform(FeishuListeners, Drains):
+class FeishuPlatform(FeishuListeners, Drains, InstalledEverywhere):
     """Feishu through lark-oapi: the callback URL or the long connection in, the Open API out."""
 
     name = PLATFORM
@@ -193,6 +193,10 @@ class FeishuPlatform(FeishuListeners, Drains):
         if not drained:
             log.warning("feishu stopped with sends in flight: the ledger keeps them for the next start")
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def reaches(self, *, person: model.Person) -> bool:
+        """Someone with a Feishu open id in the OKR file."""
+        return bool(person.feishu_id)
 
     def healthy(self) -> bool:
         """HTTP mode is healthy while serving; the long connection while its socket is open."""

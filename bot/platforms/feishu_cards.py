@@ -182,7 +182,7 @@ def digest_cards(
 ) -> list[dict[str, Any]]:
     """The digest as interactive card(s): conclusions on top, data, next steps and asks folded; ask buttons."""
     language = lang or digest.language
-    helpers = surface_helpers(lang=language, tz=digest.timezone, escape=md)
+    helpers = surface_helpers(lang=language, tz=digest.timezone, escape=md, locale=digest.locale)
     decisions = decisions or {}
 
     line = line_renderer(digest=digest, lang=language, escape=md)

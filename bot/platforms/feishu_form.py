@@ -7,21 +7,21 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.core.values import format_value
 from bot.i18n import translate
+from bot.locale_words import value_for
 from bot.platforms.feishu_cards import card_json, content_of, markdown_element, md, pack, text_object
 
 
-def _shown(number: float | None, unit: str | None, lang: str) -> str:
-    """A value with its unit, or a dash."""
-    return "—" if number is None else format_value(number=number, unit=unit, lang=lang)
+def _shown(number: float | None, unit: str | None, lang: str, locale: str | None = None) -> str:
+    """A value with its unit in the reader's locale, or a dash."""
+    return value_for(number=number, unit=unit, lang=lang, locale=locale, digits=None)
 
 
 def _current(measure: Mapping[str, Any], lang: str) -> str:
     """A measure's value now: a milestone done or not, a number with its unit, or a dash."""
     if measure["kind"] == "milestone":
         return translate("digest.measure.milestone", lang=lang, name="", reached=measure.get("reached")).lstrip(":：")
-    return _shown(measure.get("value"), measure.get("unit"), lang)
+    return _shown(measure.get("value"), measure.get("unit"), lang, measure.get("locale"))
 
 
 def checkin_elements(
@@ -49,10 +49,10 @@ def checkin_elements(
         names.append(measure["name"])
         milestone = measure["kind"] == "milestone"
         current = _current(measure, lang)
-        target = "" if milestone else _shown(measure.get("target"), measure.get("unit"), lang)
+        target = "" if milestone else _shown(measure.get("target"), measure.get("unit"), lang, measure.get("locale"))
         label = translate(
             "feishu.checkin.measure", lang=lang, name=measure["name"], unit=measure.get("unit") or "", current=current,
-            target=target if measure.get("target") is not None else "",
+            target=target if measure.get("target") is not None else "", kind=measure["kind"],
         )
         placeholder = (
             translate("feishu.checkin.milestone_placeholder", lang=lang)

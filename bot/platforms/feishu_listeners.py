@@ -174,6 +174,8 @@ class FeishuListeners(FeishuReplies):
             stored = answer.reply is not None and answer.reply.ok and answer.workspace and answer.person
             item = self.owe(workspace=answer.workspace or "", person=answer.person or "", cause=message.message_id,
                             answer=planned) if stored and planned["messages"] else None
+            if answer.reply is not None and answer.workspace:
+                self._owe_notices(reply=answer.reply, workspace=answer.workspace, cause=f"message:{message.message_id}")
             return answer, planned, item
 
         once = services.handle_once(uow=self.uow, platform=PLATFORM, event_ids=ids, at=self.clock(), action=answered)
@@ -216,18 +218,6 @@ class FeishuListeners(FeishuReplies):
     def _sender(self, *, open_id: str | None) -> services.ChatSender | None:
         """Who sent a Feishu event, as krbot knows them (with their workspace's language), or None: the one lookup."""
         return services.chat_sender(uow=self.uow, platform=PLATFORM, user_id=open_id) if open_id else None
-
-    def _tell(self, *, reply: services.Reply, workspace: str, source: str) -> None:
-        """Send the reply's notices (ask decided, goal changed …) to the people they name, from a worker, once per source."""
-        if reply.notices:
-            self.submit(self._notify_all, reply=reply, workspace=workspace, cause=source)
-
-    def _notify_all(self, *, reply: services.Reply, workspace: str, cause: str) -> None:
-        """Deliver a reply's notices through the outbox, once per person and cause."""
-        try:
-            outbox.tell_notices(uow=self.uow, platform=self, reply=reply, workspace=workspace, cause=cause, now=self.clock())
-        except Exception:
-            log.exception("feishu notices for %s failed", cause)
 
     def _workspace_lang(self, workspace: str | None) -> str:
         """The workspace language for a message, zh when it can't be read."""
@@ -329,10 +319,14 @@ class FeishuListeners(FeishuReplies):
             asks=tuple(a for a in [_field(form, "ask")] if a),
             confidence=confidence,
         )
-        reply = services.record_checkin(
-            uow=self.uow, person=person, update=update, at=at, workspace=workspace, source=PLATFORM,
-            event_key=f"feishu-card:{event_id}",
-        )
+
+        def store() -> services.Reply:  # stored with the notices it owes, in one transaction
+            stored = services.record_checkin(uow=self.uow, person=person, update=update, at=at, workspace=workspace,
+                                             source=PLATFORM, event_key=f"feishu-card:{event_id}")
+            self._owe_notices(reply=stored, workspace=workspace, cause=f"card:{event_id}")
+            return stored
+
+        reply = services.all_or_nothing(uow=self.uow, action=store)
         text = render_reply(reply=reply)
         if not reply.ok:
             return _toast("error", text)
@@ -349,10 +343,14 @@ class FeishuListeners(FeishuReplies):
         ask_id = payloads.integer(value.get("id") or 0)
         as_of = feishu_payloads.moment(value.get("as_of"))
         at = self.clock()
-        reply = services.decide_ask(
-            uow=self.uow, person=person, ask_id=ask_id, approve=bool(value.get("ok")), at=at, workspace=workspace,
-            event_key=f"feishu:card:{event_id}",
-        )
+
+        def store() -> services.Reply:  # decided, and the asker's notice owed, in one transaction
+            decided = services.decide_ask(uow=self.uow, person=person, ask_id=ask_id, approve=bool(value.get("ok")),
+                                          at=at, workspace=workspace, event_key=f"feishu:card:{event_id}")
+            self._owe_notices(reply=decided, workspace=workspace, cause=f"ask:{ask_id}:{decided.params.get('status')}")
+            return decided
+
+        reply = services.all_or_nothing(uow=self.uow, action=store)
         self._tell(reply=reply, workspace=workspace, source=f"ask:{ask_id}:{reply.params.get('status')}")
         text = render_reply(reply=reply)
         card = None

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KIND = "reply"
-PREFIX = "feishu:"
+PLATFORM = "feishu"
+PREFIX = PLATFORM + ":"
 LEASE = timedelta(seconds=60)  # a live sender renews its claim before each try; Feishu's uuid covers an overlap
 SWEEP_SECONDS = 30.0
 
@@ -58,7 +59,8 @@ def owed_messages(*, reply: services.Reply) -> list[dict[str, Any]]:
                 {"chart": reply.params["quadrants"], "lang": reply.lang}]
     if reply.ok and reply.shows is services.Shows.DIGEST and reply.digest is not None:
         built = cards.digest_cards(digest=reply.digest, lang=reply.lang)
-        return [{"msg_type": "text", "content": text_content(translate(reply.key, lang=reply.lang, **reply.params))},
+        words = translate(reply.key, lang=reply.lang, locale=reply.locale, **reply.params)
+        return [{"msg_type": "text", "content": text_content(words)},
                 *({"msg_type": "interactive", "content": cards.content_of(card)} for card in built)]
     return [{"msg_type": "text", "content": text_content(render_reply(reply=reply))}]
 
@@ -90,7 +92,7 @@ class FeishuReplies:
         now = self.clock()
         item = outbox.Message(workspace_id=workspace_id, kind=KIND, target=person[:200], period=_period(cause),
                               slot=now)
-        outbox.owe(uow=self.uow, item=item, payload=answer, now=now)
+        outbox.owe(uow=self.uow, rows=[(item, answer)])
         return item
 
     def settle(self, *, item: outbox.Message | None, answer: dict[str, Any], lease: timedelta = LEASE) -> None:
@@ -131,6 +133,23 @@ class FeishuReplies:
             return None, ""
         return "image", json.dumps({"image_key": self.upload_image(png=chart[0])})
 
+    def _owe_notices(self, *, reply: services.Reply, workspace: str, cause: str) -> None:
+        """Inside the storing transaction: the notices the reply names, owed from the same commit (`_tell` sends them)."""
+        outbox.owe_notices(uow=self.uow, platform=PLATFORM, reply=reply, workspace=workspace, cause=cause,
+                           now=self.clock())
+
+    def _tell(self, *, reply: services.Reply, workspace: str, source: str) -> None:
+        """Send the reply's notices (ask decided, goal changed …) to the people they name, from a worker, once per source."""
+        if reply.notices:
+            self.submit(self._notify_all, reply=reply, workspace=workspace, cause=source)
+
+    def _notify_all(self, *, reply: services.Reply, workspace: str, cause: str) -> None:
+        """Deliver a reply's notices through the outbox, once per person and cause."""
+        try:
+            outbox.tell_notices(uow=self.uow, platform=self, reply=reply, workspace=workspace, cause=cause, now=self.clock())
+        except Exception:
+            log.exception("feishu notices for %s failed", cause)
+
     # ------------------------------------------------------------ sends in flight, and the sweep after a crash
 
     def submit(self, function: Callable[..., Any], /, **kwargs: Any) -> None:
@@ -153,19 +172,27 @@ class FeishuReplies:
         return not left
 
     def sweep(self) -> int:
-        """Send the answers a stopped or crashed process owed (queued, or claimed by a dead or expired worker)."""
-        now, count = self.clock(), 0
-        for owed in outbox.owed(uow=self.uow, kind=KIND, prefix=PREFIX):
-            lease = LEASE
-            if owed.status == "claimed":
-                if outbox.claimed_by_a_dead_process(worker=owed.claimed_by):
-                    lease = timedelta(0)
-                elif owed.claimed_at >= now - LEASE:
-                    continue  # a live sender's, or not yet expired
-            log.info("feishu answer %s owed since %s: sending it now", owed.item.period, owed.claimed_at.isoformat())
-            self.settle(item=owed.item, answer=owed.payload, lease=lease)
+        """Send the answers and notices a stopped or crashed process owed (queued, or claimed by a dead or expired
+        worker)."""
+        count = 0
+        for owed in outbox.owed(uow=self.uow, platform=PLATFORM, now=self.clock(), lease=LEASE):
+            log.info("feishu %s %s owed since %s: sending it now", owed.item.kind, owed.item.period,
+                     owed.claimed_at.isoformat())
+            if owed.item.kind == KIND:
+                self.settle(item=owed.item, answer=owed.payload, lease=owed.lease)
+            else:
+                self._notify_owed(owed=owed)
             count += 1
         return count
+
+    def _notify_owed(self, *, owed: outbox.Owed) -> None:
+        """Send an owed notice once through the outbox (the person it names, as the OKR file has them now)."""
+        box = outbox.Outbox(uow=self.uow, lease=owed.lease, clock=self.clock)
+        status, _ = box.send(item=owed.item, now=self.clock(), platform=self,
+                             send=lambda: outbox.notice_send(uow=self.uow, platform=self, item=owed.item,
+                                                             payload=owed.payload))
+        if status not in ("sent", "busy"):
+            log.warning("feishu notice to %s: %s", owed.item.target, status)
 
     def sweeping(self, *, halt: threading.Event) -> None:
         """Sweep at start, then every SWEEP_SECONDS until halted."""

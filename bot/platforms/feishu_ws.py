@@ -252,17 +252,12 @@ class LongConnection:
     async def _serve(self) -> None:
         """Connect (with backoff), ping, and hold the connection until stop(); then close the socket."""
         self._stop = asyncio.Event()
-        if self.closing:
-            return
         try:
-            await self._connect()
-        except Stopped:
-            return
-        except CredentialsRefused as refused:
-            self.refused = refused
-            return
+            opened = await self._open(again=False)
         finally:
             self._first.set()
+        if not opened:
+            return
         self._ping = asyncio.get_running_loop().create_task(self.client._ping_loop())
         await self._stop.wait()
         self._ping.cancel()
@@ -302,15 +297,23 @@ class LongConnection:
 
     async def reconnect(self) -> None:
         """After Feishu dropped the socket: connect again, unless stopping; refused credentials end the tries."""
+        await self._open(again=True)
+
+    async def _open(self, *, again: bool) -> bool:
+        """Connect (with backoff) unless stopping: True once open. Refused credentials end the tries (kept in `refused`;
+        start() names them, a reconnection logs them)."""
         if self.closing:
-            return
+            return False
         try:
             await self._connect()
         except Stopped:
-            return
+            return False
         except CredentialsRefused as refused:
             self.refused = refused
-            log.error("feishu refused the long connection on reconnect: %s", describe(refused))
+            if again:
+                log.error("feishu refused the long connection on reconnect: %s", describe(refused))
+            return False
+        return True
 
 
 class UnknownTypes:

@@ -42,7 +42,7 @@ from bot.platforms.payloads import Malformed
 from bot.platforms.slack_client import DIGEST_EVENT, SLACK_API_URL, SharedPolicy, make_client
 from bot.platforms.slack_listeners import DELIVERY, PLATFORM, SlackListeners
 from bot.platforms.slack_socket import SocketIntake
-from bot.platforms.slack_uninstalls import SlackUninstalls
+from bot.platforms.slack_uninstalls import SlackUninstalls, is_uninstall
 
 if TYPE_CHECKING:
     from slack_sdk.oauth.installation_store import InstallationStore
@@ -128,7 +128,6 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
         )
         self._socket: SocketIntake | None = None
         self.register(app=self.app)
-        self.gone_teams: set[str] = set()  # single token: teams that uninstalled krbot while this process ran
         self.register_uninstalls(app=self.app)
 
     def _authorize(self) -> AuthorizeResult:
@@ -255,6 +254,9 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
         wrong shape) is a 400. A listener's own failure does not escape: the error handler answers it (500 for events).
         """
         if self.installs is None and not self._our_team(request):
+            if is_uninstall(request.body):  # another team's uninstall: our token is not theirs, nothing to forget
+                log.info("slack: an uninstall from a foreign team ignored")
+                return BoltResponse(status=200, body="")
             log.warning("slack request from a foreign team refused")
             return BoltResponse(status=403, body="not our workspace")
         try:
@@ -339,6 +341,10 @@ class SlackPlatform(SlackListeners, SlackUninstalls):
             self._socket = None
         self.follow_ups_done(timeout=STOP_WAIT)  # after a drain: at once, unless one is stuck
         self._follow_ups.shutdown(wait=False, cancel_futures=True)
+
+    def reaches(self, *, person: model.Person) -> bool:
+        """Someone with a Slack member id in the OKR file."""
+        return bool(person.slack_id)
 
     def healthy(self) -> bool:
         """HTTP mode is healthy while served; Socket Mode while its connection is up."""

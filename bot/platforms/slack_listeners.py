@@ -60,7 +60,7 @@ class SlackListeners(SlackFollowUps):
             ("action", blocks.PICK_KR, self._ack_empty, self._pick_kr, []),
             ("action", blocks.APPROVE, self._approve, self._after_decision, []),
             ("action", blocks.DECLINE, self._decline, self._after_decision, []),
-            ("view", blocks.CHECKIN_VIEW, self._submit_form, self._tell_notices, []),
+            ("view", blocks.CHECKIN_VIEW, self._submit_form, self._tell_reply, []),  # then: tell whom it names
             ("event", "app_home_opened", self._ack_empty, self._publish_home, []),
             ("event", "message", self._direct_message, self._answer_message, [is_direct]),
             ("event", "message", self._ack_empty, None, []),  # any other message the bot sees: nothing to do
@@ -219,10 +219,15 @@ class SlackListeners(SlackFollowUps):
             context[HANDOFF] = Handoff(answer=self._stranger_text(user_id=user_id))
             ack()
             return
-        reply = services.decide_ask(
-            uow=self.uow, person=sender.person, ask_id=ask_id, approve=approve, at=self.clock(), workspace=sender.workspace,
-            event_key=f"slack:action:{user_id}:{action.get('action_ts', '')}:{action.get('action_id', '')}:{ask_id}",
-        )
+        key = f"slack:action:{user_id}:{action.get('action_ts', '')}:{action.get('action_id', '')}:{ask_id}"
+
+        def store() -> services.Reply:  # decided, and the asker's notice owed, in one transaction
+            reply = services.decide_ask(uow=self.uow, person=sender.person, ask_id=ask_id, approve=approve,
+                                        at=self.clock(), workspace=sender.workspace, event_key=key)
+            self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
+            return reply
+
+        reply = services.all_or_nothing(uow=self.uow, action=store)
         context[HANDOFF] = Handoff(reply=reply, workspace=sender.workspace, ask=ask_id)
         ack()
 
@@ -238,13 +243,20 @@ class SlackListeners(SlackFollowUps):
             text = self._stranger_text(user_id=payloads.text(body, "user", "id"))
             ack(response_action="update", view=blocks.result_view(text=text, lang="en"))
             return
-        reply, problems = services.record_form(
-            uow=self.uow, person=sender.person, code=form["code"], values=form["values"], note=form["note"],
-            confidence=form["confidence"],
-            next_step=form["next"], risk=form["risk"], ask_text=form["ask_text"], ask_kind=form["ask_kind"] or None,
-            ask_amount=form["ask_amount"], at=self.clock(), workspace=sender.workspace, source=PLATFORM,
-            event_key=f"view:{payloads.text(view, 'id')}:{view.get('hash', '')}",
-        )
+
+        def store() -> tuple[services.Reply | None, dict[str, KrbotError]]:  # stored with the notices it owes
+            reply, problems = services.record_form(
+                uow=self.uow, person=sender.person, code=form["code"], values=form["values"], note=form["note"],
+                confidence=form["confidence"], next_step=form["next"], risk=form["risk"], ask_text=form["ask_text"],
+                ask_kind=form["ask_kind"] or None, ask_amount=form["ask_amount"], at=self.clock(),
+                workspace=sender.workspace, source=PLATFORM,
+                event_key=f"view:{payloads.text(view, 'id')}:{view.get('hash', '')}",
+            )
+            if reply is not None:
+                self.owe_notices(reply=reply, workspace=sender.workspace, context=context)
+            return reply, problems
+
+        reply, problems = services.all_or_nothing(uow=self.uow, action=store)
         if reply is None:
             errors = {form["blocks"].get(field, field): error_message(error, lang=sender.lang)[:300]
                       for field, error in problems.items()}
@@ -346,10 +358,6 @@ class SlackListeners(SlackFollowUps):
         if message.get("ts") and body.get("channel"):
             updated = blocks.decided(blocks=message.get("blocks", []), ask_id=ask_id, text=decision)
             client.chat_update(channel=body["channel"]["id"], ts=message["ts"], blocks=updated, text=blocks.fallback(blocks=updated))
-        self._tell_reply(client=client, context=context)
-
-    def _tell_notices(self, client: WebClient, context: BoltContext) -> None:
-        """After a saved form: tell the people the reply names."""
         self._tell_reply(client=client, context=context)
 
     def _answer_message(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:

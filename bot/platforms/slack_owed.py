@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext
@@ -18,7 +18,6 @@ from slack_sdk import WebClient
 from bot import outbox, services
 from bot.charts import matrix_png
 from bot.core import model
-from bot.core.errors import KrbotError
 from bot.i18n import translate
 from bot.outbox import Message
 from bot.platforms import slack_blocks as blocks
@@ -123,7 +122,7 @@ class SlackFollowUps:
         """Queue the answer to request `cause` in the transaction under way (the one that stores the request)."""
         now = datetime.now(UTC)
         workspace_id = services.workspace_id_of(uow=self.uow, workspace=workspace)
-        outbox.queue_follow_ups(uow=self.uow, rows=[
+        outbox.owe(uow=self.uow, rows=[
             (answer_item(workspace_id=workspace_id, person=person, cause=cause, part=n, now=now),
              {"platform": PLATFORM, "workspace": workspace, "channel": channel, "message": message})
             for n, message in enumerate(blocks.text_messages(text=text))
@@ -138,7 +137,7 @@ class SlackFollowUps:
             self._send_owed_row(item=item, payload={"platform": PLATFORM, "workspace": workspace, "channel": channel,
                                                     "message": message})
 
-    def _send_owed_row(self, *, item: Message, payload: dict[str, Any]) -> str:
+    def _send_owed_row(self, *, item: Message, payload: dict[str, Any], lease: timedelta = outbox.OWED_LEASE) -> str:
         """One owed follow-up through the outbox: an answer posted marked (found again after a crash), or a notice."""
         client = self._client_for(workspace=payload.get("workspace"))
         key = outbox.idempotency_key(item)
@@ -148,11 +147,7 @@ class SlackFollowUps:
 
         def send() -> Sent:
             if item.kind != ANSWER:
-                person = services.person_of(uow=self.uow, key=str(payload.get("person")), at=datetime.now(UTC),
-                                            workspace=payload.get("workspace"))
-                if person is None:
-                    raise KrbotError("slack.no_user", person=str(payload.get("person")))
-                return self.notify(person=person, text=str(payload.get("text") or ""), idempotency_key=key)
+                return outbox.notice_send(uow=self.uow, platform=self, item=item, payload=payload)
             return slack_client.post_marked(client=client, post=message, channel=channel, thread=None, key=key,
                                             about=about, event_type=ANSWER_EVENT)
 
@@ -161,7 +156,7 @@ class SlackFollowUps:
                 return None
             return slack_client.find_marked(client=client, channel=channel, thread=None, key=key, event_type=ANSWER_EVENT)
 
-        box = outbox.Outbox(uow=self.uow, lease=outbox.OWED_LEASE)
+        box = outbox.Outbox(uow=self.uow, lease=lease)
         status, _ = box.send(item=item, now=datetime.now(UTC), platform=self, send=send, find=find)
         return status
 
@@ -175,9 +170,8 @@ class SlackFollowUps:
     def _send_owed(self) -> None:
         """Send what a stopped process owed (queued, or claimed by one whose lease ran out)."""
         try:
-            rows = outbox.follow_ups_owed(uow=self.uow, platform=PLATFORM, now=datetime.now(UTC))
-            for row in rows:
-                status = self._send_owed_row(item=outbox.item_of(row), payload=dict(row.payload or {}))
-                log.info("slack: owed %s to %s %s", row.kind, row.target, status)
+            for owed in outbox.owed(uow=self.uow, platform=PLATFORM, now=datetime.now(UTC)):
+                status = self._send_owed_row(item=owed.item, payload=owed.payload, lease=owed.lease)
+                log.info("slack: owed %s to %s %s", owed.item.kind, owed.item.target, status)
         except Exception:  # noqa: BLE001 - a background thread: the next start (or a redelivery) tries again
             log.exception("slack: sending what was owed failed")

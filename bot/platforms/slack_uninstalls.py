@@ -1,19 +1,26 @@
 """Slack uninstalls honoured: `app_uninstalled` and `tokens_revoked` forget the team's tokens, and krbot stops sending there.
 
 With installs (OAuth) the team's tokens are deleted from the store; with a single SLACK_BOT_TOKEN, which no event can
-delete, the team is marked gone for this process and the log says what to do. Either way the event is acked after
-the change is stored (200; an event for a team krbot does not know changes nothing), and the jobs skip a workspace
-whose install is gone (bot/scheduler.py asks `installed_in`).
+delete, the database remembers that this token was taken back (a restart on the same token still sends nothing; a new
+token, after installing krbot again, works at once) and the log says what to do. Either way the event is acked after
+the change is stored (200; an event for a team krbot does not know — another team's, with one token — changes
+nothing), and the jobs skip a workspace whose install is gone (bot/scheduler.py asks `installed_in`).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext
 
+from bot import services
 from bot.core.errors import KrbotError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services import UnitOfWork
 
 log = logging.getLogger(__name__)
 EVENTS = ("app_uninstalled", "tokens_revoked")
@@ -23,7 +30,8 @@ class SlackUninstalls:
     """The uninstall listeners of the Slack platform (a mixin: the platform gives the install store, if any)."""
 
     installs: Any
-    gone_teams: set[str]
+    uow: UnitOfWork
+    settings: Settings
 
     def register_uninstalls(self, *, app: Any) -> None:
         """Listen to `app_uninstalled` and `tokens_revoked` (HTTP and Socket Mode alike: one Bolt app)."""
@@ -53,15 +61,16 @@ class SlackUninstalls:
                 log.warning("slack team %s %s: its tokens are deleted; nothing more is sent there", team, why)
             return
         if bot and team:
-            self.gone_teams.add(team)
+            services.slack_token_taken_back(uow=self.uow, token=self.settings.slack_bot_token or "", team_id=team,
+                                            at=datetime.now(UTC))
             log.warning("slack team %s %s: SLACK_BOT_TOKEN no longer works there; nothing more is sent until krbot is "
                         "installed again and restarted with the new token", team, why)
 
     def installed_in(self, *, workspace: str | None) -> bool:
         """False when krbot's install in the workspace's Slack team is gone: its tokens deleted (or, with one token,
-        the team uninstalled krbot while this process ran); the jobs skip that workspace."""
+        the team took that token back); the jobs skip that workspace."""
         if self.installs is None:
-            return not self.gone_teams
+            return services.slack_team_that_took_back(uow=self.uow, token=self.settings.slack_bot_token or "") is None
         try:
             self._client_for(workspace=workspace)
         except KrbotError as error:
@@ -70,3 +79,9 @@ class SlackUninstalls:
 
     def _client_for(self, *, workspace: str | None) -> Any:
         raise NotImplementedError
+
+
+def is_uninstall(body: Any) -> bool:
+    """Whether a request is an `app_uninstalled` or `tokens_revoked` event callback."""
+    event = body.get("event") if isinstance(body, dict) else None
+    return isinstance(event, dict) and event.get("type") in EVENTS

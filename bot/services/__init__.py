@@ -38,14 +38,22 @@ from bot.services.context import (
 )
 from bot.services.digest import boss_digest, compose, compose_as_posted, compose_report, digest_run
 from bot.services.dispatch import run_command
-from bot.services.events import EVENT_MEMORY, Once, claim_event, claim_events, handle_once, release_event
+from bot.services.events import (
+    EVENT_MEMORY,
+    Once,
+    all_or_nothing,
+    claim_event,
+    claim_events,
+    handle_once,
+    release_event,
+)
 from bot.services.export import export_all, export_csv
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import CONFIDENCE_FIELD, form_confidence, record_form
 from bot.services.goals import change_goal, complete_task
 from bot.services.hooks import HookRefused, create_hook, hook_checkin, list_hooks, revoke_hook
 from bot.services.inbound import json_checkin, moment_within_reach, request_key
-from bot.services.installs import slack_install_stores
+from bot.services.installs import slack_install_stores, slack_team_that_took_back, slack_token_taken_back
 from bot.services.keys import bound_request, checked_key
 from bot.services.replies import DigestRun, Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
@@ -100,6 +108,8 @@ __all__ = [
     "Shows",
     "UnitOfWork",
     "slack_install_stores",
+    "slack_team_that_took_back",
+    "slack_token_taken_back",
     "SourceNotice",
     "SyncRun",
     "source_status",
@@ -116,6 +126,7 @@ __all__ = [
     "ScheduleView",
     "Scope",
     "_STATUS_RANK",
+    "all_or_nothing",
     "boss_channels",
     "boss_digest",
     "build_checkin",

@@ -310,6 +310,7 @@ def _saved(
             "standing": standing,
         },
         notices=notices,
+        locale=locale,
     )
 
 

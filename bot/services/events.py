@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from storage import events
 from storage.db import UnitOfWork
@@ -80,3 +80,30 @@ def handle_once(
                 raise
         return Once(fresh=False)
     return Once(fresh=True, result=result)
+
+
+def all_or_nothing(*, uow: UnitOfWork, action: Callable[[], T]) -> T:
+    """Run `action` (a service call and the follow-ups it owes) in ONE transaction: committed whole, or nothing of it
+    kept when a part refused. A twin of the same request that committed first (a unique-key clash, which spoils the
+    transaction) is answered by running `action` again on its own: it then finds the twin's change ("already")."""
+    try:
+        with uow.atomic() as atomic:
+            result = action()
+            if atomic.spoiled:
+                raise _Refused(result)
+    except _Refused as refused:
+        return refused.result
+    except SQLAlchemyError as error:
+        if not _clashed(error):
+            raise
+        return action()
+    return result
+
+
+def _clashed(error: BaseException | None) -> bool:
+    """Whether a unique key refused a write somewhere along this error's chain."""
+    while error is not None:
+        if isinstance(error, IntegrityError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

@@ -14,6 +14,7 @@ from bot.core import model
 from bot.core.cells import escaped_row
 from bot.core.numbers import NumberStyle
 from bot.core.progress import measure_progress, okr_progress
+from bot.core.values import plausible_range
 from bot.locales import number_style
 from bot.services.context import load_scope
 from bot.services.sync import sources_of
@@ -24,7 +25,12 @@ from storage.repository import pulls
 
 def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -> dict[str, Any]:
     """Everything stored for the current cycle: check-ins, asks, goal changes, the OKR tree with values."""
-    with uow.begin() as session:
+    return _exported(uow=uow, at=at, workspace=workspace)[0]
+
+
+def _exported(*, uow: UnitOfWork, at: datetime, workspace: str | None) -> tuple[dict[str, Any], model.Okrs]:
+    """export_all's data, and the OKR tree it was read against (for the CSV's locales and plausible ranges)."""
+    with uow.snapshot() as session:  # check-ins, their values, asks and changes as of one moment
         scope = load_scope(session=session, workspace=workspace, at=at)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id)
         asks = repository.load_asks(session=session, workspace_id=scope.workspace.id, cycle_id=scope.cycle.id)
@@ -44,6 +50,9 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
     def origin(checkin: model.Checkin) -> str:
         return "synced" if checkin.synced else "typed"  # a data source pulled it, or a person typed it (§9)
 
+    def when(moment: datetime) -> str:
+        return moment.astimezone(zone).isoformat()  # on the workspace's clock, its offset written (§4)
+
     def period(moment: datetime) -> str:
         year, week, _ = moment.astimezone(zone).isocalendar()
         return f"{year}-W{week:02d}"
@@ -57,7 +66,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "measure": name,
                     "value": shown,
                     "person": c.person,
-                    "at": c.at.isoformat(),
+                    "at": when(c.at),
                     "note": c.note,
                     "next": c.next_step,
                     "risk": c.risk,
@@ -73,7 +82,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                     "measure": None,
                     "value": None,
                     "person": c.person,
-                    "at": c.at.isoformat(),
+                    "at": when(c.at),
                     "note": c.note,
                     "next": c.next_step,
                     "risk": c.risk,
@@ -83,7 +92,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                 }
             )
     progresses = okr_progress(okrs=okrs, checkins=checkins, as_of=scope.local(at))
-    return {
+    data = {
         "workspace": {
             "name": okrs.workspace.name,
             "language": okrs.workspace.language,
@@ -124,7 +133,7 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                 "unit": a.unit,
                 "text": a.text,
                 "status": a.status.value,
-                "at": a.at.isoformat(),
+                "at": when(a.at),
                 "decided_by": a.decided_by,
             }
             for a in asks
@@ -138,14 +147,17 @@ def export_all(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -
                 "new": c.new,
                 "reason": c.reason,
                 "person": c.person,
-                "at": c.at.isoformat(),
+                "at": when(c.at),
             }
             for c in changes
         ],
     }
+    return data, okrs
 
 
-def _export_measure(progress: Any, *, code: str, sources: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+def _export_measure(
+    progress: Any, *, code: str, sources: dict[tuple[str, str], dict[str, Any]], zone: Any
+) -> dict[str, Any]:
     m = progress.measure
     item: dict[str, Any] = {"name": m.name, "kind": m.kind.value}
     if m.unit:
@@ -164,7 +176,8 @@ def _export_measure(progress: Any, *, code: str, sources: dict[tuple[str, str], 
         item["max"] = m.maximum
     value = progress.value
     item["value"] = bool(value) if m.kind is model.MeasureKind.MILESTONE and value is not None else value
-    item["value_at"] = progress.last_at.isoformat() if progress.last_at else None  # none: the baseline, nothing given
+    last = progress.last_at
+    item["value_at"] = last.astimezone(zone).isoformat() if last else None  # none: the baseline, nothing given
     item["completion"] = progress.completion
     item["forecast"] = progress.forecast_value
     if (code, m.name) in sources:
@@ -200,7 +213,7 @@ def _export_objective(
         "completion": progress.completion,
         "forecast_completion": progress.forecast_completion,
         "status": progress.status.value,
-        "measures": [_export_measure(m, code=o.code, sources=sources) for m in measures],
+        "measures": [_export_measure(m, code=o.code, sources=sources, zone=at.tzinfo) for m in measures],
         "paths": [
             {
                 "code": p.code,
@@ -220,7 +233,7 @@ def _export_objective(
                         "status": kp.status.value,
                         "completion": kp.completion,
                         "forecast_completion": kp.forecast_completion,
-                        "measures": [_export_measure(m, code=kp.kr.code, sources=sources) for m in kp.measures],
+                        "measures": [_export_measure(m, code=kp.kr.code, sources=sources, zone=at.tzinfo) for m in kp.measures],
                         "tasks": [
                             {
                                 "title": t.title,
@@ -246,30 +259,45 @@ CSV_EXPORT_COLUMNS = [
 ]
 
 
-def csv_number(*, value: Any, style: NumberStyle) -> str:
-    """A stored value written for a spreadsheet of this locale, so that import-checkins reads it back exactly."""
+def csv_number(*, value: Any, style: NumberStyle, insist: bool = False) -> str:
+    """A stored value written for a spreadsheet of this locale, so that import-checkins reads it back exactly
+    (`insist`: with `!`, a value stored beyond the measure's plausible range)."""
     if isinstance(value, bool) or value is None:
         return "" if value is None else ("done" if value else "not done")
     text = format(Decimal(repr(float(value))).normalize(), "f")
     whole, _, fraction = text.partition(".")
     if len(fraction) == 3 and whole.lstrip("-") not in ("0", ""):
         fraction += "0"  # 2.125 would read as two thousand one hundred twenty-five in half the locales
-    return whole + (style.decimal + fraction if fraction else "")
+    return whole + (style.decimal + fraction if fraction else "") + ("!" if insist else "")
+
+
+def _insisted(*, okrs: model.Okrs, code: str, measure: str | None, value: Any) -> bool:
+    """True when a stored value lies beyond its measure's plausible range: it was stored with `!`."""
+    owner = okrs.owner_of(code=code)
+    found = next((m for m in owner.measures if m.name == measure), None) if owner is not None else None
+    if found is None or isinstance(value, bool) or value is None:
+        return False
+    bounds = plausible_range(measure=found)
+    return bounds is not None and not bounds[0] <= float(value) <= bounds[1]
 
 
 def export_csv(*, uow: UnitOfWork, at: datetime, workspace: str | None = None) -> str:
     """The check-ins and asks as a CSV for Excel: UTF-8 BOM, the workspace's numbers and offset; import-checkins reads it."""
-    data = export_all(uow=uow, at=at, workspace=workspace)
+    data, okrs = _exported(uow=uow, at=at, workspace=workspace)
     zone = ZoneInfo(data["workspace"]["timezone"])
-    locale = data["workspace"]["locale"]
-    style = number_style(locale=locale)
+    style = number_style(locale=okrs.workspace.number_locale)
     delimiter = ";" if style.decimal == "," else ","
+
+    def number(item: dict[str, Any]) -> str:  # in the row's person's locale, as import-checkins reads it
+        insist = _insisted(okrs=okrs, code=item["code"], measure=item["measure"], value=item["value"])
+        return csv_number(value=item["value"], style=number_style(locale=okrs.locale_of(person=item["person"])),
+                          insist=insist)
 
     def local(moment: str) -> str:
         return datetime.fromisoformat(moment).astimezone(zone).isoformat()
 
     rows = [  # text cells escaped so that none becomes a formula; the value is a number, written as one
-        {**escaped_row(row=item), "value": csv_number(value=item["value"], style=style), "at": local(item["at"])}
+        {**escaped_row(row=item), "value": number(item), "at": local(item["at"])}
         for item in data["checkins"]
     ]
     rows += [

@@ -109,11 +109,13 @@ def _change_goal(
         if isinstance(target, model.KeyResult):
             involved += [target.accountable or "", *target.informed]
         notices = tuple(
-            Notice(person=key, key="notice.goal_changed", params=params, name=name_of(scope, key))
+            Notice(person=key, key="notice.goal_changed", params=params, name=name_of(scope, key),
+                   locale=scope.locale_for(key))
             for key in dict.fromkeys(involved)
             if key and key != sender.key
         )
-        reply = Reply(key="change.saved", lang=scope.lang, params=params, notices=notices)
+        reply = Reply(key="change.saved", lang=scope.lang, params=params, notices=notices,
+                      locale=scope.locale_for(sender.key))
         _words_of(reply)  # a reply that can't be worded fails here, and the change is not kept
     return reply
 

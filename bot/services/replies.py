@@ -21,6 +21,7 @@ class Notice:
     key: str
     params: dict[str, Any] = field(default_factory=dict)
     name: str = ""
+    locale: str | None = None  # BCP 47: how the person told writes numbers (None: the language's way)
 
 
 class Shows(StrEnum):
@@ -45,6 +46,7 @@ class Reply:
     digest: Digest | None = None
     notices: tuple[Notice, ...] = ()
     shows: Shows = Shows.TEXT
+    locale: str | None = None  # BCP 47: how the reader writes numbers (None: the language's way)
 
 
 @dataclass(frozen=True, slots=True)

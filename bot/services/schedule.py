@@ -12,7 +12,7 @@ from bot.core.progress import okr_progress
 from bot.services.context import load_scope, person_in
 from bot.services.digest import digest_run
 from bot.services.replies import Reply
-from bot.services.views import rows_by_person
+from bot.services.views import rows_by_person, rows_in_locale
 from storage import repository
 from storage.db import UnitOfWork
 from storage.repository import pulls
@@ -100,7 +100,11 @@ def reminder_rows(
         scope = load_scope(session=session, workspace=workspace, at=at)
         checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at)
     rows = rows_by_person(okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at)))
-    return {key: [row for row in rows.get(key, []) if not row.get("contributing")] for key in people}
+    return {
+        key: rows_in_locale(rows=[row for row in rows.get(key, []) if not row.get("contributing")],
+                            locale=scope.locale_for(key))
+        for key in people
+    }
 
 
 def overdue_tasks(

@@ -54,8 +54,9 @@ def import_checkins(
 ) -> dict[str, int]:
     """History from a CSV (code,measure,value,person,at[,note,next,ask,risk]): every row or none.
 
-    The delimiter is sniffed; numbers are read in `locale`, else the workspace's; a row repeating another's
-    code, measure and time is refused with both line numbers."""
+    The delimiter is sniffed; numbers are read in `locale` for every row, else in each row's person's locale (theirs,
+    else the workspace's); a row dated in the future is refused like a typed one; a row repeating another's code,
+    measure and time is refused with both line numbers."""
     body = clean_text(text=text).lstrip("\ufeff")
     reader = csv.DictReader(io.StringIO(body), delimiter=sniff_delimiter(text=body))
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -74,7 +75,7 @@ def import_checkins(
         )
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=now)
-        style = _style(scope=scope, locale=locale)
+        style = number_style(locale=check_locale(tag=locale)) if locale else None
         seen: dict[tuple[str, str, datetime], int] = {}
         groups: dict[tuple[str, str, datetime], repository.NewCheckin] = {}
         targets: dict[str, model.KeyResult | model.Objective] = {}
@@ -84,7 +85,7 @@ def import_checkins(
             row = {k.strip(): unescape_cell(text=(v or "").strip()) for k, v in raw.items() if k is not None}
             rows += 1
             try:
-                checkin, asks = _row_checkin(scope=scope, row=row, style=style, targets=targets)
+                checkin, asks = _row_checkin(scope=scope, row=row, style=style, targets=targets, now=now)
                 for name in checkin.values:
                     key = (checkin.code, name, checkin.at)
                     if key in seen:
@@ -101,9 +102,11 @@ def import_checkins(
 
 
 def _row_checkin(
-    *, scope: Scope, row: dict[str, str], style: NumberStyle, targets: dict[str, model.KeyResult | model.Objective]
+    *, scope: Scope, row: dict[str, str], style: NumberStyle | None,
+    targets: dict[str, model.KeyResult | model.Objective], now: datetime,
 ) -> tuple[model.Checkin, list[model.Ask]]:
-    """One spreadsheet row through the one check-in builder (one value, the words, the ask), its code looked up once."""
+    """One spreadsheet row through the one check-in builder (one value, the words, the ask), its code looked up once;
+    its numbers read in `style`, else in the row's person's locale."""
     person = person_in(scope, row["person"])
     code = row["code"].upper()
     target = targets.get(code) or owned_target(scope, code, person)
@@ -115,7 +118,7 @@ def _row_checkin(
         confidence=read_confidence(text=row["confidence"]) if row.get("confidence") else None,
     )
     at = parse_moment(text=row["at"], timezone=scope.workspace.timezone)
-    return checkin_for(scope=scope, target=target, person=person, update=update, at=at, style=style)
+    return checkin_for(scope=scope, target=target, person=person, update=update, at=at, now=now, style=style)
 
 
 def _merged(*, earlier: repository.NewCheckin | None, checkin: model.Checkin, asks: list[model.Ask]) -> repository.NewCheckin:
@@ -132,8 +135,3 @@ def _merged(*, earlier: repository.NewCheckin | None, checkin: model.Checkin, as
         confidence=checkin.confidence if checkin.confidence is not None else before.confidence,
     )
     return repository.NewCheckin(checkin=merged, asks=[*earlier.asks, *asks], source=IMPORT_SOURCE)
-
-
-def _style(*, scope: Scope, locale: str | None) -> NumberStyle:
-    """The number style a spreadsheet is read in: `--locale`, else the workspace's."""
-    return number_style(locale=check_locale(tag=locale) if locale else scope.okrs.workspace.number_locale)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot import commands
 from bot.core import model
@@ -18,6 +19,7 @@ from bot.core.numbers import NumberStyle
 from bot.core.redact import QUOTE_LIMIT, blank_url, plain_quote
 from bot.core.sources import OUTSIDE_WORDS, failure_kind, number_text, sourced
 from bot.core.text import clean_text
+from bot.i18n import source_error_words
 from bot.locales import number_style, write_value
 from bot.metrics import CHECKINS, SOURCE_PULLS
 from bot.services.checkins import checkin_for, read_measure
@@ -105,11 +107,10 @@ def _words(error: KrbotError, *, lang: str) -> str:
     return translate(error.key, lang=lang, **params)
 
 
-def kind_words(*, key: str, lang: str, status: Any = None) -> str:
-    """A pull's refusal as everyone else reads it (digest, /api/v1/okrs, export): only its kind."""
-    from bot.i18n import translate
-
-    return translate(f"source.kind.{failure_kind(key=key)}", lang=lang, status=status)
+def failure_kind_key(*, key: str, status: Any = None) -> str:
+    """A pull's refusal as everyone else reads it (digest, /api/v1/okrs, export): only its kind, stored as its catalog
+    key (`source.kind.http_status:502`) so that each reader reads it in their own language."""
+    return f"source.kind.{failure_kind(key=key)}" + ("" if status is None else f":{status}")
 
 
 def sync_sources(
@@ -156,7 +157,7 @@ def sync_sources(
         error = errors.get(item.measure_id)
         row = last.get(item.measure_id)
         tell = error is not None and (row is None or row.told_on != day)
-        kind = None if error is None else kind_words(key=error.key, lang=run.lang, status=error.params.get("status"))
+        kind = None if error is None else failure_kind_key(key=error.key, status=error.params.get("status"))
         results.append(pulls.PullResult(measure_id=item.measure_id, value=values.get(item.measure_id), error=kind, tell=tell))
         if tell and error is not None:  # the owner reads the kind and, of what the source said, 120 plain characters
             words = clean_text(text=_words(error, lang=run.lang))
@@ -277,7 +278,7 @@ def _notice(*, scope: Scope, item: _Sourced, words: str, row: Any, at: datetime)
     return SourceNotice(person=owner, text=text, cause=f"source:{item.measure_id}:{day}")
 
 
-def source_fields(*, source: model.Source, row: Any) -> dict[str, Any]:
+def source_fields(*, source: model.Source, row: Any, lang: str, zone: ZoneInfo) -> dict[str, Any]:
     """A measure's source as export shows it (never a secret: variable names, not their values) and its last pull."""
     shown: dict[str, Any] = {"kind": source.kind}
     if source.kind == "sql":
@@ -287,24 +288,25 @@ def source_fields(*, source: model.Source, row: Any) -> dict[str, Any]:
     failed = row is not None and row.failed_at is not None and (row.ok_at is None or row.failed_at > row.ok_at)
     shown["last_pull"] = {
         "status": "never" if row is None else ("failed" if failed else "ok"),
-        "tried_at": row.tried_at.isoformat() if row is not None and row.tried_at else None,
-        "ok_at": row.ok_at.isoformat() if row is not None and row.ok_at else None,
+        "tried_at": row.tried_at.astimezone(zone).isoformat() if row is not None and row.tried_at else None,
+        "ok_at": row.ok_at.astimezone(zone).isoformat() if row is not None and row.ok_at else None,
         "value": row.value if row is not None else None,
-        "failed_at": row.failed_at.isoformat() if row is not None and row.failed_at else None,
-        "error": row.error if row is not None else None,
+        "failed_at": row.failed_at.astimezone(zone).isoformat() if row is not None and row.failed_at else None,
+        "error": source_error_words(row.error, lang=lang) if row is not None and row.error else None,
     }
     return shown
 
 
 def sources_of(*, scope: Scope, rows: dict[int, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every sourced measure's export fields by (code, measure name)."""
-    shown = {}
+    """Every sourced measure's export fields by (code, measure name), its times on the workspace's clock."""
+    shown, zone = {}, ZoneInfo(scope.workspace.timezone)
     for objective in scope.okrs.objectives:
         for target in (objective, *objective.krs()):
             for measure in sourced(target=target):
                 measure_id = scope.loaded.measure_ids[(target.code, measure.name)]
                 assert measure.source is not None
-                shown[(target.code, measure.name)] = source_fields(source=measure.source, row=rows.get(measure_id))
+                shown[(target.code, measure.name)] = source_fields(source=measure.source, row=rows.get(measure_id),
+                                                                   lang=scope.lang, zone=zone)
     return shown
 
 

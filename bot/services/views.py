@@ -35,11 +35,14 @@ def list_krs(
     rows = rows_by_person(okr_progress(okrs=scope.okrs, checkins=checkins, as_of=scope.local(at)))[sender.key]
     said = latest_by_code(checkins=checkins)
     rows = [{**row, "confidence": said.get(str(row["code"]))} for row in rows]  # the form keeps it until changed
+    locale = scope.locale_for(sender.key)
+    rows = rows_in_locale(rows=rows, locale=locale)
     return Reply(
         key="reply.list",
         lang=scope.lang,
         params={"rows": rows, "name": sender.name, "form_hint": form_hint},
         shows=Shows.FORM if form_hint else Shows.TEXT,
+        locale=locale,
     )
 
 
@@ -68,15 +71,17 @@ def status_of(
         if code is not None:
             owned_target(scope, code, sender)
     digest = compose(uow=uow, as_of=at, workspace=workspace)
+    locale = scope.locale_for(sender.key)
     if code is None:
-        return Reply(key="reply.status_all", lang=scope.lang, digest=digest)
+        return Reply(key="reply.status_all", lang=scope.lang, digest=digest, locale=locale)
     code = code.upper()
     for section in digest.objectives:
         if section.code == code:
-            return Reply(key="reply.status_objective", lang=scope.lang, params={"o": section}, digest=digest)
+            return Reply(key="reply.status_objective", lang=scope.lang, params={"o": section}, digest=digest,
+                         locale=locale)
         for line in section.krs:
             if line.code == code:
-                return Reply(key="reply.status_kr", lang=scope.lang, params={"k": line}, digest=digest)
+                return Reply(key="reply.status_kr", lang=scope.lang, params={"k": line}, digest=digest, locale=locale)
     raise KrbotError("code.unknown", word=code, known="—")
 
 
@@ -168,6 +173,11 @@ def show_plan(*, uow: UnitOfWork, code: str, at: datetime, workspace: str | None
             "needed": CRITICAL_BUFFER_DAYS,
         },
     )
+
+
+def rows_in_locale(*, rows: list[dict[str, Any]], locale: str) -> list[dict[str, Any]]:
+    """A reader's rows whose measures carry the locale their numbers are written in (forms and reminders)."""
+    return [{**row, "measures": [{**m, "locale": locale} for m in row["measures"]]} for row in rows]
 
 
 def rows_by_person(progresses: Any) -> dict[str, list[dict[str, Any]]]:

@@ -108,7 +108,8 @@ def load_checkins(
             )
         }
         for checkin_id, measure, value in connection.execute(values_query, params):
-            grouped[checkin_id].values[measure] = value
+            if checkin_id in grouped:  # outside a snapshot: one committed after the first read is not part of this one
+                grouped[checkin_id].values[measure] = value
         return list(grouped.values())
     rows = connection.execute(_HISTORY[until is not None], params).all()
     grouped = {}

@@ -77,7 +77,7 @@ def _top_level_imports(path: Path) -> set[str]:
     return {name for name in names if name in ours}
 
 
-EDGES = ("platforms", "api")  # the chat platforms and the HTTP API: both only translate
+EDGES = ("platforms", "api", "web")  # the chat platforms, the HTTP API and the web pages: all only translate
 
 
 @pytest.mark.parametrize("edge", EDGES)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 import typer
 import yaml
 from sqlalchemy import func, select, table
@@ -27,7 +28,8 @@ EXAMPLE_ZH = ROOT / "examples" / "q4-europe.zh.yaml"
 SHIPPED_CSV = ROOT / "examples" / "q4-europe.checkins.zh.csv"
 WORKSPACE = "欧洲事业部"
 HEADER = "code,measure,value,person,at,note,next,ask,risk"
-SECTION_4 = ("db", "import", "lint", "checkin", "import-checkins", "say", "digest", "jobs", "export", "plan", "run", "demo")
+SECTION_4 = ("db", "import", "lint", "checkin", "import-checkins", "say", "digest", "jobs", "export", "plan", "run", "demo",
+             "init")
 BUILT = ("db", "import", "lint", "checkin", "import-checkins", "say", "digest", "export", "plan", "demo")
 
 
@@ -97,7 +99,7 @@ def test_checkin_time_without_zone_is_workspace_time(example: App, run_cli: Any)
         # Berlin is UTC+2 on 15 October (summer time until the 25th)
         {"code": "KR2", "measure": "新客转化率", "value": 1.6, "person": "chen", "at": _utc(2026, 10, 15, 8)}
     ]
-    assert items[0]["at"] == "2026-10-15T08:00:00+00:00"
+    assert items[0]["at"] == "2026-10-15T10:00:00+02:00"  # written with the workspace's offset (§4)
     assert items[0]["note"] == "素材更新后转化回升"
 
 
@@ -180,7 +182,8 @@ def test_import_checkins_from_csv(example: App, run_cli: Any, tmp_path: Path) ->
 def test_import_the_shipped_checkins(example: App, run_cli: Any) -> None:
     with SHIPPED_CSV.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    code, _, err = run_cli("import-checkins", str(SHIPPED_CSV))
+    with time_machine.travel("2027-01-10T12:00:00+00:00", tick=False):  # every shipped row lies in the past
+        code, _, err = run_cli("import-checkins", str(SHIPPED_CSV))
     assert code == 0, err
     items = _export(run_cli)["checkins"]
     assert len([i for i in items if i["measure"] is not None]) == len([r for r in rows if r["value"]])

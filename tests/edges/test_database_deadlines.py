@@ -26,6 +26,7 @@ from bot.app import App, build_app, database_answers
 from bot.http import build_http_app
 from bot.i18n import translate
 from bot.platforms import slack
+from storage.scratch import postgres_schema
 from tests.conftest import EXAMPLE_ZH, IMPORTED_AT, POSTGRES, POSTGRES_URL, ROOT
 from tests.edges.test_feishu import CHEN as FEISHU_CHEN
 from tests.edges.test_feishu import Clock, fake, open_api, settings_for  # noqa: F401 - fixtures
@@ -42,7 +43,6 @@ from tests.fakes.fake_slack import (
     frozen_now,
     serve,
 )
-from tests.fakes.scratch import postgres_schema
 from tests.fakes.stalling_proxy import StallingProxy
 
 ANSWERED_WITHIN = 3.0  # Slack and Feishu show a failure after 3 s

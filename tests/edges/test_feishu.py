@@ -114,6 +114,11 @@ class Bot:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
+    def settled(self) -> None:
+        """Wait until the replies and notices under way have been sent: what has not happened then was never started,
+        so the test may assert it did not happen (instead of sleeping and hoping)."""
+        assert self.platform.drain(timeout=20), "sends still running 20 s on"
+
     def checkins(self) -> list[dict[str, Any]]:
         return services.export_all(uow=self.app.uow, at=self.clock.now)["checkins"]
 
@@ -177,7 +182,7 @@ def test_pushes_failing_a_check_get_401_and_change_nothing(bot: Bot, fake: ff.Fa
     for name, (case_body, case_headers) in cases.items():
         answer = bot.http.post("/feishu/events", content=case_body, headers=case_headers)
         assert answer.status_code == 401, name
-    time.sleep(0.2)
+    bot.settled()
     assert bot.checkins() == []
     assert fake.sent() == []
     # the same event, properly sent, still goes through: nothing above claimed it
@@ -209,7 +214,7 @@ def test_p2p_checkin_is_stored_once_and_answered_once_whatever_the_redeliveries(
     redelivered = {**event, "header": {**event["header"], "event_id": event_id + "-again"}}
     assert bot.push(redelivered).status_code == 200
     reply = fake.wait_for(lambda: replies_to(fake, message_id))[0]
-    time.sleep(0.3)
+    bot.settled()
     assert len(replies_to(fake, message_id)) == 1
     assert len([c for c in fake.calls if c.get("path", "").endswith(f"{message_id}/reply")]) == 1
     assert [(c["code"], c["value"], c["person"]) for c in bot.checkins()] == [("KR2", 1.8, "chen")]
@@ -315,7 +320,7 @@ def test_kr_update_and_the_menu_open_the_checkin_card(bot: Bot, fake: ff.FakeFei
     assert bot.push(ff.menu_event(open_id=CHEN, event_id=event_id)).status_code == 200
     assert bot.push(ff.menu_event(open_id=CHEN, event_id=event_id)).status_code == 200
     direct = fake.wait_for(lambda: [m for m in fake.sent(kind="create") if m["receive_id"] == CHEN])
-    time.sleep(0.2)
+    bot.settled()
     assert len([m for m in fake.sent(kind="create") if m["receive_id"] == CHEN]) == 1
     assert direct[0]["receive_id_type"] == "open_id" and direct[0]["msg_type"] == "interactive"
 
@@ -458,7 +463,7 @@ def test_only_the_boss_or_an_admin_decides_asks_from_the_card(bot: Bot, fake: ff
     assert {"批准" in text_of(m) or "拒绝" in text_of(m) for m in told} == {True}
     again = bot.click(BOSS, approve)
     assert again["toast"]["type"] == "info"
-    time.sleep(0.2)
+    bot.settled()
     assert len([m for m in fake.sent(kind="create") if m["receive_id"] == CHEN]) == 2
 
 
@@ -596,12 +601,12 @@ def test_a_message_the_database_cannot_take_gets_a_5xx_and_feishus_push_again_is
         assert bot.push(event).status_code >= 500
     finally:
         _rename(bot.app, "checkin_values_away", "checkin_values")
-    time.sleep(0.3)
+    bot.settled()
     assert bot.checkins() == [] and replies_to(fake, message_id) == []
     assert bot.push(event).status_code == 200
     fake.wait_for(lambda: replies_to(fake, message_id))
     assert bot.push(event).status_code == 200  # and once more: a duplicate now
-    time.sleep(0.3)
+    bot.settled()
     assert len(replies_to(fake, message_id)) == 1
     assert "已保存KR2" in text_of(replies_to(fake, message_id)[0])
     assert len(bot.checkins()) == 1
@@ -619,7 +624,7 @@ def test_long_connection_deliveries_share_the_database_dedup(bot: Bot, fake: ff.
         json.dumps(ff.message_event(text="/kr update KR4 70%", open_id=CHEN, event_id="ev-ws-1", message_id=fresh)).encode()
     )
     fake.wait_for(lambda: replies_to(fake, fresh))
-    time.sleep(0.2)
+    bot.settled()
     assert len(replies_to(fake, message_id)) == 1
     assert sorted(c["code"] for c in bot.checkins()) == ["KR2", "KR4"]
 

@@ -148,7 +148,7 @@ def test_with_the_database_cut_messages_get_5xx_and_cards_say_nothing_was_saved(
         assert card.status_code == 200
         toast = card.json()["toast"]
         assert toast["type"] == "error" and "未保存" in toast["content"] or "nothing was saved" in toast["content"]
-        time.sleep(0.3)
+        bot.settled()
         assert replies_to(fake, message["event"]["message"]["message_id"]) == []
     assert services.export_all(uow=example.uow, at=Clock().now)["checkins"] == []
     assert translate("feishu.failed", lang="zh")

@@ -66,19 +66,34 @@ def _reminders(fake: FakeSlack) -> dict[str, float]:
             if any(at >= since for at in posts)}
 
 
+def _clear_of_the_week_turn() -> None:
+    """Wait out the ten minutes before Monday 00:00 UTC (a few minutes a week): the first import's reminder, already
+    missed for the week before, must not share the ISO week of the slot the second import sets."""
+    now = datetime.now(UTC)
+    turn = datetime.combine(now.date() + timedelta(days=7 - now.weekday()), datetime.min.time(), tzinfo=UTC)
+    if turn - now < timedelta(minutes=10):
+        time.sleep((turn - now).total_seconds() + 1)
+
+
 def test_a_source_trickling_for_ever_holds_neither_the_reminder_nor_healthz(
     app: App, db_url: str, tmp_path: Path
 ) -> None:
-    """The sync job hangs on a source that sends a byte every 2 s and never ends (no per-read timeout fires); the
-    reminder due in under a minute still goes out within a minute of its slot, and /healthz answers 200 throughout."""
+    """The sync job hangs on a source that sends a byte every 2 s and never ends (no per-read timeout fires); a
+    reminder falling due while it hangs still goes out within a minute of its slot, and /healthz answers 200
+    throughout. The slot is set once the sync is seen hanging (a second import, as an operator would change the
+    reminder time), so the test waits for the next whole minute, not for a minute past a guessed start-up."""
+    _clear_of_the_week_turn()
     now = datetime.now(UTC)
-    slot = (now + timedelta(seconds=40)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    later_today = now + timedelta(minutes=10)  # last week's slot is missed (past the grace); this week's is still ahead
     fake = FakeSlack().start()
     port = free_port()
     log = (tmp_path / "krbot.log").open("wb")
     with Trickle(every=2.0) as trickle:
-        services.import_okrs(uow=app.uow, filename="trickle.yaml", at=now - timedelta(days=1),
-                             text=trickling_okrs(url=trickle.url, reminder_at=slot, sync_at=now, today=now.date()))
+        def okrs(*, reminder_at: datetime) -> None:
+            services.import_okrs(uow=app.uow, filename="trickle.yaml", at=datetime.now(UTC), text=trickling_okrs(
+                url=trickle.url, reminder_at=reminder_at, sync_at=now, today=now.date()))
+
+        okrs(reminder_at=later_today)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FEISHU_", "KRBOT_"))},
             "PYTHONPATH": str(ROOT), "KRBOT_LOG_LEVEL": "INFO", "KRBOT_METRICS_TOKEN": METRICS_TOKEN,
@@ -93,13 +108,17 @@ def test_a_source_trickling_for_ever_holds_neither_the_reminder_nor_healthz(
             with HealthWatch(url=f"http://127.0.0.1:{port}/healthz") as health:
                 assert health.up.wait(60), (tmp_path / "krbot.log").read_text()[-3000:]
                 assert trickle.wait_for(1, timeout=30), "the sync never reached the trickling source"
+                slot = (datetime.now(UTC) + timedelta(seconds=62)).replace(second=0, microsecond=0)
+                assert slot < later_today, "krbot took minutes to start: the first reminder would fall due first"
+                okrs(reminder_at=slot)  # due at the next whole minute, while the sync hangs
                 deadline = slot.timestamp() + ON_TIME + 30  # a little past the promise: a late one is seen, not hung on
                 while not OWNERS <= set(_reminders(fake)) and time.time() < deadline and server.poll() is None:
                     time.sleep(0.2)
                 sent = _reminders(fake)
-                settle = time.time() + 5  # a few more answers after the reminders: still 200
-                while time.time() < settle:
+                more, settle = len(health.seen) + 5, time.time() + 30  # five more answers after the reminders: 200
+                while len(health.seen) < more and time.time() < settle:
                     time.sleep(0.2)
+                assert len(health.seen) >= more, "/healthz stopped answering after the reminders"
             printed = (tmp_path / "krbot.log").read_text()
             assert server.poll() is None, printed[-3000:]
             assert OWNERS <= set(sent), (sent, printed[-3000:])

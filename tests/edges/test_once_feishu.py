@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot import services
+from bot.platforms import feishu
 from storage.models import GoalChangeRow
 from tests.conftest import EXAMPLE_ZH
 from tests.edges import test_feishu
@@ -13,12 +15,15 @@ from tests.edges.test_feishu import (
     BOSS,
     CHEN,
     LIN,
+    SUN,
     Bot,
     _buttons,
     _post_digest_with_asks,
     replies_to,
+    settings_for,
     text_of,
 )
+from tests.edges.test_slack_owed_notices import notices
 from tests.fakes import fake_feishu as ff
 from tests.fakes.okr_helpers import count, okr_file_without, reimport
 
@@ -83,7 +88,7 @@ def test_approve_and_decline_clicked_at_once_decide_once_and_tell_once(bot: Bot,
         for thread in threads:
             thread.join()
         fake.wait_for(lambda ask_id=ask_id: told_chen(fake, ask_id))
-        time.sleep(0.3)
+        bot.settled()
         kinds = sorted(a["toast"]["type"] for a in answers)
         assert kinds == ["info", "success"], (trial, kinds)
         loser = next(a for a in answers if a["toast"]["type"] == "info")
@@ -100,6 +105,39 @@ def test_a_redelivered_card_click_decides_once(bot: Bot, fake: ff.FakeFeishu) ->
     assert (first.status_code, replay.status_code) == (200, 200)
     assert first.json()["toast"]["type"] == "success" and replay.json()["toast"]["type"] == "info"
     fake.wait_for(lambda: told_chen(fake, money))
-    time.sleep(0.3)
+    bot.settled()
     assert len(told_chen(fake, money)) == 1
 
+
+
+def test_notices_of_a_card_check_in_and_decision_owed_at_a_stop_are_sent_once_by_the_next_start(
+    bot: Bot, fake: ff.FakeFeishu
+) -> None:
+    """The sends stop right after the commits (as when the process ends there): KR4's drop and the decision are owed in
+    the ledger with what they say; the next start's sweep tells sun and chen once, and a callback pushed again, no one."""
+    posted, (money, _) = _post_digest_with_asks(bot, fake)
+    approve = next(v for v in _buttons(posted[0]) if v["id"] == money and v["ok"])
+    bot.clock.now = datetime(2026, 11, 16, 9, tzinfo=UTC)  # 15 days after KR4's first check-in: a forecast to drop
+    services.run_command(uow=bot.app.uow, person="chen", text="/kr update KR4 竞品监控覆盖率=90% 会员复购率=31%",
+                         at=bot.clock.now - timedelta(days=15))
+    bot.platform.pool.shutdown(wait=True)  # nothing is sent after the commits any more
+    checkin = ff.card_action(open_id=CHEN, event_id="ev_card_kr4_0001", form_value={"m0": "70%", "m2": "26%"},
+                             value={"a": "checkin", "code": "KR4", "measures": ["竞品监控覆盖率", "价格响应", "会员复购率"]})
+    decision = ff.card_action(open_id=BOSS, value=approve, event_id="ev_card_owed_0001")
+    assert bot.push(checkin).json()["toast"]["type"] == "success"
+    assert bot.push(decision).json()["toast"]["type"] == "success"
+    assert sorted(notices(bot.app)) == [("chen", "queued", True), ("sun", "queued", True)]
+    told_sun = lambda: [m for m in fake.sent(kind="create") if m["receive_id"] == SUN and "KR4" in text_of(m)]  # noqa: E731
+    assert told_chen(fake, money) == [] and told_sun() == []
+    restarted = feishu.build(settings=settings_for(domain=fake._served.url), uow=bot.app.uow, http=True,
+                             clock=bot.clock, backoff=0.01)
+    try:
+        assert restarted.sweep() == 2
+        assert [status for _, status, _ in notices(bot.app)] == ["sent", "sent"]
+        assert restarted.sweep() == 0
+        assert bot.push(decision).json()["toast"]["type"] == "info"  # the same callback pushed again
+        assert "已保存过" in bot.push(checkin).json()["toast"]["content"]
+        assert restarted.sweep() == 0
+    finally:
+        restarted.stop()
+    assert len(told_chen(fake, money)) == 1 and len(told_sun()) == 1

@@ -67,7 +67,7 @@ def test_a_removed_admin_is_a_stranger_to_commands_and_buttons(bot: Bot) -> None
     bot.click(user=LIN, action_id=slack_blocks.APPROVE, value=json.dumps({"id": ask_id}), message=message, name="lin")
     refusal = wait(lambda: answers(bot, "lin"))[0]
     assert STRANGER in refusal["text"] and refusal["response_type"] == "ephemeral"
-    time.sleep(0.2)
+    bot.settled()
     assert bot.asks()[0]["status"] == "open" and bot.fake.of("chat.update") == []
     assert count(bot.app, GoalChangeRow) == 0 and [c for c in bot.checkins() if c["code"] == "O1"] == []
 
@@ -113,7 +113,7 @@ def test_boss_approve_and_admin_decline_at_once_decide_once_and_tell_once(bot: B
             thread.join()
         wait(lambda ask_id=ask_id: [u for u in bot.fake.of("chat.update") if u.args["ts"] == f"1790000000.{ask_id:06d}"])
         loser = wait(lambda trial=trial: answers(bot, f"boss-{trial}") + answers(bot, f"lin-{trial}"))
-        time.sleep(0.3)
+        bot.settled()
         updates = [u for u in bot.fake.of("chat.update") if u.args["ts"] == f"1790000000.{ask_id:06d}"]
         told = [p for p in bot.fake.of("chat.postMessage")
                 if p.args["channel"] == "D0CHEN0001" and f"#{ask_id}" in p.args["text"]]
@@ -132,6 +132,6 @@ def test_a_replayed_click_decides_and_answers_once(bot: Bot) -> None:
     for _ in range(2):
         bot.click(user=BOSS, action_id=slack_blocks.APPROVE, value=value, message=message, name="boss")
     wait(lambda: bot.fake.of("chat.update"))
-    time.sleep(0.5)
+    bot.settled()
     told = [p for p in bot.fake.of("chat.postMessage") if p.args["channel"] == "D0CHEN0001"]
     assert (len(bot.fake.of("chat.update")), len(told), len(answers(bot, "boss"))) == (1, 1, 0)

@@ -104,7 +104,8 @@ def test_csv_export_by_period_reads_back_in(example: App, tmp_path: Path, db_url
     from bot.__main__ import cli
 
     quarter = (ROOT / "examples" / "q4-europe.checkins.zh.csv").read_text(encoding="utf-8")
-    services.import_checkins(uow=example.uow, text=quarter, filename="q4.csv", now=IMPORTED_AT)
+    after = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)  # every row of the quarter lies in the past (none in the future)
+    services.import_checkins(uow=example.uow, text=quarter, filename="q4.csv", now=after)
     exported = CliRunner().invoke(cli, ["export", "--format", "csv", "--db", db_url]).stdout
     assert exported.startswith("\ufeff")  # Excel reads UTF-8 only with a BOM
     rows = list(csv.DictReader(io.StringIO(exported.removeprefix("\ufeff"))))
@@ -113,7 +114,7 @@ def test_csv_export_by_period_reads_back_in(example: App, tmp_path: Path, db_url
     assert keys == sorted(keys)
     fresh = build_app(database_url=f"sqlite:///{tmp_path / 'copy.db'}")
     services.import_okrs(uow=fresh.uow, text=EXAMPLE_ZH.read_text(encoding="utf-8"), filename="q4.yaml", at=IMPORTED_AT)
-    counts = services.import_checkins(uow=fresh.uow, text=exported, filename="export.csv", now=IMPORTED_AT)
+    counts = services.import_checkins(uow=fresh.uow, text=exported, filename="export.csv", now=after)
     original = services.export_all(uow=example.uow, at=IMPORTED_AT)["checkins"]
     copied = services.export_all(uow=fresh.uow, at=IMPORTED_AT)["checkins"]
     asks = services.export_all(uow=example.uow, at=IMPORTED_AT)["asks"]

@@ -15,6 +15,7 @@ from bot.app import App
 from bot.commands import parse_update
 from bot.scheduler import RetryPolicy, Runner, last_slot, parse_weekly, period_of, slot_on, week_slot
 from storage.models import DeliveryRow
+from tests.conftest import sqlite_only
 from tests.fakes.fake_platform import Behaviour, FakePlatformServer, HttpTestPlatform, owners_yaml
 
 IMPORTED = datetime(2026, 9, 30, 12, 0, tzinfo=UTC)
@@ -78,6 +79,7 @@ def test_unreadable_weekly_time_is_refused() -> None:
 # ---------------------------------------------------------------- the quarter
 
 
+@sqlite_only  # one runner, no race: the slots' arithmetic is the point (the ledger's races run on both databases)
 def test_a_quarter_for_fifty_owners_in_five_timezones(app: App) -> None:
     """13 weeks: 13 reminders per active owner at local Mon 09:30, 13 digests, chasers only to the silent."""
     _import(app, owners_yaml(owners=50))

@@ -59,6 +59,62 @@ def valid_view(view: dict[str, Any]) -> None:
     View(**view).validate_json()
 
 
+def submission(*, user: str, view: dict[str, Any], values: dict[str, str], view_id: str = "V0FORM0001",
+               hash_: str = "1790000000.abc") -> dict[str, Any]:
+    """A view_submission payload of a modal the bot built, with text typed into the inputs named by block id."""
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        typed = values.get(block["block_id"])
+        if element["type"] == "static_select":
+            chosen = next((o for o in element["options"] if o["value"] == typed), None)
+            state[block["block_id"]] = {"v": {"type": "static_select", "selected_option": chosen}}
+        else:
+            state[block["block_id"]] = {"v": {"type": "plain_text_input", "value": typed}}
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0KRBOT001", "domain": "krbot"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T0KRBOT001"},
+        "api_app_id": "A0KRBOT001",
+        "token": "deprecated",
+        "trigger_id": "trigger-submit",
+        "view": {**view, "id": view_id, "team_id": "T0KRBOT001", "state": {"values": state}, "hash": hash_,
+                 "root_view_id": view_id, "app_id": "A0KRBOT001", "bot_id": "B0KRBOT001"},
+        "response_urls": [],
+    }
+
+
+def click_payload(*, user: str, action_id: str, value: str, response_url: str, message: dict[str, Any] | None = None,
+                  channel: str = BOSS_CHANNEL, trigger: str = "trigger-click", view: dict[str, Any] | None = None,
+                  selected: str | None = None) -> dict[str, Any]:
+    """A block_actions payload: a click on a button (or an option picked) the bot posted."""
+    action: dict[str, Any] = {"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1"}
+    if selected is not None:
+        action = {"action_id": action_id, "block_id": "pick", "type": "static_select",
+                  "selected_option": {"text": {"type": "plain_text", "text": selected}, "value": selected}, "action_ts": "1"}
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0KRBOT001"},
+        "api_app_id": "A0KRBOT001",
+        "token": "deprecated",
+        "trigger_id": trigger,
+        "team": {"id": "T0KRBOT001", "domain": "krbot"},
+        "response_url": response_url,
+        "actions": [action],
+    }
+    if message is not None:
+        payload["container"] = {"type": "message", "message_ts": message["ts"], "channel_id": channel}
+        payload["channel"] = {"id": channel, "name": "boss"}
+        payload["message"] = {"type": "message", "ts": message["ts"], "text": message.get("text", ""),
+                              "blocks": message["blocks"]}
+    if view is not None:
+        payload["container"] = {"type": "view", "view_id": "V0FORM0001"}
+        payload["view"] = {**view, "id": "V0FORM0001", "hash": "h1", "state": {"values": {}}}
+    return payload
+
+
 @dataclass
 class Bot:
     """The served bot, its fake Slack and a signed sender."""
@@ -68,6 +124,11 @@ class Bot:
     fake: FakeSlack
     served: Served
     slack: SlackSender
+
+    def settled(self) -> None:
+        """Wait until every follow-up under way (answers, notices, DMs) has ended: what has not happened then was never
+        started, so the test may assert it did not happen (instead of sleeping and hoping)."""
+        assert self.platform.drain(timeout=20), "follow-ups still running 20 s on"
 
     def checkins(self) -> list[dict[str, Any]]:
         """Every stored check-in value."""
@@ -87,57 +148,16 @@ class Bot:
     def submit(self, *, user: str, view: dict[str, Any], values: dict[str, str], view_id: str = "V0FORM0001",
                hash_: str = "1790000000.abc") -> httpx.Response:
         """Submit a modal the bot built, with text typed into the inputs named by block id."""
-        state: dict[str, Any] = {}
-        for block in view["blocks"]:
-            if block["type"] != "input":
-                continue
-            element = block["element"]
-            typed = values.get(block["block_id"])
-            if element["type"] == "static_select":
-                chosen = next((o for o in element["options"] if o["value"] == typed), None)
-                state[block["block_id"]] = {"v": {"type": "static_select", "selected_option": chosen}}
-            else:
-                state[block["block_id"]] = {"v": {"type": "plain_text_input", "value": typed}}
-        payload = {
-            "type": "view_submission",
-            "team": {"id": "T0KRBOT001", "domain": "krbot"},
-            "user": {"id": user, "username": user.lower(), "team_id": "T0KRBOT001"},
-            "api_app_id": "A0KRBOT001",
-            "token": "deprecated",
-            "trigger_id": "trigger-submit",
-            "view": {**view, "id": view_id, "team_id": "T0KRBOT001", "state": {"values": state}, "hash": hash_,
-                     "root_view_id": view_id, "app_id": "A0KRBOT001", "bot_id": "B0KRBOT001"},
-            "response_urls": [],
-        }
-        return self.slack.interaction(payload=payload)
+        return self.slack.interaction(payload=submission(user=user, view=view, values=values, view_id=view_id,
+                                                         hash_=hash_))
 
     def click(self, *, user: str, action_id: str, value: str, message: dict[str, Any] | None = None,
               channel: str = BOSS_CHANNEL, trigger: str = "trigger-click", view: dict[str, Any] | None = None,
               selected: str | None = None, name: str = "click") -> httpx.Response:
         """Click a button (or pick an option) the bot posted, as a block_actions payload."""
-        action: dict[str, Any] = {"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1"}
-        if selected is not None:
-            action = {"action_id": action_id, "block_id": "pick", "type": "static_select",
-                      "selected_option": {"text": {"type": "plain_text", "text": selected}, "value": selected}, "action_ts": "1"}
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": "T0KRBOT001"},
-            "api_app_id": "A0KRBOT001",
-            "token": "deprecated",
-            "trigger_id": trigger,
-            "team": {"id": "T0KRBOT001", "domain": "krbot"},
-            "response_url": self.fake.response_url(name=name),
-            "actions": [action],
-        }
-        if message is not None:
-            payload["container"] = {"type": "message", "message_ts": message["ts"], "channel_id": channel}
-            payload["channel"] = {"id": channel, "name": "boss"}
-            payload["message"] = {"type": "message", "ts": message["ts"], "text": message.get("text", ""),
-                                  "blocks": message["blocks"]}
-        if view is not None:
-            payload["container"] = {"type": "view", "view_id": "V0FORM0001"}
-            payload["view"] = {**view, "id": "V0FORM0001", "hash": "h1", "state": {"values": {}}}
-        return self.slack.interaction(payload=payload)
+        return self.slack.interaction(payload=click_payload(
+            user=user, action_id=action_id, value=value, message=message, channel=channel, trigger=trigger, view=view,
+            selected=selected, response_url=self.fake.response_url(name=name)))
 
 
 def settings_for(fake: FakeSlack) -> Settings:
@@ -184,7 +204,7 @@ def test_forged_and_stale_requests_get_401_and_change_nothing(bot: Bot) -> None:
                               timestamp=int(time.time()) - 6 * 60)
     unsigned = bot.slack.client.post(bot.served.url + "/slack/events", content=b"text=update+KR2+1.8%25&user_id=U0CHEN0001")
     assert (forged.status_code, stale.status_code, unsigned.status_code) == (401, 401, 401)
-    time.sleep(0.3)
+    bot.settled()
     assert bot.checkins() == []
     assert bot.fake.of("response_url") == []
 
@@ -378,7 +398,7 @@ def test_duplicate_event_delivery_stores_once_and_answers_once(bot: Bot) -> None
                                                                            "X-Slack-Retry-Reason": "http_timeout"})
     assert (first.status_code, retry.status_code) == (200, 200)
     bot.fake.wait_for("chat.postMessage")
-    time.sleep(0.3)
+    bot.settled()
     assert len(bot.fake.of("chat.postMessage")) == 1
     assert [c["value"] for c in bot.checkins()] == [1.9]
 
@@ -394,7 +414,7 @@ def test_an_event_the_database_cannot_take_gets_a_non_2xx_and_its_retry_is_store
         with bot.app.uow.engine.begin() as connection:
             connection.execute(text("ALTER TABLE checkin_values_away RENAME TO checkin_values"))
     assert failed.status_code >= 500
-    time.sleep(0.3)
+    bot.settled()
     assert bot.checkins() == [] and bot.fake.of("chat.postMessage") == []
     retried = bot.slack.event(event=event, event_id="Ev0DBDOWN001", headers={"X-Slack-Retry-Num": "1"})
     assert retried.status_code == 200

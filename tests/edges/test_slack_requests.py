@@ -112,7 +112,7 @@ def test_a_slash_command_replayed_with_the_same_bytes_is_answered_once(bot: Bot)
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert "1.8%" in answers[0].json()["text"]
     assert [a.content for a in answers[1:]] == [b"", b""]  # the replays: acked, not answered again
-    time.sleep(0.3)
+    bot.settled()
     assert bot.fake.of("response_url") == [] and len(bot.checkins()) == 1
 
 
@@ -129,7 +129,7 @@ def test_a_request_from_another_team_is_refused_in_single_token_mode(bot: Bot) -
     )
     assert ours.status_code == 200
     assert (foreign.status_code, stranger_event.status_code) == (403, 403)
-    time.sleep(0.3)
+    bot.settled()
     assert bot.checkins() == [] and bot.fake.of("chat.postMessage") == []
 
 

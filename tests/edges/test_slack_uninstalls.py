@@ -3,6 +3,7 @@ the workspaces still installed (one log line for the one that is gone) and exit 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -16,9 +17,10 @@ from bot import services
 from bot.__main__ import cli
 from bot.app import App
 from tests.conftest import EXAMPLE_EN, EXAMPLE_ZH, IMPORTED_AT
-from tests.edges.test_slack import CHEN, NOW, Bot, served_bot
+from tests.edges.test_slack import CHEN, NOW, Bot, served_bot, settings_for
 from tests.edges.test_slack_installs import KEY, install, install_settings, stored_tokens
 from tests.fakes.fake_slack import (
+    BOT_TOKEN,
     BOT_USER,
     CLIENT_ID,
     CLIENT_SECRET,
@@ -127,3 +129,40 @@ def test_with_one_token_an_uninstall_stops_the_jobs_sending_with_one_log_line(
         told = [r.getMessage() for r in caplog.records if "SLACK_BOT_TOKEN no longer works" in r.getMessage()]
         skipped = [r.getMessage() for r in caplog.records if "install for workspace" in r.getMessage()]
         assert len(told) == 1 and len(skipped) == 1, (told, skipped)
+
+
+def test_with_one_token_an_uninstall_outlives_a_restart_until_a_new_token(example: App) -> None:
+    """The team took SLACK_BOT_TOKEN back: krbot restarted on the same token still sends nothing there and says so; the
+    new token of a fresh install works at once (the database keeps the old token's SHA-256, never the token)."""
+    from bot.scheduler import Runner
+    from storage.models import SlackUninstallRow
+
+    with served_bot(example=example) as bot:
+        assert bot.platform.installed_in(workspace=None)
+        assert uninstalled(bot, team=TEAM_ID) == 200
+    with served_bot(example=example) as restarted:  # a new process, the same token
+        assert not restarted.platform.installed_in(workspace=None)
+        outcome = Runner(uow=example.uow, platforms=[restarted.platform]).run(job="reminders", now=NOW, force=True)
+        assert outcome.counts["not installed"] == 4 and restarted.fake.of("chat.postMessage") == []
+    with served_bot(example=example, settings=lambda fake: settings_for(fake).model_copy(
+            update={"slack_bot_token": "xoxb-fake-reinstalled"})) as reinstalled:
+        assert reinstalled.platform.installed_in(workspace=None)
+        outcome = Runner(uow=example.uow, platforms=[reinstalled.platform]).run(job="reminders", now=NOW, force=True)
+        assert outcome.counts["sent"] == 4, outcome.counts
+    with example.uow.begin() as session:
+        kept = [(row.team_id, row.token_sha256) for row in session.query(SlackUninstallRow)]
+    assert kept == [(TEAM_ID, hashlib.sha256(BOT_TOKEN.encode()).hexdigest())]
+
+
+def test_with_one_token_another_teams_uninstall_is_acked_and_forgets_nothing(example: App) -> None:
+    """An `app_uninstalled` or `tokens_revoked` from another team gets 200 (Slack stops sending it) and changes nothing;
+    any other request from that team is still refused with 403, and our own team's uninstall still counts."""
+    with served_bot(example=example) as bot:
+        assert uninstalled(bot, team="T0FOREIGN1") == 200
+        assert bot_revoked(bot, team="T0FOREIGN1") == 200
+        assert bot.platform.installed_in(workspace=None)
+        message = {"type": "message", "channel_type": "im", "channel": "D0CHEN0001", "user": CHEN, "text": "list",
+                   "ts": "1790000000.000200"}
+        assert team_event(bot, team="T0FOREIGN1", event=message, event_id="Ev0FOREIGNMSG") == 403
+        assert bot_revoked(bot, team=TEAM_ID) == 200
+        assert not bot.platform.installed_in(workspace=None)

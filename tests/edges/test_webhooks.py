@@ -22,7 +22,7 @@ from bot.metrics import WEBHOOKS, exposition
 from bot.platforms import slack
 from bot.render import render_digest
 from bot.scheduler import Runner
-from bot.webhooks import Drainer, job
+from bot.webhooks import Drainer, finish_drains, job
 from tests.fakes.fake_slack import BOT_TOKEN, FROZEN_AT, SIGNING_SECRET, FakeSlack
 from tests.fakes.webhook_receiver import (
     QUICK,
@@ -53,7 +53,7 @@ def test_the_digest_job_tells_digest_posted_once(hooked: App, receiver: Receiver
     for _ in range(3):
         runner.run(job="webhooks", now=FROZEN_AT + timedelta(minutes=1))
     [body] = receiver.wait_for(1)
-    time.sleep(0.2)
+    assert finish_drains(timeout=15)  # the drains the commits started have ended: a second request would be in
     assert len(receiver.requests) == 1 and receiver.requests[0].valid
     assert body["event"] == "digest.posted" and body["workspace"] == "欧洲事业部"
     data = body["data"]
@@ -187,7 +187,7 @@ def test_digest_post_from_the_cli_is_sent_once_through_the_ledger_and_told(
         code, out, err = run_cli("digest", "--post", "--as-of", "2026-10-21T10:00")
         assert code == 0, err
         assert "不会重复发送" in out and "C0BOSSDIGEST" not in out  # the workspace speaks Chinese
-        time.sleep(0.3)
+        assert finish_drains(timeout=15) and {row.status for row in webhook_rows(hooked)} == {"sent"}  # none owed
         assert len(fake.posts(channel="C0BOSSDIGEST")) == len(stored) and len(receiver.requests) == 1
     finally:
         fake.stop()

@@ -15,7 +15,7 @@ import httpx
 
 from bot.core import model
 from bot.core.digest import Digest
-from bot.platforms.base import Reminder, Sent
+from bot.platforms.base import InstalledEverywhere, Reminder, Sent
 
 
 @dataclass
@@ -159,7 +159,7 @@ class PlatformHTTPError(RuntimeError):
         self.retry_after = retry_after
 
 
-class HttpTestPlatform:
+class HttpTestPlatform(InstalledEverywhere):
     """A Platform that POSTs every send to the fake server (a stand-in for a remote Slack or Feishu)."""
 
     def __init__(self, *, url: str, name: str = "test", default_channel: str = "boss-room", timeout: float = 30) -> None:
@@ -214,6 +214,10 @@ class HttpTestPlatform:
     def stop(self) -> None:
         """Close the HTTP client."""
         self.client.close()
+
+    def reaches(self, *, person: model.Person) -> bool:
+        """The test platform reaches everyone."""
+        return True
 
     def healthy(self) -> bool:
         """Always usable."""

@@ -68,6 +68,7 @@ class FakeSlack:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failing: list[tuple[str, bool | None]] = field(default_factory=list)
     hold_after: tuple[str, threading.Event, threading.Event] | None = None
+    holding: dict[str, threading.Event] = field(default_factory=dict)  # method -> released: its calls wait (recorded)
     pushed: dict[str, dict[str, Any]] = field(default_factory=dict)  # Socket Mode envelopes sent, by envelope id
     _ts: int = 0
 
@@ -100,6 +101,12 @@ class FakeSlack:
         stored, release = threading.Event(), threading.Event()
         self.hold_after = (event_type, stored, release)
         return stored, release
+
+    def hold(self, *, method: str) -> threading.Event:
+        """Record every call of `method` from now on, and hold its answer until the returned event is set."""
+        release = threading.Event()
+        self.holding[method] = release
+        return release
 
     def posts(self, *, channel: str, event_type: str | None = None) -> list[dict[str, Any]]:
         """The messages stored in a channel (top-level and thread replies), optionally only those with that metadata."""
@@ -198,6 +205,9 @@ class FakeSlack:
             self._record(method, args, status=400, token=token)
             return JSONResponse({"ok": False, "error": problem})
         self._record(method, args, token=token)
+        released = self.holding.get(method)
+        while released is not None and not released.is_set():
+            await asyncio.sleep(0.02)
         if method == "apps.connections.open" and not token.startswith("xapp-fake"):  # as Slack answers a wrong token
             return JSONResponse({"ok": False, "error": "not_allowed_token_type" if token.startswith("xoxb-") else "invalid_auth"})
         if method == "apps.connections.open":

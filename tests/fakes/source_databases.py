@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, inspect, text
 
+from storage.scratch import postgres_schema
 from tests.conftest import POSTGRES_URL
-from tests.fakes.scratch import postgres_schema
 
 MARIADB_URL = os.environ.get("KRBOT_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from tests.fakes.scratch import postgres_schema
+from storage.scratch import postgres_schema
 
 TOKEN = "Bearer s3cret-token"
 HEADERS = json.dumps({"Authorization": TOKEN})

@@ -18,8 +18,8 @@ from bench.digest import TIMEZONE, checkin_rows, okr_document, person_key
 from bot import services
 from bot.app import build_app
 from storage.models import Base
+from storage.scratch import postgres_schema
 from tests.conftest import POSTGRES_URL
-from tests.fakes.scratch import postgres_schema
 
 AT = datetime(2026, 12, 28, 9, 0, tzinfo=ZoneInfo(TIMEZONE))
 

@@ -19,7 +19,7 @@ from bot.app import App, build_app
 from bot.core.errors import KrbotError
 
 TYPED_AT = datetime(2026, 10, 15, 8, 0, tzinfo=UTC)
-ROW_AT = "2026-10-16T10:00:00+00:00"
+ROW_AT = "2026-10-14T10:00:00+00:00"  # before TYPED_AT, the import's now: a row dated later would be in the future
 HEADER = "code,measure,value,person,at,note,next,ask,risk\n"
 
 

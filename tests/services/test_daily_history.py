@@ -24,8 +24,8 @@ from bot.services.context import load_scope
 from storage import repository
 from storage.db import alembic_config
 from storage.models import CheckinRow, CheckinValueRow, DayValueRow
+from storage.scratch import postgres_schema
 from tests.conftest import EXAMPLE_EN, POSTGRES, POSTGRES_URL
-from tests.fakes.scratch import postgres_schema
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the example's zone: summer time ends 2026-10-25 at 03:00
 FIRST = datetime(2026, 9, 28, tzinfo=BERLIN)  # a few days before the cycle (2026-10-01..12-31) …

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import event
 
@@ -63,10 +63,10 @@ def test_kr_status_says_typed_or_synced_and_the_failed_pull(example: App) -> Non
     reply = services.run_command(uow=example.uow, person="chen", text="/kr status KR2", at=AT)
     zh = render_reply(reply=reply)
     assert "新客转化率：1.7% / 2%（3 天前同步——最近一次拉取失败：connection refused）" in zh
-    assert "ACOS：23%（阈值25%）（10 天前手填）" in zh
+    assert "ACOS：23%（上限25%）（10 天前手填）" in zh  # one word for a guardrail: the digest's
     en = translate("reply.status_kr", lang="en", **reply.params)
     assert "1.7% / 2% (synced 3 days ago — last pull failed: connection refused)." in en
-    assert "ACOS: 23% (limit 25%) (typed 10 days ago)." in en
+    assert "ACOS: 23% (limit ≤ 25%) (typed 10 days ago)." in en
     # the objective's status carries the failing source in its conclusion
     whole = render_reply(reply=services.run_command(uow=example.uow, person="chen", text="/kr status", at=AT))
     assert "数据源异常：新客转化率（最近一次拉取失败）。" in whole
@@ -82,8 +82,8 @@ def test_export_says_typed_or_synced_and_when(example: App) -> None:
     assert origins[("KR2", "新客转化率")] == "synced" and origins[("KR2", "ACOS")] == "typed"
     kr2 = next(kr for p in data["objectives"][0]["paths"] for kr in p["krs"] if kr["code"] == "KR2")
     measures = {m["name"]: m for m in kr2["measures"]}
-    assert measures["新客转化率"]["value_at"] == SYNCED_AT.isoformat()
-    assert measures["ACOS"]["value_at"] == (AT - timedelta(days=10)).isoformat()
+    assert datetime.fromisoformat(measures["新客转化率"]["value_at"]) == SYNCED_AT  # on the workspace's clock
+    assert datetime.fromisoformat(measures["ACOS"]["value_at"]) == AT - timedelta(days=10)
     kr1 = next(kr for p in data["objectives"][0]["paths"] for kr in p["krs"] if kr["code"] == "KR1")
     assert {m["value_at"] for m in kr1["measures"]} == {None}  # nothing given yet: the baseline, no moment
     text = services.export_csv(uow=example.uow, at=AT)

@@ -50,8 +50,8 @@ def test_a_due_date_change_is_saved_and_shown_old_to_new(imported: Any) -> None:
     assert code == 0, err
     assert "截止日期 2026-12-31 → 2026-12-20" in out, out
     assert [(c["code"], c["measure"], c["field"], c["old"], c["new"], c["person"], c["at"]) for c in _changes(imported)] == [
-        ("KR2", "新客转化率", "due", None, "2026-12-15", "lin", "2026-11-10T09:00:00+00:00"),
-        ("O1", None, "deadline", "2026-12-31", "2026-12-20", "lin", "2026-11-10T09:00:00+00:00"),
+        ("KR2", "新客转化率", "due", None, "2026-12-15", "lin", "2026-11-10T10:00:00+01:00"),  # the workspace's clock (§4)
+        ("O1", None, "deadline", "2026-12-31", "2026-12-20", "lin", "2026-11-10T10:00:00+01:00"),
     ]
 
 

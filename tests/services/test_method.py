@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -227,7 +228,8 @@ def test_goal_change_records_and_shows_its_impact(example: App) -> None:
     change = services.export_all(uow=example.uow, at=at)["changes"][-1]
     assert change == {
         "code": "KR1", "measure": "GMV", "field": "target", "old": "50000", "new": "80000",
-        "reason": "加大TikTok投入", "person": "lin", "at": at.isoformat(),
+        "reason": "加大TikTok投入", "person": "lin",
+        "at": at.astimezone(ZoneInfo("Europe/Berlin")).isoformat(),  # the workspace's clock (§4)
     }
     told = {n.person for n in reply.notices}
     assert told == {"zhao", "boss"}  # owner and informed; lin (accountable) made the change herself

@@ -126,7 +126,7 @@ def test_a_failed_source_leaves_a_failed_ledger_row_and_pulled_ones_name_their_c
     assert sorted(r.status for r in rows) == ["failed", "sent", "sent"]
     assert all(r.message_id.startswith("checkin:") for r in rows if r.status == "sent")
     failed = next(r for r in rows if r.status == "failed")
-    assert failed.error == "no value"
+    assert failed.error == "source.kind.no_value"  # the kind's key: each reader reads it in their own language
     assert any("nothing at $.data.orders" in n["text"] for n in synced.notices() if n["target"] == "ana")
     digest = services.compose(uow=synced.app.uow, as_of=OCT15.replace(hour=12))
     assert digest.failed == ()  # a failed pull is no undelivered message

@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.digest import Digest
-from bot.core.values import format_value
 from bot.i18n import translate
+from bot.locale_words import value_for
 from bot.platforms.base import Reminder
 from bot.platforms.slack_blocks.parts import (
     APPROVE,
@@ -61,7 +61,7 @@ def ask_block_id(*, ask_id: int) -> str:
 def digest_messages(*, digest: Digest, lang: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The digest as the channel message (the conclusions) and its thread replies (data, next steps, asks, the rest)."""
     language = lang or digest.language
-    helpers = surface_helpers(lang=language, tz=digest.timezone, escape=esc)
+    helpers = surface_helpers(lang=language, tz=digest.timezone, escape=esc, locale=digest.locale)
     digest = names_escaped(digest=digest)
     line = line_renderer(digest=digest, lang=language, escape=esc)
 
@@ -172,8 +172,8 @@ def current_text(measure: Mapping[str, Any], lang: str) -> str:
     """A measure's current value as shown (a milestone: done or not)."""
     if measure["kind"] == "milestone":
         return translate("slack.milestone." + ("done" if measure.get("reached") else "open"), lang=lang)
-    value = measure.get("value")
-    return "—" if value is None else format_value(number=value, unit=measure.get("unit"), lang=lang)
+    return value_for(number=measure.get("value"), unit=measure.get("unit"), lang=lang, locale=measure.get("locale"),
+                     digits=None)
 
 
 def target_text(measure: Mapping[str, Any], lang: str) -> str:
@@ -181,7 +181,7 @@ def target_text(measure: Mapping[str, Any], lang: str) -> str:
     target = measure.get("target")
     if measure["kind"] == "milestone" or target is None:
         return ""
-    return format_value(number=target, unit=measure.get("unit"), lang=lang)
+    return value_for(number=target, unit=measure.get("unit"), lang=lang, locale=measure.get("locale"), digits=None)
 
 
 def measure_line(measure: Mapping[str, Any], lang: str) -> str:

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.digest import Digest
-from bot.core.values import format_percent
 from bot.i18n import translate
+from bot.locale_words import percent_for
 from bot.platforms.slack_blocks.messages import current_text, measure_line, names_escaped, target_text
 from bot.platforms.slack_blocks.parts import (
     ASK_KINDS,
@@ -205,7 +205,8 @@ def home_view(
         moment = last.get(str(row["code"]))
         text = translate(
             "slack.home.kr", lang=lang, code=esc(row["code"]), title=esc(row["title"]), bar=bar(ratio=row.get("completion")),
-            completion=format_percent(ratio=row["completion"]) if row.get("completion") is not None else "—",
+            completion=percent_for(ratio=row.get("completion"), locale=next(
+                (m.get("locale") for m in row["measures"]), None)),
             status=translate(f"status.{row['status']}", lang=lang),
             last=day_text(moment, lang, tz) if moment else "",
         )

@@ -1,7 +1,7 @@
 """Measures' min:/max: bounds (a forecast and its range are held within them)
 
-Revision ID: 0015_bounds
-Revises: 0014_confidence
+Revision ID: 0016_bounds
+Revises: 0015_web
 Create Date: 2026-12-08 03:20:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_bounds"
-down_revision: str | None = "0014_confidence"
+revision: str = "0016_bounds"
+down_revision: str | None = "0015_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
