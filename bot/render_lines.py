@@ -18,6 +18,7 @@ from bot.i18n import source_error_words, translate
 from bot.locale_words import percent_for, range_for, value_for
 
 Escape = Callable[..., str]
+_NO_LATE = {"late": "", "late_day": ""}  # most measures: nothing reported after their deadline
 
 
 @lru_cache(maxsize=8192)  # a digest writes the same targets and baselines many times over
@@ -72,10 +73,17 @@ class DigestLines:
         """A date on the workspace's clock."""
         return day_words(moment, self.lang, self.tz)
 
+    def amount(self, number: float | None, unit: str | None, digits: int | None = 3) -> str:
+        """A difference in a measure's unit: a `%` measure's in percentage points ("0.04 pp")."""
+        if number is not None and unit == "%":
+            return self.t("digest.points", n=self.value(number, None, digits))
+        return self.value(number, unit, digits)
+
     def conclusion(self, o: Any, u: Escape, /) -> str:
         """An objective's conclusion: completion, forecast and its range, the gap, the main risk; then its headline's
         freshness and its sources that are down."""
         risk = o.main_risk
+        read_at = o.read_at or o.deadline
         text = self.t(
             "digest.final_conclusion" if o.final else "digest.conclusion",
             date=self.day(self.as_of), code=o.code, title=u(o.title), headline=u(o.headline or ""),
@@ -83,11 +91,12 @@ class DigestLines:
             forecast=self.percent(o.forecast_completion) if o.forecast_completion is not None else None,
             range=self.range(o.low_completion, o.high_completion),
             days=o.data_days,
-            deadline=self.day(o.deadline),
-            gap=self.value(o.gap, o.headline_unit) if o.gap else "",
+            deadline=self.day(read_at),
+            gap=self.amount(o.gap, o.headline_unit) if o.gap else "",
             on_target=o.forecast_completion is not None and o.forecast_completion >= 1,
             met=o.status.value == "met",
-            margin=self.value(abs(o.margin), o.headline_unit) if o.margin else "",
+            reported=o.status.value != "no_data",
+            margin=self.amount(abs(o.margin), o.headline_unit, None) if o.margin else "",
             risk=self.t("digest.risk", code=risk.code, words=u(risk.sentence or risk.title), owner=risk.owner)
             if risk else "",
         )
@@ -104,8 +113,9 @@ class DigestLines:
 
     def kr(self, k: Any, u: Escape, /) -> str:
         """A KR's line: owner, status, completion and forecast (or result)."""
+        status = "never_reported" if k.final and k.status.value == "no_data" else k.status.value
         return self.t(
-            "digest.kr", code=k.code, title=u(k.title), owner=k.owner, status=self.t("status." + k.status.value),
+            "digest.kr", code=k.code, title=u(k.title), owner=k.owner, status=self.t("status." + status),
             completion=self.percent(k.completion) if k.completion is not None else "",
             forecast=self.percent(k.forecast_completion) if k.forecast_completion is not None else "", final=k.final,
         ) + self.confidence_mark(k, u)
@@ -133,25 +143,31 @@ class DigestLines:
     def measure(self, m: Any, u: Escape, /) -> str:
         """A measure's line by its kind (target, milestone, limit), then where its number came from."""
         kind = m.kind.value
-        deadline = self.day(m.deadline) if m.final else ""
+        deadline = self.day(m.deadline)
+        late = _NO_LATE if m.late_value is None or not m.final else {
+            "late": self.value(m.late_value, m.unit, None), "late_day": self.day(m.late_at),
+        }
         if kind == "target":
             text = self.t(
-                "digest.measure.target", name=u(m.name), value=self.value(m.value, m.unit),
-                target=self.value(m.target, m.unit), completion=self.percent(m.completion),
+                "digest.measure.target", name=u(m.name), value=self.value(m.value, m.unit, None),
+                target=self.value(m.target, m.unit, None), completion=self.percent(m.completion),
                 forecast=self.value(m.forecast_value, m.unit) if m.forecast_value is not None else "",
                 forecast_completion=self.percent(m.forecast_completion) if m.forecast_completion is not None else "",
                 range=self.range(m.low_completion, m.high_completion),
-                too_early=m.too_early, days=m.data_days, final=m.final, met=m.met,
-                margin=self.value(abs(m.margin), m.unit) if m.margin else "", deadline=deadline,
+                too_early=m.too_early, days=m.data_days, final=m.final, met=m.met, reported=m.reported,
+                down=m.goes_down, margin=self.amount(abs(m.margin), m.unit, None) if m.margin else "",
+                deadline=deadline, **late,
             )
         elif kind == "milestone":
-            text = self.t("digest.measure.milestone", name=u(m.name), reached=m.reached, final=m.final, met=m.met,
-                          deadline=deadline)
+            text = self.t(
+                "digest.measure.milestone", name=u(m.name), reached=m.reached, final=m.final, met=m.met,
+                deadline=deadline, reported=m.reported, days_late=m.days_late, done_day=self.day(m.done_at),
+            )
         else:
             text = self.t(
-                "digest.measure." + kind, name=u(m.name), value=self.value(m.value, m.unit),
-                limit=self.value(m.limit, m.unit), broken=m.broken, trend_broken=m.trend_broken, final=m.final,
-                met=m.met, deadline=deadline,
+                "digest.measure." + kind, name=u(m.name), value=self.value(m.value, m.unit, None),
+                limit=self.value(m.limit, m.unit, None), broken=m.broken, trend_broken=m.trend_broken, final=m.final,
+                met=m.met, deadline=deadline, reported=m.reported, **late,
             )
         return text + self.mark(m.fresh, u)
 
@@ -205,5 +221,7 @@ class DigestLines:
         )
 
     def range(self, low: float | None, high: float | None) -> str:
-        """A forecast's range of completions, or nothing when either end is unknown."""
-        return range_for(low=low, high=high, locale=self.locale) if low is not None and high is not None else ""
+        """A forecast's range of completions, or nothing when either end is unknown or both ends print alike."""
+        if low is None or high is None or self.percent(low) == self.percent(high):
+            return ""
+        return range_for(low=low, high=high, locale=self.locale)

@@ -141,6 +141,7 @@ class MeasureRow(Base):
     baseline: Mapped[float | None] = mapped_column(Float)
     target: Mapped[float | None] = mapped_column(Float)
     limit_value: Mapped[float | None] = mapped_column(Float)
+    bounds: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)  # `min:`/`max:` the forecast keeps to
     due: Mapped[date | None] = mapped_column(Date)
     position: Mapped[int] = mapped_column(Integer, default=0)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -354,8 +355,7 @@ class SlackUninstallRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-# Slack's multi-workspace installs: slack_sdk's own tables (its installation and OAuth state stores use them), created
-# by our migrations. Tokens are stored encrypted (a Fernet token is ~2.3× as long), so token columns are wider.
+# slack_sdk's own install and OAuth-state tables, made by our migrations; Fernet-encrypted tokens need wider columns.
 SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
 SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
 SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")

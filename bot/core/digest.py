@@ -7,7 +7,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from functools import partial
 
 from bot.core import model
@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+_FINISHED = (model.Status.DONE, model.Status.MET)  # reached, or met by every deadline already
 _History = Mapping[str, Sequence[model.Checkin]]
 
 
@@ -78,6 +79,12 @@ def _measure_line(progress: MeasureProgress, fresh: Freshness | None = None) -> 
         margin=progress.margin,
         deadline=progress.deadline,
         fresh=fresh,
+        reported=progress.reported,
+        goes_down=m.goes_down,
+        done_at=progress.done_at,
+        days_late=progress.days_late,
+        late_value=progress.late_value,
+        late_at=progress.late_at,
     )
 
 
@@ -212,6 +219,11 @@ def _section(
     headline = objective.headline
     risk = None if final else progress.main_risk
     margin = progress.headline.margin if progress.uses_headline and progress.headline is not None else None
+    deadline = objective.deadline or okrs.cycle.end
+    read_at = progress.headline.deadline if progress.uses_headline and progress.headline is not None else deadline
+    headline_line = None
+    if not progress.krs and progress.headline is not None:  # only a headline: it is the key data
+        headline_line = _measure_line(progress.headline, head_fresh)
     section = ObjectiveSection(
         code=objective.code,
         title=objective.title,
@@ -222,7 +234,7 @@ def _section(
         forecast_completion=progress.forecast_completion,
         gap=progress.gap,
         status=progress.status,
-        deadline=objective.deadline or okrs.cycle.end,
+        deadline=deadline,
         main_risk=_main_risk(okrs, risk, history.get(risk.kr.code, ()) if risk else (), since),
         krs=kr_lines,
         next_steps=tuple(steps),
@@ -234,6 +246,8 @@ def _section(
         final=final or progress.final,
         margin=margin,
         headline_fresh=head_fresh,
+        read_at=read_at,
+        headline_line=headline_line,
         disagreement=None if final else largest_disagreement(lines=kr_lines),
     )
     _check_finite(section)
@@ -254,8 +268,8 @@ def compose_digest(
     """Compose the weekly digest at `as_of` (aware) by §7's rules, with the goals then in force and the sources' pulls."""
     okrs = okrs_in_force(okrs=okrs, changes=changes, at=as_of)
     period_start = as_of - PERIOD
-    final = as_of > datetime.combine(okrs.cycle.end + timedelta(days=1), time(), tzinfo=as_of.tzinfo)
     window, grouped = objectives_progress(okrs=okrs, checkins=checkins, as_of=as_of)
+    final = window.after_cycle  # from the end of the cycle's last day: the final report
     # each code's check-ins up to the as-of time, oldest first, as the forecasts read them: sorted once
     history = {code: [entry.checkin for entry in entries] for code, entries in grouped.items()}
     deciders = tuple(p.name for p in okrs.people.values() if p.role is model.Role.BOSS) or tuple(
@@ -284,8 +298,8 @@ def compose_digest(
             unavailable.append(Unavailable(code=objective.code, title=objective.title))
             continue
         calibrated += progress.krs if final else ()
-        done |= {kp.kr.code for kp in progress.krs if kp.status is model.Status.DONE}
-        if progress.status is model.Status.DONE:
+        done |= {kp.kr.code for kp in progress.krs if kp.status in _FINISHED}  # no overdue tasks, no chasing
+        if progress.status in _FINISHED:
             done.add(objective.code)
 
     missing, away_names = missing_people(okrs=okrs, checkins=checkins, done=done, as_of=as_of, away=away or {})

@@ -36,6 +36,12 @@ class MeasureLine:
     margin: float | None = None  # when final: past (+) or short of (−) the target, in the unit
     deadline: date | None = None
     fresh: Freshness | None = None  # typed or synced, when, its age when older than the period, its source's failure
+    reported: bool = True  # a check-in gave it a value (by its deadline, when final): else "not reported"
+    goes_down: bool = False  # lower is better: "26% (target 22%)"
+    done_at: datetime | None = None  # a milestone: when it was marked done
+    days_late: int | None = None  # a milestone: days done after its due, or days past its due and not done
+    late_value: float | None = None  # when final: the latest number reported after the deadline, and when
+    late_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,8 @@ class ObjectiveSection:
     final: bool = False  # the final report: the result at the deadline, met or missed
     margin: float | None = None  # when final and read from the headline: past (+) or short of (−), in its unit
     headline_fresh: Freshness | None = None  # the headline's number: typed or synced, its age, its source's failure
+    read_at: date | None = None  # the date the forecast or result is read at: the headline's own due, else the deadline
+    headline_line: MeasureLine | None = None  # an objective without KRs: its headline as its key data
     disagreement: KrLine | None = None  # the KR whose owner and trend disagree the most, named after the main risk
 
     @property

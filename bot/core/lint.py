@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from bot.core.bounds import bounds_problem
 from bot.core.errors import KrbotError
 from bot.core.method import CRITICAL_BUFFER_DAYS, backward_plan
 from bot.core.model import Task
@@ -106,6 +107,16 @@ def _measure_findings(code: str, measures: list[Mapping[str, Any]], cycle_end: d
             has_target = True
         elif kinds == ["target"]:
             out.append(Finding(letter="M", code=code, severity="fail", key="lint.m.no_unit", params={"measure": name}))
+        problem = bounds_problem(
+            unit=canonical_unit(unit=str(measure["unit"])) if measure.get("unit") else None,
+            minimum=_number(measure.get("min")), maximum=_number(measure.get("max")),
+            milestone=bool(measure.get("milestone")),
+            numbers={field: _number(measure.get(field)) for field in ("baseline", "target", "at_most", "at_least")},
+        )
+        if problem is not None:
+            unit = canonical_unit(unit=str(measure["unit"])) if measure.get("unit") else None
+            out.append(Finding(letter="M", code=code, severity="fail", key="lint.m.bounds",
+                               params={"problem": problem[0], "name": name, "unit": unit, **problem[1]}))
         due = _day(measure.get("due"))
         if due and cycle_end and due > cycle_end:
             out.append(

@@ -104,11 +104,20 @@ class Measure:
     limit: float | None = None
     due: date | None = None
     source: Source | None = None  # pulled from a data source; None: typed by its owner
+    minimum: float | None = None  # `min:` in the file: no forecast or range below it
+    maximum: float | None = None  # `max:` in the file: no forecast or range above it
 
     @property
     def is_guardrail(self) -> bool:
         """True for at_most / at_least measures, which never enter a completion mean."""
         return self.kind in (MeasureKind.AT_MOST, MeasureKind.AT_LEAST)
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """The values a forecast may take: the declared `min`/`max`, a `%` measure 0–100 unless it declares its own."""
+        if self.minimum is None and self.maximum is None and self.unit == "%":
+            return 0.0, 100.0
+        return self.minimum, self.maximum
 
     @property
     def goes_down(self) -> bool:

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from bot.core.model import Checkin, Cycle
 
 SECONDS_PER_DAY = 86400.0
+DAY_END_SLACK = 0.001  # seconds: an as-of of a date alone (23:59:59.999999) is already the end of that day
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,10 @@ class Window:
         """The end of a day (00:00 of the next day) as a timestamp."""
         return datetime.combine(day + timedelta(days=1), time(), tzinfo=self.tz).timestamp()
 
+    def ended(self, day: date) -> bool:
+        """True when as-of is at the end of the day or after it (a date alone as-of is its end): results, not trends."""
+        return self.as_of >= self.end_of(day) - DAY_END_SLACK
+
     def days(self, stamp: float) -> float:
         """A timestamp as fractional days since the cycle's start."""
         return (stamp - self.start) / SECONDS_PER_DAY
@@ -69,7 +74,7 @@ class Window:
     @property
     def after_cycle(self) -> bool:
         """True when as-of is past the end of the cycle's last day."""
-        return self.as_of > self.cycle_end_stamp
+        return self.as_of >= self.cycle_end_stamp - DAY_END_SLACK
 
 
 def group(*, checkins: Iterable[Checkin], window: Window, code: str | None = None) -> dict[str, History]:

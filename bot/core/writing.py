@@ -9,6 +9,11 @@ from bot.core.units import DURATIONS as _DURATIONS
 from bot.core.units import canonical_unit, unit_family
 from bot.core.units import has_cjk as _has_cjk
 
+# The completions a status changes at (bot/core/measures.py: at risk from 80%, on track from 100%), with the same
+# tolerance: a percent printed beside a status never reads as the next status up.
+STATUS_THRESHOLDS = (0.8, 1.0)
+THRESHOLD_EPSILON = 1e-9
+_BELOW = {round(threshold * 100): threshold - THRESHOLD_EPSILON for threshold in STATUS_THRESHOLDS}  # 80 -> 0.8 − ε
 _EN_STEPS = (("B", Decimal(10) ** 9, Decimal(10) ** 9), ("M", Decimal(10) ** 6, Decimal(10) ** 6),
              ("k", Decimal(10) ** 3, Decimal(10) ** 4))
 _ZH_STEPS = (("万亿", Decimal(10) ** 12, Decimal(10) ** 12), ("亿", Decimal(10) ** 8, Decimal(10) ** 8),
@@ -110,10 +115,14 @@ def format_number(*, number: float, lang: str, digits: int | None = None) -> str
 
 
 def format_percent(*, ratio: float) -> str:
-    """A ratio as a whole percent, not capped, half away from zero: 0.354 -> 35%, 1.2 -> 120%."""
+    """A ratio as a whole percent, not capped, half away from zero (0.354 -> 35%, 1.2 -> 120%), never rounded up
+    across a status threshold: 0.996 -> 99% (not the 100% of on track), 0.796 -> 79% (not the 80% of at risk)."""
     scaled = abs(ratio) * 100
     if scaled < 1e12 and abs(scaled % 1 - 0.5) > 1e-6:  # clearly above or below a half: the float rounds it right
         whole = int(scaled + 0.5)
-        return f"{-whole if ratio < 0 and whole else whole}%"
-    percent = (_exact(ratio) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)  # a half, exactly as written
-    return f"{int(percent)}%"
+    else:
+        whole = int((_exact(abs(ratio)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))  # a half, as written
+    below = _BELOW.get(whole)
+    if below is not None and 0 <= ratio < below:  # rounded up onto a threshold from under it
+        whole -= 1
+    return f"{-whole if ratio < 0 and whole else whole}%"

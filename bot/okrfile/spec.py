@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from bot.core import model
+from bot.core.bounds import bounds_problem
 from bot.core.errors import KrbotError
 from bot.core.numbers import EN_STYLE, NumberStyle
 from bot.core.values import canonical_unit, read_value
@@ -128,8 +129,10 @@ class MeasureSpec(_Strict):
     due: date | None = None
     was: str | None = Field(default=None, min_length=1, max_length=200)
     source: SourceSpec | None = None
+    min: float | None = None  # no forecast below it
+    max: float | None = None  # no forecast above it
 
-    @field_validator("baseline", "target", "at_most", "at_least", mode="before")
+    @field_validator("baseline", "target", "at_most", "at_least", "min", "max", mode="before")
     @classmethod
     def _written_number(cls, value: Any, info: ValidationInfo) -> Any:
         """A YAML number stays a number; a string with separators is read like a check-in (§6)."""
@@ -160,6 +163,13 @@ class MeasureSpec(_Strict):
             raise _problem("measure_missing", name=self.name, missing=missing)
         if kinds == ["baseline+target"] and self.baseline == self.target:
             raise _problem("measure_flat", name=self.name)
+        problem = bounds_problem(
+            unit=canonical_unit(unit=self.unit), minimum=self.min, maximum=self.max, milestone=self.milestone,
+            numbers={"baseline": self.baseline, "target": self.target, "at_most": self.at_most, "at_least": self.at_least},
+        )
+        if problem is not None:
+            key, words = problem
+            raise _problem(key, name=self.name, unit=canonical_unit(unit=self.unit), **words)
         return self
 
     def to_domain(self) -> model.Measure:
@@ -171,12 +181,12 @@ class MeasureSpec(_Strict):
         if self.at_most is not None:
             return model.Measure(
                 name=self.name, kind=model.MeasureKind.AT_MOST, unit=unit, limit=self.at_most, due=self.due,
-                source=source,
+                source=source, minimum=self.min, maximum=self.max,
             )
         if self.at_least is not None:
             return model.Measure(
                 name=self.name, kind=model.MeasureKind.AT_LEAST, unit=unit, limit=self.at_least, due=self.due,
-                source=source,
+                source=source, minimum=self.min, maximum=self.max,
             )
         return model.Measure(
             name=self.name,
@@ -186,6 +196,8 @@ class MeasureSpec(_Strict):
             target=self.target,
             due=self.due,
             source=source,
+            minimum=self.min,
+            maximum=self.max,
         )
 
 

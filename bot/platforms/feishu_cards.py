@@ -222,6 +222,8 @@ def digest_cards(
             elif not k.last_at:
                 text += "\n    " + t("digest.no_checkin")
             data.append(markdown_element(text))
+        if not o.krs and o.headline_line is not None:  # only a headline: it is the key data
+            data.append(markdown_element("· " + line("measure", o.headline_line)))
         elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.data")), data or [markdown_element(t("digest.none"))]))
         steps = [markdown_element("· " + line("step", replace(s, owner=md(s.owner)))) for s in o.next_steps]
         elements.append(_panel(t("feishu.digest.panel", code=o.code, section=t("digest.section.next")), steps or [markdown_element(t("digest.none"))]))

@@ -231,7 +231,7 @@ def saved_reply(
             objective_deadline=objective.deadline,
             as_of=scope.local(at),
         )
-        standing = _standing(progress)
+        standing = _standing(progress, names=checkin.values)
         if not target.consulted:  # nobody to tell of a drop: the standing before is not needed
             return _saved(scope=scope, checkin=checkin, asks=asks, shown=shown, standing=standing, notices=())
         before = kr_progress(
@@ -267,7 +267,11 @@ def saved_reply(
                 objective_deadline=target.deadline,
                 as_of=scope.local(at),
             )
-            standing = {"completion": mp.completion, "forecast": mp.forecast_completion, "status": None}
+            standing = {
+                "completion": mp.completion, "forecast": mp.forecast_completion, "status": None, "final": mp.final,
+                "late": [{"name": headline.name, "deadline": mp.deadline}] if mp.final and headline.name in checkin.values
+                else [],
+            }
     return _saved(scope=scope, checkin=checkin, asks=asks, shown=shown, standing=standing, notices=notices)
 
 def _saved(
@@ -325,11 +329,16 @@ def _worse(before: model.Status, after: model.Status) -> bool:
     return _STATUS_RANK[after] > _STATUS_RANK[before]
 
 
-def _standing(progress: KrProgress) -> dict[str, Any]:
+def _standing(progress: KrProgress, *, names: Any = ()) -> dict[str, Any]:
+    """The KR's standing after a check-in; `late` names the measures it gave that were past their deadline (their
+    result stays the value at the end of the deadline day)."""
     return {
         "completion": progress.completion,
         "forecast": progress.forecast_completion,
         "status": progress.status.value,
+        "final": progress.final,
+        "late": [{"name": m.measure.name, "deadline": m.deadline} for m in progress.measures
+                 if m.final and m.measure.name in names],
     }
 
 

@@ -170,6 +170,10 @@ def _export_measure(
         item["at_least"] = m.limit
     if m.due:
         item["due"] = m.due.isoformat()
+    if m.minimum is not None:
+        item["min"] = m.minimum
+    if m.maximum is not None:
+        item["max"] = m.maximum
     value = progress.value
     item["value"] = bool(value) if m.kind is model.MeasureKind.MILESTONE and value is not None else value
     last = progress.last_at

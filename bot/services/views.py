@@ -16,7 +16,7 @@ from bot.core.method import (
     quadrant,
     rank_paths,
 )
-from bot.core.progress import okr_progress
+from bot.core.progress import kr_progress, okr_progress
 from bot.services.context import load_scope, owned_target, person_in
 from bot.services.digest import compose
 from bot.services.replies import Reply, Shows
@@ -129,11 +129,17 @@ def show_plan(*, uow: UnitOfWork, code: str, at: datetime, workspace: str | None
     """A KR's tasks laid out backwards from its due date: buffers, latest finish and latest start, shortfalls."""
     with uow.begin() as session:
         scope = load_scope(session=session, workspace=workspace, at=at)
-    target = scope.okrs.owner_of(code=code.upper())
-    if not isinstance(target, model.KeyResult):
-        known = ", ".join(kr.code for o in scope.okrs.objectives for kr in o.krs())
-        raise KrbotError("code.unknown", word=code, known=known)
+        target = scope.okrs.owner_of(code=code.upper())
+        if not isinstance(target, model.KeyResult):
+            known = ", ".join(kr.code for o in scope.okrs.objectives for kr in o.krs())
+            raise KrbotError("code.unknown", word=code, known=known)
+        checkins = repository.load_checkins(session=session, cycle_id=scope.cycle.id, until=at, code=target.code)
     objective = next(o for o in scope.okrs.objectives if target in o.krs())
+    standing = kr_progress(
+        kr=target, checkins=checkins, cycle=scope.okrs.cycle, objective_deadline=objective.deadline,
+        as_of=scope.local(at),
+    ).status
+    finished = standing in (model.Status.DONE, model.Status.MET)  # a done KR's open tasks are not overdue
     dues = [m.due for m in target.measures if m.due] or [objective.deadline or scope.okrs.cycle.end]
     kr_due = max(dues)
     today = at.astimezone(ZoneInfo(scope.workspace.timezone)).date()
@@ -151,7 +157,7 @@ def show_plan(*, uow: UnitOfWork, code: str, at: datetime, workspace: str | None
             "buffer_after": planned.buffer_after,
             "critical": planned.task.critical,
             "done": planned.task.done,
-            "overdue": not planned.task.done and planned.task.due < today,
+            "overdue": not planned.task.done and not finished and planned.task.due < today,
             "short_buffer": planned.short_buffer,
         }
         for planned in reversed(backward_plan(tasks=target.tasks, due=kr_due))

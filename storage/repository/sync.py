@@ -53,6 +53,8 @@ def _measure_fields(measure: model.Measure) -> dict[str, object]:
         "baseline": measure.baseline,
         "target": measure.target,
         "limit_value": measure.limit,
+        "bounds": {name: bound for name, bound in (("min", measure.minimum), ("max", measure.maximum)) if bound is not None}
+        or None,
         "due": measure.due,
         "source": source_fields(measure.source),
     }

@@ -121,6 +121,8 @@ def _measure(row: Any) -> model.Measure:
         limit=limit,
         due=row.due,
         source=model.Source(**row.source) if row.source else None,
+        minimum=(row.bounds or {}).get("min"),
+        maximum=(row.bounds or {}).get("max"),
     )
 
 

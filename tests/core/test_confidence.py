@@ -135,21 +135,22 @@ def test_the_kr_line_shows_the_latest_confidence_kept_until_changed() -> None:
 
 def test_a_disagreement_is_said_on_the_line_and_the_largest_one_in_the_conclusion() -> None:
     """Ann says 8/10 while K1 is off track (28%); Bob says 3/10 while K2 is on track: both lines say so, and the
-    conclusion names the larger gap (Ann's: |0.8 − 0.28| against Bob's |0.3 − 1.48|: Bob's)."""
+    conclusion names the larger gap (Ann's: |0.8 − 0.28| against Bob's |0.3 − 1.0|: Bob's; K2's own measure is
+    forecast at 148%, capped at 100% in the KR's mean, §7)."""
     checkins = [
         ci(0, 5, confidence=8), ci(20, 10),  # K1: 28% by the deadline
-        ci(0, 10, code="K2", person="bob", confidence=3), ci(20, 40, code="K2", person="bob"),  # K2: 148%
+        ci(0, 10, code="K2", person="bob", confidence=3), ci(20, 40, code="K2", person="bob"),  # K2: 148%, 100% as a KR
     ]
     d = digest(tree(K1, K2), checkins, as_of=30)
     k1, k2 = d.objectives[0].krs
     assert (k1.status, k1.disagrees, k2.status, k2.disagrees) == (Status.OFF_TRACK, True, Status.ON_TRACK, True)
     assert d.objectives[0].disagreement is not None and d.objectives[0].disagreement.code == "K2"
     en, zh = render_digest(digest=d, lang="en"), render_digest(digest=d, lang="zh")
-    assert "Ann says 8/10; the trend says 28%" in en and "Bob says 3/10; the trend says 148%" in en
-    assert "Ann信心8/10，趋势只到28%" in zh and "Bob信心3/10，趋势已到148%" in zh
+    assert "Ann says 8/10; the trend says 28%" in en and "Bob says 3/10; the trend says 100%" in en
+    assert "Ann信心8/10，趋势只到28%" in zh and "Bob信心3/10，趋势已到100%" in zh
     conclusion_en = en.split("\n")[2]
-    assert conclusion_en.endswith("Owner and trend disagree most on K2: Bob says 3/10; the trend says 148%.")
-    assert "负责人与趋势分歧最大的是K2：Bob信心3/10，趋势已到148%。" in zh.split("\n")[2]
+    assert conclusion_en.endswith("Owner and trend disagree most on K2: Bob says 3/10; the trend says 100%.")
+    assert "负责人与趋势分歧最大的是K2：Bob信心3/10，趋势已到100%。" in zh.split("\n")[2]
     only_k1 = digest(tree(K1, K2), checkins[:2] + [replace(c, confidence=None) for c in checkins[2:]], as_of=30)
     assert only_k1.objectives[0].disagreement is not None and only_k1.objectives[0].disagreement.code == "K1"
 

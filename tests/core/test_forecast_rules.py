@@ -139,7 +139,8 @@ def test_calendar_days_are_the_workspace_timezone() -> None:
 # ----------------------------------------------------------------- too early under 14 days of data
 
 TOO_EARLY_CASES = [
-    pytest.param([], 21, dict(forecast_value=None, gap=None, data_days=0, too_early=True), id="no-checkin"),
+    # No check-in at all: not reported — no trend, and not "too early" either (there is nothing to wait for).
+    pytest.param([], 21, dict(forecast_value=None, gap=None, data_days=0, too_early=False, reported=False), id="no-checkin"),
     pytest.param(
         [(10.5, 30.0)],
         21,
@@ -253,17 +254,33 @@ AFTER_CASES = [
         target(due=date(2026, 10, 31)),
         [],
         35,
-        # No check-in by then: the result is the baseline, 0 -> missed by 100; not "too early".
-        dict(final=True, met=False, forecast_value=0.0, gap=100.0, too_early=False, data_days=0),
-        id="no-checkin-result-is-baseline",
+        # No check-in by then: never reported — no result, no verdict (neither met nor missed), no gap.
+        dict(final=True, met=None, reported=False, forecast_value=None, gap=None, margin=None, too_early=False),
+        id="never-reported-no-verdict",
     ),
     pytest.param(
         target(due=date(2026, 10, 31)),
         [(30, 50.0)],
         31,
-        # At exactly the end of the due day the deadline has not passed: a forecast, (0,0),(30,50) -> 51.67.
+        # At the end of the due day (x = 31, 00:00 of Nov 1) the result is read: 50, missed by 50.
+        dict(final=True, met=False, forecast_value=50.0, margin=-50.0),
+        id="at-the-end-of-the-due-day-the-result",
+    ),
+    pytest.param(
+        target(due=date(2026, 10, 31)),
+        [(30, 50.0)],
+        31 - 1 / 86400,
+        # One second before: still a forecast, (0,0),(30,50) read at 31 -> 51.67.
         dict(final=False, forecast_value=50 / 30 * 31),
-        id="at-the-end-of-the-due-day-still-forecast",
+        id="a-second-before-the-end-still-forecast",
+    ),
+    pytest.param(
+        target(due=date(2026, 10, 31)),
+        [(30, 50.0), (33, 90.0)],
+        40,
+        # A number reported after the deadline does not change the result; it is kept beside it.
+        dict(final=True, met=False, forecast_value=50.0, late_value=90.0, late_at=day(33)),
+        id="reported-after-the-deadline",
     ),
 ]
 
@@ -292,7 +309,9 @@ def kr_status(measures: tuple[Measure, ...], checkins: list[tuple[float, dict[st
 
 STATUS_CASES = [
     pytest.param((SALES,), [(5, {"sales": 10.0})], 10, Status.TOO_EARLY, id="too-early-5-days"),
-    pytest.param((SALES, LAUNCH), [], 10, Status.TOO_EARLY, id="no-measure-has-a-forecast"),
+    pytest.param((SALES, LAUNCH), [(5, {"sales": 10.0})], 10, Status.TOO_EARLY, id="no-measure-has-a-forecast"),
+    pytest.param((SALES, LAUNCH), [], 10, Status.NO_DATA, id="nothing-reported"),
+    pytest.param((SALES, REFUND), [], 93, Status.NO_DATA, id="never-reported-neither-met-nor-missed"),
     # (0,0),(14,14): 92 -> completion 0.92 -> at risk.
     pytest.param((SALES,), [(14, {"sales": 14.0})], 20, Status.AT_RISK, id="at-risk-92"),
     # (0,0),(14,16): 16/14·92 = 105.1 -> on track.
@@ -319,10 +338,12 @@ def test_kr_status(measures: tuple[Measure, ...], checkins: list[tuple[float, di
 
 
 def test_a_past_deadline_measure_enters_the_kr_mean_with_its_result() -> None:
-    """Launch (due x = 31) missed enters with 0; sales (0,0),(20,40) -> 184 at 92 -> 1.84; mean 0.92."""
+    """Launch (due x = 31) not done enters with 0; sales (0,0),(20,40) -> 184 at 92 -> 1.84, capped at 1 in the mean:
+    (1 + 0) / 2 = 0.5 -> off track (the 184% no longer hides the missed launch)."""
     result = kr_status((SALES, LAUNCH), [(20, {"sales": 40.0})], 35)
-    assert result.forecast_completion == approx((1.84 + 0.0) / 2)
-    assert result.status is Status.AT_RISK
+    assert result.forecast_completion == approx((1.0 + 0.0) / 2)
+    assert result.measures[0].forecast_completion == approx(1.84)  # the measure's own line still shows 184%
+    assert result.status is Status.OFF_TRACK
 
 
 def test_objective_range_is_the_headlines_never_a_kr_mean() -> None:

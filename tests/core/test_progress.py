@@ -307,28 +307,29 @@ MEASURE_CASES = [
         [],
         21,
         None,
-        # Pending, before due: 0% done, no invented forecast.
+        # Pending, before due, never reported: left out of the means (no completion), no invented forecast.
         dict(
-            value=None, points=0, completion=0.0, forecast_value=None, forecast_completion=None, reached=False
+            value=None, points=0, completion=None, forecast_value=None, forecast_completion=None, reached=False,
+            reported=False,
         ),
         id="milestone-pending",
     ),
     pytest.param(
         milestone(),
         [(10, 0.0)],
-        46,
+        46 - 1 / 86400,
         None,
-        # as_of exactly at the end of the due day (2026-11-16 00:00) is not yet late.
-        dict(value=0.0, completion=0.0, forecast_completion=None, reached=False),
-        id="milestone-pending-at-end-of-due-day",
+        # A second before the end of the due day: not yet late, left out of the means (no completion, no forecast).
+        dict(value=0.0, completion=None, forecast_completion=None, reached=False, final=False),
+        id="milestone-pending-before-end-of-due-day",
     ),
     pytest.param(
         milestone(),
         [(10, 0.0)],
         46 + 1 / 86400,
         None,
-        # One second after the end of the due day and not done: late, forecast completion 0.
-        dict(value=0.0, completion=0.0, forecast_value=0.0, forecast_completion=0.0, reached=False),
+        # One second after the end of the due day and not done: late, 0% in both means, "due Nov 15, 1 day ago".
+        dict(value=0.0, completion=0.0, forecast_value=0.0, forecast_completion=0.0, reached=False, days_late=1),
         id="milestone-late",
     ),
     pytest.param(
@@ -336,9 +337,10 @@ MEASURE_CASES = [
         [(50, 1.0)],
         60,
         None,
-        # Done after its due date: done now (completion 1), but its result at the deadline is not done:
-        # after the deadline the forecast is the result, 0, and it is missed.
-        dict(completion=1.0, forecast_completion=0.0, reached=True, final=True, met=False),
+        # Done after its due date (Nov 20, due Nov 15): 100% in completion, forecast and result alike, but late:
+        # missed, not met, five days after its due.
+        dict(completion=1.0, forecast_completion=1.0, reached=True, final=True, met=False, days_late=5,
+             done_at=day(50)),
         id="milestone-done-late",
     ),
     # ---- guardrails
@@ -473,10 +475,10 @@ KR_CASES = [
         [SALES, REFUND],
         [],
         21,
-        # Nothing reported: value = baseline 0 (completion 0), no measure has a forecast -> too early.
+        # Nothing reported: not reported (no data) — no completion, no trend, no verdict.
         dict(
-            status=Status.TOO_EARLY,
-            completion=0.0,
+            status=Status.NO_DATA,
+            completion=None,
             forecast_completion=None,
             last_checkin=None,
             checkins_in_cycle=0,
@@ -487,8 +489,9 @@ KR_CASES = [
         [SALES, REFUND],
         [ci("K1", 7, sales=10), ci("K1", 21, sales=30)],
         28,
-        # (7,10),(21,30): slope 20/14 = 10/7; at 92: 30 + 710/7 = 920/7; completion 9.2/7 = 1.314 -> on track.
-        dict(status=Status.ON_TRACK, completion=0.3, forecast_completion=9.2 / 7, checkins_in_cycle=2),
+        # (7,10),(21,30): slope 20/14 = 10/7; at 92: 30 + 710/7 = 920/7; completion 9.2/7 = 1.314 -> on track;
+        # the KR's mean caps it at 100%.
+        dict(status=Status.ON_TRACK, completion=0.3, forecast_completion=1.0, checkins_in_cycle=2),
         id="on-track",
     ),
     pytest.param(
@@ -496,7 +499,7 @@ KR_CASES = [
         [ci("K1", 7, sales=10, refund=3), ci("K1", 21, sales=30, refund=6)],
         28,
         # Sales on track (as above) but refund 6 > 5 now -> off track.
-        dict(status=Status.OFF_TRACK, forecast_completion=9.2 / 7),
+        dict(status=Status.OFF_TRACK, forecast_completion=1.0),
         id="guardrail-broken-now-off-track",
     ),
     pytest.param(
@@ -504,7 +507,7 @@ KR_CASES = [
         [ci("K1", 7, sales=10, refund=3), ci("K1", 21, sales=30, refund=4)],
         28,
         # Sales on track; refund 4 holds but its trend reaches 4 + 71/14 = 127/14 = 9.07 > 5 at 92 -> at risk.
-        dict(status=Status.AT_RISK, forecast_completion=9.2 / 7),
+        dict(status=Status.AT_RISK, forecast_completion=1.0),
         id="guardrail-trending-at-risk",
     ),
     pytest.param(
@@ -520,7 +523,7 @@ KR_CASES = [
         [ci("K1", 7, sales=60, refund=3), ci("K1", 14, sales=120, refund=4)],
         21,
         # Every measure reached (sales 120 >= 100, refund 4 holds): done, whatever the refund trend.
-        dict(status=Status.DONE, completion=1.2),
+        dict(status=Status.DONE, completion=1.0),  # 120% capped at 100% in the KR's mean
         id="done",
     ),
     pytest.param(
@@ -528,7 +531,7 @@ KR_CASES = [
         [ci("K1", 14, sales=120, refund=6)],
         21,
         # Sales reached but the guardrail is broken: not done, off track.
-        dict(status=Status.OFF_TRACK, completion=1.2),
+        dict(status=Status.OFF_TRACK, completion=1.0),
         id="done-blocked-by-broken-guardrail",
     ),
     # Thresholds: one check-in (46, v) with baseline (0,0) -> forecast 2v at 92 -> completion 2v/100.
@@ -571,11 +574,11 @@ KR_CASES = [
     ),
     pytest.param(
         [SALES, milestone()],
-        [ci("K1", 46, sales=30)],
-        46,
-        # Pending milestone (not late at the end of its due day): completion (0.3 + 0)/2 = 0.15; forecast only
-        # over measures that have one: 0.6 -> off track.
-        dict(status=Status.OFF_TRACK, completion=0.15, forecast_completion=0.6),
+        [ci("K1", 45, sales=30)],
+        45.5,
+        # Pending milestone (not yet due, not done): left out of both means: completion 0.3; forecast
+        # (0,0),(45,30) at 92 -> 61.3% -> off track.
+        dict(status=Status.OFF_TRACK, completion=0.3, forecast_completion=30 / 45 * 92 / 100),
         id="pending-milestone-has-no-forecast",
     ),
     pytest.param(
@@ -613,8 +616,8 @@ KR_CASES = [
         [ci("K1", -3, sales=5), ci("K1", 14, sales=20), ci("K1", 30, sales=90)],
         21,
         # Day -3 (before the cycle) and day 30 (after as_of) do not count as check-ins in the cycle;
-        # points (0,0),(14,20): at 92: 920/7 -> 9.2/7.
-        dict(checkins_in_cycle=1, forecast_completion=9.2 / 7),
+        # points (0,0),(14,20): at 92: 920/7 -> 9.2/7, capped at 1 in the KR's mean.
+        dict(checkins_in_cycle=1, forecast_completion=1.0),
         id="checkins-in-cycle",
     ),
 ]
@@ -675,9 +678,11 @@ def test_objective_uses_headline_when_it_has_checkins() -> None:
 def test_objective_falls_back_to_kr_mean() -> None:
     """No headline check-in: the mean over KRs, and no amount claimed in the headline's unit."""
     result = objective_progress(objective=TWO_PATHS, checkins=KR_CHECKINS, cycle=CYCLE, as_of=day(50))
-    # completion (0.3 + 0.5)/2 = 0.4; forecast (0.6 + 1.0)/2 = 0.8 -> at risk; the headline has no
+    # completion (0.3 + 0.5)/2 = 0.4; forecast (0.6 + 1.0)/2 = 0.8 -> at risk by the mean, but K1 is off track
+    # (0.6) and the objective is no better than its worst KR: off track, K1 its main risk. The headline has no
     # check-in, so there is no forecast of it and no gap in EUR.
-    assert_fields(result, dict(completion=0.4, forecast_completion=0.8, gap=None, status=Status.AT_RISK))
+    assert_fields(result, dict(completion=0.4, forecast_completion=0.8, gap=None, status=Status.OFF_TRACK))
+    assert result.main_risk is not None and result.main_risk.kr.code == "K1"
     assert result.headline is not None and result.headline.points == 0
     assert result.uses_headline is False
 
@@ -691,19 +696,24 @@ def test_objective_headline_use_is_reported() -> None:
 
 
 def test_objective_done_by_headline() -> None:
-    """Headline reached and completion >= 100%: done."""
+    """Headline reached and completion >= 100% with every KR on track: done; a KR off track keeps it off track."""
+    on_track = [ci("K1", 46, sales=50), ci("K2", 46, leads=50)]
     result = objective_progress(
-        objective=TWO_PATHS, checkins=[*KR_CHECKINS, ci("O1", 46, revenue=50)], cycle=CYCLE, as_of=day(50)
+        objective=TWO_PATHS, checkins=[*on_track, ci("O1", 46, revenue=50)], cycle=CYCLE, as_of=day(50)
     )
     # completion 50/50 = 1.0, headline reached.
     assert_fields(result, dict(completion=1.0, status=Status.DONE, gap=None))
+    lagging = objective_progress(
+        objective=TWO_PATHS, checkins=[*KR_CHECKINS, ci("O1", 46, revenue=50)], cycle=CYCLE, as_of=day(50)
+    )
+    assert_fields(lagging, dict(completion=1.0, status=Status.OFF_TRACK, gap=None))  # K1 forecast 60%
+    assert lagging.main_risk is not None and lagging.main_risk.kr.code == "K1"
 
 
 def test_objective_without_data() -> None:
-    """Nothing reported anywhere: no forecast (too early), no gap, no main risk."""
+    """Nothing reported anywhere: not reported — no completion, no forecast, no gap, no main risk."""
     result = objective_progress(objective=TWO_PATHS, checkins=[], cycle=CYCLE, as_of=day(50))
-    # Both KRs at baseline: completion (0 + 0)/2 = 0.
-    assert_fields(result, dict(completion=0.0, forecast_completion=None, gap=None, status=Status.TOO_EARLY))
+    assert_fields(result, dict(completion=None, forecast_completion=None, gap=None, status=Status.NO_DATA))
     assert result.main_risk is None
 
 
@@ -713,7 +723,7 @@ def test_objective_without_headline() -> None:
         objective=objective(*TWO_PATHS.paths, headline=None), checkins=KR_CHECKINS, cycle=CYCLE, as_of=day(50)
     )
     assert result.headline is None
-    assert_fields(result, dict(completion=0.4, forecast_completion=0.8, gap=None, status=Status.AT_RISK))
+    assert_fields(result, dict(completion=0.4, forecast_completion=0.8, gap=None, status=Status.OFF_TRACK))
 
 
 def _risk(obj: Objective, checkins: list[Checkin]) -> KrProgress | None:

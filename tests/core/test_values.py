@@ -398,6 +398,9 @@ def test_format_percent_is_nearest_whole(ratio: Decimal) -> None:
     assert re.fullmatch(r"-?\d+%", shown)
     whole = int(shown[:-1])
     exact = ratio * 100
+    if 0 <= exact and whole + 1 in (80, 100) and exact > whole + Decimal("0.5") - Decimal("1e-9"):
+        assert exact < whole + 1  # just under a status threshold: never rounded up onto it (§7)
+        return
     assert abs(exact - whole) <= Decimal("0.5")
     if abs(exact - whole) == Decimal("0.5"):  # ties go away from zero
         assert abs(whole) > abs(exact)
@@ -407,9 +410,13 @@ def test_format_percent_is_nearest_whole(ratio: Decimal) -> None:
 @given(ratio=st.one_of(st.floats(min_value=-1e7, max_value=1e7, allow_nan=False),
                        st.integers(min_value=-200_000, max_value=200_000).map(lambda n: (n + 0.5) / 100)))
 def test_format_percent_rounds_any_float_as_its_decimal_reads(ratio: float) -> None:
-    """The float's quick rounding and the exact decimal one agree everywhere, halves included (0.125 -> 13%)."""
-    exact = (Decimal(repr(ratio)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    assert format_percent(ratio=ratio) == f"{int(exact)}%"
+    """The float's quick rounding and the exact decimal one agree everywhere, halves included (0.125 -> 13%), except
+    that a ratio below a status threshold (80%, 100%) never rounds up to it (0.996 -> 99%, §7)."""
+    exact = int((Decimal(repr(ratio)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    for threshold in (80, 100):
+        if 0 <= ratio < threshold / 100 - 1e-9 and exact == threshold:
+            exact = threshold - 1
+    assert format_percent(ratio=ratio) == f"{exact}%"
 
 
 # ---------------------------------------------------------------- messages

@@ -33,6 +33,14 @@ def test_demo_replays_the_quarter_and_prints_the_digest(lang: str, tmp_path) -> 
     assert ("未达成" in first and "差8万欧" in first) if lang == "zh" else ("missed" in first and "short by €80k" in first)
     report = out[conclusion:]
     assert not any(word in report for word in ("本周未填报", "Not checked in", "趋势", "trend", "预计", "forecast 1"))
+    # the headline says "too early" once, not again as its status
+    assert ("为时尚早" in weeks[0] and weeks[0].count("为时尚早") == 1) if lang == "zh" else (
+        weeks[0].count("too early") == 1)
+    # KR1's shop went live on Nov 12, twelve days after its Oct 31 due: done late, counted as done, said so
+    late = "开店并正式运营：11月12日完成，比10月31日的期限晚12天" if lang == "zh" else (
+        "Shop live: done Nov 12, 12 days after its Oct 31 due")
+    assert late in report
+    assert ("差0.04个百分点" in report) if lang == "zh" else ("missed by 0.04 pp" in report)
     # every weekly check-in was accepted: no refusal printed
     assert "nothing was saved" not in out and "未保存" not in out
 

@@ -99,7 +99,9 @@ def digest_messages(
                 data.append("      " + line("cause", k))
             elif not k.last_at:
                 data.append("      " + t("digest.no_checkin"))
-        if not o.krs:
+        if not o.krs and o.headline_line is not None:  # only a headline: it is the key data
+            data.append("• " + line("measure", o.headline_line))
+        elif not o.krs:
             data.append(t("digest.none"))
         thread.extend(sections(text="\n".join(data)))
         steps = [f"*{t('digest.section.next')}*"]
