@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_bounds"
+revision: str = "0017_bounds"
 down_revision: str | None = "0016_ask_comment"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
