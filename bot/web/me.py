@@ -54,7 +54,7 @@ async def checkin(request: Request, viewer: SignedIn, code: Code, background: Ba
     try:
         reply, problems = services.record_form(
             uow=state.uow, person=viewer.person, code=code, values=values, note=form.get("note"),
-            next_step=form.get("next"), risk=form.get("risk"), ask_text=form.get("ask"), ask_kind=None,
+            confidence=form.get("confidence"), next_step=form.get("next"), risk=form.get("risk"), ask_text=form.get("ask"), ask_kind=None,
             ask_amount=None, at=state.clock(), workspace=viewer.workspace, source="web",
             event_key=f"web:{viewer.session[:16]}:{form.get('once', '')[:40]}" if form.get("once") else None,
         )

@@ -144,3 +144,18 @@ def test_me_in_english(example_en: App) -> None:
     assert re.search(echo, saved.text), saved.text
     bad = client.post("/me/checkin/KR2", data={"csrf": csrf_of(page.text), "once": "y", f"m:{name}": "abc"})
     assert bad.status_code == 400 and "abc" in bad.text and "nothing was saved" in bad.text.lower()
+
+
+def test_the_form_takes_the_owners_confidence_and_refuses_a_wrong_one_beside_its_field(example: App) -> None:
+    """Confidence on /me is read as in chat (0–10 or the words), stored with the check-in, and kept in the form."""
+    client = sign_in(browser(example), example, "chen")
+    page = client.get("/me")
+    refused = client.post("/me/checkin/KR2", headers=HTMX, data={
+        "csrf": csrf_of(page.text), "once": once_of(page.text, "KR2"), "m:新客转化率": "1.9%", "confidence": "12"})
+    assert 'id="KR2-e-confidence"' in refused.text and 'aria-invalid="true"' in refused.text
+    assert checkins(example, "KR2") == []
+    saved = client.post("/me/checkin/KR2", headers=HTMX, data={
+        "csrf": csrf_of(page.text), "once": once_of(page.text, "KR2"), "m:新客转化率": "1.9%", "confidence": "有风险"})
+    assert "信心5/10" in saved.text
+    stored = services.export_all(uow=example.uow, at=NOW)["checkins"]
+    assert [c.get("confidence") for c in stored if c["code"] == "KR2"] == [5]
