@@ -135,11 +135,13 @@ def test_a_hooks_drop_in_status_is_told_to_the_consulted_once(example: App) -> N
     with FakePlatformServer() as chat:
         api = client(example, platforms=[HttpTestPlatform(url=chat.url)])
         owner = bearer(token(example, "chen"))
-        good = {"code": "KR4", "values": {"竞品监控覆盖率": 100, "价格响应": 1.5, "会员复购率": 35}, "at": "2026-11-10T10:00"}
-        assert api.post("/api/v1/checkins", json=good, headers=owner).status_code == 201
+        for at, values in (("2026-10-27T10:00", (90, 1.5, 32)), ("2026-11-10T10:00", (100, 1.5, 35))):  # a trend on track
+            names = ("竞品监控覆盖率", "价格响应", "会员复购率")
+            good = {"code": "KR4", "values": dict(zip(names, values, strict=True)), "at": at}
+            assert api.post("/api/v1/checkins", json=good, headers=owner).status_code == 201
         path = _hook(example, "KR4", "竞品监控覆盖率")
         for _ in range(2):
             assert api.post(path, json={"value": 61}, headers={"Idempotency-Key": "drop-1"}).status_code == 201
         told = [r for r in chat.stats.received if r.get("kind") == "notice"]
     assert [r["target"] for r in told] == ["sun"]
-    assert len(checkin_rows(example)) == 2
+    assert len(checkin_rows(example)) == 3
