@@ -168,7 +168,8 @@ def import_checkins(
 @cli.command("export")
 def export(
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", help="json or csv (everything stored), or yaml (the OKR file, importable).")
+        ExportFormat,
+        typer.Option("--format", help="json or csv (everything stored), or yaml (the OKR file, importable)."),
     ] = ExportFormat.json,
     workspace: WorkspaceOption = None,
     db: DbOption = None,

@@ -64,7 +64,8 @@ def _measure(measure: model.Measure) -> dict[str, Any]:
 def _kr(kr: model.KeyResult) -> dict[str, Any]:
     tasks = [
         {"title": t.title, "owner": t.owner, "due": t.due,
-         **_some(buffer_days=t.buffer_days or None, duration_days=t.duration_days or None, critical=t.critical, done=t.done)}
+         **_some(buffer_days=t.buffer_days or None, duration_days=t.duration_days or None, critical=t.critical,
+                 done=t.done)}
         for t in kr.tasks
     ]
     return {

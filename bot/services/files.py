@@ -115,7 +115,7 @@ def import_okrs(
     person: str | None = None,
     force: bool = False,
 ) -> ImportOutcome:
-    """Create or update the OKR tree from a file by its codes, logging goal changes by `person`; a dry run keeps nothing.
+    """Create or update the OKR tree from a file by its codes, logging goal changes by `person`; a dry run keeps none.
 
     A file with a `revision:` that would undo goal changes made after it is refused, naming them, unless `force`."""
     spec, _ = parse_okr_file(text=text, filename=filename)

@@ -1,4 +1,4 @@
-"""The OKR file out: the stored tree of the current cycle written as the file `krbot import` reads, with its revision."""
+"""The OKR file out: the current cycle's stored tree written as the file `krbot import` reads, with its revision."""
 
 from __future__ import annotations
 

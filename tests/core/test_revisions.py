@@ -19,7 +19,8 @@ def _okrs(*, target: float, title: str = "Conversion to 2%", deadline: date = da
         name="2026-Q4", start=date(2026, 10, 1), end=date(2026, 12, 31)), objectives=(objective,))
 
 
-def _change(field: str, old: str, new: str, measure: str | None = "Conversion", code: str = "KR2") -> model.GoalChange:
+def _change(field: str, old: str, new: str, measure: str | None = "Conversion", code: str = "KR2",
+            ) -> model.GoalChange:
     return model.GoalChange(code=code, field=field, old=old, new=new, reason="peak", person="lin", at=AT,
                             measure=measure)
 
