@@ -4,6 +4,7 @@ the change, unless `--force` (CONTRACT §4, §10). SQLite file and PostgreSQL, z
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -230,3 +231,21 @@ def test_a_revision_that_is_not_a_whole_number_is_refused(db_url: str, tmp_path:
     path.write_text("revision: -3\n" + EXAMPLE_EN.read_text(encoding="utf-8"), encoding="utf-8")
     code, out, err = _krbot(db_url, "import", str(path))
     assert code == 2 and "revision" in err, err
+
+
+def test_the_complete_file_of_the_docs_round_trips(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KRBOT_SOURCE_ENVS", "SALES_DB_URL,ERP_WEBHOOK_SECRET")
+    page = (Path(__file__).resolve().parents[2] / "docs" / "okr-file.md").read_text(encoding="utf-8")
+    block = re.search(r"## A complete file.*?```yaml\n(.*?)```", page, re.S)
+    assert block is not None
+    given = tmp_path / "complete.yaml"
+    given.write_text(block[1], encoding="utf-8")
+    assert _krbot(db_url, "import", str(given))[0] == 0
+    exported = _export(db_url, tmp_path, "complete-out.yaml")
+    code, out, err = _krbot(db_url, "import", "--dry-run", str(exported))
+    assert code == 0 and "nothing changed" in out.splitlines()[0], out + err
+    with _fresh(db_url, tmp_path) as fresh:
+        assert _krbot(fresh, "import", str(exported))[0] == 0
+        assert _export(fresh, tmp_path, "again.yaml").read_text(encoding="utf-8") == exported.read_text(encoding="utf-8")
