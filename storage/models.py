@@ -30,6 +30,7 @@ class WorkspaceRow(Base):
     locale: Mapped[str | None] = mapped_column(String(35), nullable=True)  # BCP 47 (numbers, dates)
     sync: Mapped[str | None] = mapped_column(String(32), nullable=True)  # when sources are pulled; None: the default
     webhooks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)  # [{url, events, secret_env}]
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # raised by each change of the goals
 
 
 class PersonRow(Base):
@@ -304,6 +305,7 @@ class GoalChangeRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     person_key: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revision: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the workspace's revision it made
 
 
 class ProcessedEventRow(Base):

@@ -38,6 +38,9 @@ def import_file(
     as_person: Annotated[
         str | None, typer.Option("--as", help="Who imports (a person id of the file): logged with its goal changes.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Import a file with an older revision: undo the goal changes made since.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Create or update the workspace, people, cycle, objectives, paths, KRs, measures and tasks by their codes."""
@@ -49,7 +52,8 @@ def import_file(
     app = open_app(db)
     try:
         outcome = services.import_okrs(
-            uow=app.uow, text=text, filename=str(file), at=now(), dry_run=dry_run, person=as_person
+            uow=app.uow, text=text, filename=str(file), at=now(), dry_run=dry_run, person=as_person,
+            force=force,
         )
     except KrbotError as error:
         fail(error_message(error, lang=file_language(text=text)))
@@ -163,24 +167,26 @@ def import_checkins(
 
 @cli.command("export")
 def export(
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="json, yaml or csv.")] = ExportFormat.json,
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="json or csv (everything stored), or yaml (the OKR file, importable)."),
+    ] = ExportFormat.json,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
-    """Everything stored: the OKR tree with current values, check-ins, asks and goal changes."""
-    import yaml
-
+    """Everything stored (the OKR tree with current values, check-ins, asks and goal changes), or the OKR file."""
     from bot import services
     from bot.i18n import error_message
 
     app = open_app(db)
     try:
+        if fmt is ExportFormat.yaml:  # the OKR file as it stands now, with its revision (§10)
+            typer.echo(services.export_okr_file(uow=app.uow, at=now(), workspace=workspace), nl=False)
+            return
         data = services.export_all(uow=app.uow, at=now(), workspace=workspace)
     except KrbotError as error:
         fail(error_message(error, lang=language_of(app, workspace)))
     if fmt is ExportFormat.json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-    elif fmt is ExportFormat.yaml:
-        typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
     else:
         typer.echo(services.export_csv(uow=app.uow, at=now(), workspace=workspace), nl=False)

@@ -290,6 +290,7 @@ class ObjectiveSpec(_Strict):
 class OkrFile(_Strict):
     """The whole file."""
 
+    revision: int | None = Field(default=None, ge=0)  # written by `krbot export --format yaml`; None: by hand
     workspace: WorkspaceSpec
     people: list[PersonSpec] = Field(min_length=1)
     cycle: CycleSpec

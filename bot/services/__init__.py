@@ -48,6 +48,7 @@ from bot.services.events import (
     release_event,
 )
 from bot.services.export import export_all, export_csv
+from bot.services.okr_file import export_okr_file
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import CONFIDENCE_FIELD, form_confidence, record_form
 from bot.services.goals import change_goal, complete_task
@@ -142,6 +143,7 @@ __all__ = [
     "decide_ask",
     "export_all",
     "export_csv",
+    "export_okr_file",
     "find_person",
     "handle_once",
     "import_checkins",

@@ -4,19 +4,50 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
 from bot.config import variable
 from bot.core.errors import KrbotError
 from bot.core.lint import Finding, lint_document
+from bot.core.model import Okrs
+from bot.core.revisions import undone_changes
 from bot.okrfile import file_language, load_yaml, parse_okr_file, refusals, renames_in, to_domain
 from bot.resources import resource_dir
 from bot.services.replies import ImportOutcome
 from storage import repository
 from storage.db import UnitOfWork, upgrade
 from storage.renames import Renames
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def refuse_undoing(*, session: Session, okrs: Okrs, revision: int, filename: str) -> None:
+    """Refuse a file exported at `revision` whose import would undo goal changes made since, naming each."""
+    found = repository.goals_since(
+        session=session, workspace=okrs.workspace.name, cycle=okrs.cycle.name, revision=revision
+    )
+    if found is None:
+        return
+    changes, current = found
+    undone = undone_changes(changes=changes, current=current, incoming=okrs)
+    if not undone:
+        return
+    zone = ZoneInfo(current.workspace.timezone)
+    raise KrbotError(
+        "import.would_undo",
+        file=filename,
+        revision=revision,
+        changes=[
+            {"code": c.code, "measure": c.measure, "field": c.field, "old": c.old, "new": c.new,
+             "person": current.people[c.person].name if c.person in current.people else c.person,
+             "at": c.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "reason": c.reason}
+            for c in undone
+        ],
+    )
 
 
 def upgrade_schema(*, uow: UnitOfWork) -> None:
@@ -82,8 +113,11 @@ def import_okrs(
     at: datetime,
     dry_run: bool = False,
     person: str | None = None,
+    force: bool = False,
 ) -> ImportOutcome:
-    """Create or update the OKR tree from a file by its codes, logging goal changes by `person`; a dry run keeps nothing."""
+    """Create or update the OKR tree from a file by its codes, logging goal changes by `person`; a dry run keeps none.
+
+    A file with a `revision:` that would undo goal changes made after it is refused, naming them, unless `force`."""
     spec, _ = parse_okr_file(text=text, filename=filename)
     okrs = to_domain(spec=spec)
     if person is not None and person not in okrs.people:
@@ -93,8 +127,11 @@ def import_okrs(
     findings = [*lint_document(data=data, terms=smart_terms()), *unset_secrets(data=data)]
     findings += source_role_warnings(okrs=okrs)
     with uow.begin() as session:
+        if spec.revision is not None and not force:
+            refuse_undoing(session=session, okrs=okrs, revision=spec.revision, filename=filename)
         report = repository.sync_okrs(
-            session=session, okrs=okrs, at=at, renames=Renames(codes=codes, measures=measures), person=person
+            session=session, okrs=okrs, at=at, renames=Renames(codes=codes, measures=measures), person=person,
+            revision=spec.revision or 0,
         )
         if dry_run:
             session.rollback()

@@ -16,6 +16,7 @@ from storage.repository.checkins import (
 )
 from storage.repository.daily import day_history, note_days, reckon_days
 from storage.repository.people import away_days, person_by_chat_id, schedule_owners, set_away
+from storage.repository.revisions import bump_revision, changes_after, current_revision, goals_since
 from storage.repository.sync import GOAL_FIELDS, IMPORT_REASON, SyncReport, sync_okrs
 from storage.repository.tree import (
     Loaded,
@@ -40,6 +41,10 @@ __all__ = [
     "add_checkin",
     "add_checkins",
     "add_goal_change",
+    "bump_revision",
+    "changes_after",
+    "current_revision",
+    "goals_since",
     "ask_row",
     "away_days",
     "checkin_with_event",

@@ -13,11 +13,13 @@ from storage import webhooks
 from storage.models import (
     GoalChangeRow,
 )
+from storage.repository.revisions import bump_revision
 from storage.repository.tree import Loaded
 
 
 def add_goal_change(*, session: Session, loaded: Loaded, change: model.GoalChange) -> None:
-    """Log one goal change."""
+    """Log one goal change, raising the workspace's revision (an OKR file exported before it would undo it)."""
+    revision = bump_revision(session=session, workspace_id=loaded.workspace_id)
     session.add(
         GoalChangeRow(
             workspace_id=loaded.workspace_id,
@@ -30,6 +32,7 @@ def add_goal_change(*, session: Session, loaded: Loaded, change: model.GoalChang
             reason=change.reason,
             person_key=change.person,
             at=change.at,
+            revision=revision,
         )
     )
     webhooks.enqueue(session=session, workspace_id=loaded.workspace_id, workspace=loaded.okrs.workspace,

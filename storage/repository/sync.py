@@ -28,6 +28,7 @@ from storage.models import (
 from storage.renames import ArchivedHistory, Renames, apply_renames, archived_history
 from storage.repository.credentials import revoke_person
 from storage.repository.daily import reckon_days
+from storage.repository.revisions import bump_revision, current_revision
 
 GOAL_FIELDS = ("baseline", "target", "limit", "due")
 
@@ -44,6 +45,7 @@ class SyncReport:
     archived: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     changes: list[model.GoalChange] = field(default_factory=list)
     history: list[ArchivedHistory] = field(default_factory=list)
+    revision: int = 0  # the workspace's revision after it
 
 
 def _measure_fields(measure: model.Measure) -> dict[str, object]:
@@ -103,10 +105,12 @@ def sync_okrs(
     renames: Renames | None = None,
     person: str | None = None,
     reason: str = IMPORT_REASON,
+    revision: int = 0,
 ) -> SyncReport:
     """Create or update everything in `okrs` by its codes (renamed ones first); archive what the file no longer has.
 
-    Every goal it changes is logged, dated `at`, by `person` (the importer, when known) for `reason`.
+    Every goal it changes is logged, dated `at`, by `person` (the importer, when known) for `reason`. When anything
+    changed, the workspace's revision is raised (to the file's `revision` when that is higher) and stamped on them.
     """
     report = SyncReport()
     importer = person
@@ -188,7 +192,7 @@ def sync_okrs(
             measure=measure,
         )
         report.changes.append(goal_change)
-        session.add(
+        logged.append(
             GoalChangeRow(
                 workspace_id=workspace.id,
                 cycle_id=cycle.id,
@@ -202,7 +206,9 @@ def sync_okrs(
                 at=at,
             )
         )
+        session.add(logged[-1])
 
+    logged: list[GoalChangeRow] = []
     if apply_renames(session=session, cycle_id=cycle.id, renames=renames or Renames(), log=change):
         reckon_days(session=session, workspace_id=workspace.id, timezone=workspace.timezone)  # two histories now one
     objectives = {
@@ -369,6 +375,12 @@ def sync_okrs(
                 report.archived[kind] += 1
                 dropped[kind].append(row)
     session.flush()
+    if report.created or report.updated or report.archived or report.changes:
+        report.revision = bump_revision(session=session, workspace_id=workspace.id, at_least=revision)
+        for row in logged:
+            row.revision = report.revision
+    else:
+        report.revision = current_revision(session=session, workspace_id=workspace.id)
     webhooks.enqueue(session=session, workspace_id=workspace.id, workspace=ws, event=model.WebhookEvent.GOAL_CHANGED,
                      items=[change_data(change=goal_change) for goal_change in report.changes])
     report.history = archived_history(

@@ -155,7 +155,7 @@ def _whole_tree() -> dict[str, Any]:
     return {
         "people": select(PersonRow.__table__).where(
             PersonRow.workspace_id == bindparam("workspace_id"), PersonRow.archived.is_(False)
-        ),
+        ).order_by(PersonRow.id),  # as the file first listed them: an exported file keeps its order
         "objectives": select(ObjectiveRow.__table__)
         .where(ObjectiveRow.cycle_id == cycle, ObjectiveRow.archived.is_(False))
         .order_by(ObjectiveRow.position),
