@@ -48,7 +48,6 @@ from bot.services.events import (
     release_event,
 )
 from bot.services.export import export_all, export_csv
-from bot.services.okr_file import export_okr_file
 from bot.services.files import import_okrs, lint_file, smart_terms, upgrade_schema
 from bot.services.forms import CONFIDENCE_FIELD, form_confidence, record_form
 from bot.services.goals import change_goal, complete_task
@@ -56,6 +55,7 @@ from bot.services.hooks import HookRefused, create_hook, hook_checkin, list_hook
 from bot.services.inbound import json_checkin, moment_within_reach, request_key
 from bot.services.installs import slack_install_stores, slack_team_that_took_back, slack_token_taken_back
 from bot.services.keys import bound_request, checked_key
+from bot.services.okr_file import export_okr_file
 from bot.services.replies import DigestRun, Escalation, ImportOutcome, Notice, Reply, Shows
 from bot.services.schedule import ScheduleView, overdue_tasks, reminder_rows, schedule_views, set_away
 from bot.services.spreadsheets import CSV_COLUMNS, CSV_IGNORED, CSV_OPTIONAL, import_checkins
